@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { buildServer } from '../../api/server.js';
+import { parseIntOption, withApp } from '../context.js';
+import { onShutdownSignals } from '../signals.js';
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('Run everything in one process: workers, scheduler, API and status page on 127.0.0.1')
+    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
+    .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
+    .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
+    .option('--no-worker', 'do not run workers in this process')
+    .action(async (opts, command: Command) => {
+      await withApp(command, async (app) => {
+        const worker = opts.worker === false ? undefined : app.createWorker(opts.concurrency ? { concurrency: opts.concurrency } : {});
+        const server = await buildServer({ app, worker });
+        const port = opts.port ?? app.config.api.port;
+        const host = opts.host ?? app.config.api.host;
+        await server.listen({ port, host });
+        const address = server.server.address();
+        const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
+        worker?.start();
+        app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
+        process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
+        await new Promise<void>((resolve) => {
+          onShutdownSignals(async (immediate) => {
+            await worker?.stop(immediate ? 0 : undefined);
+            await server.close();
+            resolve();
+          });
+        });
+      });
+    });
+}

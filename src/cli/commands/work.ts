@@ -1,0 +1,105 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { NotFoundError, ValidationError } from '../../core/errors.js';
+import { WORK_STATES, isWorkState, type WorkState } from '../../core/states.js';
+import { attemptToJson, splitPipelineKey, workItemToJson } from '../../core/work-item.js';
+import { parseIntOption, printJson, printTable, withApp } from '../context.js';
+
+export function registerWork(program: Command): void {
+  const work = program.command('work').description('Inspect and operate on work items');
+
+  work
+    .command('list')
+    .description('List work items, newest first')
+    .addOption(new Option('--state <state>', 'only this state').choices([...WORK_STATES]))
+    .option('--domain <domain>', 'only this domain')
+    .option('--pipeline <pipeline>', 'only this pipeline (domain.name)')
+    .option('--limit <n>', 'at most n items', parseIntOption('--limit'), 100)
+    .option('--offset <n>', 'skip n items', parseIntOption('--offset'), 0)
+    .option('--json', 'print JSON')
+    .action(async (opts, command: Command) => {
+      const pipeline = opts.pipeline ? splitPipelineKey(opts.pipeline) : null;
+      if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
+      await withApp(command, async (app) => {
+        const items = await app.store.listItems({
+          state: opts.state as WorkState | undefined,
+          domain: pipeline?.domain ?? opts.domain,
+          pipeline: pipeline?.pipeline,
+          limit: opts.limit,
+          offset: opts.offset,
+        });
+        if (opts.json) return printJson(items.map(workItemToJson));
+        printTable(
+          items.map((i) => ({ id: i.id, pipeline: `${i.domain}.${i.pipeline}`, partition: i.partitionKey, state: i.state, attempts: `${i.attempts}/${i.maxAttempts}`, priority: i.priority, desired_at: i.desiredAt.toISOString(), last_error: i.lastError })),
+          ['id', 'pipeline', 'partition', 'state', 'attempts', 'priority', 'desired_at', 'last_error'],
+        );
+      }, { logLevel: 'warn' });
+    });
+
+  work
+    .command('show')
+    .description('One work item with its attempts and events')
+    .argument('<id>', 'work item id', parseIntOption('id'))
+    .option('--json', 'print JSON')
+    .action(async (id: number, opts, command: Command) => {
+      await withApp(command, async (app) => {
+        const item = await app.store.getItem(id);
+        if (!item) throw new NotFoundError('work item', id);
+        const attempts = await app.store.listAttempts(id);
+        const events = await app.store.listEvents(id);
+        if (opts.json) {
+          return printJson({
+            ...workItemToJson(item),
+            attempts: attempts.map(attemptToJson),
+            events: events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor, detail: e.detail })),
+          });
+        }
+        const out = process.stdout;
+        out.write(`#${item.id} ${item.domain}.${item.pipeline} [${item.partitionKey}]\n`);
+        out.write(`state ${item.state}  attempts ${item.attempts}/${item.maxAttempts}  priority ${item.priority}  desired_at ${item.desiredAt.toISOString()}\n`);
+        if (item.lastError) out.write(`last error: ${item.lastError}\n`);
+        out.write('\nattempts:\n');
+        printTable(attempts.map((a) => ({ no: a.attemptNo, status: a.status, worker: a.workerId, started: a.startedAt.toISOString(), ms: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : '', error: a.error })), ['no', 'status', 'worker', 'started', 'ms', 'error']);
+        const tail = attempts.at(-1)?.outputTail;
+        if (tail) out.write(`\noutput (last attempt, tail):\n${tail}\n`);
+        out.write('\nevents:\n');
+        printTable(events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor })), ['at', 'event', 'from', 'to', 'actor']);
+      }, { logLevel: 'warn' });
+    });
+
+  work
+    .command('retry')
+    .description('Put FAILED (or CANCELLED) items back to PENDING with a fresh retry budget')
+    .argument('[id]', 'one work item id', parseIntOption('id'))
+    .option('--domain <domain>', 'retry every FAILED item of this domain')
+    .option('--pipeline <pipeline>', 'retry every FAILED item of this pipeline (domain.name)')
+    .option('--json', 'print the retried items as JSON')
+    .action(async (id: number | undefined, opts, command: Command) => {
+      const pipeline = opts.pipeline ? splitPipelineKey(opts.pipeline) : null;
+      if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
+      if (id === undefined && !opts.domain && !pipeline) throw new ValidationError('id', undefined, 'be given, or use --domain/--pipeline to retry every failed item');
+      await withApp(command, async (app) => {
+        const items = await app.store.retry(
+          id !== undefined ? { id } : { domain: pipeline?.domain ?? opts.domain, pipeline: pipeline?.pipeline },
+          'cli',
+        );
+        if (opts.json) return printJson(items.map(workItemToJson));
+        process.stdout.write(`retried ${items.length} item(s)${items.length ? `: ${items.map((i) => `#${i.id}`).join(' ')}` : ''}\n`);
+      }, { logLevel: 'warn' });
+    });
+
+  work
+    .command('cancel')
+    .description('Cancel a waiting, pending or running item (a running handler is aborted)')
+    .argument('<id>', 'work item id', parseIntOption('id'))
+    .option('--json', 'print the item as JSON')
+    .action(async (id: number, opts, command: Command) => {
+      await withApp(command, async (app) => {
+        const { item, changed } = await app.store.cancel(id, 'cli');
+        if (opts.json) return printJson({ ...workItemToJson(item), changed });
+        process.stdout.write(changed ? `cancelled #${id}\n` : `#${id} was already cancelled\n`);
+      }, { logLevel: 'warn' });
+    });
+}
+
+export { isWorkState };

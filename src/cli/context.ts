@@ -1,0 +1,83 @@
+import { Option, type Command } from 'commander';
+import { SluiceError, ValidationError } from '../core/errors.js';
+import { createApp, type SluiceApp } from '../app/create-app.js';
+import type { LogLevel } from '../log/logger.js';
+
+/** Options every command accepts (declared once on the root program). */
+export interface GlobalOptions {
+  config?: string;
+  db?: string;
+  logLevel?: LogLevel;
+}
+
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option('-c, --config <file>', 'config file (JSON, YAML or TS); default ./sluice.config.json, else the bundled demo')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://…; overrides the config and SLUICE_DATABASE_URL')
+    .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+}
+
+export function globalsOf(command: Command): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}
+
+/** Opens the app for one command and always closes it, whatever the command does. */
+export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel } = {}): Promise<T> {
+  const g = globalsOf(command);
+  const app = await createApp({ configPath: g.config, database: g.db, logLevel: g.logLevel ?? defaults.logLevel });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Prints rows as an aligned text table for humans. */
+export function printTable(rows: Record<string, unknown>[], columns: string[]): void {
+  if (rows.length === 0) {
+    process.stdout.write('(none)\n');
+    return;
+  }
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).replace(/\s+/g, ' ').slice(0, 80));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(`${line(columns)}\n${rows.map((r) => line(columns.map((c) => cell(r[c])))).join('\n')}\n`);
+}
+
+export function parseIntOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n)) throw new ValidationError(name, value, 'be an integer');
+    return n;
+  };
+}
+
+export function parseJsonOption(name: string) {
+  return (value: string): unknown => {
+    try {
+      return JSON.parse(value);
+    } catch (err) {
+      throw new ValidationError(name, value, `be valid JSON (${err instanceof Error ? err.message : String(err)})`);
+    }
+  };
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** One line on stderr, exit code 1: what, where, which rule. No stack for user errors. */
+export function reportError(err: unknown): number {
+  if (err instanceof SluiceError) {
+    process.stderr.write(`sluice: error: ${err.message}\n`);
+    return 1;
+  }
+  const e = err as { code?: string; message?: string; stack?: string };
+  if (e?.code?.startsWith?.('commander.')) return 1;
+  process.stderr.write(`sluice: unexpected error: ${e?.stack ?? String(err)}\n`);
+  return 1;
+}

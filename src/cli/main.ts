@@ -1,0 +1,45 @@
+import { Command, CommanderError } from 'commander';
+import { addGlobalOptions, reportError } from './context.js';
+import { registerEnqueue } from './commands/enqueue.js';
+import { registerRun } from './commands/run.js';
+import { registerStart } from './commands/start.js';
+import { registerStatus } from './commands/status.js';
+import { registerWork } from './commands/work.js';
+import { registerWorker } from './commands/worker.js';
+
+export function buildProgram(): Command {
+  const program = new Command('sluice')
+    .description('Scheduler, durable work queue and tracker for market-data pipelines')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  addGlobalOptions(program);
+  registerStart(program);
+  registerWorker(program);
+  registerEnqueue(program);
+  registerRun(program);
+  registerWork(program);
+  registerStatus(program);
+  // Every subcommand inherits the error behaviour: throw instead of process.exit, so
+  // main() decides the exit code and resources are closed.
+  const override = (cmd: Command): void => {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "errors" exit 0; usage errors were already printed by commander.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.exitCode = reportError(err);
+  }
+}

@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { DURATION_RULE, parseDuration } from '../core/duration.js';
+
+/**
+ * The config file, as in the design's contract. Objects are strict: a misspelt key
+ * (`max_attemps`) is an error naming the path, not a silently ignored setting.
+ */
+const duration = z.union([z.string(), z.number()]).refine(
+  (v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: `must ${DURATION_RULE}` },
+);
+
+const timezone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an IANA time zone such as America/New_York or UTC' },
+);
+
+export const retrySchema = z.strictObject({
+  max_attempts: z.number().int().min(1).max(1000).optional(),
+  base_delay: duration.optional(),
+  factor: z.number().min(1).max(100).optional(),
+  max_delay: duration.optional(),
+  jitter: z.number().min(0).max(1).optional(),
+});
+
+const pipelineName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case word of [a-z0-9_] (no dots)');
+const domainName = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, 'must be lower-case words of [a-z0-9_] separated by dots');
+
+export const pipelineConfigSchema = z.strictObject({
+  domain: domainName,
+  name: pipelineName,
+  description: z.string().optional(),
+  /** Present: a command pipeline run by ops.command's runner. Absent: settings for a built-in. */
+  command: z.array(z.string().min(1)).min(1, 'must name a program, e.g. ["python3", "train.py"]').optional(),
+  cwd: z.string().optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  retry: retrySchema.optional(),
+  timeout: duration.optional(),
+  concurrency: z.number().int().min(1).optional(),
+  priority: z.number().int().optional(),
+  /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
+  depends_on: z.array(z.string()).optional(),
+});
+
+export const scheduleConfigSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . or - (no spaces)'),
+  pipeline: z.string().min(3),
+  cron: z.string().optional(),
+  timezone: timezone.optional(),
+  calendar: z.string().optional(),
+  at: z.string().optional(),
+  partitions: z.record(z.string(), z.unknown()).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+  priority: z.number().int().optional(),
+  misfire_grace: duration.optional(),
+  coalesce: z.boolean().optional(),
+  max_instances: z.number().int().min(1).optional(),
+  catchup: z.union([duration, z.boolean()]).optional(),
+  overlap: z.enum(['skip', 'buffer_one', 'allow']).optional(),
+  enabled: z.boolean().optional(),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  database: z
+    .string()
+    .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:PATH or a postgres:// URL')
+    .default('sqlite:./sluice.db'),
+  timezone: timezone.default('America/New_York'),
+  workers: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(1024).default(8),
+      lease: duration.default('30s'),
+      heartbeat: duration.optional(),
+      poll_interval: duration.default('1s'),
+      shutdown_grace: duration.default('30s'),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  pipelines: z.array(pipelineConfigSchema).default([]),
+  schedules: z.array(scheduleConfigSchema).default([]),
+  calendars: z
+    .record(
+      z.string(),
+      z.strictObject({
+        adhoc_closures: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')).optional(),
+        early_closes: z.array(z.strictObject({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/), close: z.string().regex(/^\d{2}:\d{2}$/) })).optional(),
+      }),
+    )
+    .default({}),
+});
+
+export type SluiceConfigInput = z.input<typeof configSchema>;
+export type SluiceConfig = z.output<typeof configSchema>;
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+export type ScheduleConfig = z.output<typeof scheduleConfigSchema>;

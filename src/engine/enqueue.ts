@@ -1,0 +1,61 @@
+import { parseDuration } from '../core/duration.js';
+import { ValidationError } from '../core/errors.js';
+import type { Partition } from '../core/partition.js';
+import type { EnqueueOutcome, EnqueueSpec, Store } from '../store/store.js';
+import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
+
+/** One enqueue request as a user spells it (CLI flags, API body, schedule tick). */
+export interface EnqueueRequest {
+  pipeline: string;
+  partition?: unknown;
+  params?: unknown;
+  priority?: number;
+  desiredAt?: Date;
+  maxAttempts?: number;
+  baseDelay?: string | number;
+}
+
+/**
+ * Validates a request against the registry and turns it into a store spec. Everything is
+ * checked before the store is touched, so bad input leaves the queue exactly as it was.
+ */
+export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueRequest, fieldPrefix = ''): { spec: EnqueueSpec; pipeline: RegisteredPipeline } {
+  const f = (name: string) => (fieldPrefix ? `${fieldPrefix}.${name}` : name);
+  const pipeline = registry.require(request.pipeline, f('pipeline'));
+  const partition: Partition = registry.validatePartition(pipeline, request.partition, f('partition'));
+  const params = registry.validateParams(pipeline, request.params, f('params'));
+  if (request.priority !== undefined && !Number.isInteger(request.priority)) {
+    throw new ValidationError(f('priority'), request.priority, 'be an integer (higher runs first)');
+  }
+  if (request.maxAttempts !== undefined && (!Number.isInteger(request.maxAttempts) || request.maxAttempts < 1)) {
+    throw new ValidationError(f('max_attempts'), request.maxAttempts, 'be an integer of at least 1');
+  }
+  if (request.desiredAt !== undefined && Number.isNaN(request.desiredAt.getTime())) {
+    throw new ValidationError(f('at'), String(request.desiredAt), 'be an ISO-8601 instant');
+  }
+  const retry = pipeline.retry;
+  return {
+    pipeline,
+    spec: {
+      domain: pipeline.definition.domain,
+      pipeline: pipeline.definition.name,
+      partition,
+      params,
+      priority: request.priority ?? pipeline.priority,
+      desiredAt: request.desiredAt,
+      maxAttempts: request.maxAttempts ?? retry.maxAttempts,
+      backoff: {
+        baseDelayMs: request.baseDelay !== undefined ? parseDuration(request.baseDelay, f('base_delay')) : retry.baseDelayMs,
+        factor: retry.factor,
+        maxDelayMs: retry.maxDelayMs,
+        jitter: retry.jitter,
+      },
+    },
+  };
+}
+
+/** Validates every request first, then enqueues them all in one store call. */
+export async function enqueueWork(store: Store, registry: PipelineRegistry, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
+  const specs = requests.map((r, i) => buildEnqueueSpec(registry, r, requests.length > 1 ? `[${i}]` : '').spec);
+  return store.enqueue(specs);
+}

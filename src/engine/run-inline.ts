@@ -1,0 +1,94 @@
+import { partitionKey } from '../core/partition.js';
+import { emptyRunEntry, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type RunEntry, type RunResult } from '../core/run-result.js';
+import type { SluiceApp } from '../app/create-app.js';
+import { buildEnqueueSpec, type EnqueueRequest } from './enqueue.js';
+
+export interface InlineRunRequest {
+  pipeline: string;
+  partitions: unknown[];
+  params?: unknown;
+  priority?: number;
+  /** Re-run partitions whose item is already COMPLETE (or FAILED/CANCELLED). */
+  force?: boolean;
+  dryRun?: boolean;
+  /** Stop at the first failed partition; the rest are reported as skipped. */
+  failFast?: boolean;
+}
+
+/**
+ * `sluice run`: enqueue each partition (idempotently) and run it right here, one attempt
+ * each, then report the run-result contract. Every run leaves the same history in the
+ * store as a worker's would. A failed attempt with retries left stays in RETRY_WAIT, so a
+ * running worker pool picks the retry up on schedule.
+ */
+export async function runInline(app: SluiceApp, request: InlineRunRequest): Promise<RunResult> {
+  const startedAt = new Date();
+  const specs = request.partitions.map((partition, i) =>
+    buildEnqueueSpec(app.registry, { pipeline: request.pipeline, partition, params: request.params, priority: request.priority } satisfies EnqueueRequest, request.partitions.length > 1 ? `partitions[${i}]` : ''),
+  );
+  const pipelineKey = specs[0]?.pipeline.key ?? request.pipeline;
+  const domain = specs[0]?.spec.domain ?? '';
+  const runs: RunEntry[] = [];
+  const warnings: string[] = [];
+
+  if (request.dryRun) {
+    for (const { spec } of specs) runs.push({ ...emptyRunEntry(pipelineKey, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
+  } else {
+    const outcomes = await app.store.enqueue(specs.map((s) => s.spec));
+    const worker = app.createWorker({ concurrency: 1 });
+    let stop = false;
+    for (const { item, created } of outcomes) {
+      const entry = emptyRunEntry(pipelineKey, item.partitionKey);
+      entry.item_id = item.id;
+      if (stop) {
+        runs.push({ ...entry, reason: 'not run: an earlier partition failed and --fail-fast is set' });
+        continue;
+      }
+      if (!created && item.state === 'COMPLETE' && !request.force) {
+        runs.push({ ...entry, reason: 'already complete (use --force to run again)' });
+        continue;
+      }
+      if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) await app.store.rerun(item.id, 'cli:run');
+      if (!created && item.state === 'WAITING') {
+        runs.push({ ...entry, reason: 'waiting for upstream partitions' });
+        continue;
+      }
+      const [outcome] = await worker.runItems([item.id]);
+      if (!outcome) {
+        warnings.push(`${item.partitionKey}: item ${item.id} is running in another worker; not run here`);
+        runs.push({ ...entry, reason: 'running in another worker' });
+        continue;
+      }
+      const result = outcome.result ?? {};
+      const ok = outcome.status === 'succeeded';
+      const skippedByHandler = ok && result.skipped === true;
+      runs.push({
+        ...entry,
+        status: skippedByHandler ? 'skipped' : ok ? 'success' : 'failed',
+        duration_ms: outcome.durationMs,
+        attempt: outcome.item.attemptNo,
+        error: ok ? null : (outcome.error ?? outcome.status),
+        reason: skippedByHandler ? String(result.reason ?? 'handler reported nothing to do') : null,
+        capture_id: typeof result.capture_id === 'string' ? result.capture_id : null,
+        row_count: typeof result.row_count === 'number' ? result.row_count : null,
+        is_revision: result.is_revision === true,
+        revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
+      });
+      if (!ok && request.failFast) stop = true;
+    }
+  }
+  const { status, stats } = summarizeRuns(runs, request.dryRun === true);
+  return {
+    schema_version: RUN_RESULT_SCHEMA_VERSION,
+    domain,
+    scheduler: 'sluice',
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    status,
+    stats,
+    runs,
+    anomalies: [],
+    warnings,
+    config: { pipeline: pipelineKey, force: request.force === true, fail_fast: request.failFast === true, database: app.store.backend },
+  };
+}

@@ -1,0 +1,431 @@
+import { EventEmitter } from 'node:events';
+import { PermanentError, TimeoutError } from '../core/errors.js';
+import type { HandlerContext, Logger } from '../core/pipeline.js';
+import { backoffDelayMs } from '../core/retry-policy.js';
+import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
+import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
+import { OutputTail } from './output-tail.js';
+import type { PipelineRegistry } from './registry.js';
+import { newWorkerId } from './worker-id.js';
+
+export interface WorkerOptions {
+  store: Store;
+  registry: PipelineRegistry;
+  logger: Logger;
+  workerId?: string;
+  /** Concurrent handler slots. */
+  concurrency: number;
+  /** How long a claim stays valid without a heartbeat; a crashed worker's items are
+   * re-claimed by others this long after its last heartbeat. */
+  leaseMs: number;
+  /** Default: a third of the lease, at most 5 s, so cancels are noticed quickly. */
+  heartbeatMs?: number;
+  /** Idle poll interval: the fallback when no wake-up arrives (other processes on SQLite). */
+  pollMs?: number;
+  /** On stop: how long running handlers may finish before they are aborted and handed back. */
+  shutdownGraceMs?: number;
+  /** After aborting a handler, how long to wait for it to notice before moving on. */
+  abortGraceMs?: number;
+  /** Items per claim call (bounded by free slots). */
+  claimBatch?: number;
+}
+
+export interface AttemptOutcome {
+  item: ClaimedItem;
+  status: 'succeeded' | 'failed' | 'timed_out' | 'interrupted' | 'cancelled' | 'lost';
+  error?: string;
+  durationMs: number;
+  result?: Record<string, unknown> | null;
+}
+
+interface PendingCompletion {
+  report: CompletionReport;
+  resolve: (durable: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+interface ActiveRun {
+  item: ClaimedItem;
+  controller: AbortController;
+  output: OutputTail;
+  settled: Promise<void>;
+}
+
+/**
+ * A pool of handler slots fed from the store. One loop claims as many ready items as there
+ * are free slots (one transaction for the batch), starts their handlers, and sleeps until
+ * something can change that: a local enqueue or NOTIFY, a slot freeing up, the next
+ * back-off falling due, or the poll interval.
+ *
+ * Completions are written in batches (every completion that lands in the same turn of the
+ * event loop shares one transaction), which is what lets a single worker keep up with
+ * thousands of short items per second.
+ *
+ * Events: `start` (item), `finish` (AttemptOutcome), `error` is never emitted: store
+ * failures are logged and retried with back-off so a database restart does not kill workers.
+ */
+export class Worker extends EventEmitter {
+  readonly workerId: string;
+  private readonly active = new Map<number, ActiveRun>();
+  private readonly pendingCompletions: PendingCompletion[] = [];
+  private flushScheduled = false;
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private wakeResolver: (() => void) | null = null;
+  private wakeRequested = false;
+  private timers: NodeJS.Timeout[] = [];
+  private unsubscribe: (() => void)[] = [];
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly shutdownGraceMs: number;
+  private readonly abortGraceMs: number;
+  private readonly claimBatch: number;
+
+  constructor(private readonly options: WorkerOptions) {
+    super();
+    this.workerId = options.workerId ?? newWorkerId();
+    this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.min(5_000, Math.floor(options.leaseMs / 3)));
+    this.pollMs = options.pollMs ?? 1_000;
+    this.shutdownGraceMs = options.shutdownGraceMs ?? 30_000;
+    this.abortGraceMs = options.abortGraceMs ?? 5_000;
+    this.claimBatch = options.claimBatch ?? 100;
+  }
+
+  get runningCount(): number {
+    return this.active.size;
+  }
+
+  get isRunning(): boolean {
+    return this.loopDone !== null && !this.stopping;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    const { store } = this.options;
+    this.unsubscribe.push(store.onWake(() => this.wake()));
+    this.unsubscribe.push(store.onCancel((id) => this.active.get(id)?.controller.abort(new LostClaimAbort('cancelled'))));
+    this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    // Every worker sweeps expired leases; the sweep is idempotent, so many sweepers are fine
+    // and a crashed worker's items come back as long as any worker is alive.
+    const sweepMs = Math.max(250, Math.min(30_000, Math.floor(this.options.leaseMs / 2)));
+    this.timers.push(setInterval(() => void this.sweep(), sweepMs));
+    for (const t of this.timers) t.unref();
+    this.loopDone = this.sweep().then(() => this.loop());
+  }
+
+  /** Stop claiming; let running handlers finish for up to the grace period; then abort them
+   * and hand their items back to the queue with the interrupted attempt recorded. */
+  async stop(graceMs = this.shutdownGraceMs): Promise<void> {
+    if (!this.loopDone) return;
+    this.stopping = true;
+    this.wake();
+    await this.loopDone;
+    if (this.active.size > 0) {
+      this.options.logger.info({ running: this.active.size, grace_ms: graceMs }, 'waiting for running items before shutdown');
+      await Promise.race([this.allSettled(), sleep(graceMs)]);
+    }
+    for (const run of this.active.values()) run.controller.abort(new ShutdownAbort());
+    await this.allSettled();
+    await this.flushCompletions();
+    for (const t of this.timers) clearInterval(t);
+    for (const off of this.unsubscribe) off();
+    this.timers = [];
+    this.unsubscribe = [];
+  }
+
+  /** Runs until nothing this worker can run is outstanding, then stops. Returns how many
+   * items ended FAILED while it ran (drain's exit code is 1 when that is non-zero). */
+  async drain(): Promise<{ failed: number }> {
+    const since = new Date(Date.now() - 1);
+    this.start();
+    const keys = this.options.registry.keys();
+    for (;;) {
+      await sleep(Math.min(this.pollMs, 250));
+      if (this.active.size > 0) continue;
+      try {
+        if ((await this.options.store.countOutstanding(keys)) === 0) break;
+      } catch (err) {
+        this.options.logger.warn({ err }, 'drain: could not count outstanding items; retrying');
+      }
+    }
+    await this.stop();
+    return { failed: await this.options.store.countFailedSince(since) };
+  }
+
+  /**
+   * Runs specific items now, in this process, with the same timeout, heartbeat, output and
+   * retry bookkeeping as the pool (used by `sluice run`). Items another worker holds, or
+   * that are not ready, come back as `null`.
+   */
+  async runItems(itemIds: readonly number[]): Promise<(AttemptOutcome | null)[]> {
+    const { store, logger } = this.options;
+    const timer = setInterval(() => void this.heartbeat(), this.heartbeatMs);
+    const offCancel = store.onCancel((id) => this.active.get(id)?.controller.abort(new LostClaimAbort('cancelled')));
+    try {
+      const outcomes: (AttemptOutcome | null)[] = [];
+      for (const id of itemIds) {
+        const item = await store.claimItem(id, this.workerId, this.options.leaseMs);
+        if (!item) {
+          logger.warn({ item_id: id }, 'item is not ready to run (running elsewhere or not in a claimable state)');
+          outcomes.push(null);
+          continue;
+        }
+        const finished = new Promise<AttemptOutcome>((resolve) => {
+          const onFinish = (o: AttemptOutcome) => {
+            if (o.item.id !== id) return;
+            this.off('finish', onFinish);
+            resolve(o);
+          };
+          this.on('finish', onFinish);
+        });
+        this.execute(item);
+        outcomes.push(await finished);
+      }
+      return outcomes;
+    } finally {
+      clearInterval(timer);
+      offCancel();
+    }
+  }
+
+  private allSettled(): Promise<unknown> {
+    return Promise.all([...this.active.values()].map((r) => r.settled));
+  }
+
+  private wake(): void {
+    this.wakeRequested = true;
+    const resolve = this.wakeResolver;
+    this.wakeResolver = null;
+    resolve?.();
+  }
+
+  private async sleepUntilWoken(ms: number): Promise<void> {
+    if (this.wakeRequested) {
+      this.wakeRequested = false;
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeResolver = null;
+        resolve();
+      }, ms);
+      this.wakeResolver = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeRequested = false;
+  }
+
+  private async loop(): Promise<void> {
+    const { store, registry } = this.options;
+    const pipelines = registry.keys();
+    const limits = registry.concurrencyLimits();
+    let failures = 0;
+    while (!this.stopping) {
+      const free = this.options.concurrency - this.active.size;
+      if (free <= 0) {
+        await this.sleepUntilWoken(this.pollMs);
+        continue;
+      }
+      const want = Math.min(free, this.claimBatch);
+      let items: ClaimedItem[];
+      try {
+        items = await store.claim({ workerId: this.workerId, limit: want, leaseMs: this.options.leaseMs, pipelines, concurrencyLimits: limits });
+        failures = 0;
+      } catch (err) {
+        // The database went away (restart, network): back off and keep the process alive.
+        failures++;
+        const delay = Math.min(10_000, 100 * 2 ** Math.min(failures, 7));
+        this.options.logger.warn({ err, retry_in_ms: delay }, 'claim failed; retrying');
+        await this.sleepUntilWoken(delay);
+        continue;
+      }
+      for (const item of items) this.execute(item);
+      if (items.length === want) continue;
+      // Nothing more is ready: sleep until woken, or until the next back-off falls due.
+      let wait = this.pollMs;
+      try {
+        const next = await store.nextDesiredAt(pipelines);
+        if (next) wait = Math.max(0, Math.min(wait, next.getTime() - Date.now()));
+      } catch {
+        /* fall back to the poll interval */
+      }
+      if (wait > 0 || items.length === 0) await this.sleepUntilWoken(Math.max(wait, 5));
+    }
+  }
+
+  private execute(item: ClaimedItem): void {
+    const { registry, logger } = this.options;
+    const registered = registry.get(item.domain, item.pipeline)!;
+    const controller = new AbortController();
+    const output = new OutputTail();
+    const run = { item, controller, output } as ActiveRun;
+    this.active.set(item.id, run);
+    const log = logger.child({ item_id: item.id, pipeline: registered.key, partition: item.partitionKey, attempt: item.attemptNo });
+    const startedAt = Date.now();
+    this.emit('start', item);
+
+    run.settled = (async () => {
+      const timer = registered.timeoutMs
+        ? setTimeout(() => controller.abort(new TimeoutError(registered.timeoutMs!)), registered.timeoutMs)
+        : undefined;
+      let outcome: AttemptOutcome;
+      try {
+        const ctx: HandlerContext = {
+          domain: item.domain,
+          pipeline: item.pipeline,
+          partition: item.partition,
+          partitionKey: item.partitionKey,
+          params: registry.validateParams(registered, item.params),
+          signal: controller.signal,
+          log,
+          attempt: item.attempts,
+          itemId: item.id,
+          output: (text) => output.write(text),
+        };
+        const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
+        const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+        const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: output.toString() });
+        outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
+        log.info({ duration_ms: outcome.durationMs }, ok ? 'attempt succeeded' : 'attempt finished after its claim was lost');
+      } catch (raw) {
+        outcome = await this.handleFailure(run, raw, startedAt, log);
+      } finally {
+        clearTimeout(timer);
+      }
+      this.active.delete(item.id);
+      this.emit('finish', outcome);
+      this.wake();
+    })();
+  }
+
+  private async handleFailure(run: ActiveRun, raw: unknown, startedAt: number, log: Logger): Promise<AttemptOutcome> {
+    const { item, controller, output } = run;
+    const { store } = this.options;
+    const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+    const durationMs = Date.now() - startedAt;
+    const base = { itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, outputTail: output.toString() };
+    try {
+      if (reason instanceof ShutdownAbort) {
+        await store.release({ ...base, reason: reason.message });
+        log.warn('attempt interrupted by shutdown; item handed back');
+        return { item, status: 'interrupted', error: reason.message, durationMs };
+      }
+      if (reason instanceof LostClaimAbort) {
+        log.warn({ why: reason.why }, reason.message);
+        return { item, status: reason.why === 'cancelled' ? 'cancelled' : 'lost', error: reason.message, durationMs };
+      }
+      const error = reason instanceof TimeoutError ? reason : raw;
+      const message = describeError(error);
+      const permanent = error instanceof PermanentError;
+      const retryAt = permanent ? null : new Date(Date.now() + backoffDelayMs(item.backoff, item.attempts));
+      const status = error instanceof TimeoutError ? 'timed_out' : 'failed';
+      const after = await store.fail({ ...base, error: message, status, retryAt });
+      log.warn({ err: message, state: after?.state, retry_at: after?.state === 'RETRY_WAIT' ? after.desiredAt.toISOString() : undefined }, 'attempt failed');
+      return { item, status: after ? status : 'lost', error: message, durationMs };
+    } catch (storeErr) {
+      // The database is unreachable: the lease will expire and another worker (or this
+      // one) re-claims the item, so at-least-once still holds.
+      log.error({ err: storeErr }, 'could not record attempt outcome; the lease will expire and the item will be retried');
+      return { item, status: 'lost', error: describeError(raw), durationMs };
+    }
+  }
+
+  /** Queues a completion for the next batched write and resolves when it is durable. */
+  private queueCompletion(report: CompletionReport): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.pendingCompletions.push({ report, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => void this.flushCompletions());
+      }
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    this.flushScheduled = false;
+    const batch = this.pendingCompletions.splice(0);
+    if (batch.length === 0) return;
+    try {
+      const results = await this.options.store.complete(batch.map((b) => b.report));
+      batch.forEach((b, i) => b.resolve(results[i] ?? false));
+    } catch (err) {
+      batch.forEach((b) => b.reject(err));
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.active.size === 0) return;
+    const ids = [...this.active.keys()];
+    try {
+      const owned = new Set(await this.options.store.heartbeat(this.workerId, ids, this.options.leaseMs));
+      for (const id of ids) {
+        const run = this.active.get(id);
+        if (run && !owned.has(id) && !run.controller.signal.aborted) {
+          const current = await this.options.store.getItem(id);
+          run.controller.abort(new LostClaimAbort(current?.state === 'CANCELLED' ? 'cancelled' : 'lease_lost'));
+        }
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, 'heartbeat failed; will retry');
+    }
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      const n = await this.options.store.reclaimExpired();
+      if (n > 0) this.options.logger.warn({ reclaimed: n }, 'reclaimed items whose worker stopped heartbeating');
+    } catch (err) {
+      this.options.logger.warn({ err }, 'lease sweep failed; will retry');
+    }
+  }
+}
+
+/** Resolves with the handler's value, or rejects once the signal aborts and the handler
+ * has either settled or had `graceMs` to notice. A handler that ignores its signal cannot
+ * hold a slot (or a shutdown) hostage; its promise is left to finish in the background. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let abortedAt = 0;
+    const onAbort = () => {
+      abortedAt = Date.now();
+      const t = setTimeout(() => reject(signal.reason), graceMs);
+      work.then(
+        () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        },
+        () => {
+          clearTimeout(t);
+          reject(signal.reason);
+        },
+      );
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        if (!abortedAt) {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        }
+      },
+      (e) => {
+        if (!abortedAt) {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        }
+      },
+    );
+  });
+}
+
+export function describeError(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,28 @@
+import pino from 'pino';
+import type { Logger } from '../core/pipeline.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/**
+ * Structured JSON logs on stderr, so `--json` output on stdout stays one clean document.
+ * Secret-looking fields are redacted wherever they appear in a log object.
+ */
+export function createLogger(level: LogLevel = 'info', destination: number | NodeJS.WritableStream = 2): pino.Logger & Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      redact: {
+        paths: ['*.password', '*.token', '*.api_key', '*.apikey', '*.authorization', 'headers.authorization', 'database_url', '*.database_url'],
+        censor: '[redacted]',
+      },
+      serializers: { err: pino.stdSerializers.err },
+    },
+    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
+  ) as pino.Logger & Logger;
+}
+
+/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,642 @@
+import { EventEmitter } from 'node:events';
+import Database from 'better-sqlite3';
+import type { Database as DB, Statement } from 'better-sqlite3';
+import { NotFoundError, TransitionError } from '../../core/errors.js';
+import { partitionKey } from '../../core/partition.js';
+import { TRANSITIONS, type TransitionName, type WorkState } from '../../core/states.js';
+import type { Attempt, WorkEvent, WorkItem } from '../../core/work-item.js';
+import type {
+  ClaimRequest,
+  ClaimedItem,
+  CommandOutcome,
+  CompletionReport,
+  EnqueueOutcome,
+  EnqueueSpec,
+  FailureReport,
+  ListFilter,
+  RetryFilter,
+  StateCount,
+  Store,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+
+/** `IN (...)` list for a transition's source states; values come from the constant table, never from input. */
+const inList = (states: readonly WorkState[]) => states.map((s) => `'${s}'`).join(', ');
+const FROM = (t: TransitionName) => inList(TRANSITIONS[t].from);
+
+interface ItemRow {
+  id: number;
+  domain: string;
+  pipeline: string;
+  partition_key: string;
+  partition: string;
+  params: string;
+  state: WorkState;
+  priority: number;
+  desired_at: number;
+  attempts: number;
+  total_attempts: number;
+  max_attempts: number;
+  backoff: string;
+  locked_by: string | null;
+  lease_expires_at: number | null;
+  current_attempt_id: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+function toItem(row: ItemRow): WorkItem {
+  return {
+    id: row.id,
+    domain: row.domain,
+    pipeline: row.pipeline,
+    partition: JSON.parse(row.partition),
+    partitionKey: row.partition_key,
+    params: JSON.parse(row.params),
+    state: row.state,
+    priority: row.priority,
+    desiredAt: new Date(row.desired_at),
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    backoff: JSON.parse(row.backoff),
+    lockedBy: row.locked_by,
+    leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
+    currentAttemptId: row.current_attempt_id,
+    lastError: row.last_error,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
+  };
+}
+
+interface AttemptRow {
+  id: number;
+  item_id: number;
+  attempt_no: number;
+  worker_id: string;
+  status: Attempt['status'];
+  started_at: number;
+  finished_at: number | null;
+  error: string | null;
+  output_tail: string | null;
+  result: string | null;
+}
+
+function toAttempt(row: AttemptRow): Attempt {
+  return {
+    id: row.id,
+    itemId: row.item_id,
+    attemptNo: row.attempt_no,
+    workerId: row.worker_id,
+    status: row.status,
+    startedAt: new Date(row.started_at),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
+    error: row.error,
+    outputTail: row.output_tail,
+    result: row.result === null ? null : JSON.parse(row.result),
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` (single process only). */
+  path: string;
+  /** How long a writer waits for the file lock held by another process. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Embedded store on one SQLite file in WAL mode. Several processes may share the file:
+ * every state change runs in a `BEGIN IMMEDIATE` transaction, so claims are serialized by
+ * SQLite's write lock and no two workers can take the same item. Calls are synchronous
+ * underneath (better-sqlite3); they are wrapped in promises only to honour the Store
+ * interface shared with PostgreSQL.
+ */
+export class SqliteStore implements Store {
+  readonly backend = 'sqlite' as const;
+  private readonly db: DB;
+  private readonly wake = new EventEmitter();
+  private prepared: ReturnType<SqliteStore['prepare']> | undefined;
+
+  constructor(readonly options: SqliteStoreOptions) {
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the
+    // last transactions), which is the failure model of a worker being SIGKILLed.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 10_000)}`);
+    this.db.pragma('foreign_keys = ON');
+    this.wake.setMaxListeners(0);
+  }
+
+  /** Direct handle for the data layer (staging, MERGE, manifest) on the same file. */
+  get database(): DB {
+    return this.db;
+  }
+
+  private get s() {
+    if (!this.prepared) this.prepared = this.prepare();
+    return this.prepared;
+  }
+
+  async migrate(): Promise<void> {
+    this.db.exec('CREATE TABLE IF NOT EXISTS sluice_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const apply = this.db.transaction(() => {
+      const done = new Set(this.db.prepare('SELECT version FROM sluice_migrations').pluck().all() as number[]);
+      for (const m of SQLITE_MIGRATIONS) {
+        if (done.has(m.version)) continue;
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO sluice_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }
+    });
+    apply.immediate();
+  }
+
+  async schemaVersion(): Promise<number> {
+    return (this.db.prepare('SELECT coalesce(max(version), 0) FROM sluice_migrations').pluck().get() as number) ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.wake.removeAllListeners();
+    if (this.db.open) this.db.close();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertItem: db.prepare(`
+        INSERT INTO work_items (domain, pipeline, partition_key, partition, params, state, priority, desired_at,
+                                max_attempts, backoff, created_at, updated_at)
+        VALUES (@domain, @pipeline, @partition_key, @partition, @params, 'PENDING', @priority, @desired_at,
+                @max_attempts, @backoff, @now, @now)
+        ON CONFLICT (domain, pipeline, partition_key) DO NOTHING
+        RETURNING *`),
+      findItem: db.prepare('SELECT * FROM work_items WHERE domain = ? AND pipeline = ? AND partition_key = ?'),
+      getItem: db.prepare('SELECT * FROM work_items WHERE id = ?'),
+      insertEvent: db.prepare(
+        'INSERT INTO work_events (item_id, at, event, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      runningCounts: db.prepare(
+        `SELECT domain || '.' || pipeline AS key, count(*) AS n FROM work_items WHERE state = 'RUNNING' GROUP BY domain, pipeline`,
+      ),
+      // Candidates in claim order, straight off the partial index. The optional key lists
+      // are JSON arrays so the statement stays prepared whatever the worker's pipelines.
+      candidates: db.prepare(`
+        SELECT id, domain || '.' || pipeline AS key FROM work_items
+        WHERE state IN (${FROM('claim')}) AND desired_at <= @now
+          AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
+          AND (@skip IS NULL OR domain || '.' || pipeline NOT IN (SELECT value FROM json_each(@skip)))
+        ORDER BY priority DESC, desired_at, id
+        LIMIT @limit`),
+      insertAttempt: db.prepare(
+        `INSERT INTO attempts (item_id, attempt_no, worker_id, status, started_at) VALUES (?, ?, ?, 'running', ?)`,
+      ),
+      claimOne: db.prepare(`
+        UPDATE work_items
+        SET state = 'RUNNING', attempts = attempts + 1, total_attempts = total_attempts + 1, locked_by = @worker,
+            lease_expires_at = @lease, current_attempt_id = @attempt, updated_at = @now
+        WHERE id = @id AND state IN (${FROM('claim')})
+        RETURNING *`),
+      heartbeat: db.prepare(`
+        UPDATE work_items SET lease_expires_at = @lease
+        WHERE id = @id AND state = 'RUNNING' AND locked_by = @worker
+        RETURNING id`),
+      ownedAttempt: db.prepare(
+        `SELECT * FROM work_items WHERE id = ? AND state = 'RUNNING' AND locked_by = ? AND current_attempt_id = ?`,
+      ),
+      completeItem: db.prepare(`
+        UPDATE work_items SET state = 'COMPLETE', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
+                              updated_at = @now, finished_at = @now
+        WHERE id = @id AND state IN (${FROM('complete')}) AND locked_by = @worker AND current_attempt_id = @attempt`),
+      finishAttempt: db.prepare(`
+        UPDATE attempts SET status = @status, finished_at = @now, error = @error, output_tail = @output, result = @result
+        WHERE id = @attempt AND status = 'running'`),
+      failItem: db.prepare(`
+        UPDATE work_items SET state = @state, locked_by = NULL, lease_expires_at = NULL, last_error = @error,
+                              desired_at = coalesce(@retry_at, desired_at), updated_at = @now,
+                              finished_at = CASE WHEN @state = 'FAILED' THEN @now ELSE NULL END
+        WHERE id = @id AND state = 'RUNNING' AND locked_by = @worker AND current_attempt_id = @attempt
+        RETURNING *`),
+      releaseItem: db.prepare(`
+        UPDATE work_items SET state = 'PENDING', attempts = max(attempts - 1, 0), locked_by = NULL,
+                              lease_expires_at = NULL, updated_at = @now
+        WHERE id = @id AND state IN (${FROM('release')}) AND locked_by = @worker AND current_attempt_id = @attempt`),
+      expired: db.prepare(`SELECT * FROM work_items WHERE state = 'RUNNING' AND lease_expires_at < ?`),
+      cancelItem: db.prepare(`
+        UPDATE work_items SET state = 'CANCELLED', locked_by = NULL, lease_expires_at = NULL, updated_at = @now,
+                              finished_at = @now
+        WHERE id = @id AND state IN (${FROM('cancel')})`),
+      toPending: db.prepare(`
+        UPDATE work_items SET state = 'PENDING', attempts = 0, last_error = NULL, desired_at = @now, updated_at = @now,
+                              finished_at = NULL
+        WHERE id = @id`),
+      attemptsOf: db.prepare('SELECT * FROM attempts WHERE item_id = ? ORDER BY attempt_no'),
+      eventsOf: db.prepare('SELECT * FROM work_events WHERE item_id = ? ORDER BY id'),
+      countByState: db.prepare('SELECT domain, pipeline, state, count(*) AS count FROM work_items GROUP BY domain, pipeline, state'),
+      failedSince: db.prepare(`SELECT count(*) FROM work_items WHERE state = 'FAILED' AND finished_at >= ?`),
+    };
+  }
+
+  private event(itemId: number, now: number, event: string, from: WorkState | null, to: WorkState, actor: string | null, detail: string | null = null) {
+    this.s.insertEvent.run(itemId, now, event, from, to, actor, detail);
+  }
+
+  async enqueue(specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const out: EnqueueOutcome[] = [];
+      for (const spec of specs) {
+        const key = partitionKey(spec.partition);
+        const row = this.s.insertItem.get({
+          domain: spec.domain,
+          pipeline: spec.pipeline,
+          partition_key: key,
+          partition: JSON.stringify(spec.partition),
+          params: JSON.stringify(spec.params ?? {}),
+          priority: spec.priority ?? 0,
+          desired_at: (spec.desiredAt ?? new Date(now)).getTime(),
+          max_attempts: spec.maxAttempts,
+          backoff: JSON.stringify(spec.backoff),
+          now,
+        }) as ItemRow | undefined;
+        if (row) {
+          this.event(row.id, now, 'enqueue', null, 'PENDING', null);
+          out.push({ item: toItem(row), created: true });
+        } else {
+          out.push({ item: toItem(this.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false });
+        }
+      }
+      return out;
+    });
+    const outcomes = run.immediate();
+    if (outcomes.some((o) => o.created)) this.wake.emit('wake');
+    return outcomes;
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
+    if (request.limit <= 0) return [];
+    const now = (request.now ?? new Date()).getTime();
+    const limits = request.concurrencyLimits ?? {};
+    const run = this.db.transaction(() => {
+      // Remaining capacity of each capped pipeline, measured inside the write lock.
+      const room = new Map<string, number>();
+      if (Object.keys(limits).length > 0) {
+        const running = new Map((this.s.runningCounts.all() as { key: string; n: number }[]).map((r) => [r.key, r.n]));
+        for (const [key, cap] of Object.entries(limits)) room.set(key, cap - (running.get(key) ?? 0));
+      }
+      const claimed: ClaimedItem[] = [];
+      const only = request.pipelines ? JSON.stringify(request.pipelines) : null;
+      // Each round excludes pipelines that are full; a few rounds suffice because every
+      // round either fills the request or saturates at least one more pipeline.
+      for (let round = 0; round < 4 && claimed.length < request.limit; round++) {
+        const full = [...room].filter(([, n]) => n <= 0).map(([k]) => k);
+        const want = request.limit - claimed.length;
+        const rows = this.s.candidates.all({
+          now,
+          only,
+          skip: full.length ? JSON.stringify(full) : null,
+          limit: want + (room.size > 0 ? want : 0),
+        }) as { id: number; key: string }[];
+        if (rows.length === 0) break;
+        for (const { id, key } of rows) {
+          if (claimed.length >= request.limit) break;
+          const left = room.get(key);
+          if (left !== undefined && left <= 0) continue;
+          const item = this.claimRow(id, request.workerId, now, now + request.leaseMs);
+          if (!item) continue;
+          if (left !== undefined) room.set(key, left - 1);
+          claimed.push(item);
+        }
+        if (rows.length < want) break;
+      }
+      return claimed;
+    });
+    return run.immediate();
+  }
+
+  private claimRow(id: number, workerId: string, now: number, lease: number): ClaimedItem | null {
+    const current = this.s.getItem.get(id) as ItemRow | undefined;
+    if (!current) return null;
+    const attemptNo = current.total_attempts + 1;
+    const attemptId = Number(this.s.insertAttempt.run(id, attemptNo, workerId, now).lastInsertRowid);
+    const row = this.s.claimOne.get({ id, worker: workerId, lease, attempt: attemptId, now }) as ItemRow | undefined;
+    if (!row) {
+      this.db.prepare('DELETE FROM attempts WHERE id = ?').run(attemptId);
+      return null;
+    }
+    this.event(id, now, 'claim', current.state, 'RUNNING', workerId);
+    return { ...toItem(row), attemptId, attemptNo };
+  }
+
+  async claimItem(itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null> {
+    const now = Date.now();
+    return this.db.transaction(() => this.claimRow(itemId, workerId, now, now + leaseMs)).immediate();
+  }
+
+  async heartbeat(workerId: string, itemIds: readonly number[], leaseMs: number): Promise<number[]> {
+    if (itemIds.length === 0) return [];
+    const lease = Date.now() + leaseMs;
+    return this.db
+      .transaction(() => itemIds.filter((id) => this.s.heartbeat.get({ id, worker: workerId, lease }) !== undefined))
+      .immediate();
+  }
+
+  async complete(reports: readonly CompletionReport[]): Promise<boolean[]> {
+    if (reports.length === 0) return [];
+    const now = Date.now();
+    const run = this.db.transaction(() =>
+      reports.map((r) => {
+        const changed = this.s.completeItem.run({ id: r.itemId, worker: r.workerId, attempt: r.attemptId, now }).changes === 1;
+        this.s.finishAttempt.run({
+          attempt: r.attemptId,
+          status: changed ? 'succeeded' : 'lost',
+          now,
+          error: changed ? null : 'completed after the worker lost its claim (lease expired or cancelled)',
+          output: r.outputTail ?? null,
+          result: r.result ? JSON.stringify(r.result) : null,
+        });
+        if (changed) this.event(r.itemId, now, 'complete', 'RUNNING', 'COMPLETE', r.workerId);
+        return changed;
+      }),
+    );
+    return run.immediate();
+  }
+
+  async fail(report: FailureReport): Promise<WorkItem | null> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const current = this.s.ownedAttempt.get(report.itemId, report.workerId, report.attemptId) as ItemRow | undefined;
+      this.s.finishAttempt.run({
+        attempt: report.attemptId,
+        status: current ? report.status : 'lost',
+        now,
+        error: report.error,
+        output: report.outputTail ?? null,
+        result: report.result ? JSON.stringify(report.result) : null,
+      });
+      if (!current) return null;
+      const retry = report.retryAt !== null && current.attempts < current.max_attempts;
+      const state: WorkState = retry ? TRANSITIONS.fail_retry.to : TRANSITIONS.fail_final.to;
+      const row = this.s.failItem.get({
+        id: report.itemId,
+        worker: report.workerId,
+        attempt: report.attemptId,
+        state,
+        error: report.error,
+        retry_at: retry ? report.retryAt!.getTime() : null,
+        now,
+      }) as ItemRow;
+      this.event(report.itemId, now, retry ? 'fail_retry' : 'fail_final', 'RUNNING', state, report.workerId, report.error);
+      return toItem(row);
+    });
+    return run.immediate();
+  }
+
+  async release(report: CompletionReport & { reason: string }): Promise<boolean> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const changed = this.s.releaseItem.run({ id: report.itemId, worker: report.workerId, attempt: report.attemptId, now }).changes === 1;
+      this.s.finishAttempt.run({
+        attempt: report.attemptId,
+        status: 'interrupted',
+        now,
+        error: report.reason,
+        output: report.outputTail ?? null,
+        result: null,
+      });
+      if (changed) this.event(report.itemId, now, 'release', 'RUNNING', 'PENDING', report.workerId, report.reason);
+      return changed;
+    });
+    const changed = run.immediate();
+    if (changed) this.wake.emit('wake');
+    return changed;
+  }
+
+  async reclaimExpired(at?: Date): Promise<number> {
+    const now = (at ?? new Date()).getTime();
+    const run = this.db.transaction(() => {
+      const rows = this.s.expired.all(now) as ItemRow[];
+      for (const row of rows) {
+        const error = `lease expired: worker ${row.locked_by} stopped heartbeating (crashed or stalled)`;
+        this.s.finishAttempt.run({ attempt: row.current_attempt_id, status: 'lost', now, error, output: null, result: null });
+        const retry = row.attempts < row.max_attempts;
+        const state: WorkState = retry ? 'RETRY_WAIT' : 'FAILED';
+        // A lost worker is not the item's fault: retry right away rather than backing off.
+        this.s.failItem.run({
+          id: row.id,
+          worker: row.locked_by,
+          attempt: row.current_attempt_id,
+          state,
+          error,
+          retry_at: retry ? now : null,
+          now,
+        });
+        this.event(row.id, now, 'lease_expired', 'RUNNING', state, null, error);
+      }
+      return rows.length;
+    });
+    const n = run.immediate();
+    if (n > 0) this.wake.emit('wake');
+    return n;
+  }
+
+  async cancel(itemId: number, actor: string | null = null): Promise<CommandOutcome> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const current = this.requireRow(itemId);
+      if (!(TRANSITIONS.cancel.from as readonly WorkState[]).includes(current.state)) {
+        if (current.state === 'CANCELLED') return { item: toItem(current), changed: false };
+        throw new TransitionError(itemId, current.state, 'cancel');
+      }
+      this.s.cancelItem.run({ id: itemId, now });
+      if (current.state === 'RUNNING' && current.current_attempt_id !== null) {
+        this.s.finishAttempt.run({ attempt: current.current_attempt_id, status: 'cancelled', now, error: 'cancelled', output: null, result: null });
+      }
+      this.event(itemId, now, 'cancel', current.state, 'CANCELLED', actor);
+      return { item: toItem(this.requireRow(itemId)), changed: true };
+    });
+    const outcome = run.immediate();
+    this.wake.emit('cancel', itemId);
+    return outcome;
+  }
+
+  async retry(filter: RetryFilter, actor: string | null = null): Promise<WorkItem[]> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      let rows: ItemRow[];
+      if (filter.id !== undefined) {
+        const current = this.requireRow(filter.id);
+        if (!(TRANSITIONS.retry.from as readonly WorkState[]).includes(current.state)) {
+          throw new TransitionError(filter.id, current.state, 'retry');
+        }
+        rows = [current];
+      } else {
+        rows = this.db
+          .prepare(
+            `SELECT * FROM work_items WHERE state = 'FAILED'
+             AND (@domain IS NULL OR domain = @domain) AND (@pipeline IS NULL OR pipeline = @pipeline)`,
+          )
+          .all({ domain: filter.domain ?? null, pipeline: filter.pipeline ?? null }) as ItemRow[];
+      }
+      return rows.map((row) => {
+        this.s.toPending.run({ id: row.id, now });
+        this.event(row.id, now, 'retry', row.state, 'PENDING', actor);
+        return toItem(this.requireRow(row.id));
+      });
+    });
+    const items = run.immediate();
+    if (items.length) this.wake.emit('wake');
+    return items;
+  }
+
+  async rerun(itemId: number, actor: string | null = null): Promise<CommandOutcome> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const current = this.requireRow(itemId);
+      if (!(TRANSITIONS.rerun.from as readonly WorkState[]).includes(current.state)) return { item: toItem(current), changed: false };
+      this.s.toPending.run({ id: itemId, now });
+      this.event(itemId, now, 'rerun', current.state, 'PENDING', actor);
+      return { item: toItem(this.requireRow(itemId)), changed: true };
+    });
+    const outcome = run.immediate();
+    if (outcome.changed) this.wake.emit('wake');
+    return outcome;
+  }
+
+  private requireRow(id: number): ItemRow {
+    const row = this.s.getItem.get(id) as ItemRow | undefined;
+    if (!row) throw new NotFoundError('work item', id);
+    return row;
+  }
+
+  async getItem(itemId: number): Promise<WorkItem | null> {
+    const row = this.s.getItem.get(itemId) as ItemRow | undefined;
+    return row ? toItem(row) : null;
+  }
+
+  async findItem(domain: string, pipeline: string, key: string): Promise<WorkItem | null> {
+    const row = this.s.findItem.get(domain, pipeline, key) as ItemRow | undefined;
+    return row ? toItem(row) : null;
+  }
+
+  private where(filter: ListFilter): { sql: string; params: Record<string, unknown> } {
+    const clauses: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (filter.state !== undefined) {
+      const states = typeof filter.state === 'string' ? [filter.state] : filter.state;
+      clauses.push('state IN (SELECT value FROM json_each(@states))');
+      params.states = JSON.stringify(states);
+    }
+    if (filter.domain !== undefined) {
+      clauses.push('domain = @domain');
+      params.domain = filter.domain;
+    }
+    if (filter.pipeline !== undefined) {
+      clauses.push('pipeline = @pipeline');
+      params.pipeline = filter.pipeline;
+    }
+    if (filter.partitionKey !== undefined) {
+      clauses.push('partition_key = @partition_key');
+      params.partition_key = filter.partitionKey;
+    }
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  async listItems(filter: ListFilter = {}): Promise<WorkItem[]> {
+    const { sql, params } = this.where(filter);
+    const order = filter.order === 'oldest' ? 'ASC' : 'DESC';
+    const rows = this.db
+      .prepare(`SELECT * FROM work_items ${sql} ORDER BY id ${order} LIMIT @limit OFFSET @offset`)
+      .all({ ...params, limit: filter.limit ?? 1000, offset: filter.offset ?? 0 }) as ItemRow[];
+    return rows.map(toItem);
+  }
+
+  async countItems(filter: ListFilter = {}): Promise<number> {
+    const { sql, params } = this.where(filter);
+    return this.db.prepare(`SELECT count(*) FROM work_items ${sql}`).pluck().get(params) as number;
+  }
+
+  async countByState(): Promise<StateCount[]> {
+    return this.s.countByState.all() as StateCount[];
+  }
+
+  async listAttempts(itemId: number): Promise<Attempt[]> {
+    return (this.s.attemptsOf.all(itemId) as AttemptRow[]).map(toAttempt);
+  }
+
+  async listEvents(itemId: number): Promise<WorkEvent[]> {
+    return (
+      this.s.eventsOf.all(itemId) as {
+        id: number;
+        item_id: number;
+        at: number;
+        event: string;
+        from_state: WorkState | null;
+        to_state: WorkState;
+        actor: string | null;
+        detail: string | null;
+      }[]
+    ).map((r) => ({
+      id: r.id,
+      itemId: r.item_id,
+      at: new Date(r.at),
+      event: r.event,
+      fromState: r.from_state,
+      toState: r.to_state,
+      actor: r.actor,
+      detail: r.detail,
+    }));
+  }
+
+  async countOutstanding(pipelines?: readonly string[]): Promise<number> {
+    return this.db
+      .prepare(
+        `SELECT count(*) FROM work_items WHERE state IN ('WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT')
+         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))`,
+      )
+      .pluck()
+      .get({ only: pipelines ? JSON.stringify(pipelines) : null }) as number;
+  }
+
+  async countFailedSince(since: Date): Promise<number> {
+    return this.s.failedSince.pluck().get(since.getTime()) as number;
+  }
+
+  async nextDesiredAt(pipelines?: readonly string[]): Promise<Date | null> {
+    const at = this.db
+      .prepare(
+        `SELECT min(desired_at) FROM work_items WHERE state IN (${FROM('claim')})
+         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))`,
+      )
+      .pluck()
+      .get({ only: pipelines ? JSON.stringify(pipelines) : null }) as number | null;
+    return at === null ? null : new Date(at);
+  }
+
+  async pruneFinished(before: Date): Promise<number> {
+    return this.db
+      .prepare(`DELETE FROM work_items WHERE state IN ('COMPLETE', 'CANCELLED', 'FAILED') AND finished_at < ?`)
+      .run(before.getTime()).changes;
+  }
+
+  async maintain(): Promise<void> {
+    this.db.pragma('optimize');
+    this.db.exec('ANALYZE');
+    // VACUUM cannot run inside a transaction and needs exclusive access; with WAL and other
+    // readers it may report SQLITE_BUSY, in which case the next maintenance run will do it.
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  onWake(listener: () => void): () => void {
+    this.wake.on('wake', listener);
+    return () => this.wake.off('wake', listener);
+  }
+
+  /** In-process notification that an item was cancelled, so a local worker aborts at once. */
+  onCancel(listener: (itemId: number) => void): () => void {
+    this.wake.on('cancel', listener);
+    return () => this.wake.off('cancel', listener);
+  }
+}

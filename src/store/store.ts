@@ -1,0 +1,142 @@
+import type { Partition } from '../core/partition.js';
+import type { WorkState } from '../core/states.js';
+import type { Attempt, Backoff, WorkEvent, WorkItem } from '../core/work-item.js';
+
+/**
+ * The one persistence contract. SQLite (embedded) and PostgreSQL (scale-out) implement it;
+ * `test/store/conformance.test.ts` runs every behaviour against both.
+ *
+ * All state changes follow `core/states.ts`. Methods that act on a worker's item take the
+ * worker id and attempt id and do nothing if the worker no longer owns that attempt (lease
+ * expired and re-claimed, or cancelled): a slow worker can never overwrite a newer attempt.
+ */
+export interface EnqueueSpec {
+  domain: string;
+  pipeline: string;
+  partition: Partition;
+  params?: Record<string, unknown>;
+  priority?: number;
+  desiredAt?: Date;
+  maxAttempts: number;
+  backoff: Backoff;
+}
+
+export interface EnqueueOutcome {
+  item: WorkItem;
+  /** false when the (domain, pipeline, partition) triple already existed: nothing changed. */
+  created: boolean;
+}
+
+export interface ClaimRequest {
+  workerId: string;
+  limit: number;
+  leaseMs: number;
+  /** Only claim these `domain.pipeline` keys (the pipelines this worker has code for). */
+  pipelines?: readonly string[];
+  /** Per-pipeline caps on RUNNING items across every worker, keyed `domain.pipeline`. */
+  concurrencyLimits?: Readonly<Record<string, number>>;
+  now?: Date;
+}
+
+export interface ClaimedItem extends WorkItem {
+  attemptId: number;
+  attemptNo: number;
+}
+
+export interface CompletionReport {
+  itemId: number;
+  attemptId: number;
+  workerId: string;
+  result?: Record<string, unknown> | null;
+  outputTail?: string | null;
+}
+
+export interface FailureReport extends CompletionReport {
+  error: string;
+  /** `timed_out` for timeouts, `failed` otherwise. */
+  status: 'failed' | 'timed_out';
+  /** When attempts remain and the error is retryable: when to try again. null = give up now. */
+  retryAt: Date | null;
+}
+
+export interface ListFilter {
+  state?: WorkState | readonly WorkState[];
+  domain?: string;
+  pipeline?: string;
+  partitionKey?: string;
+  limit?: number;
+  offset?: number;
+  /** Newest first by default; the dashboard pages with offset. */
+  order?: 'newest' | 'oldest';
+}
+
+export interface StateCount {
+  domain: string;
+  pipeline: string;
+  state: WorkState;
+  count: number;
+}
+
+export interface RetryFilter {
+  id?: number;
+  domain?: string;
+  pipeline?: string;
+}
+
+/** Outcome of an item-targeted command that is legal only from some states. */
+export interface CommandOutcome {
+  item: WorkItem;
+  changed: boolean;
+}
+
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema; safe to call from several processes at once. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Idempotent on (domain, pipeline, partition_key): an existing item is returned as is. */
+  enqueue(specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]>;
+  claim(request: ClaimRequest): Promise<ClaimedItem[]>;
+  /** Claims one specific ready item (used by `sluice run`); null if it is not claimable. */
+  claimItem(itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null>;
+  /** Extends the leases this worker still holds; returns the item ids it still owns. */
+  heartbeat(workerId: string, itemIds: readonly number[], leaseMs: number): Promise<number[]>;
+  complete(reports: readonly CompletionReport[]): Promise<boolean[]>;
+  fail(report: FailureReport): Promise<WorkItem | null>;
+  /** Graceful shutdown: hand the item back to PENDING; the attempt is kept as `interrupted`
+   * and does not count against max_attempts. */
+  release(report: CompletionReport & { reason: string }): Promise<boolean>;
+  /** Moves RUNNING items whose lease expired to RETRY_WAIT (due now) or FAILED. */
+  reclaimExpired(now?: Date): Promise<number>;
+
+  cancel(itemId: number, actor?: string): Promise<CommandOutcome>;
+  /** Manual retry of FAILED/CANCELLED items: one by id, or all failed in a domain/pipeline. */
+  retry(filter: RetryFilter, actor?: string): Promise<WorkItem[]>;
+  /** Put finished items back to PENDING for a forced re-run. */
+  rerun(itemId: number, actor?: string): Promise<CommandOutcome>;
+
+  getItem(itemId: number): Promise<WorkItem | null>;
+  findItem(domain: string, pipeline: string, partitionKey: string): Promise<WorkItem | null>;
+  listItems(filter?: ListFilter): Promise<WorkItem[]>;
+  countItems(filter?: ListFilter): Promise<number>;
+  countByState(): Promise<StateCount[]>;
+  listAttempts(itemId: number): Promise<Attempt[]>;
+  listEvents(itemId: number): Promise<WorkEvent[]>;
+  /** Items of the given pipelines in an outstanding state (drain mode's stop condition). */
+  countOutstanding(pipelines?: readonly string[]): Promise<number>;
+  /** Items that reached FAILED at or after `since`. */
+  countFailedSince(since: Date): Promise<number>;
+  /** Earliest desired_at among ready items, so an idle worker can sleep exactly that long. */
+  nextDesiredAt(pipelines?: readonly string[]): Promise<Date | null>;
+
+  /** Deletes finished items (and their attempts/events) finished before `before`. */
+  pruneFinished(before: Date): Promise<number>;
+  /** VACUUM / ANALYZE as the backend understands them. */
+  maintain(): Promise<void>;
+
+  /** Called when new work may be ready (local enqueue, or a NOTIFY from another process). */
+  onWake(listener: () => void): () => void;
+  /** Called when an item is cancelled, so the worker running it can abort at once. */
+  onCancel(listener: (itemId: number) => void): () => void;
+}
