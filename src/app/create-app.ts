@@ -10,7 +10,10 @@ import { loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/loa
 import type { SluiceConfig } from '../config/schema.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { openStore } from '../store/open-store.js';
+import type { ScheduleStore } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
+import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
+import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
 import type pino from 'pino';
 
 export interface AppOptions {
@@ -32,7 +35,9 @@ export interface SluiceApp {
   readonly store: Store;
   readonly registry: PipelineRegistry;
   readonly logger: pino.Logger;
+  readonly schedules: readonly CompiledSchedule[];
   createWorker(overrides?: Partial<WorkerOptions>): Worker;
+  createScheduler(overrides?: Partial<SchedulerOptions>): Scheduler;
   close(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   for (const def of opsPipelines(storeProxy)) registry.register(def);
   for (const def of options.pipelines ?? []) registry.register(def);
   applyPipelineConfig(registry, loaded);
+  const schedules = compileSchedules(config, registry, loaded.file ?? undefined);
 
   const store = await openStore(databaseUrl);
   pendingStore.store = store;
@@ -71,7 +77,17 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
     store,
     registry,
     logger,
+    schedules,
     createWorker: (overrides = {}) => new Worker({ ...workerDefaults(), ...overrides }),
+    createScheduler: (overrides = {}) =>
+      new Scheduler({
+        store: requireScheduleStore(store),
+        registry,
+        schedules,
+        logger,
+        leaseMs: parseDuration(config.scheduler.lease),
+        ...overrides,
+      }),
     close: () => store.close(),
   };
 }
@@ -97,6 +113,13 @@ function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): 
       throw new ValidationError(`${field}.command`, undefined, `be given: "${key}" is not a built-in pipeline, so the config must say what to run`, loaded.file ?? undefined);
     }
   });
+}
+
+function requireScheduleStore(store: Store): Store & ScheduleStore {
+  if (typeof (store as Partial<ScheduleStore>).fireTick !== 'function') {
+    throw new Error(`the ${store.backend} store does not support schedules`);
+  }
+  return store as Store & ScheduleStore;
 }
 
 /** Lets built-in pipelines hold the store before it is opened (it is opened after the

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, reportError } from './context.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerScheduler } from './commands/scheduler.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerRun(program);
   registerWork(program);
   registerStatus(program);
+  registerScheduler(program);
+  registerBackfill(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.
   const override = (cmd: Command): void => {

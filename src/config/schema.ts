@@ -90,6 +90,15 @@ export const configSchema = z.strictObject({
       shutdown_grace: duration.default('30s'),
     })
     .prefault({}),
+  scheduler: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Leadership lease: when the leading scheduler dies, another takes over within this. */
+      lease: duration.default('15s'),
+      /** Lookbacks over this many weeks are clamped with a warning unless forced. */
+      max_lookback_weeks: z.number().int().min(1).default(12),
+    })
+    .prefault({}),
   api: z
     .strictObject({
       host: z.string().default('127.0.0.1'),

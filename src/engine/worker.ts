@@ -122,7 +122,12 @@ export class Worker extends EventEmitter {
     await this.loopDone;
     if (this.active.size > 0) {
       this.options.logger.info({ running: this.active.size, grace_ms: graceMs }, 'waiting for running items before shutdown');
-      await Promise.race([this.allSettled(), sleep(graceMs)]);
+      // The grace timer must not outlive the race: a pending 30 s timer kept the process
+      // alive after its handlers had finished, so `sluice worker` lingered for the whole
+      // shutdown_grace after SIGTERM even when the running item completed at once.
+      let graceTimer: NodeJS.Timeout | undefined;
+      await Promise.race([this.allSettled(), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(graceTimer);
     }
     for (const run of this.active.values()) run.controller.abort(new ShutdownAbort());
     await this.allSettled();
@@ -141,6 +146,10 @@ export class Worker extends EventEmitter {
     const keys = this.options.registry.keys();
     for (;;) {
       await sleep(Math.min(this.pollMs, 250));
+      // A stop() from elsewhere (SIGTERM/SIGINT in `sluice worker --drain`) ends the drain.
+      // Without this check the loop spun forever: the shutdown hands running items back to
+      // PENDING, so the outstanding count never reached zero and the process never exited.
+      if (this.stopping) break;
       if (this.active.size > 0) continue;
       try {
         if ((await this.options.store.countOutstanding(keys)) === 0) break;

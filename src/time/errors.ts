@@ -1,3 +1,5 @@
+import { SluiceError } from '../core/errors.js';
+
 /**
  * The one error type the time layer throws for bad input.
  *
@@ -7,7 +9,7 @@
  * e.g. `cron "61 * * * *": invalid value for minute: 61 (minute must be 0-59)`, so a log line
  * is useful on its own and an API can still map `field` to a 400 body.
  */
-export class TimeInputError extends Error {
+export class TimeInputError extends SluiceError {
   override readonly name = 'TimeInputError';
 
   constructor(
@@ -15,7 +17,7 @@ export class TimeInputError extends Error {
     readonly value: unknown,
     readonly rule: string,
   ) {
-    super(`${field} ${describeValue(value)}: ${rule}`);
+    super(`${field} ${describeValue(value)}: ${rule}`, 'invalid_input');
   }
 }
 

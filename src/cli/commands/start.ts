@@ -11,20 +11,24 @@ export function registerStart(program: Command): void {
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
     .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
     .option('--no-worker', 'do not run workers in this process')
+    .option('--no-scheduler', 'do not run the scheduler in this process')
     .action(async (opts, command: Command) => {
       await withApp(command, async (app) => {
         const worker = opts.worker === false ? undefined : app.createWorker(opts.concurrency ? { concurrency: opts.concurrency } : {});
-        const server = await buildServer({ app, worker });
+        const scheduler = opts.scheduler === false || !app.config.scheduler.enabled ? undefined : app.createScheduler();
+        const server = await buildServer({ app, worker, scheduler });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
         await server.listen({ port, host });
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         worker?.start();
+        await scheduler?.start();
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
         process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
         await new Promise<void>((resolve) => {
           onShutdownSignals(async (immediate) => {
+            await scheduler?.stop();
             await worker?.stop(immediate ? 0 : undefined);
             await server.close();
             resolve();

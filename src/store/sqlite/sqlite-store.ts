@@ -18,6 +18,7 @@ import type {
   StateCount,
   Store,
 } from '../store.js';
+import type { ScheduleStore, TickRecord } from '../schedule-store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 /** `IN (...)` list for a transition's source states; values come from the constant table, never from input. */
@@ -113,7 +114,7 @@ export interface SqliteStoreOptions {
  * underneath (better-sqlite3); they are wrapped in promises only to honour the Store
  * interface shared with PostgreSQL.
  */
-export class SqliteStore implements Store {
+export class SqliteStore implements Store, ScheduleStore {
   readonly backend = 'sqlite' as const;
   private readonly db: DB;
   private readonly wake = new EventEmitter();
@@ -242,34 +243,36 @@ export class SqliteStore implements Store {
     this.s.insertEvent.run(itemId, now, event, from, to, actor, detail);
   }
 
+  /** Inserts new items (or finds the existing ones); call inside a write transaction. */
+  private enqueueRows(specs: readonly EnqueueSpec[], now: number): EnqueueOutcome[] {
+    const out: EnqueueOutcome[] = [];
+    for (const spec of specs) {
+      const key = partitionKey(spec.partition);
+      const row = this.s.insertItem.get({
+        domain: spec.domain,
+        pipeline: spec.pipeline,
+        partition_key: key,
+        partition: JSON.stringify(spec.partition),
+        params: JSON.stringify(spec.params ?? {}),
+        priority: spec.priority ?? 0,
+        desired_at: (spec.desiredAt ?? new Date(now)).getTime(),
+        max_attempts: spec.maxAttempts,
+        backoff: JSON.stringify(spec.backoff),
+        now,
+      }) as ItemRow | undefined;
+      if (row) {
+        this.event(row.id, now, 'enqueue', null, 'PENDING', null);
+        out.push({ item: toItem(row), created: true });
+      } else {
+        out.push({ item: toItem(this.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false });
+      }
+    }
+    return out;
+  }
+
   async enqueue(specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]> {
     const now = Date.now();
-    const run = this.db.transaction(() => {
-      const out: EnqueueOutcome[] = [];
-      for (const spec of specs) {
-        const key = partitionKey(spec.partition);
-        const row = this.s.insertItem.get({
-          domain: spec.domain,
-          pipeline: spec.pipeline,
-          partition_key: key,
-          partition: JSON.stringify(spec.partition),
-          params: JSON.stringify(spec.params ?? {}),
-          priority: spec.priority ?? 0,
-          desired_at: (spec.desiredAt ?? new Date(now)).getTime(),
-          max_attempts: spec.maxAttempts,
-          backoff: JSON.stringify(spec.backoff),
-          now,
-        }) as ItemRow | undefined;
-        if (row) {
-          this.event(row.id, now, 'enqueue', null, 'PENDING', null);
-          out.push({ item: toItem(row), created: true });
-        } else {
-          out.push({ item: toItem(this.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false });
-        }
-      }
-      return out;
-    });
-    const outcomes = run.immediate();
+    const outcomes = this.db.transaction(() => this.enqueueRows(specs, now)).immediate();
     if (outcomes.some((o) => o.created)) this.wake.emit('wake');
     return outcomes;
   }
@@ -627,6 +630,81 @@ export class SqliteStore implements Store {
     // readers it may report SQLITE_BUSY, in which case the next maintenance run will do it.
     this.db.exec('VACUUM');
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  async fireTick(tick: Omit<TickRecord, 'itemIds' | 'firedAt'>, specs: readonly EnqueueSpec[]): Promise<{ recorded: boolean; outcomes: EnqueueOutcome[] }> {
+    const now = Date.now();
+    const run = this.db.transaction(() => {
+      const inserted = this.db
+        .prepare(
+          `INSERT INTO schedule_ticks (schedule, kind, scheduled_at, outcome, detail, scheduler_id)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .run(tick.schedule, tick.kind, tick.scheduledAt.getTime(), tick.outcome, tick.detail, tick.schedulerId).changes === 1;
+      if (!inserted || tick.outcome !== 'fired') return { recorded: inserted, outcomes: [] };
+      const outcomes = this.enqueueRows(specs, now);
+      this.db
+        .prepare('UPDATE schedule_ticks SET fired_at = ?, item_ids = ? WHERE schedule = ? AND kind = ? AND scheduled_at = ?')
+        .run(now, JSON.stringify(outcomes.map((o) => o.item.id)), tick.schedule, tick.kind, tick.scheduledAt.getTime());
+      return { recorded: true, outcomes };
+    });
+    const result = run.immediate();
+    if (result.outcomes.some((o) => o.created)) this.wake.emit('wake');
+    return result;
+  }
+
+  async listTicks(schedule: string, limit: number): Promise<TickRecord[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM schedule_ticks WHERE schedule = ? ORDER BY scheduled_at DESC LIMIT ?')
+      .all(schedule, limit) as {
+      schedule: string;
+      kind: TickRecord['kind'];
+      scheduled_at: number;
+      outcome: TickRecord['outcome'];
+      fired_at: number | null;
+      detail: string | null;
+      item_ids: string;
+      scheduler_id: string;
+    }[];
+    return rows.map((r) => ({
+      schedule: r.schedule,
+      kind: r.kind,
+      scheduledAt: new Date(r.scheduled_at),
+      outcome: r.outcome,
+      firedAt: r.fired_at === null ? null : new Date(r.fired_at),
+      detail: r.detail,
+      itemIds: JSON.parse(r.item_ids),
+      schedulerId: r.scheduler_id,
+    }));
+  }
+
+  async lastTickAt(schedule: string): Promise<Date | null> {
+    const at = this.db.prepare(`SELECT max(scheduled_at) FROM schedule_ticks WHERE schedule = ? AND kind = 'cron'`).pluck().get(schedule) as number | null;
+    return at === null ? null : new Date(at);
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const row = this.db
+      .prepare(
+        `INSERT INTO leases (name, holder, expires_at) VALUES (@name, @holder, @expires)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at < @now
+         RETURNING holder`,
+      )
+      .get({ name, holder, expires: now + ttlMs, now }) as { holder: string } | undefined;
+    return row?.holder === holder;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.db.prepare('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  async leaseHolder(name: string): Promise<{ holder: string; expiresAt: Date } | null> {
+    const row = this.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ? AND expires_at >= ?').get(name, Date.now()) as
+      | { holder: string; expires_at: number }
+      | undefined;
+    return row ? { holder: row.holder, expiresAt: new Date(row.expires_at) } : null;
   }
 
   onWake(listener: () => void): () => void {

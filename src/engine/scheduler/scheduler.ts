@@ -1,0 +1,300 @@
+import { NotFoundError } from '../../core/errors.js';
+import { newWorkerId } from '../worker-id.js';
+import type { Logger } from '../../core/pipeline.js';
+import { OUTSTANDING_STATES, READY_STATES } from '../../core/states.js';
+import type { ScheduleStore, TickRecord } from '../../store/schedule-store.js';
+import type { Store } from '../../store/store.js';
+import { buildEnqueueSpec } from '../enqueue.js';
+import type { PipelineRegistry } from '../registry.js';
+import type { CompiledSchedule } from './compile-schedule.js';
+import { planDueTicks, type PlannedTick } from './misfire-policy.js';
+import { formatZonedIso } from '../../time/zoned.js';
+
+export interface SchedulerOptions {
+  store: Store & ScheduleStore;
+  registry: PipelineRegistry;
+  schedules: readonly CompiledSchedule[];
+  logger: Logger;
+  schedulerId?: string;
+  /** Leadership lease: a dead leader is replaced within this long. */
+  leaseMs?: number;
+  /** Upper bound on sleeping between evaluations (leadership renewal, config'd ticks). */
+  maxSleepMs?: number;
+  /** At most this many overdue ticks are examined per schedule per evaluation. */
+  maxDueTicks?: number;
+}
+
+export interface ScheduleView {
+  name: string;
+  pipeline: string;
+  cron: string | null;
+  at: string | null;
+  calendar: string | null;
+  timezone: string;
+  enabled: boolean;
+  next_fire_times: string[];
+  recent_ticks: { scheduled_at: string; fired_at: string | null; outcome: string; detail: string | null; kind: string; item_ids: number[] }[];
+}
+
+const LEASE_NAME = 'scheduler';
+
+/**
+ * Fires schedule ticks into the queue.
+ *
+ * Exactly once: every tick is written with `fireTick`, unique on (schedule, scheduled_at)
+ * and in the same transaction as its enqueue. Any number of schedulers may run; a
+ * leadership lease makes one of them do the work (the others stand by and take over
+ * within `leaseMs` of the leader dying), and the unique tick row makes it safe even in the
+ * moment two of them both believe they lead.
+ *
+ * Restarts: the catch-up cursor is the newest recorded tick of each schedule, so ticks
+ * that fell due while nothing was running are examined on start-up and fired, coalesced
+ * or recorded as missed according to the schedule's misfire policy.
+ */
+export class Scheduler {
+  readonly schedulerId: string;
+  private running = false;
+  private leader = false;
+  private loop: Promise<void> | null = null;
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeResolve: (() => void) | null = null;
+  private lastEvaluationAt: Date | null = null;
+  private readonly startedAt = new Date();
+  private readonly leaseMs: number;
+  private readonly maxSleepMs: number;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.schedulerId = options.schedulerId ?? `scheduler:${newWorkerId()}`;
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.maxSleepMs = options.maxSleepMs ?? Math.max(200, Math.floor(this.leaseMs / 3));
+  }
+
+  get schedules(): readonly CompiledSchedule[] {
+    return this.options.schedules;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake();
+    await this.loop;
+    if (this.leader) await this.options.store.releaseLease(LEASE_NAME, this.schedulerId).catch(() => undefined);
+    this.leader = false;
+  }
+
+  async status(): Promise<{ running: boolean; leader: boolean; schedules: number; last_tick_at: string | null; scheduler_id: string; leader_id: string | null }> {
+    const holder = await this.options.store.leaseHolder(LEASE_NAME);
+    let last: Date | null = null;
+    for (const s of this.options.schedules) {
+      const t = await this.options.store.lastTickAt(s.name);
+      if (t && (!last || t > last)) last = t;
+    }
+    return {
+      running: this.running,
+      leader: this.leader,
+      schedules: this.options.schedules.length,
+      last_tick_at: last?.toISOString() ?? null,
+      scheduler_id: this.schedulerId,
+      leader_id: holder?.holder ?? null,
+    };
+  }
+
+  private wake(): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    const resolve = this.wakeResolve;
+    this.wakeResolve = null;
+    resolve?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeResolve = resolve;
+      this.wakeTimer = setTimeout(() => {
+        this.wakeResolve = null;
+        resolve();
+      }, ms);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { store, logger } = this.options;
+    while (this.running) {
+      try {
+        const wasLeader = this.leader;
+        this.leader = await store.acquireLease(LEASE_NAME, this.schedulerId, this.leaseMs);
+        if (this.leader !== wasLeader) logger.info({ scheduler_id: this.schedulerId }, this.leader ? 'scheduler leadership acquired' : 'scheduler leadership lost');
+        if (this.leader) await this.evaluate(new Date());
+      } catch (err) {
+        this.leader = false;
+        logger.warn({ err }, 'scheduler evaluation failed; will retry');
+      }
+      if (!this.running) break;
+      await this.sleep(this.sleepMs());
+    }
+  }
+
+  /** Until the next fire time of any schedule, but never longer than maxSleepMs so the
+   * leadership lease is renewed (and a standby notices a dead leader) in time. */
+  private sleepMs(): number {
+    if (!this.leader) return this.maxSleepMs;
+    const now = Date.now();
+    let next = now + this.maxSleepMs;
+    for (const s of this.options.schedules) {
+      if (!s.enabled) continue;
+      const [t] = s.nextTimes(new Date(now), 1);
+      if (t && t.getTime() < next) next = t.getTime();
+    }
+    return Math.max(5, next - now + 5);
+  }
+
+  /** One pass over every enabled schedule at `now`. Public so tests can drive time. */
+  async evaluate(now: Date): Promise<void> {
+    for (const schedule of this.options.schedules) {
+      if (!schedule.enabled) continue;
+      try {
+        await this.evaluateSchedule(schedule, now);
+      } catch (err) {
+        this.options.logger.error({ err, schedule: schedule.name }, 'schedule evaluation failed');
+      }
+    }
+    this.lastEvaluationAt = now;
+  }
+
+  private async evaluateSchedule(schedule: CompiledSchedule, now: Date): Promise<void> {
+    const { store } = this.options;
+    const last = await store.lastTickAt(schedule.name);
+    // First run ever: start when this scheduler started. A new schedule does not replay
+    // its history (that is what `sluice backfill` is for); catch-up applies to ticks that
+    // fell due after the schedule's last recorded tick.
+    const cursor = last ?? new Date(Math.min(this.startedAt.getTime(), now.getTime()) - 1);
+    const limit = this.options.maxDueTicks ?? 1_000;
+    const due = schedule.timesBetween(cursor, now, limit);
+    if (due.length === 0) return;
+    const planned = planDueTicks(due, now, schedule.misfire);
+    // Keep the record readable after a long outage: every fired and coalesced tick, and
+    // the newest missed ones, with a note on how many older ones were dropped.
+    const missed = planned.filter((p) => p.outcome === 'missed');
+    const keepMissed = new Set(missed.slice(-100));
+    if (missed.length > keepMissed.size) {
+      const oldestKept = missed[missed.length - keepMissed.size]!;
+      oldestKept.detail = `${oldestKept.detail}; ${missed.length - keepMissed.size} earlier ticks also missed`;
+    }
+    for (const tick of planned) {
+      if (tick.outcome === 'missed' && !keepMissed.has(tick)) continue;
+      await this.recordTick(schedule, tick, 'cron');
+    }
+  }
+
+  private async recordTick(schedule: CompiledSchedule, tick: PlannedTick, kind: 'cron' | 'manual'): Promise<TickRecord | null> {
+    const { store, registry, logger } = this.options;
+    const base = { schedule: schedule.name, scheduledAt: tick.scheduledAt, kind, schedulerId: this.schedulerId };
+    if (tick.outcome !== 'fire') {
+      await store.fireTick({ ...base, outcome: tick.outcome, detail: tick.detail }, []);
+      logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), outcome: tick.outcome }, 'schedule tick not fired');
+      return null;
+    }
+    if (kind === 'cron') {
+      const overlap = await this.overlapBlocks(schedule);
+      if (overlap) {
+        await store.fireTick({ ...base, outcome: 'skipped_overlap', detail: overlap }, []);
+        logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), reason: overlap }, 'schedule tick skipped');
+        return null;
+      }
+    }
+    const { partitions, warnings } = schedule.partitionsFor(tick.scheduledAt);
+    const specs = partitions.map(
+      (partition) =>
+        buildEnqueueSpec(registry, {
+          pipeline: schedule.pipeline.key,
+          partition,
+          params: schedule.config.params,
+          priority: schedule.priority,
+        }).spec,
+    );
+    const detail = [tick.detail, ...warnings].filter(Boolean).join('; ') || null;
+    const { recorded, outcomes } = await store.fireTick({ ...base, outcome: 'fired', detail }, specs);
+    if (recorded) {
+      logger.info(
+        { schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), items: outcomes.length, created: outcomes.filter((o) => o.created).length },
+        'schedule tick fired',
+      );
+    }
+    return recorded ? { ...base, outcome: 'fired', detail, firedAt: new Date(), itemIds: outcomes.map((o) => o.item.id) } : null;
+  }
+
+  /** max_instances and the overlap policy: an "instance" is an earlier fired tick of this
+   * schedule whose items are not all finished. Returns the reason to skip, or null. */
+  private async overlapBlocks(schedule: CompiledSchedule): Promise<string | null> {
+    if (schedule.overlap === 'allow') return null;
+    const { store } = this.options;
+    const recent = (await store.listTicks(schedule.name, schedule.maxInstances + 10)).filter((t) => t.outcome === 'fired');
+    let active = 0;
+    let waiting = 0;
+    for (const tick of recent) {
+      const states = await Promise.all(tick.itemIds.map(async (id) => (await store.getItem(id))?.state));
+      if (states.some((s) => s && OUTSTANDING_STATES.includes(s))) active++;
+      if (states.some((s) => s && (READY_STATES.includes(s) || s === 'WAITING'))) waiting++;
+    }
+    if (active < schedule.maxInstances) return null;
+    if (schedule.overlap === 'buffer_one' && waiting === 0) return null;
+    return `max_instances ${schedule.maxInstances} reached: ${active} earlier tick(s) still running or queued (overlap: ${schedule.overlap})`;
+  }
+
+  /** Manual trigger (CLI, API, dashboard): fires the schedule now, whatever its policy. */
+  async trigger(name: string): Promise<{ enqueued: number; items: number[] }> {
+    const schedule = this.require(name);
+    const tick = await this.recordTick(schedule, { scheduledAt: new Date(), outcome: 'fire', detail: 'manual trigger' }, 'manual');
+    return { enqueued: tick?.itemIds.length ?? 0, items: tick?.itemIds ?? [] };
+  }
+
+  private require(name: string): CompiledSchedule {
+    const found = this.options.schedules.find((s) => s.name === name);
+    if (!found) {
+      const known = this.options.schedules.map((s) => s.name).join(', ') || 'none configured';
+      throw new ScheduleNotFound(name, known);
+    }
+    return found;
+  }
+
+  async listSchedules(ticks = 10): Promise<ScheduleView[]> {
+    const now = new Date();
+    return Promise.all(
+      this.options.schedules.map(async (s) => ({
+        name: s.name,
+        pipeline: s.pipeline.key,
+        cron: s.config.cron ?? null,
+        at: s.config.at ?? null,
+        calendar: s.calendar ? (s.config.calendar ?? null) : null,
+        timezone: s.timezone,
+        enabled: s.enabled,
+        next_fire_times: s.enabled ? s.nextTimes(now, 3).map((t) => formatZonedIso(t, s.timezone)) : [],
+        recent_ticks: (await this.options.store.listTicks(s.name, ticks)).map((t) => ({
+          scheduled_at: t.scheduledAt.toISOString(),
+          fired_at: t.firedAt?.toISOString() ?? null,
+          outcome: t.outcome,
+          detail: t.detail,
+          kind: t.kind,
+          item_ids: t.itemIds,
+        })),
+      })),
+    );
+  }
+
+  get lastEvaluation(): Date | null {
+    return this.lastEvaluationAt;
+  }
+}
+
+
+export class ScheduleNotFound extends NotFoundError {
+  constructor(name: string, known: string) {
+    super('schedule', name);
+    this.message = `schedule ${JSON.stringify(name)} not found (known: ${known})`;
+  }
+}
