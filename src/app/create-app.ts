@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { resolveRetryPolicy } from '../core/retry-policy.js';
 import { commandPipeline, opsPipelines } from '../domains/ops/index.js';
+import { checkDependencyGraph } from '../engine/dependencies.js';
 import { PipelineRegistry } from '../engine/registry.js';
 import { Worker, type WorkerOptions } from '../engine/worker.js';
 import { loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/load-config.js';
@@ -54,6 +55,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   for (const def of opsPipelines(storeProxy)) registry.register(def);
   for (const def of options.pipelines ?? []) registry.register(def);
   applyPipelineConfig(registry, loaded);
+  checkDependencyGraph(registry);
   const schedules = compileSchedules(config, registry, loaded.file ?? undefined);
 
   const store = await openStore(databaseUrl);

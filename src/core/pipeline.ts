@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { Partition } from './partition.js';
+import type { DependencySpec } from './dependencies.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** What a handler gets for one attempt. */
@@ -45,6 +46,8 @@ export interface PipelineDefinition<P = any> {
   /** At most this many items of this pipeline RUNNING at once, across all workers. */
   readonly concurrency?: number;
   readonly priority?: number;
+  /** Upstream partitions that must be COMPLETE before this pipeline's partition runs. */
+  readonly dependsOn?: readonly DependencySpec[];
 }
 
 /** Identity helper that gives handler params their type from the zod schema. */

@@ -1,7 +1,9 @@
 import { parseDuration } from '../core/duration.js';
 import { ValidationError } from '../core/errors.js';
 import type { Partition } from '../core/partition.js';
+import { partitionKey } from '../core/partition.js';
 import type { EnqueueOutcome, EnqueueSpec, Store } from '../store/store.js';
+import { autoDownstreams, resolveUpstreams } from './dependencies.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 
 /** One enqueue request as a user spells it (CLI flags, API body, schedule tick). */
@@ -43,6 +45,7 @@ export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueReq
       params,
       priority: request.priority ?? pipeline.priority,
       desiredAt: request.desiredAt,
+      dependencies: resolveUpstreams(registry, pipeline, partition),
       maxAttempts: request.maxAttempts ?? retry.maxAttempts,
       backoff: {
         baseDelayMs: request.baseDelay !== undefined ? parseDuration(request.baseDelay, f('base_delay')) : retry.baseDelayMs,
@@ -54,8 +57,29 @@ export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueReq
   };
 }
 
-/** Validates every request first, then enqueues them all in one store call. */
+/**
+ * Validates every request first, then enqueues them all in one store call, followed by the
+ * downstream items of `auto` dependencies (as WAITING until their inputs complete). The
+ * returned outcomes are the requested items only, in request order.
+ */
 export async function enqueueWork(store: Store, registry: PipelineRegistry, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
-  const specs = requests.map((r, i) => buildEnqueueSpec(registry, r, requests.length > 1 ? `[${i}]` : '').spec);
-  return store.enqueue(specs);
+  const built = requests.map((r, i) => buildEnqueueSpec(registry, r, requests.length > 1 ? `[${i}]` : ''));
+  const specs = built.map((b) => b.spec);
+  // Follow auto dependencies transitively (ingest -> normalize -> compute), each once.
+  const seen = new Set(specs.map((s) => `${s.domain}.${s.pipeline}|${partitionKey(s.partition)}`));
+  const queue = [...built];
+  const extra: EnqueueSpec[] = [];
+  while (queue.length) {
+    const { pipeline, spec } = queue.shift()!;
+    for (const down of autoDownstreams(registry, pipeline, spec.partition)) {
+      const key = `${down.pipeline.key}|${partitionKey(down.partition)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const next = buildEnqueueSpec(registry, { pipeline: down.pipeline.key, partition: down.partition });
+      extra.push(next.spec);
+      queue.push(next);
+    }
+  }
+  const outcomes = await store.enqueue([...specs, ...extra]);
+  return outcomes.slice(0, specs.length);
 }

@@ -103,10 +103,13 @@ export class PipelineRegistry {
 
 export function zodToValidation(error: z.ZodError, field: string, root: unknown, source?: string): ValidationError {
   const issue = error.issues[0]!;
-  const path = issue.path.map(String);
+  // A misspelt key (strict objects) is reported by zod on the parent object; point at the
+  // key itself, so the message reads `workers.concurency: 4 is invalid: Unrecognized key…`
+  // rather than dumping the whole parent object (or, at the top level, an empty path).
+  const fullPath: PropertyKey[] = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...issue.path, issue.keys[0]!] : [...issue.path];
   let value: unknown = root;
-  for (const segment of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
-  const where = formatPath(field, issue.path);
+  for (const segment of fullPath.map(String)) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+  const where = formatPath(field, fullPath) || '(top level)';
   return new ValidationError(where, value, issue.message, source);
 }
 

@@ -19,6 +19,22 @@ export interface EnqueueSpec {
   desiredAt?: Date;
   maxAttempts: number;
   backoff: Backoff;
+  /** Upstream partitions that must be COMPLETE first. If any is not, the item is created
+   * WAITING and becomes PENDING in the same transaction that completes the last one. */
+  dependencies?: readonly UpstreamRef[];
+}
+
+export interface UpstreamRef {
+  domain: string;
+  pipeline: string;
+  partitionKey: string;
+}
+
+export interface DependencyStatus extends UpstreamRef {
+  /** null when no work item exists for that upstream partition yet. */
+  state: WorkState | null;
+  itemId: number | null;
+  lastError: string | null;
 }
 
 export interface EnqueueOutcome {
@@ -123,7 +139,11 @@ export interface Store {
   countByState(): Promise<StateCount[]>;
   listAttempts(itemId: number): Promise<Attempt[]>;
   listEvents(itemId: number): Promise<WorkEvent[]>;
-  /** Items of the given pipelines in an outstanding state (drain mode's stop condition). */
+  /** The upstream partitions an item waits on, with their current state. */
+  listDependencies(itemId: number): Promise<DependencyStatus[]>;
+  /** Items of the given pipelines in an outstanding state (drain mode's stop condition).
+   * A WAITING item counts only while one of its upstream items is itself outstanding: one
+   * blocked by a FAILED or never-enqueued upstream cannot progress without a person. */
   countOutstanding(pipelines?: readonly string[]): Promise<number>;
   /** Items that reached FAILED at or after `since`. */
   countFailedSince(since: Date): Promise<number>;

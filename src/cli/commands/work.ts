@@ -3,6 +3,7 @@ import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { WORK_STATES, isWorkState, type WorkState } from '../../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson } from '../../core/work-item.js';
+import { blockedReason } from '../../engine/dependencies.js';
 import { parseIntOption, printJson, printTable, withApp } from '../context.js';
 
 export function registerWork(program: Command): void {
@@ -47,9 +48,13 @@ export function registerWork(program: Command): void {
         if (!item) throw new NotFoundError('work item', id);
         const attempts = await app.store.listAttempts(id);
         const events = await app.store.listEvents(id);
+        const dependencies = await app.store.listDependencies(id);
+        const blocked = item.state === 'WAITING' ? blockedReason(dependencies) : null;
         if (opts.json) {
           return printJson({
             ...workItemToJson(item),
+            blocked_reason: blocked,
+            dependencies: dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition_key: d.partitionKey, state: d.state, item_id: d.itemId, last_error: d.lastError })),
             attempts: attempts.map(attemptToJson),
             events: events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor, detail: e.detail })),
           });
@@ -58,6 +63,11 @@ export function registerWork(program: Command): void {
         out.write(`#${item.id} ${item.domain}.${item.pipeline} [${item.partitionKey}]\n`);
         out.write(`state ${item.state}  attempts ${item.attempts}/${item.maxAttempts}  priority ${item.priority}  desired_at ${item.desiredAt.toISOString()}\n`);
         if (item.lastError) out.write(`last error: ${item.lastError}\n`);
+        if (blocked) out.write(`${blocked}\n`);
+        if (dependencies.length) {
+          out.write('\nupstream:\n');
+          printTable(dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition: d.partitionKey, state: d.state ?? 'not enqueued', item: d.itemId ?? '' })), ['pipeline', 'partition', 'state', 'item']);
+        }
         out.write('\nattempts:\n');
         printTable(attempts.map((a) => ({ no: a.attemptNo, status: a.status, worker: a.workerId, started: a.startedAt.toISOString(), ms: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : '', error: a.error })), ['no', 'status', 'worker', 'started', 'ms', 'error']);
         const tail = attempts.at(-1)?.outputTail;

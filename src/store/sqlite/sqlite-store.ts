@@ -10,6 +10,7 @@ import type {
   ClaimedItem,
   CommandOutcome,
   CompletionReport,
+  DependencyStatus,
   EnqueueOutcome,
   EnqueueSpec,
   FailureReport,
@@ -232,6 +233,22 @@ export class SqliteStore implements Store, ScheduleStore {
         UPDATE work_items SET state = 'PENDING', attempts = 0, last_error = NULL, desired_at = @now, updated_at = @now,
                               finished_at = NULL
         WHERE id = @id`),
+      insertDependency: db.prepare('INSERT OR IGNORE INTO work_dependencies (item_id, up_domain, up_pipeline, up_key) VALUES (?, ?, ?, ?)'),
+      // Upstreams of an item that are not COMPLETE (including ones never enqueued).
+      openUpstreams: db.prepare(`
+        SELECT count(*) FROM work_dependencies d
+        LEFT JOIN work_items u ON u.domain = d.up_domain AND u.pipeline = d.up_pipeline AND u.partition_key = d.up_key
+        WHERE d.item_id = ? AND (u.state IS NULL OR u.state <> 'COMPLETE')`),
+      setWaiting: db.prepare(`UPDATE work_items SET state = 'WAITING' WHERE id = ?`),
+      waitingDependents: db.prepare(`
+        SELECT w.id FROM work_dependencies d JOIN work_items w ON w.id = d.item_id
+        WHERE d.up_domain = ? AND d.up_pipeline = ? AND d.up_key = ? AND w.state IN (${FROM('upstream_ready')})`),
+      promote: db.prepare(`UPDATE work_items SET state = 'PENDING', desired_at = max(desired_at, @now), updated_at = @now WHERE id = @id AND state IN (${FROM('upstream_ready')})`),
+      dependenciesOf: db.prepare(`
+        SELECT d.up_domain AS domain, d.up_pipeline AS pipeline, d.up_key AS partitionKey, u.state AS state, u.id AS itemId, u.last_error AS lastError
+        FROM work_dependencies d
+        LEFT JOIN work_items u ON u.domain = d.up_domain AND u.pipeline = d.up_pipeline AND u.partition_key = d.up_key
+        WHERE d.item_id = ? ORDER BY d.up_domain, d.up_pipeline, d.up_key`),
       attemptsOf: db.prepare('SELECT * FROM attempts WHERE item_id = ? ORDER BY attempt_no'),
       eventsOf: db.prepare('SELECT * FROM work_events WHERE item_id = ? ORDER BY id'),
       countByState: db.prepare('SELECT domain, pipeline, state, count(*) AS count FROM work_items GROUP BY domain, pipeline, state'),
@@ -261,7 +278,15 @@ export class SqliteStore implements Store, ScheduleStore {
         now,
       }) as ItemRow | undefined;
       if (row) {
-        this.event(row.id, now, 'enqueue', null, 'PENDING', null);
+        let state: WorkState = 'PENDING';
+        if (spec.dependencies?.length) {
+          for (const d of spec.dependencies) this.s.insertDependency.run(row.id, d.domain, d.pipeline, d.partitionKey);
+          if ((this.s.openUpstreams.pluck().get(row.id) as number) > 0) {
+            this.s.setWaiting.run(row.id);
+            row.state = state = 'WAITING';
+          }
+        }
+        this.event(row.id, now, 'enqueue', null, state, null);
         out.push({ item: toItem(row), created: true });
       } else {
         out.push({ item: toItem(this.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false });
@@ -332,6 +357,21 @@ export class SqliteStore implements Store, ScheduleStore {
     return { ...toItem(row), attemptId, attemptNo };
   }
 
+  /** WAITING items whose last open upstream was `upstreamId` become PENDING, inside the
+   * caller's transaction (the one that completed the upstream). */
+  private promoteDependents(upstreamId: number, now: number): number {
+    const up = this.s.getItem.get(upstreamId) as ItemRow;
+    let n = 0;
+    for (const { id } of this.s.waitingDependents.all(up.domain, up.pipeline, up.partition_key) as { id: number }[]) {
+      if ((this.s.openUpstreams.pluck().get(id) as number) > 0) continue;
+      if (this.s.promote.run({ id, now }).changes === 1) {
+        this.event(id, now, 'upstream_ready', 'WAITING', 'PENDING', null, `${up.domain}.${up.pipeline} [${up.partition_key}] completed`);
+        n++;
+      }
+    }
+    return n;
+  }
+
   async claimItem(itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null> {
     const now = Date.now();
     return this.db.transaction(() => this.claimRow(itemId, workerId, now, now + leaseMs)).immediate();
@@ -348,6 +388,7 @@ export class SqliteStore implements Store, ScheduleStore {
   async complete(reports: readonly CompletionReport[]): Promise<boolean[]> {
     if (reports.length === 0) return [];
     const now = Date.now();
+    let promoted = 0;
     const run = this.db.transaction(() =>
       reports.map((r) => {
         const changed = this.s.completeItem.run({ id: r.itemId, worker: r.workerId, attempt: r.attemptId, now }).changes === 1;
@@ -359,11 +400,16 @@ export class SqliteStore implements Store, ScheduleStore {
           output: r.outputTail ?? null,
           result: r.result ? JSON.stringify(r.result) : null,
         });
-        if (changed) this.event(r.itemId, now, 'complete', 'RUNNING', 'COMPLETE', r.workerId);
+        if (changed) {
+          this.event(r.itemId, now, 'complete', 'RUNNING', 'COMPLETE', r.workerId);
+          promoted += this.promoteDependents(r.itemId, now);
+        }
         return changed;
       }),
     );
-    return run.immediate();
+    const results = run.immediate();
+    if (promoted > 0) this.wake.emit('wake');
+    return results;
   }
 
   async fail(report: FailureReport): Promise<WorkItem | null> {
@@ -592,11 +638,29 @@ export class SqliteStore implements Store, ScheduleStore {
     }));
   }
 
+  async listDependencies(itemId: number): Promise<DependencyStatus[]> {
+    return this.s.dependenciesOf.all(itemId) as DependencyStatus[];
+  }
+
   async countOutstanding(pipelines?: readonly string[]): Promise<number> {
+    // A WAITING item is "live" when some chain of WAITING items leads from it to an upstream
+    // that can still run; one blocked by a FAILED, CANCELLED or never-enqueued upstream is not.
     return this.db
       .prepare(
-        `SELECT count(*) FROM work_items WHERE state IN ('WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT')
-         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))`,
+        `WITH RECURSIVE live(id) AS (
+           SELECT d.item_id FROM work_dependencies d
+           JOIN work_items w ON w.id = d.item_id AND w.state = 'WAITING'
+           JOIN work_items u ON u.domain = d.up_domain AND u.pipeline = d.up_pipeline AND u.partition_key = d.up_key
+           WHERE u.state IN ('PENDING', 'RUNNING', 'RETRY_WAIT')
+           UNION
+           SELECT d.item_id FROM work_dependencies d
+           JOIN work_items w ON w.id = d.item_id AND w.state = 'WAITING'
+           JOIN work_items u ON u.domain = d.up_domain AND u.pipeline = d.up_pipeline AND u.partition_key = d.up_key
+           JOIN live ON live.id = u.id
+         )
+         SELECT count(*) FROM work_items w
+         WHERE (w.state IN ('PENDING', 'RUNNING', 'RETRY_WAIT') OR (w.state = 'WAITING' AND w.id IN (SELECT id FROM live)))
+           AND (@only IS NULL OR w.domain || '.' || w.pipeline IN (SELECT value FROM json_each(@only)))`,
       )
       .pluck()
       .get({ only: pipelines ? JSON.stringify(pipelines) : null }) as number;
