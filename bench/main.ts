@@ -1,0 +1,32 @@
+/**
+ * `npm run bench -- <workload> [options] [--json]` — see shared/bench-protocol.md.
+ * Figures are noisy on small machines: compare ratios measured in the same run.
+ */
+import { Command, Option } from 'commander';
+import { benchQueue } from './queue.js';
+
+const int = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`expected a non-negative integer, got ${JSON.stringify(v)}`);
+  return n;
+};
+
+function report(result: unknown, json: boolean): void {
+  if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else console.table(Array.isArray(result) ? result : [result]);
+}
+
+const program = new Command('bench').description('Sluice benchmarks');
+
+program
+  .command('queue')
+  .description('throughput, latency and (optionally) depth of the work queue')
+  .addOption(new Option('--backend <backend>').choices(['sqlite', 'postgres']).default('sqlite'))
+  .option('--jobs <n>', 'items for the throughput run', int, 20_000)
+  .option('--concurrency <n>', 'worker slots', int, 16)
+  .option('--samples <n>', 'latency samples', int, 200)
+  .option('--depth <n>', 'far-future PENDING items for the depth run (0 = skip)', int, 0)
+  .option('--json', 'one JSON object on stdout')
+  .action(async (opts) => report(await benchQueue(opts), opts.json === true));
+
+await program.parseAsync(process.argv);

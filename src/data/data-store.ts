@@ -1,0 +1,441 @@
+import { createHash } from 'node:crypto';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import { partitionKey as keyOf, type Partition } from '../core/partition.js';
+import type { RevisionSummary } from '../core/run-result.js';
+import type { AnomalyCheckSpec, AnomalySeverity, DataAnomaly } from './anomaly-checks.js';
+import type { Dataset, DataRow } from './dataset.js';
+
+/**
+ * The data layer: captures, manifest, versioned dataset tables, anomalies. One interface,
+ * two implementations (SQLite, PostgreSQL) with the same behaviour:
+ *
+ * land(ds, input):
+ *   1. content hash = SHA-256 of the source bytes; equal to the latest landed capture's hash
+ *      for (domain, partition, stage)? -> `skipped` ("unchanged"), nothing written (unless
+ *      `force`).
+ *   2. rows validated (key present, key unique, types) before anything is written; a bad
+ *      row throws RowValidationError and the capture is recorded as `failed` (no rows, no
+ *      manifest change).
+ *   3. ONE transaction: staging rows tagged with capture_id -> revision summary against the
+ *      prior capture -> MERGE into the dataset table on (primary key, capture_id) -> staging
+ *      emptied -> captures row -> manifest row -> anomalies, rejects. A crash anywhere
+ *      before COMMIT leaves nothing visible.
+ *
+ * capture_id = `domain:partition_key:YYYY-MM-DD` (captured date, UTC). Landing the same bytes
+ * again the same day (force, or after a failure) reuses the id and replaces that capture's
+ * rows; different bytes the same day get `#2`, `#3`, … The id family is shared by every
+ * stage of a domain's partition, so two stages landing the same day also get distinct ids.
+ *
+ * Within one (domain, partition, stage) there is one dataset, and a dataset's captures of
+ * one partition use one stage; the manifest entry of (domain, partition, stage) therefore
+ * names exactly the rows `latest` returns.
+ */
+
+export interface RejectInput {
+  /** Source line (1-based, header included) when known. */
+  line: number | null;
+  reason: string;
+  /** The raw line or record text. */
+  raw?: string | null;
+}
+
+export interface LandInput {
+  /** The partition object, or its canonical key (`partitionKey`); one is required. */
+  partition?: Partition;
+  partitionKey?: string;
+  /** e.g. `ingest`, `normalize`. */
+  stage: string;
+  /** The fetched bytes; their SHA-256 is the content hash. Or give `contentHash` directly. */
+  sourceBytes?: string | Uint8Array;
+  contentHash?: string;
+  /** Rows by column name; `__line` (source line) is used in error messages and not stored. */
+  rows: readonly object[];
+  /** Where the bytes came from: a URL, a path. */
+  source?: string;
+  /** Land even when the bytes are unchanged. */
+  force?: boolean;
+  /** When the source was captured; default now. Must not be earlier than the latest capture of the scope. */
+  capturedAt?: Date;
+  /** Anomaly checks (see anomaly-checks.ts); `required_nulls` and `rejected_rows` are always on. */
+  checks?: readonly AnomalyCheckSpec[];
+  /** Source rows a parser refused; recorded in `rejects` and counted as an anomaly. */
+  rejects?: readonly RejectInput[];
+  /**
+   * Test hook: awaited inside the landing transaction after the staging rows are written and
+   * before the MERGE. On SQLite the shared connection stays inside that transaction while it
+   * runs, so it is for tests and fault injection only.
+   */
+  onStaged?: () => Promise<void> | void;
+}
+
+export interface LandResult {
+  status: 'landed' | 'skipped';
+  /** Same as `status === 'skipped'`; lets a handler return this as its result. */
+  skipped: boolean;
+  domain: string;
+  dataset: string;
+  partition_key: string;
+  stage: string;
+  /** The new capture, or (skipped) the latest landed capture with the same bytes. */
+  capture_id: string;
+  row_count: number;
+  is_revision: boolean;
+  revision_summary: RevisionSummary | null;
+  content_hash: string;
+  reason: string | null;
+  /** Dataset-table rows inserted, updated or deleted by the MERGE (0 when re-landing identical rows). */
+  rows_written: number;
+  anomalies: DataAnomaly[];
+}
+
+export interface CaptureRecord {
+  capture_id: string;
+  domain: string;
+  dataset: string;
+  partition_key: string;
+  stage: string;
+  content_hash: string;
+  row_count: number | null;
+  captured_at: Date;
+  /** Last time rows were written for it (a forced re-landing moves it); null for failures. */
+  landed_at: Date | null;
+  source: string | null;
+  status: 'landed' | 'failed';
+  is_revision: boolean;
+  revision_summary: RevisionSummary | null;
+  error: string | null;
+}
+
+export interface ManifestEntry {
+  domain: string;
+  partition_key: string;
+  stage: string;
+  dataset: string;
+  capture_id: string;
+  row_count: number;
+  content_hash: string;
+  captured_at: Date;
+  updated_at: Date;
+}
+
+export interface RejectRecord {
+  capture_id: string;
+  line: number | null;
+  reason: string;
+  raw: string | null;
+}
+
+export interface CaptureFilter {
+  domain: string;
+  partitionKey?: string;
+  dataset?: string;
+  stage?: string;
+  status?: 'landed' | 'failed';
+}
+
+export interface ManifestFilter {
+  domain?: string;
+  partitionKey?: string;
+  stage?: string;
+  dataset?: string;
+}
+
+export interface AnomalyFilter {
+  domain?: string;
+  partitionKey?: string;
+  stage?: string;
+  captureId?: string;
+  check?: string;
+  severity?: AnomalySeverity;
+}
+
+export type Where = Readonly<Record<string, string | number | boolean>>;
+
+export interface ReadOptions {
+  where?: Where;
+}
+
+export type AsOfRef = { capture_id: string } | { at: Date };
+
+export interface CompletionRequest {
+  /** Default domain for stages that do not name one. */
+  domain?: string;
+  /** The stages that must be in; each may list its own partitions (sources differ in shape). */
+  stages: readonly { domain?: string; stage: string; partitionKeys?: readonly (string | Partition)[] }[];
+  /** Partitions for stages without their own, e.g. all tiers of one week. */
+  partitionKeys?: readonly (string | Partition)[];
+}
+
+export interface CompletionCell {
+  domain: string;
+  stage: string;
+  partition_key: string;
+  status: 'in' | 'missing';
+  dataset: string | null;
+  capture_id: string | null;
+  row_count: number | null;
+  captured_at: Date | null;
+  updated_at: Date | null;
+}
+
+export interface CompletionReport {
+  /** Every requested (stage, partition) is in. */
+  complete: boolean;
+  cells: CompletionCell[];
+  in: CompletionCell[];
+  missing: CompletionCell[];
+}
+
+export interface DataStore {
+  readonly backend: 'sqlite' | 'postgres';
+  /** Creates the shared tables (captures, manifest, anomalies, rejects, datasets); idempotent. */
+  ensureSchema(): Promise<void>;
+  /** Creates a dataset's table and staging table, or checks an existing one has the same definition. */
+  ensureDataset(ds: Dataset): Promise<void>;
+  land(ds: Dataset, input: LandInput): Promise<LandResult>;
+  /** Rows of the latest landed capture of every partition. */
+  latest(ds: Dataset, options?: ReadOptions): Promise<DataRow[]>;
+  /** Rows of one capture, or per partition of the latest capture landed at or before `at`. */
+  asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]>;
+  /** The latest capture (any status) of a (domain, partition, stage), or null. */
+  latestCapture(domain: string, partitionKey: string, stage: string, status?: 'landed' | 'failed'): Promise<CaptureRecord | null>;
+  listCaptures(filter: CaptureFilter): Promise<CaptureRecord[]>;
+  manifest(filter?: ManifestFilter): Promise<ManifestEntry[]>;
+  completion(request: CompletionRequest): Promise<CompletionReport>;
+  anomalies(filter?: AnomalyFilter): Promise<DataAnomaly[]>;
+  rejects(captureId: string): Promise<RejectRecord[]>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared pure helpers used by both implementations.
+
+export function sha256Hex(bytes: string | Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface NormalizedLand {
+  partitionKey: string;
+  stage: string;
+  contentHash: string;
+  capturedAt: Date;
+  source: string | null;
+  force: boolean;
+  rejects: RejectInput[];
+}
+
+/** Checks the non-row inputs of `land` (partition, stage, hash, time, rejects). */
+export function normalizeLandInput(input: LandInput): NormalizedLand {
+  if (!input || typeof input !== 'object') throw new ValidationError('land', input, 'be an object');
+  let key: string | undefined;
+  if (input.partition !== undefined) key = keyOf(input.partition);
+  if (input.partitionKey !== undefined) {
+    if (typeof input.partitionKey !== 'string' || input.partitionKey === '') throw new ValidationError('partitionKey', input.partitionKey, 'be a non-empty partition key');
+    if (key !== undefined && key !== input.partitionKey) {
+      throw new ValidationError('partitionKey', input.partitionKey, `match the partition given with it (${key})`);
+    }
+    key = input.partitionKey;
+  }
+  if (key === undefined) throw new ValidationError('partition', undefined, 'be given (partition or partitionKey)');
+  if (typeof input.stage !== 'string' || input.stage.trim() === '') throw new ValidationError('stage', input.stage, 'be a non-empty string');
+  let hash: string;
+  if (input.sourceBytes !== undefined) {
+    if (typeof input.sourceBytes !== 'string' && !(input.sourceBytes instanceof Uint8Array)) {
+      throw new ValidationError('sourceBytes', typeof input.sourceBytes, 'be a string or bytes');
+    }
+    hash = sha256Hex(input.sourceBytes);
+    if (input.contentHash !== undefined && input.contentHash !== hash) {
+      throw new ValidationError('contentHash', input.contentHash, 'equal the SHA-256 of sourceBytes when both are given');
+    }
+  } else if (typeof input.contentHash === 'string' && input.contentHash !== '') {
+    hash = input.contentHash;
+  } else {
+    throw new ValidationError('sourceBytes', undefined, 'be given (or contentHash)');
+  }
+  const capturedAt = input.capturedAt ?? new Date();
+  if (!(capturedAt instanceof Date) || Number.isNaN(capturedAt.getTime())) throw new ValidationError('capturedAt', input.capturedAt, 'be a valid Date');
+  if (input.source !== undefined && typeof input.source !== 'string') throw new ValidationError('source', input.source, 'be a string');
+  const rejects = (input.rejects ?? []).map((r, i) => {
+    if (!r || typeof r.reason !== 'string' || (r.line !== null && !Number.isInteger(r.line))) {
+      throw new ValidationError(`rejects[${i}]`, r, 'be {line: integer | null, reason: string, raw?: string}');
+    }
+    return { line: r.line, reason: r.reason, raw: r.raw ?? null };
+  });
+  return {
+    partitionKey: key,
+    stage: input.stage,
+    contentHash: hash,
+    // Stored to the millisecond on both backends.
+    capturedAt: new Date(Math.trunc(capturedAt.getTime())),
+    source: input.source ?? null,
+    force: input.force === true,
+    rejects,
+  };
+}
+
+/** `domain:partition_key:YYYY-MM-DD` for the UTC date of `capturedAt`. */
+export function captureIdBase(domain: string, partitionKey: string, capturedAt: Date): string {
+  return `${domain}:${partitionKey}:${capturedAt.toISOString().slice(0, 10)}`;
+}
+
+/** 1 for the base id, N for `base#N`, null when `id` is not of this family. */
+export function familyIndex(base: string, id: string): number | null {
+  if (id === base) return 1;
+  if (!id.startsWith(`${base}#`)) return null;
+  const rest = id.slice(base.length + 1);
+  return /^[1-9]\d*$/.test(rest) ? Number(rest) : null;
+}
+
+/** Code-point length, which is what `substr` counts on both databases. */
+export function sqlLength(text: string): number {
+  return [...text].length;
+}
+
+export interface ScopeCapture {
+  capture_id: string;
+  dataset: string;
+  stage: string;
+  status: 'landed' | 'failed';
+  content_hash: string;
+  captured_at: Date;
+  seq: number;
+  row_count: number | null;
+}
+
+export const byCaptureOrder = (a: ScopeCapture, b: ScopeCapture) => a.captured_at.getTime() - b.captured_at.getTime() || a.seq - b.seq;
+
+/**
+ * Checks the scope rules and picks the capture id.
+ * - A (domain, partition, stage) holds one dataset; a dataset's partition lives at one stage.
+ * - Same bytes the same day as the newest capture of that content in the scope, with no
+ *   later landed capture: reuse its id (forced re-run, or success after a failure).
+ * - Otherwise the next free id of the day's family (`base`, `base#2`, …).
+ */
+export function planCapture(args: {
+  ds: Dataset;
+  partitionKey: string;
+  stage: string;
+  hash: string;
+  capturedAt: Date;
+  /** Captures of (domain, partition) at this stage or of this dataset. */
+  related: readonly ScopeCapture[];
+  /** Every id of today's family, any stage. */
+  familyIds: readonly string[];
+  /** Recording a failed attempt: never take over a landed capture's id. */
+  forFailure?: boolean;
+}): { captureId: string; reuse: ScopeCapture | null; scope: ScopeCapture[]; latestLanded: ScopeCapture | null } {
+  const { ds, stage, hash } = args;
+  const clash = args.related.find((c) => (c.stage === stage && c.dataset !== ds.name) || (c.dataset === ds.name && c.stage !== stage));
+  if (clash) {
+    if (clash.stage === stage) {
+      throw new ValidationError('stage', stage, `hold one dataset per partition: ${ds.domain} ${args.partitionKey} stage ${stage} already holds dataset ${clash.dataset}`);
+    }
+    throw new ValidationError('stage', stage, `stay the same for a dataset's partition: ${ds.domain}.${ds.name} ${args.partitionKey} is landed at stage ${clash.stage}`);
+  }
+  const scope = args.related.filter((c) => c.stage === stage).sort(byCaptureOrder);
+  const landed = scope.filter((c) => c.status === 'landed');
+  const latestLanded = landed[landed.length - 1] ?? null;
+  const base = captureIdBase(ds.domain, args.partitionKey, args.capturedAt);
+  const same = scope.filter((c) => c.content_hash === hash && familyIndex(base, c.capture_id) !== null);
+  const cand = same[same.length - 1];
+  let reuse: ScopeCapture | null = null;
+  if (cand) {
+    if (cand.status === 'landed') {
+      if (!args.forFailure && cand.capture_id === latestLanded?.capture_id) reuse = cand;
+    } else if (!latestLanded || byCaptureOrder(cand, latestLanded) > 0) {
+      reuse = cand;
+    }
+  }
+  if (!reuse && latestLanded && args.capturedAt.getTime() < latestLanded.captured_at.getTime()) {
+    throw new ValidationError(
+      'capturedAt',
+      args.capturedAt.toISOString(),
+      `be no earlier than the latest capture of ${ds.domain} ${args.partitionKey} stage ${stage} (${latestLanded.capture_id} at ${latestLanded.captured_at.toISOString()})`,
+    );
+  }
+  if (reuse) return { captureId: reuse.capture_id, reuse, scope, latestLanded };
+  let max = 0;
+  for (const id of args.familyIds) max = Math.max(max, familyIndex(base, id) ?? 0);
+  return { captureId: max === 0 ? base : `${base}#${max + 1}`, reuse: null, scope, latestLanded };
+}
+
+/** The capture a new landing is compared with: the latest landed one other than itself. */
+export function priorCapture(scope: readonly ScopeCapture[], captureId: string): ScopeCapture | null {
+  const landed = scope.filter((c) => c.status === 'landed' && c.capture_id !== captureId);
+  return landed[landed.length - 1] ?? null;
+}
+
+export function partitionKeysOf(list: readonly (string | Partition)[] | undefined): string[] {
+  return (list ?? []).map((p) => (typeof p === 'string' ? p : keyOf(p)));
+}
+
+/** Expands a completion request into the (domain, stage, partition) cells to look up. */
+export function completionCells(request: CompletionRequest): { domain: string; stage: string; partition_key: string }[] {
+  if (!request || !Array.isArray(request.stages) || request.stages.length === 0) {
+    throw new ValidationError('stages', request?.stages, 'list at least one {domain, stage}');
+  }
+  const cells: { domain: string; stage: string; partition_key: string }[] = [];
+  const seen = new Set<string>();
+  request.stages.forEach((s, i) => {
+    const domain = s.domain ?? request.domain;
+    if (typeof domain !== 'string' || domain === '') throw new ValidationError(`stages[${i}].domain`, domain, 'be given (or a default domain)');
+    if (typeof s.stage !== 'string' || s.stage === '') throw new ValidationError(`stages[${i}].stage`, s.stage, 'be a non-empty string');
+    const keys = partitionKeysOf(s.partitionKeys ?? request.partitionKeys);
+    if (keys.length === 0) throw new ValidationError(`stages[${i}].partitionKeys`, undefined, 'list at least one partition (here or in partitionKeys)');
+    for (const partition_key of keys) {
+      const id = JSON.stringify([domain, s.stage, partition_key]);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      cells.push({ domain, stage: s.stage, partition_key });
+    }
+  });
+  return cells;
+}
+
+export function completionReport(cells: CompletionCell[]): CompletionReport {
+  const inCells = cells.filter((c) => c.status === 'in');
+  const missing = cells.filter((c) => c.status === 'missing');
+  return { complete: missing.length === 0, cells, in: inCells, missing };
+}
+
+/** ` AND col = ?` for each defined filter value; column names are constants of this file. */
+export function filters(pairs: [string, string | undefined][]): { text: string; params: string[] } {
+  const used = pairs.filter((p): p is [string, string] => p[1] !== undefined);
+  return { text: used.map(([c]) => ` AND ${c} = ?`).join(''), params: used.map(([, v]) => v) };
+}
+
+export function mismatch(ds: Dataset, table: string, existing: string): ValidationError {
+  return new ValidationError('dataset', `${ds.domain}.${ds.name}`, `match the definition table ${table} was created with (${existing}); changing a dataset's columns or key needs a migration`);
+}
+
+export function skipped(ds: Dataset, n: NormalizedLand, latest: CaptureRecord): LandResult {
+  return {
+    status: 'skipped',
+    skipped: true,
+    domain: ds.domain,
+    dataset: ds.name,
+    partition_key: n.partitionKey,
+    stage: n.stage,
+    capture_id: latest.capture_id,
+    row_count: latest.row_count ?? 0,
+    is_revision: false,
+    revision_summary: null,
+    content_hash: n.contentHash,
+    reason: `unchanged: same content hash as capture ${latest.capture_id}`,
+    rows_written: 0,
+    anomalies: [],
+  };
+}
+
+export function checkCaptureRef(ds: Dataset, captureId: string, c: CaptureRecord | null): void {
+  if (!c) throw new NotFoundError('capture', captureId);
+  if (c.domain !== ds.domain || c.dataset !== ds.name) {
+    throw new ValidationError('capture_id', captureId, `be a capture of ${ds.domain}.${ds.name} (it is one of ${c.domain}.${c.dataset})`);
+  }
+  if (c.status !== 'landed') throw new ValidationError('capture_id', captureId, `be a landed capture (it failed: ${c.error ?? 'unknown error'})`);
+}
+
+export function checkAt(ref: AsOfRef): Date {
+  const at = ref && 'at' in ref ? ref.at : undefined;
+  if (!(at instanceof Date) || Number.isNaN(at.getTime())) throw new ValidationError('at', at, 'be a valid Date (or give capture_id)');
+  return at;
+}

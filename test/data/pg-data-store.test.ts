@@ -1,0 +1,23 @@
+import { checkIdent, createDataStore } from '../../src/data/index.js';
+import { createPgTestSchema, describeIfPg } from '../helpers/pg.js';
+import { dataStoreConformance } from './conformance.js';
+
+describeIfPg('data layer on PostgreSQL', () => {
+  dataStoreConformance('PostgreSQL (schema per file)', async () => {
+    const db = createPgTestSchema();
+    const main = db.open();
+    await main.migrate();
+    return {
+      backend: 'postgres',
+      data: () => createDataStore(main),
+      reopen: async () => createDataStore(db.open()),
+      childLocation: () => ({ backend: 'postgres', url: db.connectionString, schema: db.schema }),
+      async count(table, captureId) {
+        const q = `SELECT count(*)::int AS n FROM "${db.schema}"."${checkIdent(table, 'table')}"${captureId === undefined ? '' : ' WHERE capture_id = $1'}`;
+        const { rows } = await db.query<{ n: number }>(q, captureId === undefined ? [] : [captureId]);
+        return rows[0]!.n;
+      },
+      close: () => db.drop(),
+    };
+  });
+});
