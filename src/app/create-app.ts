@@ -11,6 +11,8 @@ import { loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/loa
 import type { SluiceConfig } from '../config/schema.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { openStore } from '../store/open-store.js';
+import { createDataStore } from '../data/index.js';
+import type { DataStore } from '../data/data-store.js';
 import type { ScheduleStore } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
@@ -36,6 +38,7 @@ export interface SluiceApp {
   readonly store: Store;
   readonly registry: PipelineRegistry;
   readonly logger: pino.Logger;
+  readonly data: DataStore;
   readonly schedules: readonly CompiledSchedule[];
   createWorker(overrides?: Partial<WorkerOptions>): Worker;
   createScheduler(overrides?: Partial<SchedulerOptions>): Scheduler;
@@ -61,8 +64,10 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const store = await openStore(databaseUrl);
   pendingStore.store = store;
 
+  const data = createDataStore(store);
   const workerDefaults = (): WorkerOptions => ({
     store,
+    data,
     registry,
     logger,
     concurrency: config.workers.concurrency,
@@ -79,6 +84,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
     store,
     registry,
     logger,
+    data,
     schedules,
     createWorker: (overrides = {}) => new Worker({ ...workerDefaults(), ...overrides }),
     createScheduler: (overrides = {}) =>

@@ -1,5 +1,8 @@
 import type { z } from 'zod';
 import type { Partition } from './partition.js';
+// Type-only: the data layer's interface is what handlers land data through. No runtime
+// dependency from core upward.
+import type { DataStore } from '../data/data-store.js';
 import type { DependencySpec } from './dependencies.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -18,6 +21,8 @@ export interface HandlerContext<P = Record<string, unknown>> {
   readonly itemId: number;
   /** Append process output or progress text; the last few KiB are kept on the attempt. */
   output(text: string): void;
+  /** Captures, staging + MERGE, manifest, as-of reads, on the same database as the queue. */
+  readonly data: DataStore;
 }
 
 /** The subset of pino's logger handlers use; keeps `core` free of a logging dependency. */

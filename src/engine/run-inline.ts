@@ -1,5 +1,6 @@
 import { partitionKey } from '../core/partition.js';
-import { emptyRunEntry, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type RunEntry, type RunResult } from '../core/run-result.js';
+import { emptyRunEntry, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
+import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
 import type { SluiceApp } from '../app/create-app.js';
 import { buildEnqueueSpec, type EnqueueRequest } from './enqueue.js';
 
@@ -30,6 +31,7 @@ export async function runInline(app: SluiceApp, request: InlineRunRequest): Prom
   const domain = specs[0]?.spec.domain ?? '';
   const runs: RunEntry[] = [];
   const warnings: string[] = [];
+  const anomalies: Anomaly[] = [];
 
   if (request.dryRun) {
     for (const { spec } of specs) runs.push({ ...emptyRunEntry(pipelineKey, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
@@ -74,6 +76,8 @@ export async function runInline(app: SluiceApp, request: InlineRunRequest): Prom
         is_revision: result.is_revision === true,
         revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
       });
+      if (Array.isArray(result.anomalies)) for (const a of result.anomalies) anomalies.push(toRunAnomaly(a as DataAnomaly, pipelineKey));
+      if (Array.isArray(result.warnings)) for (const w of result.warnings) warnings.push(`${item.partitionKey}: ${String(w)}`);
       if (!ok && request.failFast) stop = true;
     }
   }
@@ -87,7 +91,7 @@ export async function runInline(app: SluiceApp, request: InlineRunRequest): Prom
     status,
     stats,
     runs,
-    anomalies: [],
+    anomalies,
     warnings,
     config: { pipeline: pipelineKey, force: request.force === true, fail_fast: request.failFast === true, database: app.store.backend },
   };

@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { PermanentError, TimeoutError } from '../core/errors.js';
 import type { HandlerContext, Logger } from '../core/pipeline.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
+import { createDataStore } from '../data/index.js';
+import type { DataStore } from '../data/data-store.js';
 import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
 import { OutputTail } from './output-tail.js';
@@ -28,6 +30,8 @@ export interface WorkerOptions {
   abortGraceMs?: number;
   /** Items per claim call (bounded by free slots). */
   claimBatch?: number;
+  /** The data layer handlers land through; created from the store when not given. */
+  data?: DataStore;
 }
 
 export interface AttemptOutcome {
@@ -80,6 +84,7 @@ export class Worker extends EventEmitter {
   private readonly shutdownGraceMs: number;
   private readonly abortGraceMs: number;
   private readonly claimBatch: number;
+  private dataStore: DataStore | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     super();
@@ -89,6 +94,12 @@ export class Worker extends EventEmitter {
     this.shutdownGraceMs = options.shutdownGraceMs ?? 30_000;
     this.abortGraceMs = options.abortGraceMs ?? 5_000;
     this.claimBatch = options.claimBatch ?? 100;
+  }
+
+  /** Created on first use: most queue-only workloads never touch the data layer. */
+  private get data(): DataStore {
+    this.dataStore ??= this.options.data ?? createDataStore(this.options.store);
+    return this.dataStore;
   }
 
   get runningCount(): number {
@@ -292,6 +303,7 @@ export class Worker extends EventEmitter {
           attempt: item.attempts,
           itemId: item.id,
           output: (text) => output.write(text),
+          data: this.data,
         };
         const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
