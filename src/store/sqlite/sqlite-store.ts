@@ -214,6 +214,11 @@ export class SqliteStore implements Store, ScheduleStore {
       finishAttempt: db.prepare(`
         UPDATE attempts SET status = @status, finished_at = @now, error = @error, output_tail = @output, result = @result
         WHERE id = @attempt AND status = 'running'`),
+      // Reports from a worker touch only that worker's own attempt: a wrong worker id must
+      // not mark the real owner's running attempt as lost.
+      finishOwnAttempt: db.prepare(`
+        UPDATE attempts SET status = @status, finished_at = @now, error = @error, output_tail = @output, result = @result
+        WHERE id = @attempt AND status = 'running' AND worker_id = @worker`),
       failItem: db.prepare(`
         UPDATE work_items SET state = @state, locked_by = NULL, lease_expires_at = NULL, last_error = @error,
                               desired_at = coalesce(@retry_at, desired_at), updated_at = @now,
@@ -392,7 +397,8 @@ export class SqliteStore implements Store, ScheduleStore {
     const run = this.db.transaction(() =>
       reports.map((r) => {
         const changed = this.s.completeItem.run({ id: r.itemId, worker: r.workerId, attempt: r.attemptId, now }).changes === 1;
-        this.s.finishAttempt.run({
+        this.s.finishOwnAttempt.run({
+          worker: r.workerId,
           attempt: r.attemptId,
           status: changed ? 'succeeded' : 'lost',
           now,
@@ -416,7 +422,8 @@ export class SqliteStore implements Store, ScheduleStore {
     const now = Date.now();
     const run = this.db.transaction(() => {
       const current = this.s.ownedAttempt.get(report.itemId, report.workerId, report.attemptId) as ItemRow | undefined;
-      this.s.finishAttempt.run({
+      this.s.finishOwnAttempt.run({
+        worker: report.workerId,
         attempt: report.attemptId,
         status: current ? report.status : 'lost',
         now,
@@ -446,7 +453,8 @@ export class SqliteStore implements Store, ScheduleStore {
     const now = Date.now();
     const run = this.db.transaction(() => {
       const changed = this.s.releaseItem.run({ id: report.itemId, worker: report.workerId, attempt: report.attemptId, now }).changes === 1;
-      this.s.finishAttempt.run({
+      this.s.finishOwnAttempt.run({
+        worker: report.workerId,
         attempt: report.attemptId,
         status: 'interrupted',
         now,

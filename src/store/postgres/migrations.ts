@@ -1,0 +1,177 @@
+import type { PoolClient } from 'pg';
+
+/** Advisory lock classes (first key of the two-int form), so Sluice's locks never collide
+ * with each other's key spaces or with single-bigint locks other code may take. */
+export const LOCK_CLASS = {
+  migrate: 0x51_00,
+  /** Per-pipeline concurrency caps, held by a claim transaction while it counts RUNNING rows. */
+  pipelineCap: 0x51_01,
+  /** Per upstream partition: orders "enqueue an item that waits on it" against "complete it". */
+  upstream: 0x51_02,
+} as const;
+
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/**
+ * PostgreSQL schema, as ordered migrations. The SQL is unqualified: the runner sets
+ * `search_path` to the store's schema for the migration transaction, so one database can
+ * hold several isolated Sluice schemas (tests use one per test).
+ *
+ * Mirrors `sqlite/schema.ts` with native types: bigserial ids, timestamptz instants,
+ * jsonb documents, and CHECK constraints on states and attempt statuses.
+ *
+ * `work_items_ready` holds only ready rows (PENDING, RETRY_WAIT) in claim order
+ * (priority DESC, desired_at, id), so neither claims nor "when is the next item due?" slow
+ * down with the number of finished items. Far-future items do not slow them either: both
+ * walk the index one priority level at a time, where `desired_at` is the leading key, so
+ * `desired_at <= now` bounds each range scan (see `pg-store.ts`).
+ */
+export const PG_MIGRATIONS: readonly PgMigration[] = [
+  {
+    version: 1,
+    name: 'work queue',
+    sql: `
+      CREATE TABLE work_items (
+        id                 bigserial   PRIMARY KEY,
+        domain             text        NOT NULL,
+        pipeline           text        NOT NULL,
+        partition_key      text        NOT NULL,
+        partition          jsonb       NOT NULL,
+        params             jsonb       NOT NULL DEFAULT '{}',
+        state              text        NOT NULL
+          CHECK (state IN ('WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT', 'COMPLETE', 'FAILED', 'CANCELLED')),
+        priority           integer     NOT NULL DEFAULT 0,
+        desired_at         timestamptz NOT NULL,
+        attempts           integer     NOT NULL DEFAULT 0,
+        total_attempts     integer     NOT NULL DEFAULT 0,
+        max_attempts       integer     NOT NULL,
+        backoff            jsonb       NOT NULL,
+        locked_by          text,
+        lease_expires_at   timestamptz,
+        current_attempt_id bigint,
+        last_error         text,
+        created_at         timestamptz NOT NULL,
+        updated_at         timestamptz NOT NULL,
+        finished_at        timestamptz,
+        CONSTRAINT work_items_triple UNIQUE (domain, pipeline, partition_key)
+      );
+      CREATE INDEX work_items_ready ON work_items (priority DESC, desired_at, id)
+        WHERE state IN ('PENDING', 'RETRY_WAIT');
+      CREATE INDEX work_items_lease ON work_items (lease_expires_at) WHERE state = 'RUNNING';
+      CREATE INDEX work_items_state ON work_items (state, domain, pipeline);
+      CREATE INDEX work_items_finished ON work_items (finished_at) WHERE finished_at IS NOT NULL;
+
+      CREATE TABLE attempts (
+        id          bigserial   PRIMARY KEY,
+        item_id     bigint      NOT NULL REFERENCES work_items (id) ON DELETE CASCADE,
+        attempt_no  integer     NOT NULL,
+        worker_id   text        NOT NULL,
+        status      text        NOT NULL
+          CHECK (status IN ('running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'interrupted')),
+        started_at  timestamptz NOT NULL,
+        finished_at timestamptz,
+        error       text,
+        output_tail text,
+        result      jsonb
+      );
+      CREATE INDEX attempts_item ON attempts (item_id, attempt_no);
+
+      CREATE TABLE work_events (
+        id         bigserial   PRIMARY KEY,
+        -- No foreign key: one row is written per transition and a key check per row is the
+        -- largest single cost of a batch enqueue. pruneFinished deletes events explicitly.
+        item_id    bigint      NOT NULL,
+        at         timestamptz NOT NULL,
+        event      text        NOT NULL,
+        from_state text,
+        to_state   text        NOT NULL,
+        actor      text,
+        detail     text
+      );
+      CREATE INDEX work_events_item ON work_events (item_id, id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'schedule ticks and leases',
+    sql: `
+      CREATE TABLE schedule_ticks (
+        schedule     text        NOT NULL,
+        kind         text        NOT NULL,
+        scheduled_at timestamptz NOT NULL,
+        outcome      text        NOT NULL,
+        fired_at     timestamptz,
+        detail       text,
+        item_ids     jsonb       NOT NULL DEFAULT '[]',
+        scheduler_id text        NOT NULL,
+        PRIMARY KEY (schedule, kind, scheduled_at)
+      );
+      CREATE TABLE leases (
+        name       text        PRIMARY KEY,
+        holder     text        NOT NULL,
+        expires_at timestamptz NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: 'dependencies between partitions',
+    sql: `
+      CREATE TABLE work_dependencies (
+        item_id     bigint NOT NULL REFERENCES work_items (id) ON DELETE CASCADE,
+        up_domain   text   NOT NULL,
+        up_pipeline text   NOT NULL,
+        up_key      text   NOT NULL,
+        PRIMARY KEY (item_id, up_domain, up_pipeline, up_key)
+      );
+      -- "Who waits on this upstream?" is asked on every completion.
+      CREATE INDEX work_dependencies_upstream ON work_dependencies (up_domain, up_pipeline, up_key);
+    `,
+  },
+];
+
+/** Validated, quoted SQL identifier. Only lower-case names, so quoting never changes meaning. */
+export function quoteIdent(name: string, what = 'identifier'): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.length > 63) {
+    throw new Error(`invalid PostgreSQL ${what} ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 63, not starting with a digit)`);
+  }
+  return `"${name}"`;
+}
+
+/**
+ * Applies pending migrations to `schema` in one transaction under a transaction-level
+ * advisory lock, so several processes starting at once queue up instead of racing on
+ * CREATE SCHEMA / CREATE TABLE; the ones that get the lock later find nothing to do.
+ */
+export async function migrate(client: PoolClient, schema: string): Promise<number> {
+  const q = quoteIdent(schema, 'schema name');
+  await client.query('BEGIN');
+  try {
+    await client.query(`SELECT pg_advisory_xact_lock(${LOCK_CLASS.migrate}, hashtext($1::text))`, [schema]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${q}`);
+    await client.query(`SET LOCAL search_path TO ${q}`);
+    await client.query(`
+      CREATE TABLE IF NOT EXISTS sluice_migrations (
+        version    integer     PRIMARY KEY,
+        name       text        NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM sluice_migrations')).rows.map((r) => r.version));
+    let applied = 0;
+    for (const m of PG_MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query('INSERT INTO sluice_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied++;
+    }
+    await client.query('COMMIT');
+    return applied;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  }
+}
