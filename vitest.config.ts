@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Restarting PostgreSQL would break every other PG test running alongside; see
+    // vitest.disruptive.config.ts, run after this suite by `npm test`.
+    exclude: ['test/disruptive/**', 'node_modules/**'],
     // Crash, drain and multi-process tests spawn real child processes; give them room.
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -4,6 +4,7 @@ import { ValidationError } from '../core/errors.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { resolveRetryPolicy } from '../core/retry-policy.js';
 import { commandPipeline, opsPipelines } from '../domains/ops/index.js';
+import { finraPipelines } from '../domains/finra/index.js';
 import { checkDependencyGraph } from '../engine/dependencies.js';
 import { PipelineRegistry } from '../engine/registry.js';
 import { Worker, type WorkerOptions } from '../engine/worker.js';
@@ -13,7 +14,6 @@ import { createLogger, type LogLevel } from '../log/logger.js';
 import { openStore } from '../store/open-store.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
-import type { ScheduleStore } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
 import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
@@ -56,6 +56,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const pendingStore: { store?: Store } = {};
   const storeProxy = lazyStore(pendingStore);
   for (const def of opsPipelines(storeProxy)) registry.register(def);
+  for (const def of finraPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of options.pipelines ?? []) registry.register(def);
   applyPipelineConfig(registry, loaded);
   checkDependencyGraph(registry);
@@ -89,7 +90,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
     createWorker: (overrides = {}) => new Worker({ ...workerDefaults(), ...overrides }),
     createScheduler: (overrides = {}) =>
       new Scheduler({
-        store: requireScheduleStore(store),
+        store,
         registry,
         schedules,
         logger,
@@ -121,13 +122,6 @@ function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): 
       throw new ValidationError(`${field}.command`, undefined, `be given: "${key}" is not a built-in pipeline, so the config must say what to run`, loaded.file ?? undefined);
     }
   });
-}
-
-function requireScheduleStore(store: Store): Store & ScheduleStore {
-  if (typeof (store as Partial<ScheduleStore>).fireTick !== 'function') {
-    throw new Error(`the ${store.backend} store does not support schedules`);
-  }
-  return store as Store & ScheduleStore;
 }
 
 /** Lets built-in pipelines hold the store before it is opened (it is opened after the

@@ -1,4 +1,5 @@
 import type { Partition } from '../core/partition.js';
+import type { ScheduleStore } from './schedule-store.js';
 import type { WorkState } from '../core/states.js';
 import type { Attempt, Backoff, WorkEvent, WorkItem } from '../core/work-item.js';
 
@@ -105,7 +106,7 @@ export interface CommandOutcome {
   changed: boolean;
 }
 
-export interface Store {
+export interface Store extends ScheduleStore {
   readonly backend: 'sqlite' | 'postgres';
   /** Creates or upgrades the schema; safe to call from several processes at once. */
   migrate(): Promise<void>;

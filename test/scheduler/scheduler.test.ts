@@ -6,7 +6,6 @@ import { createApp, type SluiceApp } from '../../src/app/create-app.js';
 import { parseConfigObject } from '../../src/config/load-config.js';
 import type { SluiceConfigInput } from '../../src/config/schema.js';
 import { ValidationError } from '../../src/core/errors.js';
-import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const dirs: string[] = [];
 const apps: SluiceApp[] = [];
@@ -27,7 +26,7 @@ afterEach(async () => {
 
 const at = (iso: string) => new Date(iso);
 const ticksOf = async (app: SluiceApp, name: string) =>
-  (await (app.store as SqliteStore).listTicks(name, 1000)).reverse().map((t) => ({ at: t.scheduledAt.toISOString(), outcome: t.outcome, items: t.itemIds.length }));
+  (await app.store.listTicks(name, 1000)).reverse().map((t) => ({ at: t.scheduledAt.toISOString(), outcome: t.outcome, items: t.itemIds.length }));
 
 describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
   it('fires a tick once, with its partitions, and records it', async () => {
@@ -62,7 +61,7 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
     const ticks = await ticksOf(app, 'h');
     expect(ticks.map((t) => t.outcome)).toEqual(['fired', 'missed', 'fired', 'fired']);
     expect(ticks[1]!.at).toBe('2026-01-05T11:00:00.000Z');
-    const missed = (await (app.store as SqliteStore).listTicks('h', 10)).find((t) => t.outcome === 'missed');
+    const missed = (await app.store.listTicks('h', 10)).find((t) => t.outcome === 'missed');
     expect(missed?.detail).toMatch(/late: beyond misfire_grace and catchup/);
   });
 
@@ -143,7 +142,7 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
       'tier=OTC|week_ending=2026-01-02',
     ]);
     await s.evaluate(at('2026-01-05T16:30:00Z'));
-    const [tick] = await (app.store as SqliteStore).listTicks('big', 1);
+    const [tick] = await app.store.listTicks('big', 1);
     expect(tick!.itemIds).toHaveLength(12);
     expect(tick!.detail).toMatch(/20 weeks is over the maximum of 12; clamped to 12/);
   });
@@ -153,7 +152,7 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
     const s = app.createScheduler();
     const { enqueued } = await s.trigger('h');
     expect(enqueued).toBe(1);
-    expect(await (app.store as SqliteStore).lastTickAt('h')).toBeNull();
+    expect(await app.store.lastTickAt('h')).toBeNull();
     await expect(s.trigger('nope')).rejects.toThrow(/schedule "nope" not found \(known: h\)/);
   });
 

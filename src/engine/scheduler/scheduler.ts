@@ -2,7 +2,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
 import type { Logger } from '../../core/pipeline.js';
 import { OUTSTANDING_STATES, READY_STATES } from '../../core/states.js';
-import type { ScheduleStore, TickRecord } from '../../store/schedule-store.js';
+import type { TickRecord } from '../../store/schedule-store.js';
 import type { Store } from '../../store/store.js';
 import { buildEnqueueSpec } from '../enqueue.js';
 import type { PipelineRegistry } from '../registry.js';
@@ -11,7 +11,7 @@ import { planDueTicks, type PlannedTick } from './misfire-policy.js';
 import { formatZonedIso } from '../../time/zoned.js';
 
 export interface SchedulerOptions {
-  store: Store & ScheduleStore;
+  store: Store;
   registry: PipelineRegistry;
   schedules: readonly CompiledSchedule[];
   logger: Logger;

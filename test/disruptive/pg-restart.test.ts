@@ -1,0 +1,73 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { describeIfPg } from '../helpers/pg.js';
+import { openTestDatabase, waitUntil } from '../helpers/backends.js';
+
+const BIN = path.resolve(__dirname, '../../bin/sluice.js');
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** The local cluster's version directory, as in `.ci/run` (`ls /etc/postgresql`). */
+function restartPostgres(): void {
+  const version = readdirSync('/etc/postgresql')[0]!;
+  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart'], { stdio: 'inherit', timeout: 60_000 });
+}
+
+const ITEMS = 150;
+
+describeIfPg('PostgreSQL restarted during a run', () => {
+  it('workers reconnect with back-off and finish every item exactly once', async () => {
+    const db = await openTestDatabase('postgres');
+    try {
+      const config = db.writeConfig({ workers: { concurrency: 4, lease: '2s', poll_interval: '200ms' } });
+      await db.store.enqueue(
+        Array.from({ length: ITEMS }, (_, i) => ({
+          domain: 'ops',
+          pipeline: 'sleep',
+          partition: { n: String(i) },
+          params: { ms: 40 },
+          maxAttempts: 10,
+          backoff: { baseDelayMs: 200, factor: 2, maxDelayMs: 2_000, jitter: 0 },
+        })),
+      );
+      const workers = [0, 1].map(() => {
+        const child = spawn(process.execPath, [BIN, '--config', config, '--log-level', 'error', 'worker'], { stdio: ['ignore', 'ignore', 'pipe'] });
+        child.stderr!.setEncoding('utf8').on('data', () => undefined);
+        children.push(child);
+        return child;
+      });
+      await waitUntil(async () => (await db.store.countItems({ state: 'COMPLETE' })) >= 20, 60_000, '20 items complete');
+      restartPostgres();
+      // The test's own pool reconnects too (pg discards broken clients); poll until done.
+      await waitUntil(
+        async () => {
+          try {
+            return (await db.store.countItems({ state: 'COMPLETE' })) === ITEMS;
+          } catch {
+            return false;
+          }
+        },
+        120_000,
+        'every item COMPLETE after the restart',
+        500,
+      );
+      // The worker processes survived the restart: nothing exited.
+      expect(workers.every((w) => w.exitCode === null)).toBe(true);
+      for (const item of await db.store.listItems({ limit: ITEMS })) {
+        const attempts = await db.store.listAttempts(item.id);
+        expect(attempts.filter((a) => a.status === 'succeeded')).toHaveLength(1);
+        expect(attempts.filter((a) => a.status === 'running')).toHaveLength(0);
+      }
+      for (const w of workers) w.kill('SIGTERM');
+      const codes = await Promise.all(workers.map((w) => new Promise<number | null>((r) => w.once('exit', (code) => r(code)))));
+      expect(codes).toEqual([0, 0]);
+    } finally {
+      await db.dispose().catch(() => undefined);
+    }
+  });
+});
