@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, reportError } from './context.js';
 import { registerBackfill } from './commands/backfill.js';
+import { registerData } from './commands/data.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerFinra } from './commands/finra.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
@@ -24,6 +26,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerScheduler(program);
   registerBackfill(program);
+  registerFinra(program);
+  registerData(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.
   const override = (cmd: Command): void => {
@@ -35,6 +39,12 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // `sluice work list | head` closes the pipe before we finish writing. That is the reader's
+  // choice, not a failure: without this handler Node crashed with an unhandled EPIPE stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

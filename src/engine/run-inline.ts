@@ -51,7 +51,8 @@ export async function runInline(app: SluiceApp, request: InlineRunRequest): Prom
         continue;
       }
       if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) await app.store.rerun(item.id, 'cli:run');
-      if (!created && item.state === 'WAITING') {
+      // A WAITING item (new or old) cannot be claimed: its upstream partitions are not COMPLETE.
+      if (item.state === 'WAITING') {
         runs.push({ ...entry, reason: 'waiting for upstream partitions' });
         continue;
       }

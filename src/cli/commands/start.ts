@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { buildServer } from '../../api/server.js';
 import { parseIntOption, withApp } from '../context.js';
 import { onShutdownSignals } from '../signals.js';
 
@@ -16,6 +15,9 @@ export function registerStart(program: Command): void {
       await withApp(command, async (app) => {
         const worker = opts.worker === false ? undefined : app.createWorker(opts.concurrency ? { concurrency: opts.concurrency } : {});
         const scheduler = opts.scheduler === false || !app.config.scheduler.enabled ? undefined : app.createScheduler();
+        // Loaded here, not at the top: every other command (enqueue, worker, run, …) loads this
+        // file too, and should neither pay for Fastify at startup nor break with the HTTP layer.
+        const { buildServer } = await import('../../api/server.js');
         const server = await buildServer({ app, worker, scheduler });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;

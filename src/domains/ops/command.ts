@@ -12,8 +12,11 @@ export type CommandParams = z.infer<typeof commandParams>;
 /**
  * Runs a program as a child process. Its stdout and stderr go into the attempt's output tail;
  * an exit code other than 0 (or death by a signal) fails the attempt. When the attempt is
- * aborted (timeout, cancel, shutdown) the child gets SIGTERM, then SIGKILL after 5 s.
- * The child inherits the worker's environment plus `env`; nothing of it is logged.
+ * aborted (timeout, cancel, shutdown) the child's whole process group gets SIGTERM, then
+ * SIGKILL after 5 s.
+ * The child inherits the worker's environment, plus `SLUICE_PIPELINE`, `SLUICE_PARTITION_KEY`,
+ * `SLUICE_PARTITION` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus `env`; nothing of it
+ * is logged.
  */
 export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandParams): Promise<{ exit_code: number }> {
   const [program, ...args] = spec.argv;
@@ -21,15 +24,31 @@ export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandPara
   return new Promise((resolve, reject) => {
     const child = spawn(program!, args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      // The child must be able to tell which slice it works on: without these a config
+      // command pipeline scheduled over partitions (dates, tiers) ran blind, identical for
+      // every partition. Explicit `env` (config, then params) still wins.
+      env: { ...process.env, ...itemEnv(ctx), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group, so an abort can signal everything the command started. Killing
+      // only the direct child left grandchildren running (`sh -c 'sleep 60; …'`): they
+      // kept the output pipes open, so a 300 ms timeout or a cancel took effect only when
+      // they finished (or after the 5 s abort grace), and they outlived the attempt.
+      detached: process.platform !== 'win32',
     });
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (process.platform !== 'win32' && child.pid !== undefined) process.kill(-child.pid, sig);
+        else child.kill(sig);
+      } catch {
+        child.kill(sig); // the group is already gone; make sure the child is too
+      }
+    };
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => ctx.output(chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => ctx.output(chunk));
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
-      child.kill('SIGTERM');
-      killTimer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      killGroup('SIGTERM');
+      killTimer = setTimeout(() => killGroup('SIGKILL'), 5_000);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     child.on('error', (err) => {
@@ -44,6 +63,17 @@ export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandPara
       reject(new Error(signal ? `${program} was killed by ${signal}` : `${program} exited with code ${code}`));
     });
   });
+}
+
+/** `SLUICE_*` variables describing the work item, for the child process. */
+function itemEnv(ctx: HandlerContext<unknown>): Record<string, string> {
+  return {
+    SLUICE_PIPELINE: `${ctx.domain}.${ctx.pipeline}`,
+    SLUICE_PARTITION_KEY: ctx.partitionKey,
+    SLUICE_PARTITION: JSON.stringify(ctx.partition),
+    SLUICE_ITEM_ID: String(ctx.itemId),
+    SLUICE_ATTEMPT: String(ctx.attempt),
+  };
 }
 
 export const command = definePipeline({

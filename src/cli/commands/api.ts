@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { parseIntOption, withApp } from '../context.js';
+import { onShutdownSignals } from '../signals.js';
+
+/** `sluice api`: the REST API, dashboard and /metrics without workers or a scheduler, e.g. a
+ * read/operate front end beside worker processes on the same PostgreSQL database. */
+export function registerApi(program: Command): void {
+  program
+    .command('api')
+    .description('Serve the REST API (/api/v1, OpenAPI at /docs), the dashboard and /metrics on 127.0.0.1, without workers')
+    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
+    .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
+    .action(async (opts, command: Command) => {
+      await withApp(command, async (app) => {
+        // Loaded here so other commands do not pay for the HTTP layer at startup.
+        const { buildServer } = await import('../../api/server.js');
+        const server = await buildServer({ app });
+        const port = opts.port ?? app.config.api.port;
+        const host = opts.host ?? app.config.api.host;
+        await server.listen({ port, host });
+        const address = server.server.address();
+        const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
+        app.logger.info({ url, database: app.store.backend, auth: Boolean(process.env.SLUICE_API_TOKEN) }, 'sluice api started');
+        process.stdout.write(`Sluice API and dashboard: ${url}  (OpenAPI: ${url}docs; database: ${app.store.backend}; Ctrl-C to stop)\n`);
+        await new Promise<void>((resolve) => {
+          onShutdownSignals(async () => {
+            await server.close();
+            resolve();
+          });
+        });
+      });
+    });
+}

@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { ValidationError } from '../../core/errors.js';
+import type { Dataset, DataRow } from '../../data/dataset.js';
+import type { AsOfRef, Where } from '../../data/data-store.js';
+import { FINRA_DATASETS, FINRA_DOMAIN } from '../../domains/finra/index.js';
+import { collect, printJson, printTable, withApp } from '../context.js';
+
+/** Published datasets by domain: what `sluice data DOMAIN DATASET` can read. */
+export const PUBLISHED_DATASETS: Readonly<Record<string, Readonly<Record<string, Dataset>>>> = {
+  [FINRA_DOMAIN]: FINRA_DATASETS,
+};
+
+export function findDataset(domain: string, name: string): Dataset {
+  const datasets = PUBLISHED_DATASETS[domain];
+  if (!datasets) throw new ValidationError('DOMAIN', domain, `name a domain with published datasets (known: ${Object.keys(PUBLISHED_DATASETS).sort().join(', ')})`);
+  const ds = datasets[name];
+  if (!ds) throw new ValidationError('DATASET', name, `name a dataset of ${domain} (known: ${Object.keys(datasets).join(', ')})`);
+  return ds;
+}
+
+/** `key=value` pairs from repeated --where flags. */
+export function parseWhere(pairs: readonly string[]): Where | undefined {
+  if (pairs.length === 0) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ValidationError('--where', pair, 'be key=value, e.g. --where symbol=AAPL (repeat for several)');
+    const key = pair.slice(0, eq).trim();
+    if (key in out) throw new ValidationError('--where', pair, `name each key once (${key} appears twice)`);
+    out[key] = pair.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** `--as-of`: an ISO-8601 date or instant (a date alone is its start, UTC), or a capture_id. */
+export function parseAsOf(value: string | undefined): AsOfRef | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') throw new ValidationError('--as-of', value, 'be an ISO-8601 instant or a capture_id');
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
+    const at = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
+    if (Number.isNaN(at.getTime())) throw new ValidationError('--as-of', value, 'be a valid ISO-8601 date or instant');
+    return { at };
+  }
+  return { capture_id: text };
+}
+
+export async function readDataset(app: { data: { latest(ds: Dataset, o?: { where?: Where }): Promise<DataRow[]>; asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> } }, ds: Dataset, where: Where | undefined, asOf: AsOfRef | undefined): Promise<DataRow[]> {
+  return asOf ? app.data.asOf(ds, asOf, where) : app.data.latest(ds, { where });
+}
+
+export function registerData(program: Command): void {
+  program
+    .command('data')
+    .description('Print the rows of a published dataset (latest captures, or as of an instant or capture)')
+    .argument('<domain>', `e.g. ${FINRA_DOMAIN}`)
+    .argument('<dataset>', `e.g. hhi (${FINRA_DOMAIN}: ${Object.keys(FINRA_DATASETS).join(', ')})`)
+    .option('--where <key=value>', 'filter on a column (or partition_key); repeat for several', collect, [])
+    .option('--as-of <iso|capture_id>', 'rows as of an ISO-8601 instant, or of one capture')
+    .option('--json', 'print the rows as a JSON array')
+    .action(async (domain: string, name: string, opts, command: Command) => {
+      const ds = findDataset(domain, name);
+      const where = parseWhere(opts.where as string[]);
+      const asOf = parseAsOf(opts.asOf as string | undefined);
+      const rows = await withApp(command, (app) => readDataset(app, ds, where, asOf), { logLevel: 'warn' });
+      if (opts.json) printJson(rows);
+      else printTable(rows as Record<string, unknown>[], [...ds.columns.map((c) => c.name), 'capture_id']);
+    });
+}

@@ -1,0 +1,236 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { SluiceError, ValidationError } from '../../core/errors.js';
+import { partitionKey } from '../../core/partition.js';
+import { emptyRunEntry, exitCodeFor, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type Anomaly, type RunEntry, type RunResult } from '../../core/run-result.js';
+import type { SluiceApp } from '../../app/create-app.js';
+import {
+  COMPUTE_PIPELINES,
+  FINRA_DOMAIN,
+  PIPELINES,
+  TIERS,
+  describeMissingSource,
+  isFriday,
+  resolveFinraSource,
+  runWithFinraOptions,
+  sourceParamsFromConfig,
+  sourceParamsFromEnv,
+  type FinraSourceParams,
+  type Tier,
+} from '../../domains/finra/index.js';
+import { runInline } from '../../engine/run-inline.js';
+import { lastNWeekEndings } from '../../time/partitions.js';
+import { zonedDate } from '../../time/zoned.js';
+import { parseIntOption, printJson, withApp } from '../context.js';
+import { printRunResult } from './run.js';
+
+export type FinraStage = 'ingest' | 'normalize' | 'calc' | 'all';
+
+export interface FinraBatchRequest {
+  /** Explicit week_ending Fridays; otherwise the last `lookbackWeeks` published weeks. */
+  weeks?: string[];
+  lookbackWeeks?: number;
+  /** Lookback is counted from this date (YYYY-MM-DD; default today in the config's time zone). */
+  asOf?: string;
+  tiers?: Tier[];
+  /** From --source/--data-dir/--base-url; `data_dir` already absolute. */
+  source?: FinraSourceParams;
+  dryRun?: boolean;
+  force?: boolean;
+  onlyStage?: FinraStage;
+  failFast?: boolean;
+  now?: Date;
+}
+
+const DEFAULT_LOOKBACK_WEEKS = 4;
+
+/**
+ * `sluice finra`: ingest, normalize and compute the FINRA OTC weeks inline, stage by stage
+ * (each stage through `runInline`, so the queue keeps the same history a worker pool
+ * would leave), merged into one run result.
+ *
+ * Every stage re-runs its partitions even if they are COMPLETE: the handlers themselves
+ * skip what is unchanged (same source bytes, same upstream captures), so a re-run reports
+ * `skipped: unchanged` and a restated file flows through normalize and the computes.
+ * `--force` lands even unchanged inputs again (and allows a lookback over the maximum).
+ */
+export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest): Promise<RunResult> {
+  const startedAt = new Date();
+  const warnings: string[] = [];
+  const weeks = planWeeks(app, request, warnings);
+  const tiers = request.tiers?.length ? [...new Set(request.tiers)] : [...TIERS];
+  const stage = request.onlyStage ?? 'all';
+  const dryRun = request.dryRun === true;
+  const source = resolveFinraSource([
+    { params: request.source, baseDir: process.cwd() },
+    { params: sourceParamsFromEnv(process.env), baseDir: process.cwd() },
+    { params: sourceParamsFromConfig(app.config), baseDir: app.loaded.baseDir },
+  ]);
+  const runsIngest = stage === 'all' || stage === 'ingest';
+  if (runsIngest && !dryRun && !source) {
+    throw new SluiceError(`sluice finra: ${describeMissingSource(request.source?.source)}`, 'invalid_input');
+  }
+
+  const perTier = weeks.flatMap((week_ending) => tiers.map((tier) => ({ week_ending, tier })));
+  const perWeek = weeks.map((week_ending) => ({ week_ending }));
+  const plan: { pipeline: string; partitions: Record<string, string>[] }[] = [];
+  if (runsIngest) plan.push({ pipeline: PIPELINES.ingest, partitions: perTier });
+  if (stage === 'all' || stage === 'normalize') plan.push({ pipeline: PIPELINES.normalize, partitions: perTier });
+  if (stage === 'all' || stage === 'calc') for (const p of COMPUTE_PIPELINES) plan.push({ pipeline: p, partitions: perWeek });
+
+  const runs: RunEntry[] = [];
+  const anomalies: Anomaly[] = [];
+  let stopped = false;
+  for (const step of plan) {
+    if (step.partitions.length === 0) continue;
+    if (stopped) {
+      for (const p of step.partitions) runs.push({ ...emptyRunEntry(step.pipeline, partitionKey(p)), reason: 'not run: an earlier partition failed and --fail-fast is set' });
+      continue;
+    }
+    const result = await runWithFinraOptions({ source: request.source, force: request.force === true }, () =>
+      runInline(app, {
+        pipeline: step.pipeline,
+        partitions: step.partitions,
+        // Recorded on new ingest items, so a worker retrying them later reads the same source.
+        params: step.pipeline === PIPELINES.ingest && request.source ? request.source : undefined,
+        force: true,
+        dryRun,
+        failFast: request.failFast,
+      }),
+    );
+    runs.push(...result.runs);
+    anomalies.push(...result.anomalies);
+    warnings.push(...result.warnings);
+    if (request.failFast && result.stats.failed > 0) stopped = true;
+  }
+
+  const { status, stats } = summarizeRuns(runs, dryRun);
+  return {
+    schema_version: RUN_RESULT_SCHEMA_VERSION,
+    domain: FINRA_DOMAIN,
+    scheduler: 'sluice',
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    status,
+    stats,
+    runs,
+    anomalies,
+    warnings,
+    config: {
+      weeks,
+      tiers,
+      lookback_weeks: request.weeks?.length ? null : (request.lookbackWeeks ?? DEFAULT_LOOKBACK_WEEKS),
+      as_of: request.asOf ?? null,
+      source: source ? (source.kind === 'file' ? { kind: 'file', data_dir: source.dataDir } : { kind: 'http', base_url: source.baseUrl }) : null,
+      mode: dryRun ? 'dry-run' : 'run',
+      force: request.force === true,
+      only_stage: stage,
+      fail_fast: request.failFast === true,
+      database: app.store.backend,
+    },
+  };
+}
+
+/**
+ * The weeks to run: `--weeks` as given (each a Friday), else the last N weeks FINRA has
+ * published as of today (a week is published on the Monday after its Friday), N clamped to
+ * `scheduler.max_lookback_weeks` (12) with a warning unless forced.
+ */
+function planWeeks(app: SluiceApp, request: FinraBatchRequest, warnings: string[]): string[] {
+  if (request.weeks?.length) {
+    if (request.lookbackWeeks !== undefined) throw new ValidationError('--weeks', request.weeks.join(','), 'not be combined with --lookback-weeks (give one of them)');
+    request.weeks.forEach((w) => {
+      if (!isFriday(w)) throw new ValidationError('--weeks', w, 'be week_ending Fridays as YYYY-MM-DD, comma-separated (e.g. 2025-12-19,2025-12-12)');
+    });
+    return [...new Set(request.weeks)].sort();
+  }
+  let n = request.lookbackWeeks ?? DEFAULT_LOOKBACK_WEEKS;
+  if (!Number.isInteger(n) || n < 1) throw new ValidationError('--lookback-weeks', n, 'be a positive integer');
+  const max = app.config.scheduler.max_lookback_weeks;
+  if (n > max && !request.force) {
+    warnings.push(`--lookback-weeks: ${n} weeks is over the maximum of ${max}; clamped to ${max} (use --force to allow)`);
+    n = max;
+  }
+  let asOf: string;
+  if (request.asOf !== undefined) {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(request.asOf) || Number.isNaN(Date.parse(`${request.asOf}T00:00:00Z`))) {
+      throw new ValidationError('--as-of', request.asOf, 'be a date YYYY-MM-DD');
+    }
+    asOf = request.asOf;
+  } else {
+    asOf = zonedDate(request.now ?? new Date(), app.config.timezone);
+  }
+  // Published weeks only: the latest is the Friday at least three days (its Monday) back.
+  const d = new Date(`${asOf}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - 3);
+  return lastNWeekEndings(d.toISOString().slice(0, 10), n);
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function parseTiers(value: string): Tier[] {
+  const tiers = splitList(value);
+  if (tiers.length === 0) throw new ValidationError('--tiers', value, `list at least one of ${TIERS.join(', ')}`);
+  for (const t of tiers) if (!(TIERS as readonly string[]).includes(t)) throw new ValidationError('--tiers', t, `be one of ${TIERS.join(', ')} (comma-separated)`);
+  return tiers as Tier[];
+}
+
+function sourceFromFlags(opts: { source?: 'file' | 'http'; dataDir?: string; baseUrl?: string }): FinraSourceParams | undefined {
+  if (!opts.source && !opts.dataDir && !opts.baseUrl) return undefined;
+  if (opts.source === 'file' && opts.baseUrl && !opts.dataDir) throw new ValidationError('--base-url', opts.baseUrl, 'go with --source http (or use --data-dir with --source file)');
+  if (opts.source === 'http' && opts.dataDir && !opts.baseUrl) throw new ValidationError('--data-dir', opts.dataDir, 'go with --source file (or use --base-url with --source http)');
+  const out: FinraSourceParams = {};
+  out.source = opts.source ?? (opts.dataDir ? 'file' : 'http');
+  if (opts.dataDir) out.data_dir = path.resolve(opts.dataDir);
+  if (opts.baseUrl) {
+    try {
+      const url = new URL(opts.baseUrl);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      throw new ValidationError('--base-url', opts.baseUrl, 'be an http:// or https:// URL');
+    }
+    out.base_url = opts.baseUrl;
+  }
+  return out;
+}
+
+export function registerFinra(program: Command): void {
+  program
+    .command('finra')
+    .description('Ingest, normalize and compute FINRA OTC transparency weeks now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)')
+    .option('--lookback-weeks <n>', `the last N published weeks (default ${DEFAULT_LOOKBACK_WEEKS}; over scheduler.max_lookback_weeks is clamped unless --force)`, parseIntOption('--lookback-weeks'))
+    .option('--as-of <date>', 'count --lookback-weeks back from this date (YYYY-MM-DD) instead of today')
+    .option('--weeks <fridays>', 'week_ending Fridays, comma-separated, e.g. 2025-12-19,2025-12-12 (instead of --lookback-weeks)', splitList)
+    .option('--tiers <tiers>', `comma-separated tiers (default all: ${TIERS.join(',')})`, parseTiers)
+    .addOption(new Option('--source <kind>', 'where the files come from (default: inferred from --data-dir/--base-url, else the config)').choices(['file', 'http']))
+    .option('--data-dir <dir>', 'directory of tier1_YYYYMMDD.csv / tier2_… / otc_… files (optionally prefixed finra_otc_weekly_)')
+    .option('--base-url <url>', 'URL the same file names are under')
+    .addOption(new Option('--mode <mode>', 'run, or dry-run to only show what would run').choices(['run', 'dry-run']).default('run'))
+    .option('--force', 'land even unchanged files again; allow a lookback over the maximum')
+    .addOption(new Option('--only-stage <stage>', 'run one stage only').choices(['ingest', 'normalize', 'calc', 'all']).default('all'))
+    .option('--fail-fast', 'stop at the first failed partition')
+    .option('--json', 'print the run result JSON')
+    .action(async (opts, command: Command) => {
+      const request: FinraBatchRequest = {
+        weeks: opts.weeks,
+        lookbackWeeks: opts.lookbackWeeks,
+        asOf: opts.asOf,
+        tiers: opts.tiers,
+        source: sourceFromFlags(opts),
+        dryRun: opts.mode === 'dry-run',
+        force: opts.force === true,
+        onlyStage: opts.onlyStage,
+        failFast: opts.failFast === true,
+      };
+      const result = await withApp(command, (app) => runFinraBatch(app, request), { logLevel: 'warn' });
+      if (opts.json) printJson(result);
+      else printRunResult(result);
+      process.exitCode = exitCodeFor(result.status);
+    });
+}

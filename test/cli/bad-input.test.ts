@@ -1,0 +1,96 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { killStarted, runSluice, type ExitResult } from '../helpers/process.js';
+import { FAST_WORKERS, TestEnv } from '../helpers/sqlite.js';
+
+/**
+ * Bad input fails with ONE line on stderr naming what, where and which rule, exit code 1,
+ * and the queue exactly as it was. Each case runs against a database that already holds an
+ * item, so "untouched" is a real check (counts of items, attempts and events; for broken
+ * config files, the database file's bytes, mtime and WAL side files).
+ */
+let env: TestEnv;
+beforeAll(async () => {
+  env = new TestEnv();
+  await env.cliOk(['enqueue', 'ops.noop', '--partition', 'seed=1']);
+});
+afterAll(async () => {
+  await killStarted();
+  env.cleanup();
+});
+
+function expectOneClearError(r: ExitResult, pattern: RegExp): void {
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(1);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, `stderr should be one line:\n${r.stderr}`).toHaveLength(1);
+  expect(lines[0]).toMatch(/^sluice: error: /);
+  expect(lines[0]).not.toMatch(/\n\s+at /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+describe('bad CLI input leaves the queue untouched', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown pipeline', ['enqueue', 'ops.nope', '--partition', 'a=1'], /pipeline: "ops\.nope" is invalid: name a registered pipeline \(known: [^)]*ops\.noop/],
+    ['partition that is not k=v', ['enqueue', 'ops.noop', '--partition', 'foo'], /--partition: "foo" is invalid: be key=value pairs/],
+    ['partition key starting with a digit', ['enqueue', 'ops.noop', '--partition', '1bad=x'], /--partition\.1bad: "1bad" is invalid: use a key made of letters, digits and _/],
+    ['params of the wrong type', ['enqueue', 'ops.sleep', '--partition', 'a=1', '--params', '{"ms":"x"}'], /params\.ms: "x" is invalid: .*expected number/],
+    ['params that are not JSON', ['enqueue', 'ops.sleep', '--partition', 'a=1', '--params', '{"ms":'], /--params: "\{\\"ms\\":" is invalid: be valid JSON/],
+    ['run of an unknown pipeline', ['run', 'ops.nope', '--partition', 'a=1', '--json'], /pipeline: "ops\.nope" is invalid: name a registered pipeline/],
+    ['cancel of an unknown item', ['work', 'cancel', '999'], /work item 999 not found/],
+  ];
+
+  it.each(cases)('%s', async (_name, command, pattern) => {
+    const before = env.counts();
+    expect(before.items).toBe(1);
+    const r = await env.cli(command);
+    expectOneClearError(r, pattern);
+    expect(env.counts()).toEqual(before);
+  });
+});
+
+describe('a broken config file fails at start, naming the file and the JSON path, and never touches the database', () => {
+  const base = { database: 'sqlite:PLACEHOLDER', workers: FAST_WORKERS };
+  const cases: [string, string, RegExp][] = [
+    ['invalid JSON syntax', '{"workers": {"concurrency": 2,}}', /: \(file\): "broken\.json" is invalid: be valid JSON: /],
+    ['workers.concurrency: 0', JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurrency: 0 } }), /: workers\.concurrency: 0 is invalid: .*>=1/],
+    [
+      'retry.base_delay: "5x"',
+      JSON.stringify({ ...base, pipelines: [{ domain: 'ops', name: 'fail', retry: { max_attempts: 2, base_delay: '5x' } }] }),
+      /: pipelines\[0\]\.retry\.base_delay: "5x" is invalid: must be a duration such as 500ms, 5s, 15m, 2h, 1d or 1h30m$/,
+    ],
+    ['an unknown (misspelt) key', JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurency: 4 } }), /: workers\.concurency: 4 is invalid: Unrecognized key: "concurency"/],
+    ['an unknown top-level key', JSON.stringify({ ...base, retries: 3 }), /: retries: 3 is invalid: Unrecognized key: "retries"/],
+    [
+      'a pipeline entry for code that does not exist, without a command',
+      JSON.stringify({ ...base, pipelines: [{ domain: 'ops', name: 'noop' }, { domain: 'acme', name: 'ghost' }] }),
+      /: pipelines\[1\]\.command: missing value is invalid: be given: "acme\.ghost" is not a built-in pipeline/,
+    ],
+  ];
+
+  // Half the cases name the database in the config only, half also pass --db.
+  it.each(cases.map((c, i) => [...c, i % 2 === 1] as const))('%s', async (_name, text, pattern, viaDbFlag) => {
+    const file = path.join(env.dir, 'broken.json');
+    writeFileSync(file, text.replace('PLACEHOLDER', env.dbPath.replace(/\\/g, '/')));
+    const countsBefore = env.counts();
+    const before = env.fileFingerprint();
+    const args = ['--config', file, ...(viaDbFlag ? ['--db', env.dbUrl] : []), 'enqueue', 'ops.noop', '--partition', 'new=1'];
+    const r = await runSluice(args, { cwd: env.dir });
+    expectOneClearError(r, pattern);
+    // Names the file it read.
+    expect(r.stderr).toContain(`sluice: error: ${file}: `);
+    expect(env.fileFingerprint()).toEqual(before);
+    expect(env.counts()).toEqual(countsBefore);
+  });
+
+  it('a worker does not start on a broken config either', async () => {
+    const file = path.join(env.dir, 'broken-worker.json');
+    writeFileSync(file, JSON.stringify({ database: `sqlite:${env.dbPath}`, workers: { ...FAST_WORKERS, lease: 'soon' } }));
+    const before = env.fileFingerprint();
+    const r = await runSluice(['--config', file, 'worker', '--drain'], { cwd: env.dir, timeoutMs: 15_000 });
+    expectOneClearError(r, /broken-worker\.json: workers\.lease: "soon" is invalid: must be a duration/);
+    expect(env.fileFingerprint()).toEqual(before);
+    expect(env.item(1).state).toBe('PENDING');
+  });
+});
