@@ -3,7 +3,9 @@
  * Figures are noisy on small machines: compare ratios measured in the same run.
  */
 import { Command, Option } from 'commander';
+import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { benchQueue } from './queue.js';
+import { round } from './support.js';
 
 const int = (v: string) => {
   const n = Number(v);
@@ -28,5 +30,25 @@ program
   .option('--depth <n>', 'far-future PENDING items for the depth run (0 = skip)', int, 0)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchQueue(opts), opts.json === true));
+
+program
+  .command('peers')
+  .description('the same throughput and latency workloads on graphile-worker and pg-boss, with sluice-postgres as the in-run baseline')
+  .option('--jobs <n>', 'items for the throughput run', int, 20_000)
+  .option('--concurrency <n>', 'worker slots', int, 16)
+  .option('--samples <n>', 'latency samples (pg-boss polls, so each sample takes ~0.5 s)', int, 200)
+  .option('--json', 'one JSON array on stdout')
+  .action(async (opts) => {
+    const base = { jobs: opts.jobs, concurrency: opts.concurrency, samples: opts.samples };
+    const sluice = await benchQueue({ ...base, backend: 'postgres', depth: 0 });
+    const graphile = await benchGraphileWorker(base);
+    const boss = await benchPgBoss({ ...base, samples: Math.min(base.samples, 40) });
+    const rows = [sluice, graphile, boss].map((r) => ({
+      ...r,
+      processed_vs_sluice: round(Number(r.processed_per_s) / Number(sluice.processed_per_s), 2),
+      enqueue_vs_sluice: round(Number(r.enqueue_per_s) / Number(sluice.enqueue_per_s), 2),
+    }));
+    report(rows, opts.json === true);
+  });
 
 await program.parseAsync(process.argv);
