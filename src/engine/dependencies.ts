@@ -1,7 +1,7 @@
 import { downstreamPartitions, upstreamPartitions } from '../core/dependencies.js';
 import { ValidationError } from '../core/errors.js';
 import { partitionKey, type Partition } from '../core/partition.js';
-import type { DependencyStatus, UpstreamRef } from '../store/store.js';
+import type { DependencyStatus, Store, UpstreamRef } from '../store/store.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 
 /** The upstream partitions a downstream partition needs, resolved against the registry. */
@@ -51,4 +51,27 @@ export function blockedReason(deps: readonly DependencyStatus[]): string | null 
   if (open.length) parts.push(`${open.length} upstream partition(s) not complete yet (${open.slice(0, 3).map((d) => `${d.pipeline} [${d.partitionKey}] ${d.state}`).join(', ')})`);
   if (missing.length) parts.push(`${missing.length} upstream partition(s) never enqueued (${missing.slice(0, 3).map((d) => `${d.domain}.${d.pipeline} [${d.partitionKey}]`).join(', ')})`);
   return `waiting: ${parts.join('; ')}`;
+}
+
+/**
+ * A restatement upstream makes finished downstream partitions stale: put the COMPLETE ones
+ * back to PENDING so they recompute from the new capture. Called after an attempt whose
+ * result says `is_revision: true`; the re-runs cascade, since each recomputed stage that
+ * changes its own output is itself a revision. Returns the ids put back.
+ */
+export async function rerunStaleDownstream(store: Store, registry: PipelineRegistry, upstream: { domain: string; pipeline: string; partition: Partition; partitionKey: string }): Promise<number[]> {
+  const key = `${upstream.domain}.${upstream.pipeline}`;
+  const ids: number[] = [];
+  for (const candidate of registry.list()) {
+    for (const dep of candidate.definition.dependsOn ?? []) {
+      if (dep.pipeline !== key) continue;
+      for (const p of downstreamPartitions(dep, upstream.partition)) {
+        const item = await store.findItem(candidate.definition.domain, candidate.definition.name, partitionKey(p));
+        if (item?.state !== 'COMPLETE') continue;
+        const { changed } = await store.rerun(item.id, `restatement of ${key} [${upstream.partitionKey}]`);
+        if (changed) ids.push(item.id);
+      }
+    }
+  }
+  return ids;
 }

@@ -7,6 +7,7 @@ import type { DataStore } from '../data/data-store.js';
 import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
 import { OutputTail } from './output-tail.js';
+import { rerunStaleDownstream } from './dependencies.js';
 import type { PipelineRegistry } from './registry.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -310,6 +311,16 @@ export class Worker extends EventEmitter {
         const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: output.toString() });
         outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
         log.info({ duration_ms: outcome.durationMs }, ok ? 'attempt succeeded' : 'attempt finished after its claim was lost');
+        if (ok && result?.is_revision === true) {
+          // Best effort after the completion is durable: a failure here must not turn a
+          // successful attempt into a failed one.
+          try {
+            const rerun = await rerunStaleDownstream(this.options.store, registry, item);
+            if (rerun.length) log.info({ rerun_items: rerun }, 'restatement: finished downstream partitions put back to recompute');
+          } catch (err) {
+            log.warn({ err }, 'restatement: could not re-queue downstream partitions');
+          }
+        }
       } catch (raw) {
         outcome = await this.handleFailure(run, raw, startedAt, log);
       } finally {
