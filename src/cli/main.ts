@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { addGlobalOptions, reportError } from './context.js';
+import { registerApi } from './commands/api.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerData } from './commands/data.js';
 import { registerEnqueue } from './commands/enqueue.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .exitOverride();
   addGlobalOptions(program);
   registerStart(program);
+  registerApi(program);
   registerWorker(program);
   registerEnqueue(program);
   registerRun(program);

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { seedDemo } from '../../app/demo.js';
+import { BUNDLED_DEMO_CONFIG } from '../../config/load-config.js';
 import { parseIntOption, withApp } from '../context.js';
 import { onShutdownSignals } from '../signals.js';
 
@@ -11,6 +13,7 @@ export function registerStart(program: Command): void {
     .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
     .option('--no-worker', 'do not run workers in this process')
     .option('--no-scheduler', 'do not run the scheduler in this process')
+    .option('--demo', 'seed the demo (default when running the bundled demo config)')
     .action(async (opts, command: Command) => {
       await withApp(command, async (app) => {
         const worker = opts.worker === false ? undefined : app.createWorker(opts.concurrency ? { concurrency: opts.concurrency } : {});
@@ -26,10 +29,12 @@ export function registerStart(program: Command): void {
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         worker?.start();
         await scheduler?.start();
+        const demo = opts.demo || app.loaded.file === BUNDLED_DEMO_CONFIG ? await seedDemo(app, app.loaded.baseDir) : undefined;
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
         process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
         await new Promise<void>((resolve) => {
           onShutdownSignals(async (immediate) => {
+            demo?.stop();
             await scheduler?.stop();
             await worker?.stop(immediate ? 0 : undefined);
             await server.close();

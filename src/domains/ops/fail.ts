@@ -11,7 +11,10 @@ export const fail = definePipeline({
     message: z.string().max(500).default('ops.fail: deliberate failure'),
   }),
   handler: ({ params, attempt }) => {
-    if (attempt <= params.times) throw new Error(`${params.message} (attempt ${attempt} of ${params.times} planned failures)`);
+    if (attempt <= params.times) {
+      const plan = params.times >= Number.MAX_SAFE_INTEGER ? 'fails every attempt' : `${params.times} planned failure(s)`;
+      throw new Error(`${params.message} (attempt ${attempt}; ${plan})`);
+    }
     return { failed_before: params.times };
   },
 });

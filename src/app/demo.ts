@@ -1,0 +1,67 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SluiceApp } from './create-app.js';
+import { enqueueWork } from '../engine/enqueue.js';
+
+/**
+ * What `npm start` shows a newcomer on the bundled demo config, within a minute:
+ * FINRA weeks flowing ingest -> normalize -> analytics through their dependencies, a
+ * source that fails twice and then succeeds (retries with back-off), one that keeps failing
+ * (FAILED, with a retry button), and a vendor restatement of one week that lands as a new
+ * capture and recomputes the analytics downstream.
+ *
+ * The demo works on a copy of the bundled fixtures under `.sluice-demo/`, because the
+ * restatement overwrites files the way a vendor would.
+ */
+const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const WEEKS = ['2025-12-05', '2025-12-12', '2025-12-19'];
+const TIERS = ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'];
+const RESTATED_WEEK = '2025-12-19';
+
+export interface DemoHandle {
+  stop(): void;
+}
+
+export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHandle> {
+  const demoDir = path.join(baseDir, '.sluice-demo');
+  const finraDir = path.join(demoDir, 'finra');
+  mkdirSync(finraDir, { recursive: true });
+  for (const file of readdirSync(path.join(FIXTURES, 'finra'))) {
+    const from = path.join(FIXTURES, 'finra', file);
+    if (file.endsWith('.csv') && !existsSync(path.join(finraDir, file))) copyFileSync(from, path.join(finraDir, file));
+  }
+  const source = { source: 'file', data_dir: finraDir };
+  await enqueueWork(
+    app.store,
+    app.registry,
+    WEEKS.flatMap((week_ending) => TIERS.map((tier) => ({ pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending, tier }, params: source }))),
+  );
+  await enqueueWork(app.store, app.registry, [
+    { pipeline: 'ops.fail', partition: { demo: 'flaky_source' }, params: { times: 2, message: 'demo: vendor API timed out' }, baseDelay: '3s', maxAttempts: 4 },
+    { pipeline: 'ops.fail', partition: { demo: 'broken_source' }, params: { message: 'demo: vendor file is missing' }, baseDelay: '2s', maxAttempts: 2 },
+  ]);
+  app.logger.info({ dir: demoDir }, 'demo: enqueued FINRA weeks, a flaky source and a broken one');
+
+  // Once the last week is in, the vendor restates it.
+  const marker = path.join(demoDir, 'restated');
+  let timer: NodeJS.Timeout | undefined;
+  if (!existsSync(marker)) {
+    const restate = async () => {
+      const items = await Promise.all(TIERS.map((tier) => app.store.findItem('finra.otc_transparency', 'ingest_week', `tier=${tier}|week_ending=${RESTATED_WEEK}`)));
+      if (!items.every((i) => i?.state === 'COMPLETE')) return false;
+      for (const file of readdirSync(path.join(FIXTURES, 'finra', 'restated'))) copyFileSync(path.join(FIXTURES, 'finra', 'restated', file), path.join(finraDir, file));
+      writeFileSync(marker, new Date().toISOString());
+      for (const item of items) await app.store.rerun(item!.id, 'demo: vendor restated the file');
+      app.logger.info({ week_ending: RESTATED_WEEK }, 'demo: vendor restated a week; re-ingesting');
+      return true;
+    };
+    timer = setInterval(() => {
+      restate()
+        .then((done) => done && clearInterval(timer))
+        .catch((err) => app.logger.warn({ err }, 'demo: restatement step failed'));
+    }, 2_000);
+    timer.unref();
+  }
+  return { stop: () => clearInterval(timer) };
+}
