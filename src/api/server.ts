@@ -88,7 +88,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerWorkRoutes(server, ctx);
   registerPipelineRoutes(server, ctx);
   registerSchedulerRoutes(server, ctx);
-  registerManifestRoutes(server);
+  registerManifestRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

@@ -59,7 +59,7 @@ describe('API token auth (SLUICE_API_TOKEN)', () => {
 
       const ok = await h.call(method, url, { body, headers: { authorization: `Bearer ${TOKEN}` } });
       expect(ok.status).not.toBe(401);
-      expect(ok.status).toBeLessThan(url.includes('no-such-route') || url.includes('manifest') ? 600 : 300);
+      expect(ok.status).toBeLessThan(url.includes('no-such-route') ? 600 : 300);
     });
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineDataset } from '../../src/data/dataset.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startHarness, type Harness } from './support/harness.js';
 
@@ -39,12 +40,28 @@ describe('probes, docs, manifest, unknown routes', () => {
     expect((await h.call('GET', '/readyz')).status).toBe(200);
   });
 
-  it('GET /api/v1/manifest answers 501 saying the manifest is not available (not an empty list)', async () => {
-    const res = await h.call('GET', '/api/v1/manifest');
-    expect(res.status).toBe(501);
-    expect(res.body.error.code).toBe('not_implemented');
-    expect(res.body.error.message).toMatch(/not available in this version/);
-    expect(Array.isArray(res.body)).toBe(false);
+  it('GET /api/v1/manifest and /captures report landed captures; a restatement keeps both captures', async () => {
+    const ds = defineDataset({ domain: 'test.api', name: 'prices', columns: [{ name: 'symbol', type: 'text' }, { name: 'close', type: 'real' }], primaryKey: ['symbol'] });
+    const land = (bytes: string, rows: { symbol: string; close: number }[], capturedAt: Date) =>
+      h.app.data.land(ds, { partition: { date: '2026-01-05' }, partitionKey: 'date=2026-01-05', stage: 'ingest', sourceBytes: bytes, rows, source: 'test', capturedAt });
+    await land('v1', [{ symbol: 'AAPL', close: 1 }], new Date('2026-01-05T21:00:00Z'));
+    await land('v2', [{ symbol: 'AAPL', close: 2 }, { symbol: 'MSFT', close: 3 }], new Date('2026-01-06T21:00:00Z'));
+
+    const manifest = await h.call('GET', '/api/v1/manifest?domain=test.api');
+    expect(manifest.status).toBe(200);
+    expect(manifest.body.entries).toHaveLength(1);
+    expect(manifest.body.entries[0]).toMatchObject({ domain: 'test.api', partition_key: 'date=2026-01-05', stage: 'ingest', row_count: 2, dataset: 'prices' });
+    expect(manifest.body.entries[0].capture_id).toMatch(/^test\.api:date=2026-01-05:2026-01-06/);
+
+    const captures = await h.call('GET', '/api/v1/captures?domain=test.api&partition_key=date%3D2026-01-05');
+    expect(captures.status).toBe(200);
+    expect(captures.body.captures).toHaveLength(2);
+    const revision = captures.body.captures.find((c: { is_revision: boolean }) => c.is_revision);
+    expect(revision.revision_summary).toEqual({ rows_added: 1, rows_removed: 0, rows_changed: 1 });
+
+    const bad = await h.call('GET', '/api/v1/manifest?bogus=1');
+    expect(bad.status).toBe(400);
+    expect((await h.call('GET', '/api/v1/captures')).status).toBe(400);
   });
 
   it('serves the OpenAPI document at /docs/json with every route, and the UI at /docs', async () => {
