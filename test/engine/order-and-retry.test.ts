@@ -120,7 +120,7 @@ describe('retries with back-off', () => {
     const first = await env.cli(['worker', '--drain']);
     expect(first.code).toBe(1);
     for (const id of [always, marker]) expect(env.item(id)).toMatchObject({ state: 'FAILED', attempts: 2, max_attempts: 2 });
-    expect(env.item(always).last_error).toMatch(/ops\.fail: deliberate failure \(attempt 2 of/);
+    expect(env.item(always).last_error).toMatch(/ops\.fail: deliberate failure \(attempt 2 fails every attempt\)/);
     expect(env.item(marker).last_error).toBe('sh exited with code 3');
     expect(env.attempts(marker).map((t) => t.output_tail)).toEqual(['not ready yet\n', 'not ready yet\n']);
     // The same through `work list --json` (the contract scripts use).

@@ -12,8 +12,8 @@ export const fail = definePipeline({
   }),
   handler: ({ params, attempt }) => {
     if (attempt <= params.times) {
-      const plan = params.times >= Number.MAX_SAFE_INTEGER ? 'fails every attempt' : `${params.times} planned failure(s)`;
-      throw new Error(`${params.message} (attempt ${attempt}; ${plan})`);
+      const plan = params.times >= Number.MAX_SAFE_INTEGER ? 'fails every attempt' : `of ${params.times} planned failures`;
+      throw new Error(`${params.message} (attempt ${attempt} ${plan})`);
     }
     return { failed_before: params.times };
   },
