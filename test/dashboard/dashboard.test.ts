@@ -1,4 +1,6 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,11 @@ const haveChromium = existsSync(CHROMIUM);
 const skip = !haveChromium && !process.env.CI;
 if (skip) console.warn(`dashboard browser tests SKIPPED: ${CHROMIUM} is not installed (apt-get install chromium). They always run when CI is set.`);
 
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+// The README's screenshots are refreshed only on request (SLUICE_UPDATE_SCREENSHOTS=1), so a
+// test run never rewrites tracked files; otherwise they go to a scratch directory.
+const SCREENSHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : `${mkdtempSync(path.join(tmpdir(), 'sluice-shots-'))}/`;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-12', '2026-01-13', '2026-01-14', '2026-01-15', '2026-01-16'];
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'JPM'];
