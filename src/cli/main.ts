@@ -5,6 +5,7 @@ import { registerBackfill } from './commands/backfill.js';
 import { registerData } from './commands/data.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerFinra } from './commands/finra.js';
+import { registerPrices } from './commands/prices.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerScheduler(program);
   registerBackfill(program);
   registerFinra(program);
+  registerPrices(program);
   registerData(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.

@@ -3,11 +3,17 @@ import { ValidationError } from '../../core/errors.js';
 import type { Dataset, DataRow } from '../../data/dataset.js';
 import type { AsOfRef, Where } from '../../data/data-store.js';
 import { FINRA_DATASETS, FINRA_DOMAIN } from '../../domains/finra/index.js';
+import { PRICES_DATASETS, PRICES_DOMAIN } from '../../domains/prices/index.js';
+import { FRED_DATASETS, FRED_DOMAIN } from '../../domains/fred/index.js';
+import { FEATURES_DATASETS, FEATURES_DOMAIN } from '../../domains/features/index.js';
 import { collect, printJson, printTable, withApp } from '../context.js';
 
 /** Published datasets by domain: what `sluice data DOMAIN DATASET` can read. */
 export const PUBLISHED_DATASETS: Readonly<Record<string, Readonly<Record<string, Dataset>>>> = {
   [FINRA_DOMAIN]: FINRA_DATASETS,
+  [PRICES_DOMAIN]: PRICES_DATASETS,
+  [FRED_DOMAIN]: FRED_DATASETS,
+  [FEATURES_DOMAIN]: FEATURES_DATASETS,
 };
 
 export function findDataset(domain: string, name: string): Dataset {

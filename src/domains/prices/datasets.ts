@@ -1,0 +1,32 @@
+import { defineDataset, type Dataset } from '../../data/dataset.js';
+import { PRICES_DOMAIN } from './constants.js';
+
+/**
+ * One row per (symbol, date): the session's bar and its change against the previous bar of
+ * the same symbol (`prev_date`, normally the previous XNYS session). `change` is
+ * `close - prev_close`, `change_pct` is that in percent of `prev_close` (1.5 = +1.5%), both
+ * rounded to 6 decimals; all three are null when no earlier bar is known. Which source a
+ * row came from is on its capture (`source`), not in the row, so the same bars from a CSV,
+ * Alpha Vantage or Polygon are the same rows.
+ */
+export const dailyOhlcv = defineDataset({
+  domain: PRICES_DOMAIN,
+  name: 'daily_ohlcv',
+  columns: [
+    { name: 'symbol', type: 'text' },
+    { name: 'date', type: 'date' },
+    { name: 'open', type: 'real', required: true },
+    { name: 'high', type: 'real', required: true },
+    { name: 'low', type: 'real', required: true },
+    { name: 'close', type: 'real', required: true },
+    { name: 'volume', type: 'integer', required: true },
+    { name: 'prev_date', type: 'date' },
+    { name: 'prev_close', type: 'real' },
+    { name: 'change', type: 'real' },
+    { name: 'change_pct', type: 'real' },
+  ],
+  primaryKey: ['symbol', 'date'],
+});
+
+/** What `sluice data prices NAME` reads. */
+export const PRICES_DATASETS: Readonly<Record<string, Dataset>> = Object.freeze({ daily_ohlcv: dailyOhlcv });
