@@ -96,3 +96,30 @@ export function emptyRunEntry(pipeline: string, partitionKey: string): RunEntry 
     reason: null,
   };
 }
+
+/** Assembles a run result from its runs: status and stats are derived, never passed in,
+ * so every command (`run`, `finra`, `prices`) reports them the same way. */
+export function buildRunResult(parts: {
+  domain: string;
+  startedAt: Date;
+  runs: RunEntry[];
+  anomalies?: Anomaly[];
+  warnings?: string[];
+  config: Record<string, unknown>;
+  dryRun: boolean;
+}): RunResult {
+  const { status, stats } = summarizeRuns(parts.runs, parts.dryRun);
+  return {
+    schema_version: RUN_RESULT_SCHEMA_VERSION,
+    domain: parts.domain,
+    scheduler: 'sluice',
+    started_at: parts.startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    status,
+    stats,
+    runs: parts.runs,
+    anomalies: parts.anomalies ?? [],
+    warnings: parts.warnings ?? [],
+    config: parts.config,
+  };
+}

@@ -1,5 +1,5 @@
 import { partitionKey } from '../core/partition.js';
-import { emptyRunEntry, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
+import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
 import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
 import type { SluiceApp } from '../app/create-app.js';
 import { buildEnqueueSpec, type EnqueueRequest } from './enqueue.js';
@@ -82,18 +82,13 @@ export async function runInline(app: SluiceApp, request: InlineRunRequest): Prom
       if (!ok && request.failFast) stop = true;
     }
   }
-  const { status, stats } = summarizeRuns(runs, request.dryRun === true);
-  return {
-    schema_version: RUN_RESULT_SCHEMA_VERSION,
+  return buildRunResult({
     domain,
-    scheduler: 'sluice',
-    started_at: startedAt.toISOString(),
-    finished_at: new Date().toISOString(),
-    status,
-    stats,
+    startedAt,
+    dryRun: request.dryRun === true,
     runs,
     anomalies,
     warnings,
     config: { pipeline: pipelineKey, force: request.force === true, fail_fast: request.failFast === true, database: app.store.backend },
-  };
+  });
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SluiceError, ValidationError } from '../../core/errors.js';
 import { partitionKey } from '../../core/partition.js';
-import { emptyRunEntry, exitCodeFor, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type Anomaly, type RunEntry, type RunResult } from '../../core/run-result.js';
+import { buildRunResult, emptyRunEntry, exitCodeFor, type Anomaly, type RunEntry, type RunResult } from '../../core/run-result.js';
 import type { SluiceApp } from '../../app/create-app.js';
 import {
   COMPUTE_PIPELINES,
@@ -105,15 +105,10 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
     if (request.failFast && result.stats.failed > 0) stopped = true;
   }
 
-  const { status, stats } = summarizeRuns(runs, dryRun);
-  return {
-    schema_version: RUN_RESULT_SCHEMA_VERSION,
+  return buildRunResult({
     domain: FINRA_DOMAIN,
-    scheduler: 'sluice',
-    started_at: startedAt.toISOString(),
-    finished_at: new Date().toISOString(),
-    status,
-    stats,
+    startedAt,
+    dryRun,
     runs,
     anomalies,
     warnings,
@@ -129,7 +124,7 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
       fail_fast: request.failFast === true,
       database: app.store.backend,
     },
-  };
+  });
 }
 
 /**

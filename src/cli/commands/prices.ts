@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SluiceError, ValidationError } from '../../core/errors.js';
-import { exitCodeFor, summarizeRuns, RUN_RESULT_SCHEMA_VERSION, type RunResult } from '../../core/run-result.js';
+import { buildRunResult, exitCodeFor, type RunResult } from '../../core/run-result.js';
 import type { SluiceApp } from '../../app/create-app.js';
 import {
   OUTPUT_SIZES,
@@ -98,15 +98,10 @@ export async function runPricesBatch(app: SluiceApp, request: PricesBatchRequest
         failFast: request.failFast,
       }),
   );
-  const { status, stats } = summarizeRuns(result.runs, dryRun);
-  return {
-    schema_version: RUN_RESULT_SCHEMA_VERSION,
+  return buildRunResult({
     domain: PRICES_DOMAIN,
-    scheduler: 'sluice',
-    started_at: startedAt.toISOString(),
-    finished_at: new Date().toISOString(),
-    status,
-    stats,
+    startedAt,
+    dryRun,
     runs: result.runs,
     anomalies: result.anomalies,
     warnings: [...warnings, ...result.warnings],
@@ -122,7 +117,7 @@ export async function runPricesBatch(app: SluiceApp, request: PricesBatchRequest
       fail_fast: request.failFast === true,
       database: app.store.backend,
     },
-  };
+  });
 }
 
 function splitList(value: string): string[] {
