@@ -9,6 +9,7 @@ import { errorBody, toErrorResponse } from './errors.js';
 import { GridScanner } from './grid.js';
 import { registerDashboard, errorPage } from './routes/dashboard.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerDataRoutes } from './routes/data.js';
 import { registerManifestRoutes } from './routes/manifest.js';
 import { registerOverviewRoutes } from './routes/overview.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
@@ -89,6 +90,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerPipelineRoutes(server, ctx);
   registerSchedulerRoutes(server, ctx);
   registerManifestRoutes(server, ctx);
+  registerDataRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

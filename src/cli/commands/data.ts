@@ -3,26 +3,9 @@ import { ValidationError } from '../../core/errors.js';
 import type { Dataset, DataRow } from '../../data/dataset.js';
 import type { AsOfRef, Where } from '../../data/data-store.js';
 import { FINRA_DATASETS, FINRA_DOMAIN } from '../../domains/finra/index.js';
-import { PRICES_DATASETS, PRICES_DOMAIN } from '../../domains/prices/index.js';
-import { FRED_DATASETS, FRED_DOMAIN } from '../../domains/fred/index.js';
-import { FEATURES_DATASETS, FEATURES_DOMAIN } from '../../domains/features/index.js';
+import { findDataset } from '../../domains/published-datasets.js';
+import { parseAsOf } from '../../data/as-of-ref.js';
 import { collect, printJson, printTable, withApp } from '../context.js';
-
-/** Published datasets by domain: what `sluice data DOMAIN DATASET` can read. */
-export const PUBLISHED_DATASETS: Readonly<Record<string, Readonly<Record<string, Dataset>>>> = {
-  [FINRA_DOMAIN]: FINRA_DATASETS,
-  [PRICES_DOMAIN]: PRICES_DATASETS,
-  [FRED_DOMAIN]: FRED_DATASETS,
-  [FEATURES_DOMAIN]: FEATURES_DATASETS,
-};
-
-export function findDataset(domain: string, name: string): Dataset {
-  const datasets = PUBLISHED_DATASETS[domain];
-  if (!datasets) throw new ValidationError('DOMAIN', domain, `name a domain with published datasets (known: ${Object.keys(PUBLISHED_DATASETS).sort().join(', ')})`);
-  const ds = datasets[name];
-  if (!ds) throw new ValidationError('DATASET', name, `name a dataset of ${domain} (known: ${Object.keys(datasets).join(', ')})`);
-  return ds;
-}
 
 /** `key=value` pairs from repeated --where flags. */
 export function parseWhere(pairs: readonly string[]): Where | undefined {
@@ -36,19 +19,6 @@ export function parseWhere(pairs: readonly string[]): Where | undefined {
     out[key] = pair.slice(eq + 1).trim();
   }
   return out;
-}
-
-/** `--as-of`: an ISO-8601 date or instant (a date alone is its start, UTC), or a capture_id. */
-export function parseAsOf(value: string | undefined): AsOfRef | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (text === '') throw new ValidationError('--as-of', value, 'be an ISO-8601 instant or a capture_id');
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
-    const at = new Date(text.length === 10 ? `${text}T00:00:00Z` : text);
-    if (Number.isNaN(at.getTime())) throw new ValidationError('--as-of', value, 'be a valid ISO-8601 date or instant');
-    return { at };
-  }
-  return { capture_id: text };
 }
 
 export async function readDataset(app: { data: { latest(ds: Dataset, o?: { where?: Where }): Promise<DataRow[]>; asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> } }, ds: Dataset, where: Where | undefined, asOf: AsOfRef | undefined): Promise<DataRow[]> {
