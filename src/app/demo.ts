@@ -6,7 +6,8 @@ import { enqueueWork } from '../engine/enqueue.js';
 
 /**
  * What `npm start` shows a newcomer on the bundled demo config, within a minute:
- * FINRA weeks flowing ingest -> normalize -> analytics through their dependencies, a
+ * FINRA weeks flowing ingest -> normalize -> analytics through their dependencies, daily
+ * prices and FRED buckets feeding a feature matrix that waits for all of them, a
  * source that fails twice and then succeeds (retries with back-off), one that keeps failing
  * (FAILED, with a retry button), and a vendor restatement of one week that lands as a new
  * capture and recomputes the analytics downstream.
@@ -18,6 +19,10 @@ const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 const WEEKS = ['2025-12-05', '2025-12-12', '2025-12-19'];
 const TIERS = ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'];
 const RESTATED_WEEK = '2025-12-19';
+/** Sessions and symbols the bundled price and FRED fixtures cover. */
+const SESSIONS = ['2025-12-15', '2025-12-16', '2025-12-17', '2025-12-18', '2025-12-19', '2025-12-22', '2025-12-23'];
+const SYMBOLS = ['AAPL', 'MSFT', 'NVDA'];
+const BUCKETS = ['fx', 'rates_curve', 'financial_conditions'];
 
 export interface DemoHandle {
   stop(): void;
@@ -37,11 +42,26 @@ export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHan
     app.registry,
     WEEKS.flatMap((week_ending) => TIERS.map((tier) => ({ pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending, tier }, params: source }))),
   );
+  // The daily feature matrix first: it waits (WAITING) until prices for every symbol and all
+  // three FRED buckets of its session are in, then runs on its own.
+  await enqueueWork(
+    app.store,
+    app.registry,
+    SESSIONS.map((date) => ({ pipeline: 'features.daily_matrix', partition: { date }, params: { export_dir: path.join(demoDir, 'exports') } })),
+  );
+  await enqueueWork(app.store, app.registry, [
+    ...SESSIONS.flatMap((date) =>
+      SYMBOLS.map((symbol) => ({ pipeline: 'prices.daily_ohlcv', partition: { date, symbol }, params: { source: 'file', data_dir: path.join(FIXTURES, 'prices') } })),
+    ),
+    ...SESSIONS.flatMap((date) =>
+      BUCKETS.map((bucket) => ({ pipeline: 'fred.ingest_bucket', partition: { date, bucket }, params: { source: 'file', data_dir: path.join(FIXTURES, 'fred') } })),
+    ),
+  ]);
   await enqueueWork(app.store, app.registry, [
     { pipeline: 'ops.fail', partition: { demo: 'flaky_source' }, params: { times: 2, message: 'demo: vendor API timed out' }, baseDelay: '3s', maxAttempts: 4 },
     { pipeline: 'ops.fail', partition: { demo: 'broken_source' }, params: { message: 'demo: vendor file is missing' }, baseDelay: '2s', maxAttempts: 2 },
   ]);
-  app.logger.info({ dir: demoDir }, 'demo: enqueued FINRA weeks, a flaky source and a broken one');
+  app.logger.info({ dir: demoDir }, 'demo: enqueued FINRA weeks, prices, FRED buckets, the feature matrix, a flaky source and a broken one');
 
   // Once the last week is in, the vendor restates it.
   const marker = path.join(demoDir, 'restated');
