@@ -4,6 +4,7 @@ import { registerApi } from './commands/api.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerData } from './commands/data.js';
 import { registerEnqueue } from './commands/enqueue.js';
+import { registerManifest } from './commands/manifest.js';
 import { registerFinra } from './commands/finra.js';
 import { registerPrices } from './commands/prices.js';
 import { registerScheduler } from './commands/scheduler.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerFinra(program);
   registerPrices(program);
   registerData(program);
+  registerManifest(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.
   const override = (cmd: Command): void => {

@@ -1,3 +1,4 @@
+import { blockedReason } from '../../engine/dependencies.js';
 import { z } from 'zod';
 import { ATTEMPT_STATUSES } from '../../core/states.js';
 import { enqueueWork, type EnqueueRequest } from '../../engine/enqueue.js';
@@ -137,12 +138,17 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
             dependencies: z
               .array(z.object({ pipeline: z.string(), partition_key: z.string(), state: workStateSchema.nullable(), item_id: z.number().int().nullable(), last_error: z.string().nullable() }))
               .meta({ description: 'upstream partitions this item waits on (state null: not enqueued yet)' }),
+            blocked_reason: z.string().nullable().meta({ description: 'for a WAITING item: what it waits for, or which failed upstream blocks it' }),
           }),
           ...pickErrors(400, 401, 404),
         },
       },
     },
-    async (request) => itemDetail(ctx, request.params.id),
+    async (request) => {
+      const detail = await itemDetail(ctx, request.params.id);
+      const blocked = detail.item.state === 'WAITING' ? blockedReason(await app.store.listDependencies(request.params.id)) : null;
+      return { ...detail, blocked_reason: blocked };
+    },
   );
 
   server.post(
@@ -193,14 +199,16 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
       schema: {
         tags: ['work'],
         summary: 'Recent attempts across items, newest first',
-        description: 'Drawn from the attempts of the most recent `window` work items (by id, default 500) plus every RUNNING item; `window_items` says how many items were read. Attempts of an older item retried later appear while it runs or once it is inside the window.',
+        description:
+          'Every attempt, newest first (by start time), filtered by `domain`, `pipeline` and attempt `status`, paged with `limit` and `offset`. ' +
+          '`total` is exact on the last page; otherwise matching attempts are counted up to `window` (default 500) and `total` is a lower bound. `window_items` says how many attempts were read.',
         querystring: z.strictObject({
           domain: z.string().optional(),
           pipeline: z.string().optional(),
           status: z.enum(ATTEMPT_STATUSES, { error: `be one of ${ATTEMPT_STATUSES.join(', ')}` }).optional(),
           limit: limitParam(50, 500),
           offset: offsetParam,
-          window: limitParam(500, 2000).meta({ description: 'how many recent items to read attempts from (default 500)' }),
+          window: limitParam(500, 2000).meta({ description: 'how many matching attempts to count at most for `total` (default 500)' }),
         }),
         response: {
           200: z.object({
