@@ -3,6 +3,8 @@
  * Figures are noisy on small machines: compare ratios measured in the same run.
  */
 import { Command, Option } from 'commander';
+import { benchBackfill } from './backfill.js';
+import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { benchQueue } from './queue.js';
 import { round } from './support.js';
@@ -50,5 +52,21 @@ program
     }));
     report(rows, opts.json === true);
   });
+
+program
+  .command('ingest')
+  .description('a generated FINRA file parsed, staged and MERGEd by land(), against a bare bulk load of the same rows')
+  .addOption(new Option('--backend <backend>').choices(['sqlite', 'postgres']).default('sqlite'))
+  .option('--rows <n>', 'rows in the file', int, 1_000_000)
+  .option('--json', 'one JSON object on stdout')
+  .action(async (opts) => report(await benchIngest(opts), opts.json === true));
+
+program
+  .command('backfill')
+  .description('a P-partition backfill through runBackfill, the partition grid endpoint at that size, and the database size')
+  .addOption(new Option('--backend <backend>').choices(['sqlite', 'postgres']).default('sqlite'))
+  .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
+  .option('--json', 'one JSON object on stdout')
+  .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
 
 await program.parseAsync(process.argv);

@@ -1,6 +1,6 @@
 /** Small helpers shared by the benchmarks: percentiles, timing, temp databases. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
@@ -44,4 +44,69 @@ export async function scratchPgSchema(prefix: string): Promise<{ schema: string;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** 1, 5 and 15 minute load averages, for the record next to the figures. */
+export function loadAverage(): number[] {
+  return os.loadavg().map((n) => round(n, 2));
+}
+
+/**
+ * Peak resident set size: the kernel's high-water mark for the process (`maxRSS`), and the
+ * highest of periodic samples of `rss` (the samples miss peaks inside long synchronous
+ * stretches, which `maxRSS` does not).
+ */
+export function rssSampler(everyMs = 50): { sample: () => void; stop: () => { peak_rss_mib: number; sampled_peak_rss_mib: number } } {
+  let peak = process.memoryUsage().rss;
+  const sample = () => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  };
+  const timer = setInterval(sample, everyMs);
+  timer.unref();
+  return {
+    sample,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { peak_rss_mib: round((process.resourceUsage().maxRSS * 1024) / 2 ** 20, 0), sampled_peak_rss_mib: round(peak / 2 ** 20, 0) };
+    },
+  };
+}
+
+/** Size of a SQLite database file plus its WAL, in MiB (0 for missing files). Pass the open
+ * connection to checkpoint first, so a large transaction's WAL is not counted twice. */
+export function sqliteFileMib(file: string, db?: { pragma(source: string): unknown }): number {
+  db?.pragma('wal_checkpoint(TRUNCATE)');
+  let bytes = 0;
+  for (const f of [file, `${file}-wal`]) {
+    try {
+      bytes += statSync(f).size;
+    } catch {
+      /* not there */
+    }
+  }
+  return round(bytes / 2 ** 20, 1);
+}
+
+/** Total size (tables with their indexes and TOAST) of one PostgreSQL schema, in MiB. */
+export async function pgSchemaMib(schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string | null }>(
+      `SELECT sum(pg_total_relation_size(c.oid))::bigint AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')`,
+      [schema],
+    );
+    return round(Number(rows[0]?.bytes ?? 0) / 2 ** 20, 1);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `postgres://…` with `?schema=NAME` added, the form `openStore` takes. */
+export function pgUrlWithSchema(schema: string): string {
+  const url = new URL(PG_URL);
+  url.searchParams.set('schema', schema);
+  return url.toString();
 }

@@ -1,4 +1,4 @@
-import { OUTSTANDING_STATES, WORK_STATES, type WorkState } from '../core/states.js';
+import { WORK_STATES, type WorkState } from '../core/states.js';
 import type { Partition } from '../core/partition.js';
 import type { Store } from '../store/store.js';
 import { ApiError } from './errors.js';
@@ -7,31 +7,23 @@ import { ApiError } from './errors.js';
  * The partition status grid (Dagster's "partitions" view): one cell per partition of a
  * pipeline, rows and columns taken from two partition keys, coloured by state.
  *
- * The Store has no aggregation for this yet, so the grid keeps, per pipeline, a snapshot of
- * (id, partition, state) for its items, built from `listItems` only:
- * - the first request reads every item in pages of GRID_PAGE (the event loop breathes
- *   between pages): a few seconds for 100,000 items on SQLite;
- * - later requests refresh it incrementally: new items (ids above the highest seen), the
- *   items now outstanding (WAITING, PENDING, RUNNING, RETRY_WAIT: every state change but
- *   pruning passes through one of them), and the items that were outstanding last time and
- *   no longer are (one `getItem` each). A retry that went in and out of the outstanding
- *   states between two refreshes, or pruning, is caught by comparing the snapshot's counts
- *   with `countByState` (then everything is re-read), and there is a full re-read every
- *   GRID_FULL_RESCAN_MS anyway;
- * - nothing is read while the pipeline's counts by state (`countByState`) are unchanged,
- *   up to GRID_MAX_STALE_MS; refreshes are twice the last one's duration apart (between
- *   GRID_MIN_INTERVAL_MS and GRID_MAX_INTERVAL_MS); concurrent requests share one refresh.
+ * The grid keeps, per pipeline, a snapshot of (item id, partition, state) for its items,
+ * read with the store's `partitionStates` (one indexed query per page of GRID_PAGE, keyset
+ * paged, only those columns; the event loop breathes between pages):
+ * - a refresh re-reads the whole pipeline; it is skipped while the pipeline's counts by
+ *   state (`countByState`) are unchanged, up to GRID_MAX_STALE_MS;
+ * - refreshes are at least twice the last one's duration apart (between
+ *   GRID_MIN_INTERVAL_MS and GRID_MAX_INTERVAL_MS), so a large pipeline is never read
+ *   more than a third of the time; concurrent requests share one refresh.
  * Rows and columns are then paged on the server so a page never carries more than
- * limit x col_limit cells. Snapshots stop at GRID_MAX_ITEMS items (`truncated: true`).
+ * limit x col_limit cells. Snapshots stop at GRID_MAX_ITEMS items in partition-key order
+ * (`truncated: true`).
  */
-export const GRID_PAGE = 5_000;
-export const GRID_MAX_ITEMS = 500_000;
+export const GRID_PAGE = 50_000;
+export const GRID_MAX_ITEMS = 1_000_000;
 export const GRID_MIN_INTERVAL_MS = 1_000;
-export const GRID_MAX_INTERVAL_MS = 5_000;
+export const GRID_MAX_INTERVAL_MS = 30_000;
 export const GRID_MAX_STALE_MS = 30_000;
-export const GRID_FULL_RESCAN_MS = 5 * 60_000;
-/** Above this many items settled since the last refresh, re-read everything instead. */
-export const GRID_MAX_LOOKUPS = 2_000;
 export const NONE = '(none)';
 
 /** Which state a cell holding several items shows: the one that needs attention first. */
@@ -51,11 +43,6 @@ export interface Scan {
 }
 
 interface Snapshot {
-  byId: Map<number, ScanEntry>;
-  maxId: number;
-  outstanding: Set<number>;
-  truncated: boolean;
-  fullAt: number;
   scan: Scan;
   signature: string;
   durationMs: number;
@@ -76,32 +63,20 @@ export class GridScanner {
     if (snap) {
       if (snap.inflight) return snap.inflight;
       if (snap.signature === signature && Date.now() - snap.scan.at < GRID_MAX_STALE_MS) return snap.scan;
-      const full = snap.truncated || Date.now() - snap.fullAt > GRID_FULL_RESCAN_MS;
-      return this.track(snap, signature, full ? this.full(domain, pipeline) : this.incremental(domain, pipeline, snap));
+      return this.track(snap, signature, this.read(domain, pipeline));
     }
-    const fresh: Snapshot = {
-      byId: new Map(),
-      maxId: 0,
-      outstanding: new Set(),
-      truncated: false,
-      fullAt: 0,
-      scan: { entries: [], truncated: false, at: 0 },
-      signature,
-      durationMs: 0,
-      inflight: null,
-    };
+    const fresh: Snapshot = { scan: { entries: [], truncated: false, at: 0 }, signature, durationMs: 0, inflight: null };
     this.cache.set(key, fresh);
     // Keep the cache small: a dashboard looks at a handful of pipelines.
     if (this.cache.size > 32) this.cache.delete(this.cache.keys().next().value!);
-    return this.track(fresh, signature, this.full(domain, pipeline));
+    return this.track(fresh, signature, this.read(domain, pipeline));
   }
 
-  private track(snap: Snapshot, signature: string, work: Promise<Omit<Snapshot, 'scan' | 'signature' | 'durationMs' | 'inflight'>>): Promise<Scan> {
+  private track(snap: Snapshot, signature: string, work: Promise<Omit<Scan, 'at'>>): Promise<Scan> {
     const started = Date.now();
     snap.inflight = work.then(
       (next) => {
-        Object.assign(snap, next);
-        snap.scan = { entries: [...snap.byId.values()], truncated: snap.truncated, at: Date.now() };
+        snap.scan = { ...next, at: Date.now() };
         snap.signature = signature;
         snap.durationMs = Date.now() - started;
         snap.inflight = null;
@@ -124,85 +99,27 @@ export class GridScanner {
       .join(',');
   }
 
-  private async full(domain: string, pipeline: string) {
-    const byId = new Map<number, ScanEntry>();
-    const outstanding = new Set<number>();
-    let maxId = 0;
+  /** Every partition of the pipeline, page by page in partition-key order, each page
+   * starting after the last key of the previous one (keyset paging). Pages are separate
+   * reads: a partition enqueued meanwhile may be missed, and the next refresh (the counts
+   * changed) picks it up. */
+  private async read(domain: string, pipeline: string): Promise<Omit<Scan, 'at'>> {
+    const entries: ScanEntry[] = [];
     let truncated = false;
-    const fullAt = Date.now();
-    for (let offset = 0; ; offset += GRID_PAGE) {
-      const page = await this.store.listItems({ domain, pipeline, limit: GRID_PAGE, offset, order: 'oldest' });
-      for (const item of page) {
-        byId.set(item.id, { id: item.id, partition: item.partition, state: item.state });
-        if (OUTSTANDING.has(item.state)) outstanding.add(item.id);
-        if (item.id > maxId) maxId = item.id;
-      }
+    for (let after: string | undefined; ; ) {
+      const page = await this.store.partitionStates(domain, pipeline, { limit: GRID_PAGE, after });
+      for (const p of page) entries.push({ id: p.itemId, partition: p.partition, state: p.state });
       if (page.length < GRID_PAGE) break;
-      if (byId.size >= GRID_MAX_ITEMS) {
-        truncated = true;
+      after = page[page.length - 1]!.partitionKey;
+      if (entries.length >= GRID_MAX_ITEMS) {
+        truncated = (await this.store.countPartitions(domain, pipeline)) > entries.length;
         break;
       }
       await breathe();
     }
-    return { byId, maxId, outstanding, truncated, fullAt };
-  }
-
-  private async incremental(domain: string, pipeline: string, snap: Snapshot) {
-    const byId = new Map(snap.byId);
-    let maxId = snap.maxId;
-    // New items, newest first, down to the highest id already known.
-    for (let offset = 0; ; offset += GRID_PAGE) {
-      const page = await this.store.listItems({ domain, pipeline, limit: GRID_PAGE, offset, order: 'newest' });
-      const fresh = page.filter((i) => i.id > snap.maxId);
-      for (const item of fresh) {
-        byId.set(item.id, { id: item.id, partition: item.partition, state: item.state });
-        if (item.id > maxId) maxId = item.id;
-      }
-      if (fresh.length < page.length || page.length < GRID_PAGE) break;
-      await breathe();
-    }
-    // Everything outstanding now, with its current state.
-    const outstanding = new Set<number>();
-    for (let offset = 0; ; offset += GRID_PAGE) {
-      const page = await this.store.listItems({ domain, pipeline, state: [...OUTSTANDING], limit: GRID_PAGE, offset, order: 'oldest' });
-      for (const item of page) {
-        outstanding.add(item.id);
-        byId.set(item.id, { id: item.id, partition: item.partition, state: item.state });
-      }
-      if (page.length < GRID_PAGE) break;
-      await breathe();
-    }
-    // Outstanding last time, not now: finished, failed or cancelled since (or pruned). When
-    // that is a large share of the pipeline, one full read is cheaper than a lookup each.
-    const settled = [...snap.outstanding].filter((id) => !outstanding.has(id));
-    if (settled.length > GRID_MAX_LOOKUPS) return this.full(domain, pipeline);
-    let n = 0;
-    for (const id of settled) {
-      const item = await this.store.getItem(id);
-      if (item) byId.set(id, { id, partition: item.partition, state: item.state });
-      else byId.delete(id);
-      if (++n % 500 === 0) await breathe();
-    }
-    // An item that went from a finished state through a retry back to a finished state
-    // between two refreshes was never outstanding when we looked. It shows up as more items
-    // in some finished state (or in total) in the snapshot than the store now has: then
-    // re-read everything. (Items finishing while we refresh only make the store's counts
-    // larger, which is fine: the next refresh picks them up.)
-    const have = new Map<string, number>();
-    for (const e of byId.values()) if (!OUTSTANDING.has(e.state)) have.set(e.state, (have.get(e.state) ?? 0) + 1);
-    const now = new Map<string, number>();
-    let total = 0;
-    for (const c of await this.store.countByState()) {
-      if (c.domain !== domain || c.pipeline !== pipeline) continue;
-      now.set(c.state, c.count);
-      total += c.count;
-    }
-    if (byId.size > total || [...have].some(([state, n]) => n > (now.get(state) ?? 0))) return this.full(domain, pipeline);
-    return { byId, maxId, outstanding, truncated: snap.truncated, fullAt: snap.fullAt };
+    return { entries, truncated };
   }
 }
-
-const OUTSTANDING = new Set<WorkState>(OUTSTANDING_STATES);
 
 function breathe(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -246,12 +163,72 @@ export function chooseDimensions(dims: readonly Dimension[]): { row: string | nu
   return { row, col };
 }
 
+/** One partition key's values: each distinct value numbered in order of appearance, and
+ * each entry's value number (-1: the entry has no such key). */
+interface KeyValues {
+  ords: Int32Array;
+  numbers: Map<string, number>;
+  list: string[];
+  dated: boolean;
+}
+
+/**
+ * Cells by number (row number x columns + column number), in typed arrays when the grid is
+ * not too sparse to hold densely, else in a Map. `counts` only for cells of several items.
+ */
+class Cells {
+  private readonly rank: Int8Array | null;
+  private readonly count: Int32Array | null;
+  private readonly id: Float64Array | null;
+  private readonly sparse: Map<number, { rank: number; count: number; id: number }> | null;
+  readonly counts = new Map<number, Partial<Record<WorkState, number>>>();
+
+  constructor(size: number) {
+    const dense = size <= 4_000_000;
+    this.rank = dense ? new Int8Array(size).fill(-1) : null;
+    this.count = dense ? new Int32Array(size) : null;
+    this.id = dense ? new Float64Array(size) : null;
+    this.sparse = dense ? null : new Map();
+  }
+
+  add(at: number, state: WorkState, id: number): void {
+    const rank = RANK.get(state)!;
+    let cell = this.sparse ? this.sparse.get(at) : this.rank![at]! < 0 ? undefined : { rank: this.rank![at]!, count: this.count![at]!, id: this.id![at]! };
+    if (!cell) {
+      cell = { rank, count: 1, id };
+    } else {
+      let counts = this.counts.get(at);
+      if (!counts) this.counts.set(at, (counts = { [STATE_PRECEDENCE[cell.rank]!]: 1 }));
+      counts[state] = (counts[state] ?? 0) + 1;
+      cell.count++;
+      if (rank < cell.rank) cell.rank = rank;
+    }
+    if (this.sparse) this.sparse.set(at, cell);
+    else {
+      this.rank![at] = cell.rank;
+      this.count![at] = cell.count;
+      this.id![at] = cell.id;
+    }
+  }
+
+  get(at: number): GridCell | null {
+    const cell = this.sparse ? this.sparse.get(at) : this.rank![at]! < 0 ? undefined : { rank: this.rank![at]!, count: this.count![at]!, id: this.id![at]! };
+    if (!cell) return null;
+    const state = STATE_PRECEDENCE[cell.rank]!;
+    return { state, count: cell.count, item_id: cell.count === 1 ? cell.id : null, counts: { ...(this.counts.get(at) ?? { [state]: 1 }) } };
+  }
+}
+
 interface Aggregate {
   dimensions: Dimension[];
   rowKey: string | null;
   colKey: string | null;
   folded: string[];
-  cells: Map<string, Map<string, GridCell>>;
+  cells: Cells;
+  /** Number of a row (column) value; NONE and `-` (no key) are the last number. */
+  rowNumber: (value: string) => number | undefined;
+  colNumber: (value: string) => number | undefined;
+  columnCount: number;
   allRows: string[];
   allCols: string[];
   stateTotals: Record<string, number>;
@@ -260,27 +237,59 @@ interface Aggregate {
 /** Aggregates are computed once per snapshot and rows/cols choice, then only paged. */
 const aggregates = new WeakMap<Scan, Map<string, Aggregate>>();
 
+const RANK = new Map(STATE_PRECEDENCE.map((st, i) => [st, i]));
+const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * Row or column values in display order: date-like keys newest first; otherwise natural
+ * order (`collator`: numbers by value). Two common shapes skip the collator, with the same
+ * result: all canonical integers (sorted as numbers) and all YYYY-MM-DD dates (sorted as
+ * plain strings). A million values then sort in well under a second.
+ */
+function sortValues(list: readonly string[], dated: boolean): string[] {
+  let values: string[];
+  if (list.every((v) => CANONICAL_INT.test(v))) {
+    values = Array.from(Float64Array.from(list, Number).sort(), String);
+    if (dated) values.reverse();
+  } else if (list.every((v) => ISO_DATE.test(v))) {
+    values = [...list].sort();
+    if (dated) values.reverse();
+  } else {
+    values = [...list].sort(dated ? (a, b) => collator.compare(b, a) : (a, b) => collator.compare(a, b));
+  }
+  return values;
+}
+
 function aggregate(pipelineKey: string, scan: Scan, rows: string | undefined, cols: string | undefined): Aggregate {
   const memoKey = `${rows ?? ''}\u0000${cols ?? ''}`;
   let memo = aggregates.get(scan);
   const hit = memo?.get(memoKey);
   if (hit) return hit;
 
-  const values = new Map<string, Set<string>>();
-  let sampleCount = 0;
-  const dateLike = new Map<string, boolean>();
-  for (const e of scan.entries) {
-    for (const k in e.partition) {
-      const v = e.partition[k]!;
-      let set = values.get(k);
-      if (!set) values.set(k, (set = new Set()));
-      set.add(v);
-      if (sampleCount < 50_000) dateLike.set(k, (dateLike.get(k) ?? true) && DATE_LIKE.test(v));
+  // One pass numbers every key's values; the cells then work on numbers, not strings.
+  const entries = scan.entries;
+  const n = entries.length;
+  const byKey = new Map<string, KeyValues>();
+  for (let i = 0; i < n; i++) {
+    const partition = entries[i]!.partition;
+    for (const k in partition) {
+      const v = partition[k]!;
+      let kv = byKey.get(k);
+      // Date-likeness is judged on the first 50,000 entries.
+      if (!kv) byKey.set(k, (kv = { ords: new Int32Array(n).fill(-1), numbers: new Map(), list: [], dated: i < 50_000 }));
+      let ord = kv.numbers.get(v);
+      if (ord === undefined) {
+        ord = kv.list.length;
+        kv.numbers.set(v, ord);
+        kv.list.push(v);
+      }
+      kv.ords[i] = ord;
+      if (i < 50_000 && kv.dated) kv.dated = DATE_LIKE.test(v);
     }
-    sampleCount++;
   }
-  const dimensions: Dimension[] = [...values].map(([key, set]) => ({ key, distinct: set.size, date_like: dateLike.get(key) ?? false }));
-  const keys = new Set(values.keys());
+  const dimensions: Dimension[] = [...byKey].map(([key, kv]) => ({ key, distinct: kv.list.length, date_like: kv.dated }));
+  const keys = new Set(byKey.keys());
   for (const [field, value] of [['rows', rows], ['cols', cols]] as const) {
     if (value !== undefined && !keys.has(value)) {
       throw new ApiError(400, 'invalid_input', `${field}: ${JSON.stringify(value)} is not a partition key of ${pipelineKey}`, field, value, `name a partition key of ${pipelineKey} (${[...keys].join(', ') || 'none'})`);
@@ -292,35 +301,51 @@ function aggregate(pipelineKey: string, scan: Scan, rows: string | undefined, co
   if (colKey === rowKey) colKey = null;
   const folded = [...keys].filter((k) => k !== rowKey && k !== colKey).sort();
 
-  const cells = new Map<string, Map<string, GridCell>>();
-  const stateTotals: Record<string, number> = Object.fromEntries(WORK_STATES.map((st) => [st, 0]));
-  for (const e of scan.entries) {
-    const r = rowKey === null ? '-' : (e.partition[rowKey] ?? NONE);
-    const c = colKey === null ? '-' : (e.partition[colKey] ?? NONE);
-    let row = cells.get(r);
-    if (!row) cells.set(r, (row = new Map()));
-    const cell = row.get(c);
-    stateTotals[e.state] = (stateTotals[e.state] ?? 0) + 1;
-    if (!cell) {
-      row.set(c, { state: e.state, count: 1, item_id: e.id, counts: { [e.state]: 1 } });
-    } else {
-      cell.count++;
-      cell.item_id = null;
-      cell.counts[e.state] = (cell.counts[e.state] ?? 0) + 1;
-      if (STATE_PRECEDENCE.indexOf(e.state) < STATE_PRECEDENCE.indexOf(cell.state)) cell.state = e.state;
+  const rowKv = rowKey === null ? null : byKey.get(rowKey)!;
+  const colKv = colKey === null ? null : byKey.get(colKey)!;
+  // The last number of each axis is NONE (entries without the key), or `-` without a key.
+  const rowCount = (rowKv?.list.length ?? 0) + 1;
+  const colCount = (colKv?.list.length ?? 0) + 1;
+  const cells = new Cells(rowCount * colCount);
+  const totals = new Map<WorkState, number>();
+  let rowNone = false;
+  let colNone = false;
+  for (let i = 0; i < n; i++) {
+    const e = entries[i]!;
+    let r = rowKv ? rowKv.ords[i]! : rowCount - 1;
+    let c = colKv ? colKv.ords[i]! : colCount - 1;
+    if (r < 0) {
+      r = rowCount - 1;
+      rowNone = true;
     }
+    if (c < 0) {
+      c = colCount - 1;
+      colNone = true;
+    }
+    totals.set(e.state, (totals.get(e.state) ?? 0) + 1);
+    cells.add(r * colCount + c, e.state, e.id);
   }
-  const order = (key: string | null) => (a: string, b: string) => {
-    if (a === NONE) return 1;
-    if (b === NONE) return -1;
-    const dated = key !== null && (dateLike.get(key) ?? false);
-    return dated ? collator.compare(b, a) : collator.compare(a, b);
+  const axis = (kv: KeyValues | null, none: boolean, dated: boolean): string[] => {
+    if (!kv) return n > 0 ? ['-'] : [];
+    const sorted = sortValues(kv.list, dated);
+    if (none) sorted.push(NONE);
+    return sorted;
   };
-  const allRows = [...cells.keys()].sort(order(rowKey));
-  const colSet = new Set<string>();
-  for (const row of cells.values()) for (const c of row.keys()) colSet.add(c);
-  const allCols = [...colSet].sort(order(colKey));
-  const result: Aggregate = { dimensions, rowKey, colKey, folded, cells, allRows, allCols, stateTotals };
+  const number = (kv: KeyValues | null, count: number) => (value: string) => (kv === null ? (value === '-' ? 0 : undefined) : value === NONE ? count - 1 : kv.numbers.get(value));
+  const stateTotals: Record<string, number> = Object.fromEntries(WORK_STATES.map((st) => [st, totals.get(st) ?? 0]));
+  const result: Aggregate = {
+    dimensions,
+    rowKey,
+    colKey,
+    folded,
+    cells,
+    rowNumber: number(rowKv, rowCount),
+    colNumber: number(colKv, colCount),
+    columnCount: colCount,
+    allRows: axis(rowKv, rowNone, rowKv?.dated ?? false),
+    allCols: axis(colKv, colNone, colKv?.dated ?? false),
+    stateTotals,
+  };
   if (!memo) aggregates.set(scan, (memo = new Map()));
   if (memo.size > 16) memo.clear();
   memo.set(memoKey, result);
@@ -331,6 +356,8 @@ export function buildGrid(pipelineKey: string, scan: Scan, opts: GridOptions) {
   const agg = aggregate(pipelineKey, scan, opts.rows, opts.cols);
   const rows = agg.allRows.slice(opts.offset, opts.offset + opts.limit);
   const columns = agg.allCols.slice(opts.colOffset, opts.colOffset + opts.colLimit);
+  const colNumbers = columns.map(agg.colNumber);
+  const cellAt = (r: number | undefined, c: number | undefined) => (r === undefined || c === undefined ? null : agg.cells.get(r * agg.columnCount + c));
   return {
     pipeline: pipelineKey,
     total_items: scan.entries.length,
@@ -349,7 +376,10 @@ export function buildGrid(pipelineKey: string, scan: Scan, opts: GridOptions) {
     col_offset: opts.colOffset,
     col_limit: opts.colLimit,
     state_totals: agg.stateTotals,
-    cells: rows.map((r) => columns.map((c) => agg.cells.get(r)?.get(c) ?? null)),
+    cells: rows.map((r) => {
+      const rn = agg.rowNumber(r);
+      return colNumbers.map((cn) => cellAt(rn, cn));
+    }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { summarizeCounts } from '../cli/commands/status.js';
-import type { WorkState } from '../core/states.js';
+import type { AttemptStatus, WorkState } from '../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson, type Attempt, type WorkEvent, type WorkItem } from '../core/work-item.js';
 import type { ListFilter } from '../store/store.js';
 import type { ServerContext } from './context.js';
@@ -120,44 +120,44 @@ export async function itemDetail({ app }: ServerContext, id: number) {
   };
 }
 
-/** How far back `runs` looks: the newest items by id plus everything RUNNING. */
+/** How many matching attempts `runs` counts at most for `total` (`window`). */
 export const RUNS_WINDOW_ITEMS = 500;
 
 /**
- * Recent attempts across items, newest first. The Store has no cross-item attempt query
- * yet, so this reads the attempts of a window of recent items (the newest RUNS_WINDOW_ITEMS
- * by id, plus every RUNNING item) and pages over those; an old item retried much later is
- * seen only while it is RUNNING or inside the window. `window_items` tells how many items
- * were looked at.
+ * Recent attempts across items, newest first, straight from the store's attempts-by-start
+ * index (`listRecentAttempts`), filtered by pipeline and attempt status, paged with
+ * limit/offset: every attempt is reachable, however old its item.
+ *
+ * `total` is exact when this page is the last one; otherwise the matching attempts are
+ * counted up to `windowItems` (default RUNS_WINDOW_ITEMS), so a busy history costs a
+ * bounded read, and `total` is then a lower bound. `window_items` says how many attempts
+ * were read.
  */
 export async function recentRuns({ app }: ServerContext, q: { limit: number; offset: number; domain?: string; pipeline?: string; status?: string; windowItems?: number }) {
   const window = q.windowItems ?? RUNS_WINDOW_ITEMS;
-  const filter = resolvePipelineFilter(q.domain, q.pipeline);
-  const [recent, running] = await Promise.all([
-    app.store.listItems({ ...filter, limit: window, order: 'newest' }),
-    app.store.listItems({ ...filter, state: 'RUNNING', limit: window, order: 'newest' }),
-  ]);
-  const byId = new Map<number, WorkItem>();
-  for (const item of [...recent, ...running]) byId.set(item.id, item);
-  const lists = await Promise.all([...byId.values()].map(async (item) => ({ item, attempts: await app.store.listAttempts(item.id) })));
-  const runs = lists
-    .flatMap(({ item, attempts }) => attempts.map((attempt) => ({ item, attempt })))
-    .filter((r) => q.status === undefined || r.attempt.status === q.status)
-    .sort((a, b) => b.attempt.startedAt.getTime() - a.attempt.startedAt.getTime() || b.attempt.id - a.attempt.id);
-  const page = runs.slice(q.offset, q.offset + q.limit);
+  const filter = { ...resolvePipelineFilter(q.domain, q.pipeline), status: q.status as AttemptStatus | undefined };
+  const fetched = await app.store.listRecentAttempts({ ...filter, limit: q.limit + 1, offset: q.offset });
+  const page = fetched.slice(0, q.limit);
+  let total = q.offset + page.length;
+  let read = fetched.length;
+  if (fetched.length > q.limit || (page.length === 0 && q.offset > 0)) {
+    const counted = await app.store.listRecentAttempts({ ...filter, limit: window, offset: 0 });
+    read += counted.length;
+    total = counted.length < window ? counted.length : Math.max(counted.length, q.offset + fetched.length);
+  }
   return {
-    runs: page.map(({ item, attempt }) => ({
-      ...attemptJson(attempt),
-      item_id: item.id,
-      domain: item.domain,
-      pipeline: item.pipeline,
-      partition_key: item.partitionKey,
-      item_state: item.state,
+    runs: page.map((run) => ({
+      ...attemptJson(run),
+      item_id: run.itemId,
+      domain: run.domain,
+      pipeline: run.pipeline,
+      partition_key: run.partitionKey,
+      item_state: run.itemState,
     })),
-    total: runs.length,
+    total,
     limit: q.limit,
     offset: q.offset,
-    window_items: byId.size,
+    window_items: read,
   };
 }
 

@@ -125,8 +125,8 @@ const toAnomaly = (r: AnomalyRow): DataAnomaly => ({
 
 const ARRAY_TYPES: Record<ColumnType, string> = { text: 'text[]', integer: 'int8[]', real: 'float8[]', date: 'date[]', boolean: 'bool[]' };
 
-/** Staging rows per INSERT … SELECT FROM unnest(…): one array parameter per column. */
-const STAGING_CHUNK = 10_000;
+/** Rows per INSERT … SELECT FROM unnest(…): one array parameter per column. */
+const STAGING_CHUNK = 25_000;
 
 /**
  * The data layer on the PostgreSQL store's pool, in the store's schema.
@@ -136,6 +136,9 @@ const STAGING_CHUNK = 10_000;
  * queue up (capture ids are allocated per domain, partition and day) while other partitions
  * land in parallel. Staging rows go in with `INSERT … SELECT FROM unnest($2::text[], …)`,
  * one array per column, in chunks: a few round trips for any size and no extra dependency.
+ * A new capture's rows skip staging and go straight into the dataset table; staging and the
+ * MERGE are used when a landing replaces an existing capture's rows (a forced re-run the
+ * same day), where only the rows that differ are written.
  * If the client dies before COMMIT, the server rolls the whole landing back.
  */
 export class PgDataStore implements DataStore {
@@ -286,29 +289,41 @@ export class PgDataStore implements DataStore {
     }
     const captureId = plan.captureId;
 
-    // 1. staging rows tagged with the capture id
-    await this.query(c, sql.deleteStaging, [captureId]);
+    // 1. the rows: a new capture's straight into the dataset table (its MERGE would insert
+    // every staged row), written once instead of three times (staging, MERGE, staging
+    // emptied) and leaving no dead staging tuples behind; rows replacing an existing
+    // capture's go to staging, tagged with the capture id, for the MERGE. The DELETE only
+    // guards the invariant that a new capture has no rows.
+    const direct = plan.reuse === null;
+    await this.query(c, direct ? sql.deleteCapture : sql.deleteStaging, [captureId]);
     const cols = ds.columns;
-    const insert = `INSERT INTO ${this.t(sql.staging)} (capture_id, ${cols.map((col) => quoteIdent(col.name)).join(', ')})
-      SELECT $1, u.* FROM unnest(${cols.map((col, i) => `$${i + 2}::${ARRAY_TYPES[col.type]}`).join(', ')}) AS u`;
+    const names = cols.map((col) => quoteIdent(col.name)).join(', ');
+    const fixed = direct ? [captureId, n.partitionKey] : [captureId];
+    const arrays = cols.map((col, i) => `$${fixed.length + i + 1}::${ARRAY_TYPES[col.type]}`).join(', ');
+    const insert = direct
+      ? `INSERT INTO ${this.t(sql.table)} (capture_id, partition_key, ${names}) SELECT $1, $2, u.* FROM unnest(${arrays}) AS u`
+      : `INSERT INTO ${this.t(sql.staging)} (capture_id, ${names}) SELECT $1, u.* FROM unnest(${arrays}) AS u`;
     for (let start = 0; start < validated.rows.length; start += STAGING_CHUNK) {
       const chunk = validated.rows.slice(start, start + STAGING_CHUNK);
-      const arrays = cols.map((_, i) => chunk.map((row) => row[i]));
-      await c.query(insert, [captureId, ...arrays]);
+      await c.query(insert, [...fixed, ...cols.map((_, i) => chunk.map((row) => row[i]))]);
     }
     if (onStaged) await onStaged();
 
-    // 2. revision summary against the prior capture, then MERGE on (primary key, capture_id)
+    // 2. revision summary against the prior capture, then (replacing rows) MERGE on
+    // (primary key, capture_id)
     const prior = priorCapture(plan.scope, captureId);
     let summary: RevisionSummary | null = null;
     if (prior && prior.content_hash !== n.contentHash) {
-      const r = (await this.query<RevisionSummary>(c, sql.revision, sql.revisionParams(captureId, prior.capture_id))).rows[0]!;
+      const r = (await this.query<RevisionSummary>(c, direct ? sql.revisionWritten : sql.revision, sql.revisionParams(captureId, prior.capture_id))).rows[0]!;
       summary = { rows_added: r.rows_added, rows_removed: r.rows_removed, rows_changed: r.rows_changed };
     }
-    const up = await this.query(c, sql.upsert, [n.partitionKey, captureId]);
-    const del = await this.query(c, sql.deleteMissing, [captureId]);
-    const written = (up.rowCount ?? 0) + (del.rowCount ?? 0);
-    await this.query(c, sql.deleteStaging, [captureId]);
+    let written = validated.rows.length;
+    if (!direct) {
+      const up = await this.query(c, sql.upsert, [n.partitionKey, captureId]);
+      const del = await this.query(c, sql.deleteMissing, [captureId]);
+      written = (up.rowCount ?? 0) + (del.rowCount ?? 0);
+      await this.query(c, sql.deleteStaging, [captureId]);
+    }
 
     // 3. captures, manifest, anomalies, rejects
     const now = new Date();

@@ -112,6 +112,10 @@ export interface DatasetSql {
   readonly columns: string[];
   /** SQLite: one staging row: capture_id, then the columns. */
   readonly insertStagingRow: string;
+  /** SQLite: one row straight into the dataset table: capture_id, partition_key, then the columns. */
+  readonly insertRow: string;
+  /** Params: capture_id. Clears a capture's dataset rows before they are written directly. */
+  readonly deleteCapture: string;
   readonly deleteStaging: string;
   readonly countStaging: string;
   /** Params: partition_key, capture_id. */
@@ -120,6 +124,8 @@ export interface DatasetSql {
   readonly deleteMissing: string;
   /** rows_added, rows_removed, rows_changed of staged capture `next` against landed capture `prior`. */
   readonly revision: string;
+  /** The same, with `next`'s rows already in the dataset table (written directly). Same params. */
+  readonly revisionWritten: string;
   revisionParams(next: string, prior: string): string[];
   /** `SELECT <cols> FROM <table> AS d` (reads add joins and WHERE). */
   readonly selectFrom: string;
@@ -162,12 +168,28 @@ export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
   const orderBy = `ORDER BY ${[textOrder('d.partition_key'), ...keyColumns(ds).map((c) => (c.type === 'text' ? textOrder(`d.${quoteIdent(c.name)}`) : `d.${quoteIdent(c.name)}`))].join(', ')}`;
   const selectCols = ds.columns.map((c) => (pg && c.type === 'date' ? `to_char(d.${quoteIdent(c.name)}, 'YYYY-MM-DD') AS ${quoteIdent(c.name)}` : `d.${quoteIdent(c.name)}`));
 
+  // Counts of `next` (rows in N) against `prior` (rows in T); N is the staging table, or
+  // the dataset table itself when the new capture's rows were written there directly.
+  const revisionAgainst = (N: string) => `SELECT
+      (SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s WHERE s.capture_id = ?
+        AND NOT EXISTS (SELECT 1 FROM ${T} AS p WHERE p.capture_id = ? AND ${keyMatch('p', 's')})) AS rows_added,
+      (SELECT CAST(count(*) AS INTEGER) FROM ${T} AS p WHERE p.capture_id = ?
+        AND NOT EXISTS (SELECT 1 FROM ${N} AS s WHERE s.capture_id = ? AND ${keyMatch('s', 'p')})) AS rows_removed,
+      ${
+        vals.length
+          ? `(SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s JOIN ${T} AS p ON p.capture_id = ? AND ${keyMatch('p', 's')}
+        WHERE s.capture_id = ? AND (${differs('p', 's')})) AS rows_changed`
+          : '0 AS rows_changed'
+      }`;
+
   return {
     table: names.table,
     staging: names.staging,
     ddl,
     columns: ds.columns.map((c) => c.name),
     insertStagingRow: `INSERT INTO ${S} (capture_id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`,
+    insertRow: `INSERT INTO ${T} (capture_id, partition_key, ${cols.join(', ')}) VALUES (?, ?, ${cols.map(() => '?').join(', ')})`,
+    deleteCapture: `DELETE FROM ${T} WHERE capture_id = ?`,
     deleteStaging: `DELETE FROM ${S} WHERE capture_id = ?`,
     countStaging: `SELECT CAST(count(*) AS INTEGER) AS n FROM ${S}`,
     upsert: `INSERT INTO ${T} AS d (capture_id, partition_key, ${cols.join(', ')})
@@ -175,17 +197,8 @@ export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
       ON CONFLICT (capture_id, ${keys.join(', ')}) ${conflict}`,
     deleteMissing: `DELETE FROM ${T} AS d WHERE d.capture_id = ? AND NOT EXISTS (
       SELECT 1 FROM ${S} AS s WHERE s.capture_id = d.capture_id AND ${keyMatch('s', 'd')})`,
-    revision: `SELECT
-      (SELECT CAST(count(*) AS INTEGER) FROM ${S} AS s WHERE s.capture_id = ?
-        AND NOT EXISTS (SELECT 1 FROM ${T} AS p WHERE p.capture_id = ? AND ${keyMatch('p', 's')})) AS rows_added,
-      (SELECT CAST(count(*) AS INTEGER) FROM ${T} AS p WHERE p.capture_id = ?
-        AND NOT EXISTS (SELECT 1 FROM ${S} AS s WHERE s.capture_id = ? AND ${keyMatch('s', 'p')})) AS rows_removed,
-      ${
-        vals.length
-          ? `(SELECT CAST(count(*) AS INTEGER) FROM ${S} AS s JOIN ${T} AS p ON p.capture_id = ? AND ${keyMatch('p', 's')}
-        WHERE s.capture_id = ? AND (${differs('p', 's')})) AS rows_changed`
-          : '0 AS rows_changed'
-      }`,
+    revision: revisionAgainst(S),
+    revisionWritten: revisionAgainst(T),
     revisionParams: (next, prior) => (vals.length ? [next, prior, prior, next, prior, next] : [next, prior, prior, next]),
     selectFrom: `SELECT d.partition_key, d.capture_id, ${selectCols.join(', ')} FROM ${T} AS d`,
     orderBy,

@@ -142,6 +142,10 @@ const bind = (v: DataValue): string | number | null => (typeof v === 'boolean' ?
 /**
  * The data layer on the store's own better-sqlite3 connection (same file, same WAL).
  *
+ * A new capture's rows are written straight into the dataset table; staging and MERGE are
+ * used when a landing replaces the rows of an existing capture (a forced re-run the same
+ * day), where only the rows that differ are written.
+ *
  * Every landing is one `BEGIN IMMEDIATE … COMMIT` that runs synchronously end to end: the
  * connection is shared with the queue store in this process, so no other code may run while
  * the transaction is open (an `await` would let it). The only exception is the `onStaged`
@@ -253,9 +257,18 @@ export class SqliteDataStore implements DataStore {
         return skipped(ds, n, latest);
       }
       captureId = plan.captureId;
-      db.prepare(sql.deleteStaging).run(captureId);
-      const insert = db.prepare(sql.insertStagingRow);
-      for (const row of validated.rows) insert.run(captureId, ...row.map(bind));
+      if (plan.reuse === null) {
+        // A new capture has no rows yet: they go straight into the dataset table (the MERGE
+        // of a new capture would insert every staged row), written once instead of three
+        // times (staging, MERGE, staging emptied). The DELETE only guards the invariant.
+        db.prepare(sql.deleteCapture).run(captureId);
+        const insert = db.prepare(sql.insertRow);
+        for (const row of validated.rows) insert.run(captureId, n.partitionKey, ...row.map(bind));
+      } else {
+        db.prepare(sql.deleteStaging).run(captureId);
+        const insert = db.prepare(sql.insertStagingRow);
+        for (const row of validated.rows) insert.run(captureId, ...row.map(bind));
+      }
       stageDone = true;
     } catch (err) {
       if (db.inTransaction) db.prepare('ROLLBACK').run();
@@ -282,14 +295,18 @@ export class SqliteDataStore implements DataStore {
     plan: ReturnType<typeof planCapture>,
   ): LandResult {
     const db = this.db;
+    const direct = plan.reuse === null;
     const prior = priorCapture(plan.scope, captureId);
     let summary: RevisionSummary | null = null;
     if (prior && prior.content_hash !== n.contentHash) {
-      summary = db.prepare(sql.revision).get(...sql.revisionParams(captureId, prior.capture_id)) as RevisionSummary;
+      summary = db.prepare(direct ? sql.revisionWritten : sql.revision).get(...sql.revisionParams(captureId, prior.capture_id)) as RevisionSummary;
       summary = { rows_added: summary.rows_added, rows_removed: summary.rows_removed, rows_changed: summary.rows_changed };
     }
-    const written = db.prepare(sql.upsert).run(n.partitionKey, captureId).changes + db.prepare(sql.deleteMissing).run(captureId).changes;
-    db.prepare(sql.deleteStaging).run(captureId);
+    let written = validated.rows.length;
+    if (!direct) {
+      written = db.prepare(sql.upsert).run(n.partitionKey, captureId).changes + db.prepare(sql.deleteMissing).run(captureId).changes;
+      db.prepare(sql.deleteStaging).run(captureId);
+    }
 
     const now = Date.now();
     const rowCount = validated.rows.length;

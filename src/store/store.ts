@@ -1,6 +1,6 @@
 import type { Partition } from '../core/partition.js';
 import type { ScheduleStore } from './schedule-store.js';
-import type { WorkState } from '../core/states.js';
+import type { AttemptStatus, WorkState } from '../core/states.js';
 import type { Attempt, Backoff, WorkEvent, WorkItem } from '../core/work-item.js';
 
 /**
@@ -100,6 +100,40 @@ export interface RetryFilter {
   pipeline?: string;
 }
 
+/** One partition of a pipeline and where its item stands (the dashboard's partition grid). */
+export interface PartitionState {
+  partitionKey: string;
+  partition: Partition;
+  state: WorkState;
+  itemId: number;
+  updatedAt: Date;
+}
+
+export interface PartitionStatesOptions {
+  /** Default: every partition. */
+  limit?: number;
+  offset?: number;
+  /** Only partitions whose key sorts after this one: keyset paging, so reading page after
+   * page of a large pipeline costs one index seek per page instead of skipping `offset`. */
+  after?: string;
+}
+
+export interface RecentAttemptsFilter {
+  limit: number;
+  offset?: number;
+  domain?: string;
+  pipeline?: string;
+  status?: AttemptStatus;
+}
+
+/** An attempt with the identity and current state of its item. */
+export interface RecentAttempt extends Attempt {
+  domain: string;
+  pipeline: string;
+  partitionKey: string;
+  itemState: WorkState;
+}
+
 /** Outcome of an item-targeted command that is legal only from some states. */
 export interface CommandOutcome {
   item: WorkItem;
@@ -139,6 +173,13 @@ export interface Store extends ScheduleStore {
   countItems(filter?: ListFilter): Promise<number>;
   countByState(): Promise<StateCount[]>;
   listAttempts(itemId: number): Promise<Attempt[]>;
+  /** Every partition of one pipeline with its item's state, in partition-key order: one
+   * query over the (domain, pipeline, partition_key) unique index, no full item rows. */
+  partitionStates(domain: string, pipeline: string, opts?: PartitionStatesOptions): Promise<PartitionState[]>;
+  countPartitions(domain: string, pipeline: string): Promise<number>;
+  /** Attempts across items, newest first (started_at, then id), with their item's domain,
+   * pipeline, partition key and state. Walks the attempts(started_at) index. */
+  listRecentAttempts(filter: RecentAttemptsFilter): Promise<RecentAttempt[]>;
   listEvents(itemId: number): Promise<WorkEvent[]>;
   /** The upstream partitions an item waits on, with their current state. */
   listDependencies(itemId: number): Promise<DependencyStatus[]>;

@@ -137,6 +137,47 @@ describe('partition status grid', () => {
     expect(chooseDimensions([{ key: 'symbol', distinct: 500, date_like: false }, { key: 'tier', distinct: 3, date_like: false }])).toEqual({ row: 'symbol', col: 'tier' });
   });
 
+  it('orders numbers by value, dates newest first, other text naturally; entries without the key go last as (none)', () => {
+    const entry = (id: number, partition: Record<string, string>) => ({ id, partition, state: 'PENDING' as const });
+    const numeric = buildGrid('x.n', { at: Date.now(), truncated: false, entries: ['10', '9', '100', '0'].map((n, i) => entry(i + 1, { n })) }, { limit: 10, offset: 0, colLimit: 10, colOffset: 0 });
+    expect(numeric).toMatchObject({ row_key: 'n', col_key: null, rows: ['0', '9', '10', '100'], columns: ['-'], total_rows: 4 });
+    expect(numeric.cells.map((row) => row[0]?.item_id)).toEqual([4, 2, 1, 3]);
+    const mixed = buildGrid(
+      'x.m',
+      { at: Date.now(), truncated: false, entries: [entry(1, { d: '2026-01-05', s: 'b2' }), entry(2, { d: '2026-01-07', s: 'b10' }), entry(3, { d: '2026-01-06' }), entry(4, { s: 'a' })] },
+      { limit: 10, offset: 0, colLimit: 10, colOffset: 0 },
+    );
+    expect(mixed).toMatchObject({ row_key: 'd', col_key: 's', rows: ['2026-01-07', '2026-01-06', '2026-01-05', '(none)'], columns: ['a', 'b2', 'b10', '(none)'] });
+    expect(mixed.cells[3]![0]).toMatchObject({ item_id: 4, state: 'PENDING', count: 1, counts: { PENDING: 1 } });
+    expect(mixed.cells[1]![3]).toMatchObject({ item_id: 3 });
+    expect(mixed.cells[0]![0]).toBeNull();
+    const empty = buildGrid('x.e', { at: Date.now(), truncated: false, entries: [] }, { limit: 10, offset: 0, colLimit: 10, colOffset: 0 });
+    expect(empty).toMatchObject({ total_items: 0, rows: [], columns: [], cells: [] });
+  });
+
+  it('reads partitions and states only (partitionStates), never full item rows', async () => {
+    const store = h.app.store;
+    const calls = { listItems: 0, partitionStates: 0 };
+    const listItems = store.listItems.bind(store);
+    const partitionStates = store.partitionStates.bind(store);
+    const spied = store as unknown as Record<string, unknown>;
+    spied.listItems = (...args: Parameters<typeof listItems>) => (calls.listItems++, listItems(...args));
+    spied.partitionStates = (...args: Parameters<typeof partitionStates>) => (calls.partitionStates++, partitionStates(...args));
+    try {
+      await enqueueWork(h.app.store, h.app.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2026-02-02', symbol: 'IBM' } }]);
+      const g = await waitFor(async () => {
+        const r = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
+        return r.rows.includes('2026-02-02') ? r : null;
+      }, 15_000, 'the new partition');
+      expect(g.columns).toContain('IBM');
+      expect(calls.partitionStates).toBeGreaterThan(0);
+      expect(calls.listItems).toBe(0);
+    } finally {
+      delete spied.listItems;
+      delete spied.partitionStates;
+    }
+  });
+
   it('stays fast with 100,000 items: one scan, then paged pages from the cache', async () => {
     const dates: string[] = [];
     for (let d = new Date(Date.UTC(2024, 0, 1)); dates.length < 400; d = new Date(d.getTime() + 86_400_000)) dates.push(d.toISOString().slice(0, 10));

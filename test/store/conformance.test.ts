@@ -225,6 +225,29 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(await store.countItems()).toBe(510);
     });
 
+    it('keeps each spec\'s own fields in a batch mixing pipelines, params, priorities and times', async () => {
+      const soon = new Date(Date.now() + 60_000);
+      const shared = { a: 1 };
+      const specs = [
+        spec({ partition: { n: '1' }, params: shared }),
+        spec({ partition: { n: '2' }, params: shared, desiredAt: soon }),
+        spec({ pipeline: 'other', partition: { n: '1' }, priority: 5, maxAttempts: 7 }),
+        spec({ partition: { n: '3' }, params: { a: 2 }, backoff: { ...BACKOFF, factor: 3 } }),
+        spec({ domain: 'else', partition: { n: '1' }, params: shared }),
+      ];
+      const outcomes = await store.enqueue(specs);
+      expect(outcomes.every((o) => o.created)).toBe(true);
+      for (const [i, o] of outcomes.entries()) {
+        const s = specs[i]!;
+        expect(o.item).toMatchObject({ domain: s.domain, pipeline: s.pipeline, partition: s.partition, params: s.params ?? {}, priority: s.priority ?? 0, maxAttempts: s.maxAttempts, backoff: s.backoff, state: 'PENDING' });
+        expect(await store.getItem(o.item.id)).toEqual(o.item);
+      }
+      expect(outcomes[1]!.item.desiredAt.getTime()).toBe(soon.getTime());
+      expect(outcomes[0]!.item.desiredAt.getTime()).toBe(outcomes[0]!.item.createdAt.getTime());
+      // Returned params are the item's own copy, not the caller's object.
+      expect(outcomes[0]!.item.params).not.toBe(shared);
+    });
+
     it('keys partitions canonically, whatever the key order', async () => {
       const first = await enqueueOne({ partition: { week_ending: '2025-12-19', tier: 'NMS_TIER_1' } });
       const [second] = await store.enqueue([spec({ partition: { tier: 'NMS_TIER_1', week_ending: '2025-12-19' } })]);
@@ -929,6 +952,69 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(await store.countItems({ state: 'PENDING' })).toBe(3);
       expect(await store.countItems({ domain: 'prices', state: ['PENDING', 'COMPLETE'] })).toBe(2);
       expect(await store.countItems({ partitionKey: 'n=1', domain: 'finra' })).toBe(2);
+    });
+
+    it('lists the partitions of one pipeline with their item state, in key order, paged, and counts them', async () => {
+      const [p3, p1, p2] = (await store.enqueue(['3', '1', '2'].map((n) => spec({ partition: { n }, maxAttempts: 1, desiredAt: ago(5_000) })))).map((o) => o.item);
+      await store.enqueue([spec({ pipeline: 'other', partition: { n: '1' } }), spec({ domain: 'else', partition: { n: '4' } })]);
+      const c1 = await claimOne('w1', { pipelines: ['test.job'] });
+      expect(c1.id).toBe(p3!.id);
+      await store.complete([{ itemId: c1.id, attemptId: c1.attemptId, workerId: 'w1' }]);
+      const c2 = await claimOne('w1', { pipelines: ['test.job'] });
+      await store.fail({ itemId: c2.id, attemptId: c2.attemptId, workerId: 'w1', error: 'x', status: 'failed', retryAt: null });
+
+      const all = await store.partitionStates('test', 'job');
+      expect(all.map((p) => [p.partitionKey, p.state, p.itemId])).toEqual([
+        ['n=1', 'FAILED', p1!.id],
+        ['n=2', 'PENDING', p2!.id],
+        ['n=3', 'COMPLETE', p3!.id],
+      ]);
+      expect(all[0]!.partition).toEqual({ n: '1' });
+      for (const p of all) expect(p.updatedAt).toEqual((await item(p.itemId)).updatedAt);
+      expect((await store.partitionStates('test', 'job', { limit: 2, offset: 1 })).map((p) => p.partitionKey)).toEqual(['n=2', 'n=3']);
+      expect((await store.partitionStates('test', 'job', { limit: 1 })).map((p) => p.partitionKey)).toEqual(['n=1']);
+      expect((await store.partitionStates('test', 'job', { offset: 2 })).map((p) => p.partitionKey)).toEqual(['n=3']);
+      // Keyset paging: after the last key of the previous page.
+      expect((await store.partitionStates('test', 'job', { after: 'n=1', limit: 1 })).map((p) => p.partitionKey)).toEqual(['n=2']);
+      expect((await store.partitionStates('test', 'job', { after: 'n=2' })).map((p) => p.partitionKey)).toEqual(['n=3']);
+      expect(await store.partitionStates('test', 'job', { after: 'n=3' })).toEqual([]);
+      expect(await store.countPartitions('test', 'job')).toBe(3);
+      expect(await store.countPartitions('test', 'other')).toBe(1);
+      expect(await store.partitionStates('test', 'nope')).toEqual([]);
+      expect(await store.countPartitions('test', 'nope')).toBe(0);
+    });
+
+    it('lists recent attempts across items newest first, with their item, filtered and paged', async () => {
+      const t0 = Date.now() + 10_000;
+      const at = (ms: number) => new Date(t0 + ms);
+      const [a, b, c] = (
+        await store.enqueue([spec({ partition: { n: 'a' } }), spec({ pipeline: 'other', partition: { n: 'b' } }), spec({ domain: 'prod', partition: { n: 'c' } })])
+      ).map((o) => o.item);
+      const a1 = await claimOne('w1', { pipelines: ['test.job'], now: at(0) });
+      await store.fail({ itemId: a1.id, attemptId: a1.attemptId, workerId: 'w1', error: 'boom', status: 'failed', retryAt: at(1_000) });
+      const b1 = await claimOne('w2', { pipelines: ['test.other'], now: at(100) });
+      await store.complete([{ itemId: b1.id, attemptId: b1.attemptId, workerId: 'w2', result: { rows: 3 } }]);
+      const a2 = await claimOne('w1', { pipelines: ['test.job'], now: at(2_000) });
+      const c1 = await claimOne('w3', { pipelines: ['prod.job'], now: at(2_000) }); // same start: the later attempt id first
+      expect([a1.id, b1.id, a2.id, c1.id]).toEqual([a!.id, b!.id, a!.id, c!.id]);
+
+      const recent = await store.listRecentAttempts({ limit: 10 });
+      expect(recent.map((r) => r.id)).toEqual([c1.attemptId, a2.attemptId, b1.attemptId, a1.attemptId]);
+      expect(recent[1]).toMatchObject({ itemId: a!.id, attemptNo: 2, status: 'running', workerId: 'w1', domain: 'test', pipeline: 'job', partitionKey: 'n=a', itemState: 'RUNNING' });
+      expect(recent[1]!.startedAt.getTime()).toBe(at(2_000).getTime());
+      expect(recent[2]).toMatchObject({ itemId: b!.id, status: 'succeeded', result: { rows: 3 }, pipeline: 'other', itemState: 'COMPLETE' });
+      expect(recent[3]).toMatchObject({ status: 'failed', error: 'boom', itemState: 'RUNNING' });
+      // The attempt fields are exactly what listAttempts gives.
+      const { domain: _d, pipeline: _p, partitionKey: _k, itemState: _s, ...attempt } = recent[3]!;
+      expect(attempt).toEqual((await store.listAttempts(a!.id))[0]);
+
+      const ids = async (f: Partial<Parameters<Store['listRecentAttempts']>[0]>) => (await store.listRecentAttempts({ limit: 10, ...f })).map((r) => r.id);
+      expect(await ids({ domain: 'test' })).toEqual([a2.attemptId, b1.attemptId, a1.attemptId]);
+      expect(await ids({ pipeline: 'job' })).toEqual([c1.attemptId, a2.attemptId, a1.attemptId]);
+      expect(await ids({ domain: 'test', pipeline: 'job' })).toEqual([a2.attemptId, a1.attemptId]);
+      expect(await ids({ status: 'failed' })).toEqual([a1.attemptId]);
+      expect(await ids({ limit: 2, offset: 1 })).toEqual([a2.attemptId, b1.attemptId]);
+      expect(await ids({ domain: 'nope' })).toEqual([]);
     });
 
     it('counts by state as numbers', async () => {

@@ -132,6 +132,13 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       CREATE INDEX work_dependencies_upstream ON work_dependencies (up_domain, up_pipeline, up_key);
     `,
   },
+  {
+    version: 4,
+    name: 'attempts by start time',
+    // "Recent runs" across items, newest first (ORDER BY started_at DESC, id DESC): id is in
+    // the index so the order needs no sort, as on SQLite where the rowid is implicit.
+    sql: `CREATE INDEX attempts_started ON attempts (started_at, id);`,
+  },
 ];
 
 /** Validated, quoted SQL identifier. Only lower-case names, so quoting never changes meaning. */

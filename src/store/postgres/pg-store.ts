@@ -15,6 +15,10 @@ import type {
   EnqueueSpec,
   FailureReport,
   ListFilter,
+  PartitionState,
+  PartitionStatesOptions,
+  RecentAttempt,
+  RecentAttemptsFilter,
   RetryFilter,
   StateCount,
   Store,
@@ -97,7 +101,7 @@ function toClaimed(row: ItemRow): ClaimedItem {
   return { ...toItem(row), attemptId: Number(row.current_attempt_id), attemptNo: row.total_attempts };
 }
 
-/** The columns an enqueue gets back for a new item; everything else is what the spec said. */
+/** The columns an enqueue with dependencies gets back for a new item; everything else is what the spec said. */
 interface InsertedRow {
   id: string;
   domain: string;
@@ -108,17 +112,19 @@ interface InsertedRow {
   created_at: Date;
 }
 
-function newItem(row: InsertedRow, spec: EnqueueSpec, paramsJson: string): WorkItem {
+/** A new item as `toItem` would read it back: what the database decided (id, state, its
+ * clock) plus the spec. Instants are the database's, truncated to milliseconds. */
+function newItem(id: number, state: WorkState, createdAt: Date, spec: EnqueueSpec, key: string, paramsJson: string): WorkItem {
   return {
-    id: Number(row.id),
-    domain: row.domain,
-    pipeline: row.pipeline,
+    id,
+    domain: spec.domain,
+    pipeline: spec.pipeline,
     partition: { ...spec.partition },
-    partitionKey: row.partition_key,
-    params: JSON.parse(paramsJson) as Record<string, unknown>,
-    state: row.state,
+    partitionKey: key,
+    params: paramsJson === '{}' ? {} : (JSON.parse(paramsJson) as Record<string, unknown>),
+    state,
     priority: spec.priority ?? 0,
-    desiredAt: row.desired_at,
+    desiredAt: spec.desiredAt ? new Date(spec.desiredAt.getTime()) : new Date(createdAt.getTime()),
     attempts: 0,
     maxAttempts: spec.maxAttempts,
     backoff: { ...spec.backoff },
@@ -126,10 +132,17 @@ function newItem(row: InsertedRow, spec: EnqueueSpec, paramsJson: string): WorkI
     leaseExpiresAt: null,
     currentAttemptId: null,
     lastError: null,
-    createdAt: row.created_at,
-    updatedAt: row.created_at,
+    createdAt: new Date(createdAt.getTime()),
+    updatedAt: new Date(createdAt.getTime()),
     finishedAt: null,
   };
+}
+
+interface RecentAttemptRow extends AttemptRow {
+  domain: string;
+  pipeline: string;
+  partition_key: string;
+  item_state: WorkState;
 }
 
 interface AttemptRow {
@@ -200,6 +213,7 @@ export function pgStatements(schema: string) {
   const ticks = `${q}.schedule_ticks`;
   const leases = `${q}.leases`;
   const attemptSeq = `'${q}.attempts_id_seq'::regclass`;
+  const itemSeq = `'${q}.work_items_id_seq'::regclass`;
   const READY = FROM('claim');
   const RUNNABLE = inList(OUTSTANDING_STATES.filter((st) => st !== 'WAITING'));
   // Advisory lock key of an upstream partition (class LOCK_CLASS.upstream).
@@ -326,12 +340,47 @@ export function pgStatements(schema: string) {
     attempts,
     events,
 
+    // Batch enqueue without dependencies: one statement inserts the items and their events.
+    // What the items of a batch share (domain, pipeline, params, backoff, max attempts,
+    // priority) travels once per distinct combination, a "template" ($1..$6, indexed by
+    // $7); per item only the template index, the partition key ($8), the partition (one
+    // jsonb array, $9: far cheaper to parse than a jsonb[] of as many elements) and
+    // desired_at ($10, null = now; a null array = all now). ROWS FROM zips them in input
+    // order and ids are drawn in that same projection, so ids follow input order without a
+    // sort. Answers one row: the database's clock and the new ids (ascending = input order
+    // of the created items). Triples are unique in the input (the caller folds repeats), so
+    // skipped rows are pre-existing items. $11 channel | $12 payload.
+    enqueue: `
+      WITH ins AS (
+        INSERT INTO ${items} (id, domain, pipeline, partition_key, partition, params, state, priority, desired_at,
+                              max_attempts, backoff, created_at, updated_at)
+        SELECT nextval(${itemSeq}), ($1::text[])[r.t], ($2::text[])[r.t], r.key, r.partition, ($3::jsonb[])[r.t],
+               'PENDING', ($6::int[])[r.t], coalesce(r.desired_at, ${DB_NOW}), ($5::int[])[r.t], ($4::jsonb[])[r.t],
+               ${DB_NOW}, ${DB_NOW}
+        FROM ROWS FROM (unnest($7::int[]), unnest($8::text[]), jsonb_array_elements($9::jsonb), unnest($10::timestamptz[]))
+          AS r(t, key, partition, desired_at)
+        ON CONFLICT (domain, pipeline, partition_key) DO NOTHING
+        RETURNING id
+      ),
+      new_events AS (
+        INSERT INTO ${events} (item_id, at, event, from_state, to_state)
+        SELECT id, ${DB_NOW}, 'enqueue', NULL, 'PENDING' FROM ins
+      ),
+      woke AS MATERIALIZED (SELECT pg_notify($11, $12) FROM (SELECT 1 FROM ins LIMIT 1) AS any_created)
+      SELECT ${DB_NOW} AS now, count(*)::int AS n, coalesce(string_agg(ins.id::text, ',' ORDER BY ins.id), '') AS ids,
+             (SELECT count(*) FROM woke)::int AS notified
+      FROM ins`,
+
+    // Triples of the given new item ids (a batch where some items already existed).
+    triplesOf: `SELECT id, domain, pipeline, partition_key FROM ${items} WHERE id = ANY ($1::bigint[])`,
+
+    // Batch enqueue when some spec has dependencies (inside a transaction, after `lockUpstreams`).
     // $1 domains | $2 pipelines | $3 keys | $4 partitions | $5 params | $6 priorities |
     // $7 desired_at (null = now) | $8 max attempts | $9 backoffs | $10 channel | $11 payload |
     // $12..$15 dependencies: (index of the spec, 1-based; domain; pipeline; partition key).
     // An item with an upstream that is not COMPLETE starts WAITING. Triples are unique in
     // the input (the caller folds repeats), so the ON CONFLICT rows are pre-existing items.
-    enqueue: `
+    enqueueDependent: `
       WITH input AS (
         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::int[], $7::timestamptz[], $8::int[], $9::jsonb[])
           WITH ORDINALITY AS t(domain, pipeline, partition_key, partition, params, priority, desired_at, max_attempts, backoff, ord)
@@ -626,6 +675,24 @@ export function pgStatements(schema: string) {
     findItem: `SELECT * FROM ${items} WHERE domain = $1 AND pipeline = $2 AND partition_key = $3`,
     countByState: `SELECT domain, pipeline, state, count(*)::int AS count FROM ${items} GROUP BY domain, pipeline, state ORDER BY domain, pipeline, state`,
     attemptsOf: `SELECT * FROM ${attempts} WHERE item_id = $1 ORDER BY attempt_no, id`,
+    // Off the (domain, pipeline, partition_key) unique index, in its order. $3 limit (null = all) | $4 offset
+    partitionStates: `
+      SELECT partition_key, partition, state, id, updated_at FROM ${items}
+      WHERE domain = $1 AND pipeline = $2 ORDER BY partition_key LIMIT $3 OFFSET $4`,
+    // Keyset variant: $5 the last key of the previous page.
+    partitionStatesAfter: `
+      SELECT partition_key, partition, state, id, updated_at FROM ${items}
+      WHERE domain = $1 AND pipeline = $2 AND partition_key > $5 ORDER BY partition_key LIMIT $3 OFFSET $4`,
+    countPartitions: `SELECT count(*)::int AS n FROM ${items} WHERE domain = $1 AND pipeline = $2`,
+    // Newest first off attempts_started; filters are checked per row, so the walk stops as
+    // soon as LIMIT rows matched. $1 limit | $2 offset | $3 domain | $4 pipeline | $5 status
+    recentAttempts: `
+      SELECT a.*, w.domain, w.pipeline, w.partition_key, w.state AS item_state
+      FROM ${attempts} a JOIN ${items} w ON w.id = a.item_id
+      WHERE ($3::text IS NULL OR w.domain = $3) AND ($4::text IS NULL OR w.pipeline = $4)
+        AND ($5::text IS NULL OR a.status = $5)
+      ORDER BY a.started_at DESC, a.id DESC
+      LIMIT $1 OFFSET $2`,
     eventsOf: `SELECT * FROM ${events} WHERE item_id = $1 ORDER BY id`,
     // A WAITING item is "live" when some chain of WAITING items leads from it to an upstream
     // that can still run; one blocked by a FAILED, CANCELLED or never-enqueued upstream is not.
@@ -835,18 +902,130 @@ export class PostgresStore implements Store, ScheduleStore {
     triples.forEach((t, i) => {
       if (!firstIndex.has(t)) firstIndex.set(t, i);
     });
-    const unique = [...firstIndex.values()];
-    const dependencies = unique.flatMap((i, n) => (specs[i]!.dependencies ?? []).map((d) => ({ ord: n + 1, ...d })));
-    if (dependencies.length > 0) {
-      await db.query(this.stmt('lockUpstreams'), [
-        dependencies.map((d) => d.domain),
-        dependencies.map((d) => d.pipeline),
-        dependencies.map((d) => d.partitionKey),
+    const unique = firstIndex.size === specs.length ? specs.map((_, i) => i) : [...firstIndex.values()];
+    const byTriple = unique.some((i) => specs[i]!.dependencies?.length)
+      ? await this.insertDependent(db, specs, keys, triples, firstIndex, unique)
+      : await this.insertPlain(db, specs, keys, triples, unique);
+    const missing = unique.filter((i) => !byTriple.has(triples[i]!));
+    if (missing.length > 0) {
+      const found = await db.query<ItemRow>(this.stmt('findMany'), [
+        missing.map((i) => specs[i]!.domain),
+        missing.map((i) => specs[i]!.pipeline),
+        missing.map((i) => keys[i]!),
       ]);
+      for (const r of found.rows) byTriple.set(tripleKey(r.domain, r.pipeline, r.partition_key), { item: toItem(r), created: false });
     }
+    return specs.map((s, i): EnqueueOutcome => {
+      const hit = byTriple.get(triples[i]!);
+      if (!hit) throw new Error(`enqueue: work item ${s.domain}.${s.pipeline} [${keys[i]}] was neither inserted nor found`);
+      return { item: hit.item, created: hit.created && firstIndex.get(triples[i]!) === i };
+    });
+  }
+
+  /** The common case (no dependencies): one statement, see `enqueue` in `pgStatements`.
+   * Returns the created items by triple. */
+  private async insertPlain(
+    db: Queryable,
+    specs: readonly EnqueueSpec[],
+    keys: readonly string[],
+    triples: readonly string[],
+    unique: readonly number[],
+  ): Promise<Map<string, { item: WorkItem; created: boolean }>> {
+    // Templates: the distinct (domain, pipeline, params, backoff, max attempts, priority) of
+    // the batch. Consecutive specs usually share them (often the very same objects), so the
+    // previous spec is checked first and JSON is built once per template.
+    const tpl = { domains: [] as string[], pipelines: [] as string[], params: [] as string[], backoffs: [] as string[], maxAttempts: [] as number[], priorities: [] as number[] };
+    const tplIndex = new Map<string, number>();
+    const rowTpl: number[] = new Array(unique.length);
+    const paramsJson: string[] = new Array(unique.length);
+    const partitions: EnqueueSpec['partition'][] = new Array(unique.length);
+    let desired: (string | null)[] | null = null;
+    let prev: EnqueueSpec | undefined;
+    let prevTpl = 0;
+    let prevParams = '{}';
+    for (let n = 0; n < unique.length; n++) {
+      const s = specs[unique[n]!]!;
+      partitions[n] = s.partition;
+      if (s.desiredAt) (desired ??= new Array<string | null>(unique.length).fill(null))[n] = s.desiredAt.toISOString();
+      if (prev && s.domain === prev.domain && s.pipeline === prev.pipeline && s.params === prev.params && s.backoff === prev.backoff && s.maxAttempts === prev.maxAttempts && (s.priority ?? 0) === (prev.priority ?? 0)) {
+        rowTpl[n] = prevTpl;
+        paramsJson[n] = prevParams;
+        continue;
+      }
+      const pj = s.params === undefined ? '{}' : JSON.stringify(s.params);
+      const bj = JSON.stringify(s.backoff);
+      const priority = s.priority ?? 0;
+      const id = `${s.domain}\u0000${s.pipeline}\u0000${pj}\u0000${bj}\u0000${s.maxAttempts}\u0000${priority}`;
+      let t = tplIndex.get(id);
+      if (t === undefined) {
+        tpl.domains.push(s.domain);
+        tpl.pipelines.push(s.pipeline);
+        tpl.params.push(pj);
+        tpl.backoffs.push(bj);
+        tpl.maxAttempts.push(s.maxAttempts);
+        tpl.priorities.push(priority);
+        t = tpl.domains.length; // 1-based, as SQL arrays
+        tplIndex.set(id, t);
+      }
+      rowTpl[n] = prevTpl = t;
+      paramsJson[n] = prevParams = pj;
+      prev = s;
+    }
+    const { rows } = await db.query<{ now: Date; n: number; ids: string }>(this.stmt('enqueue'), [
+      tpl.domains,
+      tpl.pipelines,
+      tpl.params,
+      tpl.backoffs,
+      tpl.maxAttempts,
+      tpl.priorities,
+      rowTpl,
+      unique.map((i) => keys[i]!),
+      JSON.stringify(partitions),
+      desired,
+      this.wakeChannel,
+      this.wakePayload(),
+    ]);
+    const { now, n: created, ids: idText } = rows[0]!;
+    const ids = created === 0 ? [] : idText.split(',').map(Number);
+    const out = new Map<string, { item: WorkItem; created: boolean }>();
+    const add = (n: number, id: number) => {
+      const i = unique[n]!;
+      out.set(triples[i]!, { item: newItem(id, 'PENDING', now, specs[i]!, keys[i]!, paramsJson[n]!), created: true });
+    };
+    if (created === unique.length) {
+      // Every spec made an item; ids ascend in input order.
+      for (let n = 0; n < unique.length; n++) add(n, ids[n]!);
+    } else if (created > 0) {
+      // Some existed: which triples are the new ids? (They still ascend in input order.)
+      const made = await db.query<{ id: string; domain: string; pipeline: string; partition_key: string }>(this.stmt('triplesOf'), [ids]);
+      const idOf = new Map(made.rows.map((r) => [tripleKey(r.domain, r.pipeline, r.partition_key), Number(r.id)]));
+      for (let n = 0; n < unique.length; n++) {
+        const id = idOf.get(triples[unique[n]!]!);
+        if (id !== undefined) add(n, id);
+      }
+    }
+    return out;
+  }
+
+  /** Enqueue with dependencies: upstream locks first, then one statement that decides
+   * WAITING or PENDING per item (see `enqueueDependent`). */
+  private async insertDependent(
+    db: Queryable,
+    specs: readonly EnqueueSpec[],
+    keys: readonly string[],
+    triples: readonly string[],
+    firstIndex: ReadonlyMap<string, number>,
+    unique: readonly number[],
+  ): Promise<Map<string, { item: WorkItem; created: boolean }>> {
+    const dependencies = unique.flatMap((i, n) => (specs[i]!.dependencies ?? []).map((d) => ({ ord: n + 1, ...d })));
+    await db.query(this.stmt('lockUpstreams'), [
+      dependencies.map((d) => d.domain),
+      dependencies.map((d) => d.pipeline),
+      dependencies.map((d) => d.partitionKey),
+    ]);
     const pick = <T>(f: (s: EnqueueSpec, i: number) => T) => unique.map((i) => f(specs[i]!, i));
     const params = specs.map((s, i) => (firstIndex.get(triples[i]!) === i ? JSON.stringify(s.params ?? {}) : ''));
-    const { rows } = await db.query<InsertedRow>(this.stmt('enqueue'), [
+    const { rows } = await db.query<InsertedRow>(this.stmt('enqueueDependent'), [
       pick((s) => s.domain),
       pick((s) => s.pipeline),
       pick((_, i) => keys[i]!),
@@ -863,26 +1042,13 @@ export class PostgresStore implements Store, ScheduleStore {
       dependencies.map((d) => d.pipeline),
       dependencies.map((d) => d.partitionKey),
     ]);
-    const byTriple = new Map<string, { item: WorkItem; created: boolean }>();
+    const out = new Map<string, { item: WorkItem; created: boolean }>();
     for (const r of rows) {
       const t = tripleKey(r.domain, r.pipeline, r.partition_key);
       const i = firstIndex.get(t)!;
-      byTriple.set(t, { item: newItem(r, specs[i]!, params[i]!), created: true });
+      out.set(t, { item: newItem(Number(r.id), r.state, r.created_at, specs[i]!, keys[i]!, params[i]!), created: true });
     }
-    const missing = unique.filter((i) => !byTriple.has(triples[i]!));
-    if (missing.length > 0) {
-      const found = await db.query<ItemRow>(this.stmt('findMany'), [
-        missing.map((i) => specs[i]!.domain),
-        missing.map((i) => specs[i]!.pipeline),
-        missing.map((i) => keys[i]!),
-      ]);
-      for (const r of found.rows) byTriple.set(tripleKey(r.domain, r.pipeline, r.partition_key), { item: toItem(r), created: false });
-    }
-    return specs.map((s, i): EnqueueOutcome => {
-      const hit = byTriple.get(triples[i]!);
-      if (!hit) throw new Error(`enqueue: work item ${s.domain}.${s.pipeline} [${keys[i]}] was neither inserted nor found`);
-      return { item: hit.item, created: hit.created && firstIndex.get(triples[i]!) === i };
-    });
+    return out;
   }
 
   async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
@@ -1132,6 +1298,38 @@ export class PostgresStore implements Store, ScheduleStore {
   async listAttempts(itemId: number): Promise<Attempt[]> {
     const { rows } = await this.pgPool.query<AttemptRow>(this.stmt('attemptsOf'), [itemId]);
     return rows.map(toAttempt);
+  }
+
+  async partitionStates(domain: string, pipeline: string, opts: PartitionStatesOptions = {}): Promise<PartitionState[]> {
+    const values: unknown[] = [domain, pipeline, opts.limit ?? null, opts.offset ?? 0];
+    if (opts.after !== undefined) values.push(opts.after);
+    const { rows } = await this.pgPool.query<[string, Partition, WorkState, string, Date]>({
+      ...this.stmt(opts.after === undefined ? 'partitionStates' : 'partitionStatesAfter'),
+      rowMode: 'array',
+      values,
+    } as pg.QueryArrayConfig);
+    const out: PartitionState[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [partitionKey, partition, state, id, updatedAt] = rows[i]!;
+      out[i] = { partitionKey, partition, state, itemId: Number(id), updatedAt };
+    }
+    return out;
+  }
+
+  async countPartitions(domain: string, pipeline: string): Promise<number> {
+    const { rows } = await this.pgPool.query<{ n: number }>(this.stmt('countPartitions'), [domain, pipeline]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async listRecentAttempts(filter: RecentAttemptsFilter): Promise<RecentAttempt[]> {
+    const { rows } = await this.pgPool.query<RecentAttemptRow>(this.stmt('recentAttempts'), [
+      filter.limit,
+      filter.offset ?? 0,
+      filter.domain ?? null,
+      filter.pipeline ?? null,
+      filter.status ?? null,
+    ]);
+    return rows.map((r) => ({ ...toAttempt(r), domain: r.domain, pipeline: r.pipeline, partitionKey: r.partition_key, itemState: r.item_state }));
   }
 
   async listEvents(itemId: number): Promise<WorkEvent[]> {

@@ -104,4 +104,12 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
       CREATE INDEX work_dependencies_upstream ON work_dependencies (up_domain, up_pipeline, up_key);
     `,
   },
+  {
+    version: 4,
+    name: 'attempts by start time',
+    // "Recent runs" across items, newest first. SQLite appends the rowid (= attempts.id) to
+    // every index entry, so this index is (started_at, id) and serves ORDER BY started_at
+    // DESC, id DESC without a sort.
+    sql: `CREATE INDEX attempts_started ON attempts (started_at);`,
+  },
 ];

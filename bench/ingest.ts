@@ -1,0 +1,226 @@
+/**
+ * The ingest workload from shared/bench-protocol.md: a FINRA-format weekly file of R rows
+ * (generated, deterministic), parsed with the FINRA parser, then staged and MERGEd by the
+ * data layer's `land()`, exactly as `finra.otc_transparency.ingest_week` does. In the same
+ * run, the same rows are bulk-loaded into an unindexed table as the baseline:
+ *   SQLite      one prepared INSERT, one transaction
+ *   PostgreSQL  COPY needs a client library (pg-copy-streams) this project does not have,
+ *               so the baseline is a multi-row INSERT … SELECT FROM unnest(arrays), one
+ *               array per column (`baseline_method` says so); when the `psql` binary is on
+ *               the PATH, `\copy … FROM STDIN` is timed too (`copy_rows_per_s`).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import type { Database as DB } from 'better-sqlite3';
+import { createDataStore } from '../src/data/index.js';
+import { quoteIdent, type ColumnType } from '../src/data/dataset.js';
+import { HEADER } from '../src/domains/finra/constants.js';
+import { rawWeekly } from '../src/domains/finra/datasets.js';
+import { parseFinraFile, type RawRow } from '../src/domains/finra/parse.js';
+import { PostgresStore } from '../src/store/postgres/pg-store.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+import { PG_URL, loadAverage, pgSchemaMib, round, rssSampler, scratchPgSchema, scratchSqlite, sqliteFileMib } from './support.js';
+
+export interface IngestBenchOptions {
+  backend: 'sqlite' | 'postgres';
+  rows: number;
+}
+
+const WEEK = '2025-12-19';
+const TIER = 'NMS_TIER_1' as const;
+const MPIDS = 500;
+
+/** Writes `rows` data lines (plus the header) without holding the file in memory. Every
+ * (symbol, MPID) pair is distinct, so every line is a valid row. */
+export function writeFinraFile(file: string, rows: number): number {
+  const fd = openSync(file, 'w');
+  let bytes = 0;
+  const put = (text: string) => {
+    bytes += writeSync(fd, text);
+  };
+  try {
+    put(`${HEADER.join('|')}\n`);
+    let seed = 42;
+    const mpid = (m: number) => (46_656 + m * 1_301).toString(36).toUpperCase(); // 4 characters
+    let chunk: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      const s = Math.floor(i / MPIDS);
+      const m = i % MPIDS;
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const shares = (seed % 5_000_000) + 100;
+      const trades = Math.floor(shares / 250) + 1;
+      chunk.push(`NMS Tier 1|S${s.toString(36).toUpperCase()}|Issue ${s} Inc. Common Stock|Participant ${m} LLC|${mpid(m)}|${shares}|${trades}|2025-12-22`);
+      if (chunk.length === 10_000) {
+        put(`${chunk.join('\n')}\n`);
+        chunk = [];
+      }
+    }
+    if (chunk.length) put(`${chunk.join('\n')}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return bytes;
+}
+
+const COLUMNS = rawWeekly.columns.map((c) => c.name) as (keyof RawRow)[];
+const PG_TYPES: Record<ColumnType, string> = { text: 'text', integer: 'bigint', real: 'double precision', date: 'date', boolean: 'boolean' };
+const PG_ARRAY: Record<ColumnType, string> = { text: 'text[]', integer: 'int8[]', real: 'float8[]', date: 'date[]', boolean: 'bool[]' };
+
+function baselineDdl(table: string, pgTypes: boolean): string {
+  return `CREATE TABLE ${table} (${rawWeekly.columns.map((c) => `${quoteIdent(c.name)} ${pgTypes ? PG_TYPES[c.type] : c.type === 'integer' ? 'INTEGER' : 'TEXT'}`).join(', ')})`;
+}
+
+function sqliteBaseline(db: DB, rows: readonly RawRow[]): number {
+  db.exec('DROP TABLE IF EXISTS bench_bulk');
+  db.exec(baselineDdl('bench_bulk', false));
+  const insert = db.prepare(`INSERT INTO bench_bulk VALUES (${COLUMNS.map(() => '?').join(', ')})`);
+  const t0 = performance.now();
+  db.transaction(() => {
+    for (const r of rows) insert.run(COLUMNS.map((c) => r[c]));
+  })();
+  return performance.now() - t0;
+}
+
+async function pgInsertBaseline(schema: string, rows: readonly RawRow[]): Promise<number> {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const table = `${quoteIdent(schema)}.bench_bulk`;
+    await client.query(baselineDdl(table, true));
+    const insert = `INSERT INTO ${table} SELECT * FROM unnest(${rawWeekly.columns.map((c, i) => `$${i + 1}::${PG_ARRAY[c.type]}`).join(', ')})`;
+    const CHUNK = 50_000;
+    const t0 = performance.now();
+    await client.query('BEGIN');
+    for (let start = 0; start < rows.length; start += CHUNK) {
+      const chunk = rows.slice(start, start + CHUNK);
+      await client.query(insert, COLUMNS.map((c) => chunk.map((r) => r[c])));
+    }
+    await client.query('COMMIT');
+    const ms = performance.now() - t0;
+    await client.query(`DROP TABLE ${table}`);
+    return ms;
+  } finally {
+    await client.end();
+  }
+}
+
+const copyText = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!));
+
+/** `psql \copy … FROM STDIN` of the same rows (text format), or null without psql. */
+async function pgCopyBaseline(schema: string, rows: readonly RawRow[]): Promise<number | null> {
+  if (spawnSync('psql', ['--version']).status !== 0) return null;
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  const table = `${quoteIdent(schema)}.bench_copy`;
+  try {
+    await client.query(baselineDdl(table, true));
+    const t0 = performance.now();
+    const child = spawn('psql', [PG_URL, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `\\copy ${table} FROM STDIN`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const done = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+    for (let start = 0; start < rows.length; start += 10_000) {
+      const text = rows
+        .slice(start, start + 10_000)
+        .map((r) => COLUMNS.map((c) => copyText(r[c])).join('\t'))
+        .join('\n');
+      if (!child.stdin.write(`${text}\n`)) await new Promise((r) => child.stdin.once('drain', r));
+    }
+    child.stdin.end();
+    if ((await done) !== 0) throw new Error('psql \\copy failed');
+    const ms = performance.now() - t0;
+    const { rows: n } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+    if (n[0]!.n !== rows.length) throw new Error(`psql \\copy loaded ${n[0]!.n} rows, expected ${rows.length}`);
+    return ms;
+  } finally {
+    await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await client.end();
+  }
+}
+
+export async function benchIngest(opts: IngestBenchOptions): Promise<Record<string, unknown>> {
+  const load = loadAverage();
+  const sqlite = opts.backend === 'sqlite' ? scratchSqlite() : null;
+  const scratchPg = opts.backend === 'postgres' ? await scratchPgSchema('sluice_ingest') : null;
+  const workDir = sqlite ? path.dirname(sqlite.path) : mkdtempSync(path.join(tmpdir(), 'sluice-ingest-'));
+  const store: Store = sqlite ? new SqliteStore({ path: sqlite.path }) : new PostgresStore({ connectionString: PG_URL, schema: scratchPg!.schema });
+  await store.migrate();
+  try {
+    const data = createDataStore(store);
+    await data.ensureDataset(rawWeekly);
+
+    const file = path.join(workDir, `finra_otc_weekly_tier1_${WEEK.replaceAll('-', '')}.csv`);
+    let t = performance.now();
+    const fileBytes = writeFinraFile(file, opts.rows);
+    const generateMs = performance.now() - t;
+
+    const rss = rssSampler();
+    t = performance.now();
+    const bytes = readFileSync(file);
+    const parsed = parseFinraFile(bytes, { uri: file, weekEnding: WEEK, tier: TIER });
+    const parseMs = performance.now() - t;
+    rss.sample();
+    if (parsed.rows.length !== opts.rows || parsed.rejects.length !== 0) throw new Error(`parsed ${parsed.rows.length} rows and ${parsed.rejects.length} rejects, expected ${opts.rows} rows`);
+
+    t = performance.now();
+    const landed = await data.land(rawWeekly, {
+      partition: { week_ending: WEEK, tier: TIER },
+      stage: 'ingest',
+      sourceBytes: bytes,
+      rows: parsed.rows,
+      rejects: parsed.rejects,
+      source: file,
+      checks: [{ check: 'row_count_drop', threshold: 0.5 }],
+    });
+    const landMs = performance.now() - t;
+    const memory = rss.stop();
+    if (landed.status !== 'landed' || landed.row_count !== opts.rows) throw new Error(`land: ${landed.status}, ${landed.row_count} rows`);
+    const dbMib = sqlite ? sqliteFileMib(sqlite.path, (store as SqliteStore).database) : await pgSchemaMib(scratchPg!.schema);
+
+    let baselineMs: number;
+    let copyMs: number | null = null;
+    let method: string;
+    if (sqlite) {
+      baselineMs = sqliteBaseline((store as SqliteStore).database, parsed.rows);
+      method = 'sqlite: one prepared INSERT, one transaction, unindexed table';
+    } else {
+      baselineMs = await pgInsertBaseline(scratchPg!.schema, parsed.rows);
+      method = 'postgres: INSERT … SELECT FROM unnest(one array per column), 50k rows per statement, one transaction, unindexed table (no COPY client library installed)';
+      copyMs = await pgCopyBaseline(scratchPg!.schema, parsed.rows);
+    }
+
+    const perS = (ms: number) => round(opts.rows / (ms / 1000), 0);
+    const rowsPerS = perS(parseMs + landMs);
+    const baselinePerS = perS(baselineMs);
+    return {
+      system: `sluice-${opts.backend}`,
+      workload: 'ingest',
+      rows: opts.rows,
+      file_mib: round(fileBytes / 2 ** 20, 1),
+      generate_s: round(generateMs / 1000, 2),
+      parse_s: round(parseMs / 1000, 2),
+      land_s: round(landMs / 1000, 2),
+      rows_per_s: rowsPerS,
+      parse_rows_per_s: perS(parseMs),
+      land_rows_per_s: perS(landMs),
+      baseline_rows_per_s: baselinePerS,
+      baseline_method: method,
+      vs_baseline: round(rowsPerS / baselinePerS, 3),
+      land_vs_baseline: round(perS(landMs) / baselinePerS, 3),
+      ...(copyMs === null ? {} : { copy_rows_per_s: perS(copyMs), copy_method: 'psql \\copy FROM STDIN (text format)', vs_copy: round(rowsPerS / perS(copyMs), 3) }),
+      rows_written: landed.rows_written,
+      db_mib: dbMib,
+      ...memory,
+      load_avg_start: load,
+      load_avg_end: loadAverage(),
+    };
+  } finally {
+    await store.close();
+    sqlite?.dispose();
+    await scratchPg?.dispose();
+    if (!sqlite) rmSync(workDir, { recursive: true, force: true });
+  }
+}
