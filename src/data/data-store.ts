@@ -16,10 +16,12 @@ import type { Dataset, DataRow } from './dataset.js';
  *   2. rows validated (key present, key unique, types) before anything is written; a bad
  *      row throws RowValidationError and the capture is recorded as `failed` (no rows, no
  *      manifest change).
- *   3. ONE transaction: staging rows tagged with capture_id -> revision summary against the
- *      prior capture -> MERGE into the dataset table on (primary key, capture_id) -> staging
- *      emptied -> captures row -> manifest row -> anomalies, rejects. A crash anywhere
- *      before COMMIT leaves nothing visible.
+ *   3. ONE transaction: the rows of a new capture go straight into the dataset table tagged
+ *      with its capture_id (nothing of it exists yet, so there is nothing to merge with);
+ *      a forced re-landing of an existing capture goes through the staging table and one
+ *      MERGE on (primary key, capture_id) so only rows that really differ are touched ->
+ *      revision summary against the prior capture -> captures row -> manifest row ->
+ *      anomalies, rejects. A crash anywhere before COMMIT leaves nothing visible.
  *
  * capture_id = `domain:partition_key:YYYY-MM-DD` (captured date, UTC). Landing the same bytes
  * again the same day (force, or after a failure) reuses the id and replaces that capture's
