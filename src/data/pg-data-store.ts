@@ -48,6 +48,7 @@ import {
   type ValidatedRows,
 } from './dataset.js';
 import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
+import { withTransaction } from '../store/postgres/transaction.js';
 
 interface CaptureRow {
   capture_id: string;
@@ -164,22 +165,8 @@ export class PgDataStore implements DataStore {
     return client.query<R>(toPgParams(text), params);
   }
 
-  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, fn);
   }
 
   /** DDL of this schema is serialized across processes by one advisory lock. */

@@ -37,7 +37,11 @@ describeIfPg('PostgreSQL restarted during a run', () => {
       );
       const workers = [0, 1].map(() => {
         const child = spawn(process.execPath, [BIN, '--config', config, '--log-level', 'error', 'worker'], { stdio: ['ignore', 'ignore', 'pipe'] });
-        child.stderr!.setEncoding('utf8').on('data', () => undefined);
+        let stderr = '';
+        child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+        child.once('exit', (code, signal) => {
+          if (code !== 0 || signal) process.stderr.write(`worker ${child.pid} exited (code ${code}, signal ${signal}); last stderr:\n${stderr}\n`);
+        });
         children.push(child);
         return child;
       });

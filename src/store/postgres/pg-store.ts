@@ -26,6 +26,7 @@ import type {
 import type { ScheduleStore, TickRecord } from '../schedule-store.js';
 import { PgListener } from './listener.js';
 import { LOCK_CLASS, migrate as runMigrations, quoteIdent } from './migrations.js';
+import { withClient, withTransaction } from './transaction.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -819,12 +820,7 @@ export class PostgresStore implements Store, ScheduleStore {
   }
 
   async migrate(): Promise<void> {
-    const client = await this.pgPool.connect();
-    try {
-      await runMigrations(client, this.schema);
-    } finally {
-      client.release();
-    }
+    await withClient(this.pgPool, (client) => runMigrations(client, this.schema));
   }
 
   async schemaVersion(): Promise<number> {
@@ -845,22 +841,8 @@ export class PostgresStore implements Store, ScheduleStore {
   }
 
   /** Runs `fn` in a transaction on one pooled connection. */
-  private async tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pgPool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  private tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pgPool, fn);
   }
 
   /** Hot statements are named, so each pooled connection parses and plans them once. */
