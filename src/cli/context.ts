@@ -81,3 +81,14 @@ export function reportError(err: unknown): number {
   process.stderr.write(`sluice: unexpected error: ${e?.stack ?? String(err)}\n`);
   return 1;
 }
+
+/** An http(s) base URL from a flag, or a clear error naming the flag. */
+export function parseHttpUrl(value: string, flag: string): string {
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return value;
+  } catch {
+    /* fall through to the error */
+  }
+  throw new ValidationError(flag, value, 'be an http:// or https:// URL');
+}

@@ -22,7 +22,7 @@ import {
 import { runInline } from '../../engine/run-inline.js';
 import { lastNWeekEndings } from '../../time/partitions.js';
 import { zonedDate } from '../../time/zoned.js';
-import { parseIntOption, printJson, withApp } from '../context.js';
+import { parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
 import { printRunResult } from './run.js';
 
 export type FinraStage = 'ingest' | 'normalize' | 'calc' | 'all';
@@ -183,15 +183,7 @@ function sourceFromFlags(opts: { source?: 'file' | 'http'; dataDir?: string; bas
   const out: FinraSourceParams = {};
   out.source = opts.source ?? (opts.dataDir ? 'file' : 'http');
   if (opts.dataDir) out.data_dir = path.resolve(opts.dataDir);
-  if (opts.baseUrl) {
-    try {
-      const url = new URL(opts.baseUrl);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      throw new ValidationError('--base-url', opts.baseUrl, 'be an http:// or https:// URL');
-    }
-    out.base_url = opts.baseUrl;
-  }
+  if (opts.baseUrl) out.base_url = parseHttpUrl(opts.baseUrl, '--base-url');
   return out;
 }
 

@@ -29,7 +29,7 @@ import { runInline } from '../../engine/run-inline.js';
 import { getCalendar } from '../../time/calendars.js';
 import { isValidDate } from '../../time/civil-date.js';
 import { zonedDate } from '../../time/zoned.js';
-import { parseIntOption, printJson, withApp } from '../context.js';
+import { parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
 import { printRunResult } from './run.js';
 
 export interface PricesBatchRequest {
@@ -193,15 +193,7 @@ function sourceFromFlags(opts: { source?: PriceSourceKind; dataDir?: string; bas
   const kind = opts.source ?? (opts.dataDir ? 'file' : undefined);
   if (kind) out.source = kind;
   if (opts.dataDir) out.data_dir = path.resolve(opts.dataDir);
-  if (opts.baseUrl) {
-    try {
-      const url = new URL(opts.baseUrl);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme');
-    } catch {
-      throw new ValidationError('--base-url', opts.baseUrl, 'be an http:// or https:// URL');
-    }
-    out.base_url = opts.baseUrl;
-  }
+  if (opts.baseUrl) out.base_url = parseHttpUrl(opts.baseUrl, '--base-url');
   if (opts.outputsize) out.outputsize = opts.outputsize;
   if (opts.rateLimit !== undefined) {
     if (!Number.isFinite(opts.rateLimit) || opts.rateLimit <= 0) throw new ValidationError('--rate-limit', opts.rateLimit, 'be a positive number of calls per minute');

@@ -26,6 +26,7 @@ import type {
 import type { ScheduleStore, TickRecord } from '../schedule-store.js';
 import { PgListener } from './listener.js';
 import { LOCK_CLASS, migrate as runMigrations, quoteIdent } from './migrations.js';
+import { itemFromSpec } from '../new-item.js';
 import { withClient, withTransaction } from './transaction.js';
 
 export interface PostgresStoreOptions {
@@ -113,31 +114,6 @@ interface InsertedRow {
   created_at: Date;
 }
 
-/** A new item as `toItem` would read it back: what the database decided (id, state, its
- * clock) plus the spec. Instants are the database's, truncated to milliseconds. */
-function newItem(id: number, state: WorkState, createdAt: Date, spec: EnqueueSpec, key: string, paramsJson: string): WorkItem {
-  return {
-    id,
-    domain: spec.domain,
-    pipeline: spec.pipeline,
-    partition: { ...spec.partition },
-    partitionKey: key,
-    params: paramsJson === '{}' ? {} : (JSON.parse(paramsJson) as Record<string, unknown>),
-    state,
-    priority: spec.priority ?? 0,
-    desiredAt: spec.desiredAt ? new Date(spec.desiredAt.getTime()) : new Date(createdAt.getTime()),
-    attempts: 0,
-    maxAttempts: spec.maxAttempts,
-    backoff: { ...spec.backoff },
-    lockedBy: null,
-    leaseExpiresAt: null,
-    currentAttemptId: null,
-    lastError: null,
-    createdAt: new Date(createdAt.getTime()),
-    updatedAt: new Date(createdAt.getTime()),
-    finishedAt: null,
-  };
-}
 
 interface RecentAttemptRow extends AttemptRow {
   domain: string;
@@ -972,7 +948,7 @@ export class PostgresStore implements Store, ScheduleStore {
     const out = new Map<string, { item: WorkItem; created: boolean }>();
     const add = (n: number, id: number) => {
       const i = unique[n]!;
-      out.set(triples[i]!, { item: newItem(id, 'PENDING', now, specs[i]!, keys[i]!, paramsJson[n]!), created: true });
+      out.set(triples[i]!, { item: itemFromSpec(id, specs[i]!, keys[i]!, paramsJson[n]!, 'PENDING', now), created: true });
     };
     if (created === unique.length) {
       // Every spec made an item; ids ascend in input order.
@@ -1028,7 +1004,7 @@ export class PostgresStore implements Store, ScheduleStore {
     for (const r of rows) {
       const t = tripleKey(r.domain, r.pipeline, r.partition_key);
       const i = firstIndex.get(t)!;
-      out.set(t, { item: newItem(Number(r.id), r.state, r.created_at, specs[i]!, keys[i]!, params[i]!), created: true });
+      out.set(t, { item: itemFromSpec(Number(r.id), specs[i]!, keys[i]!, params[i]!, r.state, r.created_at), created: true });
     }
     return out;
   }

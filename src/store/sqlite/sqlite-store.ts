@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import Database from 'better-sqlite3';
-import type { Database as DB, Statement } from 'better-sqlite3';
+import type { Database as DB } from 'better-sqlite3';
 import { NotFoundError, TransitionError } from '../../core/errors.js';
 import { partitionKey } from '../../core/partition.js';
 import { TRANSITIONS, type TransitionName, type WorkState } from '../../core/states.js';
@@ -24,6 +24,7 @@ import type {
   Store,
 } from '../store.js';
 import type { ScheduleStore, TickRecord } from '../schedule-store.js';
+import { itemFromSpec } from '../new-item.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 /** `IN (...)` list for a transition's source states; values come from the constant table, never from input. */
@@ -112,30 +113,6 @@ interface RecentAttemptRow extends AttemptRow {
   item_state: WorkState;
 }
 
-/** A just-inserted item, from its spec (no read-back): what the row holds, as `toItem` would give it. */
-function newItem(id: number, spec: EnqueueSpec, key: string, paramsJson: string, state: WorkState, now: number): WorkItem {
-  return {
-    id,
-    domain: spec.domain,
-    pipeline: spec.pipeline,
-    partition: { ...spec.partition },
-    partitionKey: key,
-    params: paramsJson === '{}' ? {} : (JSON.parse(paramsJson) as Record<string, unknown>),
-    state,
-    priority: spec.priority ?? 0,
-    desiredAt: new Date(spec.desiredAt?.getTime() ?? now),
-    attempts: 0,
-    maxAttempts: spec.maxAttempts,
-    backoff: { ...spec.backoff } as Backoff,
-    lockedBy: null,
-    leaseExpiresAt: null,
-    currentAttemptId: null,
-    lastError: null,
-    createdAt: new Date(now),
-    updatedAt: new Date(now),
-    finishedAt: null,
-  };
-}
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` (single process only). */
@@ -359,7 +336,7 @@ export class SqliteStore implements Store, ScheduleStore {
           }
         }
         this.s.insertEvent.run(id, now, 'enqueue', null, state, null, null);
-        out[i] = { item: newItem(id, spec, key, paramsJson, state, now), created: true };
+        out[i] = { item: itemFromSpec(id, spec, key, paramsJson, state, new Date(now)), created: true };
       } else {
         out[i] = { item: toItem(this.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false };
       }
