@@ -65,8 +65,18 @@ export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueReq
 export async function enqueueWork(store: Store, registry: PipelineRegistry, requests: readonly EnqueueRequest[]): Promise<EnqueueOutcome[]> {
   const built = requests.map((r, i) => buildEnqueueSpec(registry, r, requests.length > 1 ? `[${i}]` : ''));
   const specs = built.map((b) => b.spec);
-  // Follow auto dependencies transitively (ingest -> normalize -> compute), each once.
-  const seen = new Set(specs.map((s) => `${s.domain}.${s.pipeline}|${partitionKey(s.partition)}`));
+  const extra = autoDownstreamSpecs(registry, built);
+  const outcomes = await store.enqueue([...specs, ...extra]);
+  return outcomes.slice(0, specs.length);
+}
+
+/**
+ * The downstream items `auto` dependencies ask for, followed transitively (ingest ->
+ * normalize -> compute), each once and never one of the requested items themselves. They
+ * go into the same store call after the requested items, so they start WAITING on them.
+ */
+export function autoDownstreamSpecs(registry: PipelineRegistry, built: readonly { pipeline: RegisteredPipeline; spec: EnqueueSpec }[]): EnqueueSpec[] {
+  const seen = new Set(built.map((b) => `${b.pipeline.key}|${partitionKey(b.spec.partition)}`));
   const queue = [...built];
   const extra: EnqueueSpec[] = [];
   while (queue.length) {
@@ -80,6 +90,5 @@ export async function enqueueWork(store: Store, registry: PipelineRegistry, requ
       queue.push(next);
     }
   }
-  const outcomes = await store.enqueue([...specs, ...extra]);
-  return outcomes.slice(0, specs.length);
+  return extra;
 }

@@ -5,16 +5,18 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, type SluiceApp } from '../../src/app/create-app.js';
 import { parseConfigObject } from '../../src/config/load-config.js';
 import type { SluiceConfigInput } from '../../src/config/schema.js';
-import { ValidationError } from '../../src/core/errors.js';
+import { z } from 'zod';
+import { PermanentError, ValidationError } from '../../src/core/errors.js';
+import { definePipeline, type PipelineDefinition } from '../../src/core/pipeline.js';
 
 const dirs: string[] = [];
 const apps: SluiceApp[] = [];
 
-async function appWith(schedules: SluiceConfigInput['schedules'], extra: Partial<SluiceConfigInput> = {}): Promise<SluiceApp> {
+async function appWith(schedules: SluiceConfigInput['schedules'], extra: Partial<SluiceConfigInput> = {}, pipelines: PipelineDefinition[] = []): Promise<SluiceApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-sched-'));
   dirs.push(dir);
   const config = parseConfigObject({ database: `sqlite:${path.join(dir, 'q.db')}`, log_level: 'silent', schedules, ...extra });
-  const app = await createApp({ loaded: { config, file: null, baseDir: dir }, logLevel: 'silent' });
+  const app = await createApp({ loaded: { config, file: null, baseDir: dir }, logLevel: 'silent', pipelines });
   apps.push(app);
   return app;
 }
@@ -154,6 +156,38 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
     expect(enqueued).toBe(1);
     expect(await app.store.lastTickAt('h')).toBeNull();
     await expect(s.trigger('nope')).rejects.toThrow(/schedule "nope" not found \(known: h\)/);
+  });
+
+  it('a tick on an upstream brings its auto downstream (WAITING), and a failed upstream does not stall the schedule', async () => {
+    const ingest = definePipeline({
+      domain: 'test.sched',
+      name: 'ingest',
+      partition: z.object({ tick: z.string() }),
+      params: z.object({}),
+      retry: { maxAttempts: 1 },
+      handler: () => {
+        throw new PermanentError('vendor file missing');
+      },
+    });
+    const compute = definePipeline({
+      domain: 'test.sched',
+      name: 'compute',
+      partition: z.object({ tick: z.string() }),
+      params: z.object({}),
+      dependsOn: [{ pipeline: 'test.sched.ingest', auto: true }],
+      handler: () => undefined,
+    });
+    const app = await appWith([{ name: 'chain', pipeline: 'test.sched.ingest', cron: '0 * * * *', timezone: 'UTC', max_instances: 1, overlap: 'skip' }], {}, [ingest, compute]);
+    const s = app.createScheduler();
+    await s.evaluate(at('2026-01-05T10:00:00Z'));
+    const [tick] = await app.store.listTicks('chain', 1);
+    expect(tick!.itemIds).toHaveLength(2);
+    const down = (await app.store.findItem('test.sched', 'compute', 'tick=2026-01-05T10:00:00.000Z'))!;
+    expect(down.state).toBe('WAITING');
+    // The ingest fails for good; its compute can never run. The next tick must still fire.
+    expect((await app.createWorker({ concurrency: 1, pollMs: 20 }).drain()).failed).toBe(1);
+    await s.evaluate(at('2026-01-05T11:00:00Z'));
+    expect((await ticksOf(app, 'chain')).map((t) => t.outcome)).toEqual(['fired', 'fired']);
   });
 
   it('a disabled schedule never fires', async () => {

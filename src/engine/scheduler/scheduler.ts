@@ -1,10 +1,10 @@
 import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
 import type { Logger } from '../../core/pipeline.js';
-import { OUTSTANDING_STATES, READY_STATES } from '../../core/states.js';
+import { OUTSTANDING_STATES, READY_STATES, type WorkState } from '../../core/states.js';
 import type { TickRecord } from '../../store/schedule-store.js';
 import type { Store } from '../../store/store.js';
-import { buildEnqueueSpec } from '../enqueue.js';
+import { autoDownstreamSpecs, buildEnqueueSpec } from '../enqueue.js';
 import type { PipelineRegistry } from '../registry.js';
 import type { CompiledSchedule } from './compile-schedule.js';
 import { planDueTicks, type PlannedTick } from './misfire-policy.js';
@@ -208,15 +208,12 @@ export class Scheduler {
       }
     }
     const { partitions, warnings } = schedule.partitionsFor(tick.scheduledAt);
-    const specs = partitions.map(
-      (partition) =>
-        buildEnqueueSpec(registry, {
-          pipeline: schedule.pipeline.key,
-          partition,
-          params: schedule.config.params,
-          priority: schedule.priority,
-        }).spec,
+    const built = partitions.map((partition) =>
+      buildEnqueueSpec(registry, { pipeline: schedule.pipeline.key, partition, params: schedule.config.params, priority: schedule.priority }),
     );
+    // The tick's own items first, then the downstream items their `auto` dependencies ask
+    // for (WAITING on them), all in the tick's transaction.
+    const specs = [...built.map((b) => b.spec), ...autoDownstreamSpecs(registry, built)];
     const detail = [tick.detail, ...warnings].filter(Boolean).join('; ') || null;
     const { recorded, outcomes } = await store.fireTick({ ...base, outcome: 'fired', detail }, specs);
     if (recorded) {
@@ -237,13 +234,23 @@ export class Scheduler {
     let active = 0;
     let waiting = 0;
     for (const tick of recent) {
-      const states = await Promise.all(tick.itemIds.map(async (id) => (await store.getItem(id))?.state));
+      const states = await Promise.all(tick.itemIds.map((id) => this.liveState(id)));
       if (states.some((s) => s && OUTSTANDING_STATES.includes(s))) active++;
       if (states.some((s) => s && (READY_STATES.includes(s) || s === 'WAITING'))) waiting++;
     }
     if (active < schedule.maxInstances) return null;
     if (schedule.overlap === 'buffer_one' && waiting === 0) return null;
     return `max_instances ${schedule.maxInstances} reached: ${active} earlier tick(s) still running or queued (overlap: ${schedule.overlap})`;
+  }
+
+  /** An item's state for overlap purposes: a WAITING item whose upstream FAILED or was
+   * CANCELLED will not run without a person, so it does not hold an instance open (or the
+   * schedule would stop firing after one failed ingest). */
+  private async liveState(id: number): Promise<WorkState | undefined> {
+    const item = await this.options.store.getItem(id);
+    if (item?.state !== 'WAITING') return item?.state;
+    const deps = await this.options.store.listDependencies(id);
+    return deps.some((d) => d.state === 'FAILED' || d.state === 'CANCELLED') ? undefined : 'WAITING';
   }
 
   /** Manual trigger (CLI, API, dashboard): fires the schedule now, whatever its policy. */
