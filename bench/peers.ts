@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { Logger, makeWorkerUtils, run } from 'graphile-worker';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
-import { PG_URL, percentile, round, scratchPgSchema, sleep } from './support.js';
+import { PG_URL, queueReport, scratchPgSchema, sleep } from './support.js';
 
 export interface PeerOptions {
   jobs: number;
@@ -69,16 +69,7 @@ export async function benchGraphileWorker(opts: PeerOptions): Promise<Record<str
       await sleep(2);
     }
     await runner.stop();
-    samples.sort((a, b) => a - b);
-    return {
-      system: 'graphile-worker',
-      jobs: opts.jobs,
-      concurrency: opts.concurrency,
-      enqueue_per_s: round(opts.jobs / (enqueueMs / 1000), 0),
-      processed_per_s: round(opts.jobs / ((last - first) / 1000), 0),
-      latency_ms_p50: round(percentile(samples, 50), 2),
-      latency_ms_p99: round(percentile(samples, 99), 2),
-    };
+    return queueReport('graphile-worker', opts, enqueueMs, last - first, samples);
   } finally {
     await utils.release();
     await pool.query(`DROP SCHEMA IF EXISTS "${gwSchema}" CASCADE`).catch(() => undefined);
@@ -132,16 +123,7 @@ export async function benchPgBoss(opts: PeerOptions): Promise<Record<string, unk
       while (!starts.has(i)) await sleep(1);
       samples.push(starts.get(i)! - t);
     }
-    samples.sort((a, b) => a - b);
-    return {
-      system: 'pg-boss',
-      jobs: opts.jobs,
-      concurrency: opts.concurrency,
-      enqueue_per_s: round(opts.jobs / (enqueueMs / 1000), 0),
-      processed_per_s: round(opts.jobs / ((last - first) / 1000), 0),
-      latency_ms_p50: round(percentile(samples, 50), 2),
-      latency_ms_p99: round(percentile(samples, 99), 2),
-    };
+    return queueReport('pg-boss', opts, enqueueMs, last - first, samples);
   } finally {
     await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
     const c = new pg.Client({ connectionString: PG_URL });

@@ -110,3 +110,17 @@ export function pgUrlWithSchema(schema: string): string {
   url.searchParams.set('schema', schema);
   return url.toString();
 }
+
+/** The protocol's queue report (bench-protocol.md) from one throughput run and latency samples. */
+export function queueReport(system: string, opts: { jobs: number; concurrency: number }, enqueueMs: number, drainMs: number, samples: number[]): Record<string, unknown> {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    system,
+    jobs: opts.jobs,
+    concurrency: opts.concurrency,
+    enqueue_per_s: round(opts.jobs / (enqueueMs / 1000), 0),
+    processed_per_s: round(opts.jobs / (drainMs / 1000), 0),
+    latency_ms_p50: round(percentile(sorted, 50), 2),
+    latency_ms_p99: round(percentile(sorted, 99), 2),
+  };
+}

@@ -50,22 +50,9 @@ import {
 import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withTransaction } from '../store/postgres/transaction.js';
 
-interface CaptureRow {
-  capture_id: string;
+/** A captures row as `pg` returns it: the record plus the per-day sequence behind `#2`, `#3`. */
+interface CaptureRow extends CaptureRecord {
   seq: string;
-  domain: string;
-  dataset: string;
-  partition_key: string;
-  stage: string;
-  content_hash: string;
-  row_count: number | null;
-  captured_at: Date;
-  landed_at: Date | null;
-  source: string | null;
-  status: 'landed' | 'failed';
-  is_revision: boolean;
-  revision_summary: RevisionSummary | null;
-  error: string | null;
 }
 
 interface AnomalyRow {

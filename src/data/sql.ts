@@ -1,8 +1,8 @@
 import { datasetTables, keyColumns, quoteIdent, valueColumns, type ColumnType, type Dataset } from './dataset.js';
 
 /**
- * The SQL of the data layer, written once for both databases. Statements use `?`
- * placeholders; the PostgreSQL store numbers them (`toPgParams`). Only validated, quoted
+ * The SQL of the data layer, written once for both databases. Statements mark bind
+ * parameters with `?`; the PostgreSQL store numbers them (`toPgParams`). Only validated, quoted
  * identifiers and constants enter the text; every value is a bound parameter.
  */
 
@@ -14,7 +14,7 @@ export interface Dialect {
   table(name: string): string;
 }
 
-/** Numbers `?` placeholders as `$1, $2, …` (no `?` ever appears in our SQL otherwise). */
+/** Numbers `?` parameter markers as `$1, $2, …` (no `?` ever appears in our SQL otherwise). */
 export function toPgParams(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
