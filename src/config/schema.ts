@@ -63,6 +63,14 @@ export const scheduleConfigSchema = z.strictObject({
   timezone: timezone.optional(),
   calendar: z.string().optional(),
   at: z.string().optional(),
+  /** Interval trigger, e.g. "15m" (instead of cron/at). */
+  every: duration.optional(),
+  /** Anchor instant (ISO-8601) for a windowless `every`; default the UTC epoch. */
+  start: z.string().optional(),
+  /** Each tick moves later by a deterministic amount in [0, jitter). Only with `every`. */
+  jitter: duration.optional(),
+  /** "session": fire only inside the calendar's sessions, open and close included. */
+  window: z.enum(['session']).optional(),
   partitions: z.record(z.string(), z.unknown()).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
   priority: z.number().int().optional(),

@@ -33,6 +33,7 @@ import { Cron } from 'croner';
 import { TimeInputError } from './errors.js';
 import { addDays } from './civil-date.js';
 import type { TradingCalendar } from './trading-calendar.js';
+import { sessionOnOrAfter, type WindowKind } from './session-window.js';
 import {
   instantToWallClockMs,
   validateTimezone,
@@ -54,6 +55,11 @@ export interface FireTimeOptions {
    * follows Monday's New York session.
    */
   calendar?: TradingCalendar;
+  /**
+   * With `calendar`: "session" keeps only fire times inside a session's real [open, close]
+   * (both included). See session-window.ts.
+   */
+  window?: WindowKind;
 }
 
 export interface NextFireOptions extends FireTimeOptions {
@@ -136,6 +142,8 @@ export function* iterateFireTimes(expr: string, opts: FireTimeOptions): Generato
   const from = checkFrom(opts.from);
   const tz = validateTimezone(opts.timezone ?? opts.calendar?.timezone ?? 'UTC');
   const calendar = opts.calendar;
+  if (opts.window !== undefined && opts.window !== 'session') throw new TimeInputError('window', opts.window, 'must be "session"');
+  if (opts.window && !calendar) throw new TimeInputError('calendar', undefined, 'must be given with window "session" (e.g. "XNYS")');
 
   const fromMs = from.getTime();
   // Starting from the local wall time of `from` loses nothing: wall->instant is monotonic, so
@@ -162,6 +170,21 @@ export function* iterateFireTimes(expr: string, opts: FireTimeOptions): Generato
         const skipTo = instantToWallClockMs(nextMidnight, tz) - 1000;
         if (skipTo > cursor) cursor = skipTo;
         continue;
+      }
+      if (opts.window === 'session') {
+        const session = sessionOnOrAfter(calendar, day);
+        if (t < session.open.getTime()) {
+          // Before the open: jump to just before it (the wall time of the real open).
+          const skipTo = instantToWallClockMs(session.open, tz) - 1000;
+          if (skipTo > cursor) cursor = skipTo;
+          continue;
+        }
+        if (t > session.close.getTime()) {
+          const nextMidnight = zonedDateTimeToInstant(addDays(day, 1), '00:00', calendar.timezone);
+          const skipTo = instantToWallClockMs(nextMidnight, tz) - 1000;
+          if (skipTo > cursor) cursor = skipTo;
+          continue;
+        }
       }
     }
     lastEmitted = t;

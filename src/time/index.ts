@@ -75,3 +75,5 @@ export {
   weekEndingFor,
   weekEndingFridays,
 } from './partitions.js';
+export { WINDOW_KINDS, isInSession, nextWindowStart, sessionContaining, type WindowKind } from './session-window.js';
+export { MIN_INTERVAL_MS, intervalTimesBetween, iterateIntervalTimes, nextIntervalTimes, type IntervalSpec } from './interval.js';

@@ -39,7 +39,7 @@ export function registerScheduler(program: Command): void {
           views.map((v) => ({
             name: v.name,
             pipeline: v.pipeline,
-            when: v.cron ?? `${v.calendar} ${v.at}`,
+            when: v.cron ?? (v.every ? `every ${v.every}` : `${v.calendar} ${v.at}`) + (v.window ? ` (${v.calendar} ${v.window})` : ''),
             timezone: v.timezone,
             enabled: v.enabled,
             next: v.next_fire_times[0] ?? '',
@@ -58,6 +58,10 @@ export function registerScheduler(program: Command): void {
     .option('--timezone <tz>', 'IANA time zone for --cron (default: the config timezone)')
     .option('--calendar <name>', 'fire only on sessions of this calendar (XNYS)')
     .option('--at <when>', 'with --calendar: open, close, open-5m, close+15m …')
+    .option('--every <duration>', 'interval trigger, e.g. 15m (anchored at each open with --window session)')
+    .option('--start <iso>', 'with --every and no window: anchor instant (default: the UTC epoch)')
+    .option('--jitter <duration>', 'with --every: deterministic delay in [0, jitter) per tick')
+    .option('--window <kind>', 'with --calendar: "session" = only instants inside a session, open and close included')
     .option('--from <iso>', 'start after this instant (default: now)')
     .option('--count <n>', 'how many', parseIntOption('--count'), 5)
     .option('--json', 'print a JSON array of ISO-8601 instants with UTC offset')
@@ -71,16 +75,17 @@ export function registerScheduler(program: Command): void {
           throw new ValidationError('name', name, `name a configured schedule (known: ${app.schedules.map((s) => s.name).join(', ') || 'none'})`);
         }
         if (!compiled) {
-          if (!opts.cron && !opts.at) throw new ValidationError('--cron', undefined, 'be given (or a schedule NAME, or --calendar with --at)');
+          if (!opts.cron && !opts.at && !opts.every) throw new ValidationError('--cron', undefined, 'be given (or a schedule NAME, --every, or --calendar with --at)');
+          if (opts.window !== undefined && opts.window !== 'session') throw new ValidationError('--window', opts.window, 'be "session"');
           compiled = compileSchedule(
-            { name: 'adhoc', pipeline: 'ops.noop', cron: opts.cron, at: opts.at, calendar: opts.calendar, timezone: opts.timezone },
+            { name: 'adhoc', pipeline: 'ops.noop', cron: opts.cron, at: opts.at, every: opts.every, start: opts.start, jitter: opts.jitter, window: opts.window, calendar: opts.calendar, timezone: opts.timezone },
             'schedule',
             app.registry,
             app.config,
           );
         }
         // Market-time schedules are shown in the exchange's zone unless a timezone was asked for.
-        const tz = compiled.calendar && compiled.config.at && !compiled.config.timezone ? compiled.calendar.timezone : compiled.timezone;
+        const tz = compiled.calendar && (compiled.config.at || compiled.config.every) && !compiled.config.timezone ? compiled.calendar.timezone : compiled.timezone;
         const times = compiled.nextTimes(from, opts.count).map((t) => formatZonedIso(t, tz));
         if (opts.json) return printJson(times);
         process.stdout.write(`${times.join('\n')}\n`);

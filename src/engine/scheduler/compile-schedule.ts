@@ -6,6 +6,8 @@ import { fireTimesBetween, nextFireTimes, validateCron } from '../../time/cron.j
 import { nextMarketTimes, parseMarketTime } from '../../time/market-time.js';
 import type { TradingCalendar } from '../../time/trading-calendar.js';
 import { validateTimezone } from '../../time/zoned.js';
+import { checkIntervalSpec, intervalTimesBetween, nextIntervalTimes, type IntervalSpec } from '../../time/interval.js';
+import { isInSession } from '../../time/session-window.js';
 import type { PipelineRegistry, RegisteredPipeline } from '../registry.js';
 import type { MisfirePolicy } from './misfire-policy.js';
 import { expandTickPartitions, type ExpandedTick } from './tick-partitions.js';
@@ -59,13 +61,46 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
     }
   };
   const pipeline = wrap('pipeline', () => registry.require(s.pipeline));
-  if (!s.cron && !s.at) throw new ValidationError(field('cron'), undefined, 'be given (or use "calendar" with "at", e.g. "close+15m")', source);
-  if (s.cron && s.at) throw new ValidationError(field('at'), s.at, 'not be combined with "cron": use one or the other', source);
+  const triggers = (['cron', 'at', 'every'] as const).filter((k) => s[k] !== undefined);
+  if (triggers.length === 0) throw new ValidationError(field('cron'), undefined, 'be given (or "every", e.g. "15m", or "calendar" with "at", e.g. "close+15m")', source);
+  if (triggers.length > 1) throw new ValidationError(field(triggers[1]!), s[triggers[1]!], `not be combined with "${triggers[0]}": use one of cron, at, every`, source);
   const calendar = s.calendar ? wrap('calendar', () => getCalendar(s.calendar!, config.calendars[s.calendar!] ?? config.calendars[s.calendar!.toUpperCase()])) : undefined;
   if (s.at && !calendar) throw new ValidationError(field('calendar'), undefined, 'be given when "at" is used (e.g. "XNYS")', source);
+  if (s.window && !calendar) throw new ValidationError(field('calendar'), undefined, 'be given when "window" is used (e.g. "XNYS")', source);
+  if (s.start !== undefined && s.every === undefined) throw new ValidationError(field('start'), s.start, 'only be used with "every"', source);
+  if (s.jitter !== undefined && s.every === undefined) throw new ValidationError(field('jitter'), s.jitter, 'only be used with "every"', source);
+  if (s.every !== undefined && calendar && !s.window) {
+    throw new ValidationError(field('window'), undefined, 'be "session" when "every" has a "calendar" (a calendar without a window would not say which instants of a session day fire)', source);
+  }
   const timezone = wrap('timezone', () => validateTimezone(s.timezone ?? config.timezone));
   const cron = s.cron ? wrap('cron', () => validateCron(s.cron)) : undefined;
   const at = s.at ? wrap('at', () => parseMarketTime(s.at)) : undefined;
+  const window = s.window;
+  const start = s.start === undefined ? undefined : new Date(s.start);
+  if (start && (Number.isNaN(start.getTime()) || !/\d{4}-\d{2}-\d{2}T/.test(s.start!))) {
+    throw new ValidationError(field('start'), s.start, 'be an ISO-8601 instant with a time, e.g. 2026-01-05T09:00:00Z', source);
+  }
+  if (start && window) throw new ValidationError(field('start'), s.start, 'not be combined with window "session": ticks are anchored at each session\'s open', source);
+  const interval: IntervalSpec | undefined = s.every === undefined ? undefined : wrap('every', () => {
+    const spec: IntervalSpec = {
+      everyMs: parseDuration(s.every!, field('every')),
+      start,
+      window,
+      calendar,
+      jitterMs: s.jitter === undefined ? 0 : parseDuration(s.jitter, field('jitter')),
+      jitterSeed: s.name,
+    };
+    checkIntervalSpec(spec);
+    return spec;
+  });
+  // `at` with a window keeps only the market times inside the session (open-5m never fires).
+  const atInWindow = (times: Date[]) => times.filter((t) => isInSession(calendar!, t));
+  if (at && window && calendar) {
+    const probe = nextMarketTimes(at, { calendar, from: new Date(), count: 1 });
+    if (!probe.some((t) => isInSession(calendar, t))) {
+      throw new ValidationError(field('at'), s.at, 'fall inside the session (between open and close) when window is "session"', source);
+    }
+  }
   const catchupMs = s.catchup === true ? Number.MAX_SAFE_INTEGER : s.catchup === false || s.catchup === undefined ? 0 : parseDuration(s.catchup, field('catchup'));
 
   const compiled: CompiledSchedule = {
@@ -84,18 +119,23 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
     maxInstances: s.max_instances ?? 1,
     overlap: s.overlap ?? 'skip',
     nextTimes(from, count) {
-      if (cron) return nextFireTimes(cron, { timezone, from, count, calendar });
-      return nextMarketTimes(at!, { calendar: calendar!, from, count });
+      if (interval) return nextIntervalTimes(interval, from, count);
+      if (cron) return nextFireTimes(cron, { timezone, from, count, calendar, window });
+      if (!window) return nextMarketTimes(at!, { calendar: calendar!, from, count });
+      // Some sessions (early closes) may not contain the time: ask for more, keep `count`.
+      return atInWindow(nextMarketTimes(at!, { calendar: calendar!, from, count: Math.min(100_000, count * 2 + 8) })).slice(0, count);
     },
     timesBetween(from, to, limit) {
       if (to.getTime() <= from.getTime()) return [];
-      if (cron) return fireTimesBetween(cron, { timezone, from, to, calendar, limit });
+      if (interval) return intervalTimesBetween(interval, from, to, limit);
+      if (cron) return fireTimesBetween(cron, { timezone, from, to, calendar, limit, window });
       const out: Date[] = [];
       let cursor = from;
       while (out.length < limit) {
         const batch = nextMarketTimes(at!, { calendar: calendar!, from: cursor, count: Math.min(64, limit - out.length) });
         for (const t of batch) {
           if (t.getTime() > to.getTime()) return out;
+          if (window && !isInSession(calendar!, t)) continue;
           out.push(t);
         }
         if (batch.length === 0) return out;

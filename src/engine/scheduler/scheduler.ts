@@ -29,6 +29,8 @@ export interface ScheduleView {
   pipeline: string;
   cron: string | null;
   at: string | null;
+  every: string | null;
+  window: string | null;
   calendar: string | null;
   timezone: string;
   enabled: boolean;
@@ -277,6 +279,8 @@ export class Scheduler {
         pipeline: s.pipeline.key,
         cron: s.config.cron ?? null,
         at: s.config.at ?? null,
+        every: s.config.every === undefined ? null : String(s.config.every),
+        window: s.config.window ?? null,
         calendar: s.calendar ? (s.config.calendar ?? null) : null,
         timezone: s.timezone,
         enabled: s.enabled,
