@@ -8,6 +8,7 @@ import type { TradingCalendar } from '../../time/trading-calendar.js';
 import { validateTimezone } from '../../time/zoned.js';
 import { checkIntervalSpec, intervalTimesBetween, nextIntervalTimes, type IntervalSpec } from '../../time/interval.js';
 import { isInSession } from '../../time/session-window.js';
+import { TimeInputError } from '../../time/errors.js';
 import type { PipelineRegistry, RegisteredPipeline } from '../registry.js';
 import type { MisfirePolicy } from './misfire-policy.js';
 import { expandTickPartitions, type ExpandedTick } from './tick-partitions.js';
@@ -81,7 +82,7 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
     throw new ValidationError(field('start'), s.start, 'be an ISO-8601 instant with a time, e.g. 2026-01-05T09:00:00Z', source);
   }
   if (start && window) throw new ValidationError(field('start'), s.start, 'not be combined with window "session": ticks are anchored at each session\'s open', source);
-  const interval: IntervalSpec | undefined = s.every === undefined ? undefined : wrap('every', () => {
+  const interval: IntervalSpec | undefined = s.every === undefined ? undefined : (() => {
     const spec: IntervalSpec = {
       everyMs: parseDuration(s.every!, field('every')),
       start,
@@ -90,9 +91,15 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
       jitterMs: s.jitter === undefined ? 0 : parseDuration(s.jitter, field('jitter')),
       jitterSeed: s.name,
     };
-    checkIntervalSpec(spec);
+    try {
+      checkIntervalSpec(spec);
+    } catch (err) {
+      // The time layer names the field it rejected (every, jitter); show the config's value.
+      if (err instanceof TimeInputError) throw new ValidationError(field(err.field), s[err.field as 'every' | 'jitter'] ?? err.value, err.rule.replace(/^must /, ''), source);
+      throw err;
+    }
     return spec;
-  });
+  })();
   // `at` with a window keeps only the market times inside the session (open-5m never fires).
   const atInWindow = (times: Date[]) => times.filter((t) => isInSession(calendar!, t));
   if (at && window && calendar) {
