@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from '../core/duration.js';
+import { checkCommandEntry, commandFields } from './command-pipeline.js';
 
 /**
  * The config file, as in the design's contract. Objects are strict: a misspelt key
@@ -40,21 +41,21 @@ export const retrySchema = z.strictObject({
 const pipelineName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case word of [a-z0-9_] (no dots)');
 const domainName = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, 'must be lower-case words of [a-z0-9_] separated by dots');
 
-export const pipelineConfigSchema = z.strictObject({
-  domain: domainName,
-  name: pipelineName,
-  description: z.string().optional(),
-  /** Present: a command pipeline run by ops.command's runner. Absent: settings for a built-in. */
-  command: z.array(z.string().min(1)).min(1, 'must name a program, e.g. ["python3", "train.py"]').optional(),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  retry: retrySchema.optional(),
-  timeout: duration.optional(),
-  concurrency: z.number().int().min(1).optional(),
-  priority: z.number().int().optional(),
-  /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
-  depends_on: z.array(z.string()).optional(),
-});
+export const pipelineConfigSchema = z
+  .strictObject({
+    domain: domainName,
+    name: pipelineName,
+    description: z.string().optional(),
+    /** `command`, `cwd`, `env`, `partition`, `params`: see command-pipeline.ts (config-only commands, `{key}` placeholders). */
+    ...commandFields,
+    retry: retrySchema.optional(),
+    timeout: duration.optional(),
+    concurrency: z.number().int().min(1).optional(),
+    priority: z.number().int().optional(),
+    /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
+    depends_on: z.array(z.string()).optional(),
+  })
+  .superRefine(checkCommandEntry);
 
 export const scheduleConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . or - (no spaces)'),
