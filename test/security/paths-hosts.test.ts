@@ -76,7 +76,8 @@ describe('a worker checks again: an item stored before the rules (or behind them
   });
   it('fails the attempt naming params.data_dir, and never reads the file', async () => {
     h = await startHarness({ worker: {} });
-    const { spec } = buildEnqueueSpec(h.app.registry, { pipeline: INGEST, partition: WEEK, maxAttempts: 1 });
+    // Five attempts allowed: the bad params must fail it for good on the first.
+    const { spec } = buildEnqueueSpec(h.app.registry, { pipeline: INGEST, partition: WEEK, maxAttempts: 5 });
     const [outcome] = await h.app.store.enqueue([{ ...spec, params: { data_dir: outside, force: false } }]);
     h.worker!.start();
     const item = await waitFor(async () => {
@@ -84,6 +85,7 @@ describe('a worker checks again: an item stored before the rules (or behind them
       return i && i.state === 'FAILED' ? i : null;
     });
     expect(item.lastError).toMatch(/params\.data_dir: .* must be inside a data root/);
+    expect(item.attempts).toBe(1);
     expect(await h.app.data.latestCapture('finra.otc_transparency', outcome!.item.partitionKey, 'ingest', 'landed')).toBeNull();
   });
 });
