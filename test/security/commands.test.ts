@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigObject } from '../../src/config/load-config.js';
+import { PermanentError } from '../../src/core/errors.js';
+import { substituteArgv, valueProblem } from '../../src/domains/ops/command-pipeline.js';
 import { startHarness, waitFor, type Harness } from '../api/support/harness.js';
 import { killStarted } from '../helpers/process.js';
 import { TestEnv } from '../helpers/sqlite.js';
@@ -148,5 +150,26 @@ describe('the config itself: placeholders name declared keys, the program is fix
   it('a key declared in both partition and params is refused; {{key}} is a literal', () => {
     expect(parse({ domain: 'a', name: 'b', command: ['x', '{k}'], partition: { k: 'text' }, params: { k: 'text' } })).toThrow(/pipelines\[0\]\.params\.k: .*must not repeat a partition key/);
     expect(parse({ domain: 'a', name: 'b', command: ['printf', '{{k}}'] })).not.toThrow();
+  });
+});
+
+describe('substitution and value kinds', () => {
+  it('each placeholder becomes exactly one argv entry; {{k}} is literal; the program is never substituted; a missing value fails for good', () => {
+    expect(substituteArgv(['run', '{a}', '--x={a}', '{{a}}', '{b}'], { a: 'two words; $(id)' }, { b: '7' })).toEqual(['run', 'two words; $(id)', '--x={a}', '{a}', '7']);
+    expect(substituteArgv(['{a}', 'x'], { a: 'sh' }, {})).toEqual(['{a}', 'x']);
+    expect(() => substituteArgv(['run', '{gone}'], {}, {})).toThrow(PermanentError);
+  });
+  it('value kinds', () => {
+    expect(valueProblem('date', '2026-02-30')).toMatch(/date/);
+    expect(valueProblem('week_ending', '2025-12-18')).toMatch(/Friday/);
+    expect(valueProblem('week_ending', '2025-12-19')).toBeNull();
+    expect(valueProblem('session', '2025-12-25')).toMatch(/closed: Christmas/);
+    expect(valueProblem('session', '2025-12-24')).toBeNull();
+    expect(valueProblem('integer', '12a')).toMatch(/integer/);
+    for (const bad of ['-x', 'a/b', 'a\\b', '..', 'a..b', 'line\nbreak', '', 'x'.repeat(201)]) expect(valueProblem('text', bad), bad).not.toBeNull();
+    expect(valueProblem('text', 'NMS Tier 1')).toBeNull();
+    expect(valueProblem({ enum: ['a', 'b'] }, 'c')).toMatch(/one of a, b/);
+    expect(valueProblem({ pattern: '[A-Z]{1,5}' }, 'AAPL;')).toMatch(/must match/);
+    expect(valueProblem({ pattern: '[A-Z]{1,5}' }, 'AAPL')).toBeNull();
   });
 });

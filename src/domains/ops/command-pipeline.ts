@@ -108,7 +108,12 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
     handler: (ctx) => {
       // Partitions are checked at enqueue; checked again here because the item may predate
       // the current config, and a value must never reach argv unchecked.
-      const checkedPartition = partition ? partition.parse(ctx.partition) : ctx.partition;
+      let checkedPartition = ctx.partition;
+      if (partition) {
+        const parsed = partition.safeParse(ctx.partition);
+        if (!parsed.success) throw new PermanentError(`partition ${JSON.stringify(ctx.partition)} no longer fits this pipeline's declared partition: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        checkedPartition = parsed.data;
+      }
       const argv = substituteArgv(spec.argv, checkedPartition, ctx.params as Record<string, unknown>);
       return runCommand(ctx, { argv, cwd: spec.cwd, env: spec.env });
     },
