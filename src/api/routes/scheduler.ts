@@ -16,6 +16,8 @@ export const scheduleSchema = z
     pipeline: z.string(),
     cron: z.string().nullable(),
     at: z.string().nullable(),
+    every: z.string().nullable().optional(),
+    window: z.string().nullable().optional(),
     calendar: z.string().nullable(),
     timezone: z.string(),
     enabled: z.boolean(),

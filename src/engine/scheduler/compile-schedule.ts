@@ -104,7 +104,7 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
   // `at` with a window keeps only the market times inside the session (open-5m never fires).
   const atInWindow = (times: Date[]) => times.filter((t) => isInSession(calendar!, t));
   if (at && window && calendar) {
-    const probe = nextMarketTimes(at, { calendar, from: new Date(), count: 1 });
+    const probe = nextMarketTimes(at, { calendar, from: new Date(), count: 10 });
     if (!probe.some((t) => isInSession(calendar, t))) {
       throw new ValidationError(field('at'), s.at, 'fall inside the session (between open and close) when window is "session"', source);
     }
