@@ -75,6 +75,6 @@ export {
   weekEndingFor,
   weekEndingFridays,
 } from './partitions.js';
-export { WINDOW_KINDS, isInSession, nextWindowStart, sessionContaining, type WindowKind } from './session-window.js';
+export { isInSession, sessionContaining, sessionOnOrAfter, type WindowKind } from './session-window.js';
 export { MIN_INTERVAL_MS, intervalTimesBetween, iterateIntervalTimes, nextIntervalTimes, type IntervalSpec } from './interval.js';
 export { deadlineFor, parseDeadline, partitionDay, type DeadlineSpec } from './deadline.js';

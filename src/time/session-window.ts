@@ -12,7 +12,6 @@ import type { Session, TradingCalendar } from './trading-calendar.js';
 import { zonedDate } from './zoned.js';
 
 export type WindowKind = 'session';
-export const WINDOW_KINDS: readonly WindowKind[] = ['session'];
 
 /** The session whose [open, close] contains `instant`, or undefined. */
 export function sessionContaining(calendar: TradingCalendar, instant: Date): Session | undefined {
@@ -24,21 +23,6 @@ export function sessionContaining(calendar: TradingCalendar, instant: Date): Ses
 
 export function isInSession(calendar: TradingCalendar, instant: Date): boolean {
   return sessionContaining(calendar, instant) !== undefined;
-}
-
-/**
- * Where the window next opens or stays open at or after `instant`: `instant` itself when it is
- * inside a session, else the open of the next session. Used to skip whole nights and holidays
- * instead of walking every cron match.
- */
-export function nextWindowStart(calendar: TradingCalendar, instant: Date): Date {
-  const day: DateString = zonedDate(instant, calendar.timezone);
-  const today = calendar.session(day);
-  if (today) {
-    if (instant.getTime() < today.open.getTime()) return today.open;
-    if (instant.getTime() <= today.close.getTime()) return instant;
-  }
-  return calendar.sessionOpen(calendar.nextSession(day));
 }
 
 /** The session on `day` or the first after it. */
