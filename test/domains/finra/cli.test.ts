@@ -67,7 +67,7 @@ describe('sluice finra / sluice data (child processes)', () => {
     const unknown = await env.cli(['data', 'finra.otc_transparency', 'hhl', '--json']);
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
+    expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: must name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
     const badDomain = await env.cli(['data', 'finra', 'hhi']);
     expect(badDomain.code).toBe(1);
     expect(badDomain.stderr).toContain('finra.otc_transparency');
@@ -95,10 +95,10 @@ describe('sluice finra / sluice data (child processes)', () => {
     env = new TestEnv();
     const tiers = await env.cli(['finra', '--weeks', WEEK, '--tiers', 'NMS_TIER_1,TIER9', '--data-dir', FIXTURES, '--json']);
     expect(tiers.code).toBe(1);
-    expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: be one of NMS_TIER_1, NMS_TIER_2, OTC');
+    expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: must be one of NMS_TIER_1, NMS_TIER_2, OTC');
     const week = await env.cli(['finra', '--weeks', '2025-12-18', '--data-dir', FIXTURES]);
     expect(week.code).toBe(1);
-    expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: be week_ending Fridays');
+    expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: must be week_ending Fridays');
     const noSource = await env.cli(['finra', '--weeks', WEEK, '--json']);
     expect(noSource.code).toBe(1);
     expect(noSource.stderr).toContain('no FINRA source configured');
