@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +22,9 @@ afterAll(async () => {
   env.cleanup();
 });
 
-function expectOneClearError(r: ExitResult, pattern: RegExp): void {
-  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(1);
+/** Bad input exits 64 (EX_USAGE); a well-formed request that cannot be done (unknown item) exits 1. */
+function expectOneClearError(r: ExitResult, pattern: RegExp, code = 64): void {
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(code);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, `stderr should be one line:\n${r.stderr}`).toHaveLength(1);
@@ -45,7 +48,7 @@ describe('bad CLI input leaves the queue untouched', () => {
     const before = env.counts();
     expect(before.items).toBe(1);
     const r = await env.cli(command);
-    expectOneClearError(r, pattern);
+    expectOneClearError(r, pattern, command[1] === 'cancel' ? 1 : 64);
     expect(env.counts()).toEqual(before);
   });
 });
@@ -92,5 +95,47 @@ describe('a broken config file fails at start, naming the file and the JSON path
     expectOneClearError(r, /broken-worker\.json: workers\.lease: "soon" is invalid: must be a duration/);
     expect(env.fileFingerprint()).toEqual(before);
     expect(env.item(1).state).toBe('PENDING');
+  });
+});
+
+describe('expected failures at start are one line naming the thing and the fix; usage errors exit 64', () => {
+  it('a port out of range is a usage error', async () => {
+    const r = await env.cli(['start', '--port', '99999', '--no-worker', '--no-scheduler']);
+    expectOneClearError(r, /--port: "99999" is invalid: must be an integer from 0 to 65535/);
+  });
+
+  it('a port in use names the address and the fix, exit 1', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    try {
+      const r = await env.cli(['api', '--port', String(port)]);
+      expectOneClearError(r, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use; .*--port`), 1);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('an unreachable database names it (password hidden) and what to check, exit 1', async () => {
+    const r = await runSluice(['--db', 'postgres://sluice:hunter2@127.0.0.1:1/nowhere', 'work', 'list'], { cwd: env.dir });
+    expectOneClearError(r, /cannot reach the database postgres:\/\/sluice:\*\*\*@127\.0\.0\.1:1\/nowhere \(ECONNREFUSED\): check that PostgreSQL is running/, 1);
+    expect(r.stderr).not.toContain('hunter2');
+  });
+
+  it('a file that is not a database names the file, exit 1', async () => {
+    const file = path.join(env.dir, 'not-a-db.sqlite');
+    writeFileSync(file, 'x'.repeat(4096));
+    const r = await runSluice(['--db', `sqlite:${file}`, 'work', 'list'], { cwd: env.dir });
+    expectOneClearError(r, /cannot open the database sqlite:.*not-a-db\.sqlite: file is not a database \(SQLITE_NOTADB\)/, 1);
+  });
+
+  it('work list --limit -1 and a filter naming an unknown domain or pipeline are refused', async () => {
+    expectOneClearError(await env.cli(['work', 'list', '--limit', '-1']), /--limit: "-1" is invalid: must be an integer from 1 to 10000/);
+    expectOneClearError(await env.cli(['work', 'retry', '--domain', 'nope']), /--domain: "nope" is invalid: must name a registered domain \(known: [^)]*ops/);
+    expectOneClearError(await env.cli(['work', 'list', '--pipeline', 'ops.nope']), /--pipeline: "ops\.nope" is invalid: must name a registered pipeline/);
+    // A real domain with nothing failed is fine: "retried 0".
+    const ok = await env.cli(['work', 'retry', '--domain', 'ops']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('retried 0 item(s)');
   });
 });

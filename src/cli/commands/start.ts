@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
 import { seedDemo } from '../../app/demo.js';
 import { BUNDLED_DEMO_CONFIG } from '../../config/load-config.js';
-import { parseIntOption, withApp } from '../context.js';
+import { parseBoundedIntOption, parseIntOption, withApp } from '../context.js';
+import { listenOrExplain } from '../listen.js';
 import { onShutdownSignals } from '../signals.js';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
     .description('Run everything in one process: workers, scheduler, API and status page on 127.0.0.1')
-    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
+    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseBoundedIntOption('--port', 0, 65535))
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
     .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
     .option('--no-worker', 'do not run workers in this process')
@@ -24,7 +25,7 @@ export function registerStart(program: Command): void {
         const server = await buildServer({ app, worker, scheduler });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
-        await server.listen({ port, host });
+        await listenOrExplain(server, port, host);
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         worker?.start();

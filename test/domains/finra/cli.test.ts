@@ -65,11 +65,11 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(parseJsonOutput<unknown[]>(before)).toEqual([]);
 
     const unknown = await env.cli(['data', 'finra.otc_transparency', 'hhl', '--json']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(64);
     expect(unknown.stdout).toBe('');
     expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: must name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
     const badDomain = await env.cli(['data', 'finra', 'hhi']);
-    expect(badDomain.code).toBe(1);
+    expect(badDomain.code).toBe(64);
     expect(badDomain.stderr).toContain('finra.otc_transparency');
   });
 
@@ -91,16 +91,16 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(result.runs.filter((r) => r.pipeline.includes('.compute_')).every((r) => r.status === 'skipped')).toBe(true);
   });
 
-  it('bad flags exit 1 naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
+  it('bad flags exit 64 (EX_USAGE) naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
     env = new TestEnv();
     const tiers = await env.cli(['finra', '--weeks', WEEK, '--tiers', 'NMS_TIER_1,TIER9', '--data-dir', FIXTURES, '--json']);
-    expect(tiers.code).toBe(1);
+    expect(tiers.code).toBe(64);
     expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: must be one of NMS_TIER_1, NMS_TIER_2, OTC');
     const week = await env.cli(['finra', '--weeks', '2025-12-18', '--data-dir', FIXTURES]);
-    expect(week.code).toBe(1);
+    expect(week.code).toBe(64);
     expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: must be week_ending Fridays');
     const noSource = await env.cli(['finra', '--weeks', WEEK, '--json']);
-    expect(noSource.code).toBe(1);
+    expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no FINRA source configured');
 
     const dry = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--only-stage', 'ingest', '--json']);
