@@ -103,10 +103,23 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no FINRA source configured');
 
-    const dry = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--only-stage', 'ingest', '--json']);
+    const dry = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     const result = parseJsonOutput<RunResultJson>(dry);
     expect(result.status).toBe('dry_run');
     expect(result.runs.map((r) => [r.pipeline, r.partition_key, r.status])).toEqual([['finra.otc_transparency.ingest_week', `tier=OTC|week_ending=${WEEK}`, 'dry_run']]);
+    // It says what it would read.
+    expect(result.warnings).toEqual([`dry-run: would read ${path.join(FIXTURES, 'otc_20251222.csv')} for OTC week ${WEEK}`]);
+
+    // Missing inputs: the dry run says which, and exits 1 (the real run would fail).
+    const missingDir = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', path.join(env.dir, 'no-such-dir'), '--json']);
+    expect(missingDir.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(missingDir).warnings).toEqual([`dry-run: input missing: data directory ${path.join(env.dir, 'no-such-dir')} does not exist (set --data-dir to the directory holding the FINRA files)`]);
+    const missingFile = await env.cli(['finra', '--weeks', '2025-11-07', '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', FIXTURES, '--json']);
+    expect(missingFile.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(missingFile).warnings[0]).toMatch(/^dry-run: input missing: OTC week 2025-11-07: none of otc_20251107\.csv, otc_20251110\.csv/);
+    const dryNoSource = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--json']);
+    expect(dryNoSource.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(dryNoSource).warnings[0]).toMatch(/^dry-run: input missing: no FINRA source configured/);
   });
 });
