@@ -12,7 +12,8 @@ import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venue
 import { parseFinraFile } from './parse.js';
 import { addDaysIso, partitionKeyFor, weekPartition, weekTierPartition } from './partitions.js';
 import { currentFinraRunOptions } from './run-options.js';
-import { describeMissingSource, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, type FinraSource } from './source.js';
+import { describeMissingSource, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource } from './source.js';
+import { itemAccessPolicy } from '../access.js';
 
 /** Bumped when a stage's output for the same input changes, so the next run re-lands. */
 const NORMALIZE_VERSION = 'normalize/1';
@@ -27,12 +28,12 @@ export interface FinraDomainOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const ingestParams = z.strictObject({
-  ...sourceParamsSchema.shape,
-  force: z.boolean().default(false),
-  /** More rejected rows than this share (or all of them) fails the capture; see reject-threshold.ts. */
-  max_reject_share: z.number().min(0, 'be a number from 0 to 1').max(1, 'be a number from 0 to 1').default(DEFAULT_MAX_REJECT_SHARE),
-});
+/** More rejected rows than this share (or all of them) fails the capture; see reject-threshold.ts. */
+const maxRejectShare = z.number().min(0, 'be a number from 0 to 1').max(1, 'be a number from 0 to 1').default(DEFAULT_MAX_REJECT_SHARE);
+const ingestParams = z.strictObject({ ...sourceParamsSchema.shape, force: z.boolean().default(false), max_reject_share: maxRejectShare });
+/** What an item may carry: paths and URLs checked against the config's access policy. */
+const ingestItemParams = (options: FinraDomainOptions) =>
+  z.strictObject({ ...itemSourceParamsShape(itemAccessPolicy(options)), force: z.boolean().default(false), max_reject_share: maxRejectShare });
 const stageParams = z.strictObject({ force: z.boolean().default(false) });
 
 const ingestDep = [{ pipeline: PIPELINES.ingest, mapping: { kind: 'identity' as const }, auto: true }];
@@ -66,7 +67,7 @@ function ingestWeek(options: FinraDomainOptions) {
     name: 'ingest_week',
     description: 'Fetches one week of one tier (file or HTTP), checks its structure, lands its rows as a capture (unchanged bytes are skipped).',
     partition: weekTierPartition,
-    params: ingestParams,
+    params: ingestItemParams(options),
     retry: { maxAttempts: 5, baseDelayMs: 60_000, factor: 2, maxDelayMs: 30 * 60_000 },
     timeoutMs: 10 * 60_000,
     concurrency: 3,
