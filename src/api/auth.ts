@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LoginLimiter, sendTooManyLogins } from './guards.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodServer } from './context.js';
 import { errorBody } from './errors.js';
@@ -55,6 +56,7 @@ export function registerAuth(server: ZodServer, token: string | undefined): { en
   if (!token) return { enabled: false };
   const sessionKey = randomBytes(32);
   const sessionValue = createHmac('sha256', sessionKey).update(token, 'utf8').digest('base64url');
+  const logins = new LoginLimiter();
 
   const authorized = (request: FastifyRequest): 'ok' | 'missing' | 'wrong' => {
     const header = request.headers.authorization;
@@ -99,7 +101,13 @@ export function registerAuth(server: ZodServer, token: string | undefined): { en
     scope.post('/login', { schema: { hide: true } }, async (request, reply) => {
       const body = (request.body ?? {}) as Record<string, unknown>;
       const next = safeNext(body.next);
-      if (typeof body.token !== 'string' || !constantTimeEqual(body.token, token)) return sendLogin(reply, next, 'That token is not valid for this server.', 401);
+      const wait = logins.retryAfterMs(request.ip);
+      if (wait > 0) return sendTooManyLogins(reply, wait);
+      if (typeof body.token !== 'string' || !constantTimeEqual(body.token, token)) {
+        logins.fail(request.ip);
+        return sendLogin(reply, next, 'That token is not valid for this server.', 401);
+      }
+      logins.succeed(request.ip);
       return reply
         .code(303)
         .header('set-cookie', `${SESSION_COOKIE}=${sessionValue}; Path=/; HttpOnly; SameSite=Strict`)

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { NotFoundError, SluiceError, TransitionError } from '../core/errors.js';
+import { mustRule, NotFoundError, SluiceError, TransitionError } from '../core/errors.js';
+import { ruleOfIssue } from '../core/zod-rule.js';
 import { formatPath } from '../engine/registry.js';
 
 /**
@@ -113,8 +114,8 @@ function fromSchemaValidation(issues: ValidationIssue[], context: string | undef
   const root = CONTEXT_ROOT[context ?? 'body'] ?? '';
   let field = formatPath(root, segments);
   if (field === '') field = context === 'querystring' ? 'query' : 'body';
-  const rule = issue.keyword === 'unrecognized_keys' ? 'not be present: unknown field (check the spelling)' : (issue.message ?? 'be valid');
-  return errorBody('invalid_input', `${field}: ${describe(value)} is invalid: ${rule}`, field, value === undefined ? undefined : value, rule);
+  const rule = issue.keyword === 'unrecognized_keys' ? 'not be present: unknown field (check the spelling)' : ruleOfIssue({ ...issue.params, code: issue.keyword, message: issue.message ?? '' } as unknown as z.core.$ZodIssue);
+  return errorBody('invalid_input', `${field}: ${describe(value)} is invalid: ${mustRule(rule)}`, field, value === undefined ? undefined : value, rule);
 }
 
 function describe(value: unknown): string {

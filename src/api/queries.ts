@@ -68,7 +68,7 @@ export function resolvePipelineFilter(domain: string | undefined, pipeline: stri
   if (pipeline === undefined || pipeline === '') return { domain: domain || undefined };
   if (pipeline.includes('.')) {
     const split = splitPipelineKey(pipeline);
-    if (!split) throw new ApiError(400, 'invalid_input', `pipeline: ${JSON.stringify(pipeline)} is invalid: be domain.name or a bare pipeline name`, 'pipeline', pipeline, 'be domain.name or a bare pipeline name');
+    if (!split) throw new ApiError(400, 'invalid_input', `pipeline: ${JSON.stringify(pipeline)} is invalid: must be domain.name or a bare pipeline name`, 'pipeline', pipeline, 'be domain.name or a bare pipeline name');
     if (domain && domain !== split.domain) {
       throw new ApiError(400, 'invalid_input', `pipeline: ${JSON.stringify(pipeline)} is in domain ${split.domain}, not ${domain}`, 'pipeline', pipeline, `belong to the domain given (${domain})`);
     }

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { createMetrics } from '../metrics/metrics.js';
 import { registerAuth } from './auth.js';
+import { registerCsrfGuard } from './guards.js';
 import type { ServerContext, ZodServer } from './context.js';
 import { errorBody, toErrorResponse } from './errors.js';
 import { GridScanner } from './grid.js';
@@ -41,6 +42,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const server = Fastify({
     loggerInstance: log,
+    // Explicit, so the limit is a documented contract: 1 MiB per request body (a batch
+    // enqueue is also capped at 1000 items by its schema); larger bodies get 413.
+    bodyLimit: 1024 * 1024,
     // Fastify's own per-request lines are off; the onResponse hook below logs at debug.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<ZodTypeProvider>() as unknown as ZodServer;
@@ -51,6 +55,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     log.debug({ method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'http request');
   });
 
+  registerCsrfGuard(server);
   const auth = registerAuth(server, token || undefined);
   if (auth.enabled) log.info('API token auth enabled: /api routes and dashboard pages need the token');
 

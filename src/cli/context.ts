@@ -56,6 +56,29 @@ export function parseIntOption(name: string) {
   };
 }
 
+/** An integer option within [min, max], e.g. `--limit` (1..10000): -1 or 0 is an error, not "all". */
+export function parseBoundedIntOption(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new ValidationError(name, value, `be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** A `--domain` / `--pipeline` filter must name something registered: a typo would
+ * otherwise match nothing and look like "nothing to do". */
+export function checkRegisteredFilter(app: SluiceApp, filter: { domain?: string; pipeline?: { domain: string; pipeline: string } | null }): void {
+  const keys = app.registry.keys();
+  if (filter.pipeline) {
+    const key = `${filter.pipeline.domain}.${filter.pipeline.pipeline}`;
+    if (!keys.includes(key)) throw new ValidationError('--pipeline', key, `name a registered pipeline (known: ${[...keys].sort().join(', ')})`);
+  }
+  if (filter.domain !== undefined) {
+    const domains = [...new Set(keys.map((k) => k.slice(0, k.lastIndexOf('.'))))].sort();
+    if (!domains.includes(filter.domain)) throw new ValidationError('--domain', filter.domain, `name a registered domain (known: ${domains.join(', ')})`);
+  }
+}
+
 export function parseJsonOption(name: string) {
   return (value: string): unknown => {
     try {
@@ -70,14 +93,23 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** One line on stderr, exit code 1: what, where, which rule. No stack for user errors. */
+/**
+ * Exit codes. A run that failed (or a command that could not do its job) exits 1; a run that
+ * partly failed 2 (see run-result). Bad input of any kind (an unknown flag, a bad argument,
+ * a config file that does not validate) exits 64, EX_USAGE from sysexits.h, so a script can
+ * tell "you called it wrong" from "it ran and failed".
+ */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 64;
+
+/** One line on stderr: what, where, which rule. No stack for user errors. Returns the exit code. */
 export function reportError(err: unknown): number {
   if (err instanceof SluiceError) {
     process.stderr.write(`sluice: error: ${err.message}\n`);
-    return 1;
+    return err.code === 'invalid_input' ? EXIT_USAGE : EXIT_FAILURE;
   }
   const e = err as { code?: string; message?: string; stack?: string };
-  if (e?.code?.startsWith?.('commander.')) return 1;
+  if (e?.code?.startsWith?.('commander.')) return EXIT_USAGE;
   process.stderr.write(`sluice: unexpected error: ${e?.stack ?? String(err)}\n`);
   return 1;
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { addGlobalOptions, reportError } from './context.js';
+import { addGlobalOptions, EXIT_USAGE, reportError } from './context.js';
 import { registerApi } from './commands/api.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerData } from './commands/data.js';
@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version "errors" exit 0; usage errors were already printed by commander.
-      process.exitCode = err.exitCode;
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
       return;
     }
     process.exitCode = reportError(err);

@@ -32,7 +32,12 @@ export class ValidationError extends SluiceError {
 
 function formatValidation(field: string, value: unknown, rule: string, source?: string): string {
   const where = source ? `${source}: ` : '';
-  return `${where}${field}: ${describeValue(value)} is invalid: ${rule}`;
+  return `${where}${field}: ${describeValue(value)} is invalid: ${mustRule(rule)}`;
+}
+
+/** `be a duration` -> `must be a duration`; a rule already saying "must" is left alone. */
+export function mustRule(rule: string): string {
+  return /^must\b/.test(rule) ? rule : `must ${rule}`;
 }
 
 export function describeValue(value: unknown): string {

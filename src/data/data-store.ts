@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { checkRejectShare } from './reject-threshold.js';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { partitionKey as keyOf, type Partition } from '../core/partition.js';
 import type { RevisionSummary } from '../core/run-result.js';
@@ -62,6 +63,12 @@ export interface LandInput {
   checks?: readonly AnomalyCheckSpec[];
   /** Source rows a parser refused; recorded in `rejects` and counted as an anomaly. */
   rejects?: readonly RejectInput[];
+  /**
+   * The largest share of source rows (rows + rejects) that may be rejected, 0..1, default
+   * 0.5. Above it, or when every row is rejected, `land` throws RejectThresholdError and
+   * lands nothing, so the prior capture stays latest.
+   */
+  maxRejectShare?: number;
   /**
    * Test hook: awaited inside the landing transaction after the staging rows are written and
    * before the MERGE. On SQLite the shared connection stays inside that transaction while it
@@ -262,6 +269,7 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
     }
     return { line: r.line, reason: r.reason, raw: r.raw ?? null };
   });
+  checkRejectShare(Array.isArray(input.rows) ? input.rows.length : 0, rejects, input.maxRejectShare, input.source ?? null);
   return {
     partitionKey: key,
     stage: input.stage,

@@ -8,6 +8,7 @@ import { SqliteDataStore } from './sqlite-data-store.js';
 export * from './anomaly-checks.js';
 export * from './data-store.js';
 export * from './dataset.js';
+export * from './reject-threshold.js';
 export { PgDataStore } from './pg-data-store.js';
 export { SqliteDataStore } from './sqlite-data-store.js';
 

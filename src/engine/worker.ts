@@ -282,6 +282,11 @@ export class Worker extends EventEmitter {
     const controller = new AbortController();
     const output = new OutputTail();
     const run = { item, controller, output } as ActiveRun;
+    // A run of this item can still be here when the store handed the item out again: the
+    // old attempt's outcome could not be recorded (database down), its lease expired and
+    // this worker re-claimed it. The old run's claim is gone; stop it, and make sure its
+    // clean-up (below) cannot remove the new run, which would stop the new run's heartbeat.
+    this.active.get(item.id)?.controller.abort(new LostClaimAbort('lease_lost'));
     this.active.set(item.id, run);
     const log = logger.child({ item_id: item.id, pipeline: registered.key, partition: item.partitionKey, attempt: item.attemptNo });
     const startedAt = Date.now();
@@ -326,7 +331,7 @@ export class Worker extends EventEmitter {
       } finally {
         clearTimeout(timer);
       }
-      this.active.delete(item.id);
+      if (this.active.get(item.id) === run) this.active.delete(item.id);
       this.emit('finish', outcome);
       this.wake();
     })();

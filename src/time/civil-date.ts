@@ -46,13 +46,13 @@ export function isValidDate(value: unknown): value is DateString {
  */
 export function parseDate(value: unknown, field = 'date'): DateString {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new TimeInputError(field, value, 'a date is required, formatted YYYY-MM-DD');
+    throw new TimeInputError(field, value, 'be given, formatted YYYY-MM-DD');
   }
   if (!DATE_RE.test(value)) {
-    throw new TimeInputError(field, value, 'date must be formatted YYYY-MM-DD');
+    throw new TimeInputError(field, value, 'be formatted YYYY-MM-DD');
   }
   if (!split(value)) {
-    throw new TimeInputError(field, value, 'date does not exist in the calendar');
+    throw new TimeInputError(field, value, 'be a date that exists in the calendar');
   }
   return value;
 }
@@ -80,7 +80,7 @@ export function formatDate(year: number, month: number, day: number): DateString
 /** Days since 1970-01-01 (negative before). The unit all date arithmetic is done in. */
 export function toEpochDay(date: DateString): number {
   const p = split(date);
-  if (!p) throw new TimeInputError('date', date, 'date must be a real date formatted YYYY-MM-DD');
+  if (!p) throw new TimeInputError('date', date, 'be a real date formatted YYYY-MM-DD');
   return Math.round(utcDate(p.year, p.month, p.day).getTime() / MS_PER_DAY);
 }
 
@@ -143,7 +143,7 @@ export function parseDateRange(
   const first = parseDate(from, names.from);
   const last = parseDate(to, names.to);
   if (toEpochDay(last) < toEpochDay(first)) {
-    throw new TimeInputError(names.to, last, `range is reversed: ${names.to} must not be before ${names.from} (${first})`);
+    throw new TimeInputError(names.to, last, `not be before ${names.from} (${first}): the range is reversed`);
   }
   return { from: first, to: last };
 }

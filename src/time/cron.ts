@@ -99,7 +99,7 @@ function compile(expr: string, field: string): Cron {
   try {
     return new Cron(expr, { timezone: 'Etc/UTC', paused: true });
   } catch (err) {
-    throw new TimeInputError(field, expr, cronerReason(err));
+    throw new TimeInputError(field, expr, `be a valid cron expression: ${cronerReason(err)}`);
   }
 }
 
@@ -116,11 +116,11 @@ export function validateCron(expr: unknown, field = 'cron'): string {
 
 function compileChecked(expr: unknown, field: string): Cron {
   if (typeof expr !== 'string' || expr.trim() === '') {
-    throw new TimeInputError(field, expr, 'a cron expression is required, e.g. "30 10 * * 1-5"');
+    throw new TimeInputError(field, expr, 'be given as a cron expression, e.g. "30 10 * * 1-5"');
   }
   const cron = compile(expr, field);
   if (cron.nextRun(new Date(Date.UTC(1970, 0, 1))) === null) {
-    throw new TimeInputError(field, expr, 'never matches any date (e.g. a day that no month has)');
+    throw new TimeInputError(field, expr, 'match at least one date (not e.g. a day that no month has)');
   }
   return cron;
 }
@@ -222,7 +222,7 @@ export function fireTimesBetween(
     throw new TimeInputError('to', to, 'must be a valid Date');
   }
   if (to.getTime() < checkFrom(opts.from).getTime()) {
-    throw new TimeInputError('to', to, `range is reversed: to must not be before from (${opts.from.toISOString()})`);
+    throw new TimeInputError('to', to, `not be before from (${opts.from.toISOString()}): the range is reversed`);
   }
   const limit = opts.limit ?? MAX_FIRE_TIMES;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FIRE_TIMES) {

@@ -1,4 +1,4 @@
-import { SluiceError } from '../core/errors.js';
+import { mustRule, SluiceError } from '../core/errors.js';
 
 /**
  * The one error type the time layer throws for bad input.
@@ -17,7 +17,7 @@ export class TimeInputError extends SluiceError {
     readonly value: unknown,
     readonly rule: string,
   ) {
-    super(`${field} ${describeValue(value)}: ${rule}`, 'invalid_input');
+    super(`${field} ${describeValue(value)}: ${mustRule(rule)}`, 'invalid_input');
   }
 }
 

@@ -30,7 +30,7 @@ export interface NextMarketTimeOptions {
 const AT_RE = /^(open|close)(?:([+-])(?:(\d+)h)?(?:(\d+)m)?)?$/;
 const MAX_OFFSET_MINUTES = 24 * 60;
 const MAX_COUNT = 100_000;
-const GRAMMAR = 'expected open or close with an optional offset such as open-5m, close+15m or close+1h30m';
+const GRAMMAR = 'be open or close with an optional offset such as open-5m, close+15m or close+1h30m';
 
 /** Parse an `at` string. Throws TimeInputError (field "at") when it does not parse. */
 export function parseMarketTime(at: unknown, field = 'at'): MarketTime {
@@ -39,11 +39,11 @@ export function parseMarketTime(at: unknown, field = 'at'): MarketTime {
   if (!m) throw new TimeInputError(field, at, GRAMMAR);
   const [, anchor, sign, hours, minutes] = m;
   if (sign !== undefined && hours === undefined && minutes === undefined) {
-    throw new TimeInputError(field, at, `offset after "${sign}" needs hours and/or minutes, e.g. ${anchor}${sign}15m`);
+    throw new TimeInputError(field, at, `have hours and/or minutes after "${sign}", e.g. ${anchor}${sign}15m`);
   }
   const magnitude = Number(hours ?? 0) * 60 + Number(minutes ?? 0);
   if (magnitude > MAX_OFFSET_MINUTES) {
-    throw new TimeInputError(field, at, 'offset must be at most 24h');
+    throw new TimeInputError(field, at, 'have an offset of at most 24h');
   }
   return {
     anchor: anchor === 'open' ? 'open' : 'close',

@@ -50,7 +50,7 @@ export function weekEndingFridays(from: DateString, to: DateString, field: Range
 export function fridayForPublicationMonday(date: DateString): DateString {
   const d = parseDate(date, 'date');
   if (dayOfWeek(d) !== MONDAY) {
-    throw new TimeInputError('date', d, 'a FINRA publication date must be a Monday');
+    throw new TimeInputError('date', d, 'be a Monday (a FINRA publication date)');
   }
   return addDays(d, -3);
 }
@@ -59,7 +59,7 @@ export function fridayForPublicationMonday(date: DateString): DateString {
 export function publicationMondayFor(weekEnding: DateString): DateString {
   const d = parseDate(weekEnding, 'week_ending');
   if (dayOfWeek(d) !== FRIDAY) {
-    throw new TimeInputError('week_ending', d, 'week_ending must be a Friday');
+    throw new TimeInputError('week_ending', d, 'be a Friday');
   }
   return addDays(d, 3);
 }

@@ -140,15 +140,15 @@ export class TradingCalendar {
         throw new TimeInputError(
           `${field}.close`,
           entry.close,
-          `an early close must be after the open (${this.regularOpen}) and before the regular close (${this.regularClose})`,
+          `be after the open (${this.regularOpen}) and before the regular close (${this.regularClose}) for an early close`,
         );
       }
       if (this.extraClosures.has(date)) {
-        throw new TimeInputError(`${field}.date`, date, 'is also listed in adhoc_closures');
+        throw new TimeInputError(`${field}.date`, date, 'not also be listed in adhoc_closures');
       }
       // An early close only makes sense on a day that trades; catch typos (a weekend, a holiday).
       if (!this.isSession(date)) {
-        throw new TimeInputError(`${field}.date`, date, `is not a ${this.name} session (${this.closureReason(date)})`);
+        throw new TimeInputError(`${field}.date`, date, `be a ${this.name} session (${date} is closed: ${this.closureReason(date)})`);
       }
       this.extraEarlyCloses.set(date, { date, close: entry.close, name: 'early close (config)' });
     });
@@ -159,7 +159,7 @@ export class TradingCalendar {
       throw new TimeInputError(
         field,
         date,
-        `the ${this.name} calendar covers ${this.rules.firstYear}-01-01 onward; earlier closures are not modelled`,
+        `be ${this.rules.firstYear}-01-01 or later: the ${this.name} calendar does not model earlier closures`,
       );
     }
   }
@@ -208,7 +208,7 @@ export class TradingCalendar {
   private requireSession(date: unknown): DateString {
     const d = this.check(date);
     if (!this.isSession(d)) {
-      throw new TimeInputError('date', d, `is not a ${this.name} session (${this.closureReason(d)})`);
+      throw new TimeInputError('date', d, `be a ${this.name} session (${d} is closed: ${this.closureReason(d)})`);
     }
     return d;
   }
@@ -303,7 +303,7 @@ export class TradingCalendar {
     throw new TimeInputError(
       'date',
       date,
-      `no ${this.name} session ${dir > 0 ? 'after' : 'before'} it within ${MAX_SESSION_GAP_DAYS} days`,
+      `have a ${this.name} session ${dir > 0 ? 'after' : 'before'} it within ${MAX_SESSION_GAP_DAYS} days`,
     );
   }
 

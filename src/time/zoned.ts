@@ -84,7 +84,7 @@ export function validateTimezone(tz: unknown, field = 'timezone'): string {
     throw new TimeInputError(
       field,
       tz,
-      'unknown time zone; use an IANA name such as "America/New_York", "Europe/London" or "UTC"',
+      'be a known IANA time zone such as "America/New_York", "Europe/London" or "UTC"',
     );
   }
   return tz;

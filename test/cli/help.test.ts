@@ -73,9 +73,9 @@ describe('--help', () => {
     expect(r.stdout).toMatch(/Usage: sluice work list[\s\S]*--state <state>/);
   });
 
-  it('an unknown command is a usage error: exit 1, message on stderr', async () => {
+  it('an unknown command is a usage error: exit 64 (EX_USAGE), message on stderr', async () => {
     const r = await runSluice(['frobnicate']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(64);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
   });

@@ -36,7 +36,7 @@ describe('sluice manifest', () => {
 
   it('--captures without --domain is one clear error', async () => {
     const result = await runSluice(['--db', db, 'manifest', '--captures']);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/sluice: error: --domain: missing value is invalid: be given with --captures/);
+    expect(result.code).toBe(64);
+    expect(result.stderr).toMatch(/sluice: error: --domain: missing value is invalid: must be given with --captures/);
   });
 });

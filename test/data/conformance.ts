@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/core/errors.js';
+import { RejectThresholdError } from '../../src/data/reject-threshold.js';
 import { partitionKey } from '../../src/core/partition.js';
 import {
   RowValidationError,
@@ -447,6 +448,29 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       });
       expect((await fresh.latest(ds)).length).toBe(BIG);
       expect(await h.count(datasetTables(ds).staging)).toBe(0);
+    });
+
+    it('a capture that rejects every row, or more than max_reject_share of them, lands nothing; the prior capture stays latest', async () => {
+      const ds = venueVolume(domain());
+      await data.ensureDataset(ds);
+      const good = [vv('AAPL', 'ABCD', 1), vv('MSFT', 'ABCD', 2)];
+      const first = await land(ds, good, { capturedAt: at('2025-12-22T15:00:00Z') });
+      const rejects = (n: number) => Array.from({ length: n }, (_, i) => ({ line: i + 2, reason: `MPID "ABCDE" is not a market participant identifier`, raw: `NMS Tier 1|X|x|v|ABCDE|1|1|2025-12-22` }));
+      // every row rejected: fails even with a share of 1
+      const allBad = land(ds, [], { sourceBytes: 'all bad', capturedAt: at('2025-12-23T15:00:00Z'), rejects: rejects(1000), maxRejectShare: 1 });
+      await expect(allBad).rejects.toBeInstanceOf(RejectThresholdError);
+      await expect(allBad).rejects.toThrow(/all 1000 rows rejected; nothing landed.*First rejects: line 2: MPID "ABCDE".*line 6: /);
+      // 3 of 4 rejected (75%) > default 0.5
+      const most = land(ds, [vv('NVDA', 'ABCD', 3)], { sourceBytes: 'most bad', capturedAt: at('2025-12-23T15:00:00Z'), rejects: rejects(3) });
+      await expect(most).rejects.toThrow(/3 of 4 rows rejected \(75\.0%\), more than max_reject_share 0\.5/);
+      const latest = await data.latest(ds);
+      expect(latest.map((r) => r.capture_id)).toEqual([first.capture_id, first.capture_id]);
+      expect((await data.manifest({ domain: ds.domain }))[0]).toMatchObject({ capture_id: first.capture_id, row_count: 2 });
+      // at the share (2 of 4 = 0.5) it lands, rejects recorded; a share out of range is refused
+      const half = await land(ds, [vv('NVDA', 'ABCD', 3), vv('TSLA', 'ABCD', 4)], { sourceBytes: 'half bad', capturedAt: at('2025-12-23T15:00:00Z'), rejects: rejects(2) });
+      expect(half).toMatchObject({ status: 'landed', row_count: 2 });
+      expect(await data.rejects(half.capture_id)).toHaveLength(2);
+      await expect(land(ds, good, { sourceBytes: 'x', capturedAt: at('2025-12-24T15:00:00Z'), maxRejectShare: 2 })).rejects.toThrow(/maxRejectShare: 2 is invalid/);
     });
 
     it('anomalies: row count drop vs the previous partition, late data, required nulls, rejects; none below threshold', async () => {

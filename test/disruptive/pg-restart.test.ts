@@ -62,11 +62,24 @@ describeIfPg('PostgreSQL restarted during a run', () => {
       );
       // The worker processes survived the restart: nothing exited.
       expect(workers.every((w) => w.exitCode === null)).toBe(true);
+      // Collected rather than asserted one by one: when this fails, the message shows every
+      // offending item with its attempts and events, which is what tells a double run from
+      // a leaked attempt.
+      const offenders: unknown[] = [];
       for (const item of await db.store.listItems({ limit: ITEMS })) {
         const attempts = await db.store.listAttempts(item.id);
-        expect(attempts.filter((a) => a.status === 'succeeded')).toHaveLength(1);
-        expect(attempts.filter((a) => a.status === 'running')).toHaveLength(0);
+        const succeeded = attempts.filter((a) => a.status === 'succeeded').length;
+        const running = attempts.filter((a) => a.status === 'running').length;
+        if (succeeded !== 1 || running !== 0) {
+          offenders.push({
+            item: item.id,
+            state: item.state,
+            attempts: attempts.map((a) => `${a.id}#${a.attemptNo} ${a.status} ${a.workerId} ${a.startedAt.toISOString()}..${a.finishedAt?.toISOString() ?? ''} ${a.error ?? ''}`),
+            events: (await db.store.listEvents(item.id)).map((e) => `${e.at.toISOString()} ${e.event} ${e.fromState ?? ''}->${e.toState} ${e.actor ?? ''}`),
+          });
+        }
       }
+      expect(offenders).toEqual([]);
       for (const w of workers) w.kill('SIGTERM');
       const codes = await Promise.all(workers.map((w) => new Promise<number | null>((r) => w.once('exit', (code) => r(code)))));
       expect(codes).toEqual([0, 0]);

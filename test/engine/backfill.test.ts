@@ -82,11 +82,11 @@ describe('backfill', () => {
   });
 
   const bad: [string, Parameters<typeof planBackfill>[1], RegExp][] = [
-    ['a reversed range', { pipeline: 'test.bf.daily', from: '2025-12-31', to: '2025-12-01' }, /--to "2025-12-01": range is reversed/],
+    ['a reversed range', { pipeline: 'test.bf.daily', from: '2025-12-31', to: '2025-12-01' }, /--to "2025-12-01": must not be before/],
     ['an empty range (a weekend has no sessions)', { pipeline: 'test.bf.daily', from: '2025-11-22', to: '2025-11-23' }, /contain at least one session/],
     ['a range with no Friday', { pipeline: 'test.bf.weekly', from: '2025-12-01', to: '2025-12-04', fixed: [{ tier: 'OTC' }] }, /contain at least one Friday/],
     ['an invalid date', { pipeline: 'test.bf.daily', from: '2025-02-30', to: '2025-03-05' }, /2025-02-30/],
-    ['a malformed partition range', { pipeline: 'ops.noop', partitionRange: 'n=5' }, /--partition-range: "n=5" is invalid: be key=A\.\.B/],
+    ['a malformed partition range', { pipeline: 'ops.noop', partitionRange: 'n=5' }, /--partition-range: "n=5" is invalid: must be key=A\.\.B/],
     ['a reversed integer range', { pipeline: 'ops.noop', partitionRange: 'n=9..2' }, /not be reversed/],
     ['an unknown pipeline', { pipeline: 'test.bf.nope', from: '2025-12-01', to: '2025-12-05' }, /name a registered pipeline/],
   ];

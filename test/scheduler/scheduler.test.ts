@@ -202,10 +202,10 @@ describe('scheduler config: bad input names the schedule and the field', () => {
     ['invalid cron', [{ name: 'x', pipeline: 'ops.noop', cron: '61 * * * *' }], /schedules\[0\] \(x\)\.cron: "61 \* \* \* \*" is invalid: .*minute/],
     ['unknown time zone', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'Mars/Olympus' }], /schedules\[0\]\.timezone: "Mars\/Olympus" is invalid: must be an IANA time zone/],
     ['unknown calendar', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', calendar: 'XMARS' }], /schedules\[0\] \(x\)\.calendar: "XMARS" is invalid: .*XNYS/],
-    ['unparsable at', [{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'lunch+5m' }], /schedules\[0\] \(x\)\.at: "lunch\+5m" is invalid: expected open or close/],
-    ['at without calendar', [{ name: 'x', pipeline: 'ops.noop', at: 'close+15m' }], /schedules\[0\] \(x\)\.calendar: missing value is invalid: be given when "at" is used/],
-    ['unknown pipeline', [{ name: 'x', pipeline: 'ops.nope', cron: '0 * * * *' }], /schedules\[0\] \(x\)\.pipeline: "ops\.nope" is invalid: name a registered pipeline/],
-    ['duplicate names', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *' }, { name: 'x', pipeline: 'ops.noop', cron: '5 * * * *' }], /schedules\[1\]\.name: "x" is invalid: be unique/],
+    ['unparsable at', [{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'lunch+5m' }], /schedules\[0\] \(x\)\.at: "lunch\+5m" is invalid: must be open or close/],
+    ['at without calendar', [{ name: 'x', pipeline: 'ops.noop', at: 'close+15m' }], /schedules\[0\] \(x\)\.calendar: missing value is invalid: must be given when "at" is used/],
+    ['unknown pipeline', [{ name: 'x', pipeline: 'ops.nope', cron: '0 * * * *' }], /schedules\[0\] \(x\)\.pipeline: "ops\.nope" is invalid: must name a registered pipeline/],
+    ['duplicate names', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *' }, { name: 'x', pipeline: 'ops.noop', cron: '5 * * * *' }], /schedules\[1\]\.name: "x" is invalid: must be unique/],
   ];
   for (const [label, schedules, message] of cases) {
     it(label, async () => {

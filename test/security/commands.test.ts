@@ -54,13 +54,13 @@ describe('REST API cannot make Sluice run a program the config did not name', ()
   });
 
   const refused: [string, unknown, string, RegExp][] = [
-    ['params.argv on a command pipeline', { pipeline: 'test.echo', partition: { who: 'x' }, params: { argv: ['sh', '-c', 'id'] } }, 'params.argv', /Unrecognized key/],
-    ['params.env (LD_PRELOAD, PATH)', { pipeline: 'test.echo', partition: { who: 'x' }, params: { env: { LD_PRELOAD: '/tmp/evil.so' } } }, 'params.env', /Unrecognized key/],
-    ['params.cwd', { pipeline: 'test.echo', partition: { who: 'x' }, params: { cwd: '/' } }, 'params.cwd', /Unrecognized key/],
-    ['params.command', { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full', command: ['id'] } }, 'params.command', /Unrecognized key/],
+    ['params.argv on a command pipeline', { pipeline: 'test.echo', partition: { who: 'x' }, params: { argv: ['sh', '-c', 'id'] } }, 'params.argv', /must not be present: unknown field/],
+    ['params.env (LD_PRELOAD, PATH)', { pipeline: 'test.echo', partition: { who: 'x' }, params: { env: { LD_PRELOAD: '/tmp/evil.so' } } }, 'params.env', /must not be present: unknown field/],
+    ['params.cwd', { pipeline: 'test.echo', partition: { who: 'x' }, params: { cwd: '/' } }, 'params.cwd', /must not be present: unknown field/],
+    ['params.command', { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full', command: ['id'] } }, 'params.command', /must not be present: unknown field/],
     ['a value posing as an option', { pipeline: 'test.echo', partition: { who: '--version' } }, 'partition.who', /not starting with "-"/],
     ['a value posing as a path out', { pipeline: 'test.echo', partition: { who: '../../etc/passwd' } }, 'partition.who', /without "\/"/],
-    ['a partition key the config did not declare', { pipeline: 'test.echo', partition: { who: 'x', program: 'sh' } }, 'partition.program', /Unrecognized key/],
+    ['a partition key the config did not declare', { pipeline: 'test.echo', partition: { who: 'x', program: 'sh' } }, 'partition.program', /must not be present: unknown field/],
     ['a params value outside its enum', { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full; id' } }, 'params.label', /one of full, quick/],
     ['a placeholder params value left out', { pipeline: 'test.daily', partition: { day: '2026-01-05' } }, 'params.label', /./],
   ];
@@ -109,7 +109,7 @@ describe('CLI enqueue, backfill and schedules cannot either', () => {
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: 'full', argv: ['id'] })]), 'params.argv');
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: 'full', env: { LD_PRELOAD: 'x' } })]), 'params.env');
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: '--exec=id' })]), 'params.label', /one of full, quick/);
-    expectRefused(await env.cli(['backfill', 'test.echo', '--partition-range', 'who=1..3', '--partition', 'extra=-x']), 'partitions[0].extra', /Unrecognized key/);
+    expectRefused(await env.cli(['backfill', 'test.echo', '--partition-range', 'who=1..3', '--partition', 'extra=-x']), 'partitions[0].extra', /must not be present: unknown field/);
     expect(env.counts().items).toBe(0);
     // The declared form works: five sessions, one argv value each.
     const ok = await env.cliOk([...args, '--params', JSON.stringify({ label: 'quick' }), '--json']);

@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
 import type { ExitResult } from '../helpers/process.js';
 
-/** The CLI's answer to bad input: exit 1, one line on stderr naming `field`, nothing on stdout. */
+/** The CLI's answer to bad input: exit 64 (EX_USAGE), one line on stderr naming `field`, nothing on stdout. */
 export function expectRefused(r: ExitResult, field: string, rule?: RegExp): void {
-  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(1);
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(64);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, `stderr should be one line:\n${r.stderr}`).toHaveLength(1);

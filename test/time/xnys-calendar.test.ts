@@ -153,7 +153,7 @@ describe('session times', () => {
   });
 
   it('refuses open/close of a non-session, naming the date', () => {
-    expect(() => xnys.sessionOpen('2026-11-26')).toThrow(/2026-11-26.*not a XNYS session \(Thanksgiving Day\)/);
+    expect(() => xnys.sessionOpen('2026-11-26')).toThrow(/2026-11-26.*must be a XNYS session \(2026-11-26 is closed: Thanksgiving Day\)/);
   });
 });
 
@@ -179,7 +179,7 @@ describe('overrides and registry', () => {
 
   it('rejects overrides that make no sense, naming the entry', () => {
     expect(() => getCalendar('XNYS', { early_closes: [{ date: '2027-03-13', close: '13:00' }] })).toThrow(
-      /early_closes\[0\]\.date "2027-03-13": is not a XNYS session \(weekend\)/,
+      /early_closes\[0\]\.date "2027-03-13": must be a XNYS session \(2027-03-13 is closed: weekend\)/,
     );
     expect(() => getCalendar('XNYS', { early_closes: [{ date: '2027-03-10', close: '17:00' }] })).toThrow(
       /early_closes\[0\]\.close/,
@@ -199,10 +199,10 @@ describe('overrides and registry', () => {
     }
     expect(err).toBeInstanceOf(TimeInputError);
     expect(err).toMatchObject({ field: 'calendar', value: 'XLON' });
-    expect((err as Error).message).toBe('calendar "XLON": unknown calendar; known calendars: XNYS');
+    expect((err as Error).message).toBe('calendar "XLON": must name a known calendar (known: XNYS)');
   });
 
   it('rejects dates before the modelled range instead of guessing', () => {
-    expect(() => xnys.isSession('1990-01-02')).toThrow(/covers 1993-01-01 onward/);
+    expect(() => xnys.isSession('1990-01-02')).toThrow(/must be 1993-01-01 or later/);
   });
 });

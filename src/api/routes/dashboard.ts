@@ -4,6 +4,8 @@ import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
 import type { GridScanner } from '../grid.js';
 import { ApiError } from '../errors.js';
+import { mustRule } from '../../core/errors.js';
+import { ruleOfIssue } from '../../core/zod-rule.js';
 import { html } from '../html.js';
 import { itemDetail, listWork, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
@@ -58,7 +60,7 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
       // The list page shows every state unless asked (the API's default is "waiting to run").
       const stateText = q.state && q.state !== '' ? q.state : 'ALL';
       const parsed = stateFilter.safeParse(stateText);
-      if (!parsed.success) throw new ApiError(400, 'invalid_input', `state: ${JSON.stringify(stateText)} is invalid: ${parsed.error.issues[0]!.message}`, 'state', stateText, parsed.error.issues[0]!.message);
+      if (!parsed.success) throw new ApiError(400, 'invalid_input', `state: ${JSON.stringify(stateText)} is invalid: ${mustRule(ruleOfIssue(parsed.error.issues[0]!))}`, 'state', stateText, ruleOfIssue(parsed.error.issues[0]!));
       const states = parsed.data;
       const data = await listWork(ctx, { states, domain: q.domain || undefined, pipeline: q.pipeline || undefined, limit: q.limit, offset: q.offset });
       const counts = await app.store.countByState();

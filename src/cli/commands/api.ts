@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parseIntOption, withApp } from '../context.js';
+import { parseBoundedIntOption, parseIntOption, withApp } from '../context.js';
+import { listenOrExplain } from '../listen.js';
 import { onShutdownSignals } from '../signals.js';
 import { checkBind } from '../bind-policy.js';
 
@@ -9,7 +10,7 @@ export function registerApi(program: Command): void {
   program
     .command('api')
     .description('Serve the REST API (/api/v1, OpenAPI at /docs), the dashboard and /metrics on 127.0.0.1, without workers')
-    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
+    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseBoundedIntOption('--port', 0, 65535))
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
     .option('--insecure', 'serve on a non-loopback host without SLUICE_API_TOKEN (only behind a layer that guards it)')
     .action(async (opts, command: Command) => {
@@ -21,7 +22,7 @@ export function registerApi(program: Command): void {
         const server = await buildServer({ app });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
-        await server.listen({ port, host });
+        await listenOrExplain(server, port, host);
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         app.logger.info({ url, database: app.store.backend, auth: Boolean(process.env.SLUICE_API_TOKEN) }, 'sluice api started');

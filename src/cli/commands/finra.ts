@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -10,12 +11,14 @@ import {
   FINRA_DOMAIN,
   PIPELINES,
   TIERS,
+  candidateFileNames,
   describeMissingSource,
   isFriday,
   resolveFinraSource,
   runWithFinraOptions,
   sourceParamsFromConfig,
   sourceParamsFromEnv,
+  type FinraSource,
   type FinraSourceParams,
   type Tier,
 } from '../../domains/finra/index.js';
@@ -75,6 +78,7 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
   }
 
   const perTier = weeks.flatMap((week_ending) => tiers.map((tier) => ({ week_ending, tier })));
+  if (dryRun && runsIngest) warnings.push(...describeDryRunInputs(source, perTier, request.source?.source));
   const perWeek = weeks.map((week_ending) => ({ week_ending }));
   const plan: { pipeline: string; partitions: Record<string, string>[] }[] = [];
   if (runsIngest) plan.push({ pipeline: PIPELINES.ingest, partitions: perTier });
@@ -126,6 +130,27 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
       fail_fast: request.failFast === true,
       database: app.store.backend,
     },
+  });
+}
+
+/** Warnings of a dry run whose inputs are missing start with this; the CLI exits 1 then. */
+export const DRY_RUN_MISSING = 'dry-run: input missing';
+
+/**
+ * What a dry run would read, checked: for a file source, the file each (week, tier) would
+ * land from, or which names were looked for and not found; for an HTTP source the URLs are
+ * only named (a dry run makes no requests).
+ */
+function describeDryRunInputs(source: FinraSource | null | undefined, partitions: readonly { week_ending: string; tier: Tier }[], asked: FinraSourceParams["source"]): string[] {
+  if (!source) return [`${DRY_RUN_MISSING}: ${describeMissingSource(asked)}`];
+  if (source.kind === 'http') return partitions.map((p) => `dry-run: would fetch ${new URL(candidateFileNames(p.week_ending, p.tier)[0]!, source.baseUrl.endsWith('/') ? source.baseUrl : `${source.baseUrl}/`).toString()} (or its other names; not checked)`);
+  if (!existsSync(source.dataDir) || !statSync(source.dataDir).isDirectory()) {
+    return [`${DRY_RUN_MISSING}: data directory ${source.dataDir} does not exist (set --data-dir to the directory holding the FINRA files)`];
+  }
+  return partitions.map((p) => {
+    const names = candidateFileNames(p.week_ending, p.tier);
+    const found = names.map((n) => path.join(source.dataDir, n)).find((f) => existsSync(f));
+    return found ? `dry-run: would read ${found} for ${p.tier} week ${p.week_ending}` : `${DRY_RUN_MISSING}: ${p.tier} week ${p.week_ending}: none of ${names.join(', ')} in ${source.dataDir}`;
   });
 }
 
@@ -220,6 +245,7 @@ export function registerFinra(program: Command): void {
       const result = await withApp(command, (app) => runFinraBatch(app, request), { logLevel: 'warn' });
       if (opts.json) printJson(result);
       else printRunResult(result);
-      process.exitCode = exitCodeFor(result.status);
+      // A dry run whose inputs are missing would fail for real: say so with the exit code.
+      process.exitCode = result.status === 'dry_run' && result.warnings.some((w) => w.startsWith(DRY_RUN_MISSING)) ? 1 : exitCodeFor(result.status);
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { seedDemo } from '../../app/demo.js';
 import { BUNDLED_DEMO_CONFIG } from '../../config/load-config.js';
-import { parseIntOption, withApp } from '../context.js';
+import { parseBoundedIntOption, parseIntOption, withApp } from '../context.js';
+import { listenOrExplain } from '../listen.js';
 import { onShutdownSignals } from '../signals.js';
 import { checkBind } from '../bind-policy.js';
 
@@ -9,7 +10,7 @@ export function registerStart(program: Command): void {
   program
     .command('start')
     .description('Run everything in one process: workers, scheduler, API and status page on 127.0.0.1')
-    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
+    .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseBoundedIntOption('--port', 0, 65535))
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
     .option('--insecure', 'serve on a non-loopback host without SLUICE_API_TOKEN (only behind a layer that guards it)')
     .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
@@ -28,7 +29,7 @@ export function registerStart(program: Command): void {
         const server = await buildServer({ app, worker, scheduler });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
-        await server.listen({ port, host });
+        await listenOrExplain(server, port, host);
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         worker?.start();

@@ -4,7 +4,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { WORK_STATES, isWorkState, type WorkState } from '../../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson } from '../../core/work-item.js';
 import { blockedReason } from '../../engine/dependencies.js';
-import { parseIntOption, printJson, printTable, withApp } from '../context.js';
+import { checkRegisteredFilter, parseBoundedIntOption, parseIntOption, printJson, printTable, withApp } from '../context.js';
 
 export function registerWork(program: Command): void {
   const work = program.command('work').description('Inspect and operate on work items');
@@ -15,13 +15,14 @@ export function registerWork(program: Command): void {
     .addOption(new Option('--state <state>', 'only this state').choices([...WORK_STATES]))
     .option('--domain <domain>', 'only this domain')
     .option('--pipeline <pipeline>', 'only this pipeline (domain.name)')
-    .option('--limit <n>', 'at most n items', parseIntOption('--limit'), 100)
-    .option('--offset <n>', 'skip n items', parseIntOption('--offset'), 0)
+    .option('--limit <n>', 'at most n items (1 to 10000)', parseBoundedIntOption('--limit', 1, 10_000), 100)
+    .option('--offset <n>', 'skip n items', parseBoundedIntOption('--offset', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('--json', 'print JSON')
     .action(async (opts, command: Command) => {
       const pipeline = opts.pipeline ? splitPipelineKey(opts.pipeline) : null;
       if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
       await withApp(command, async (app) => {
+        checkRegisteredFilter(app, { domain: opts.domain, pipeline });
         const items = await app.store.listItems({
           state: opts.state as WorkState | undefined,
           domain: pipeline?.domain ?? opts.domain,
@@ -89,6 +90,7 @@ export function registerWork(program: Command): void {
       if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
       if (id === undefined && !opts.domain && !pipeline) throw new ValidationError('id', undefined, 'be given, or use --domain/--pipeline to retry every failed item');
       await withApp(command, async (app) => {
+        if (id === undefined) checkRegisteredFilter(app, { domain: opts.domain, pipeline });
         const items = await app.store.retry(
           id !== undefined ? { id } : { domain: pipeline?.domain ?? opts.domain, pipeline: pipeline?.pipeline },
           'cli',

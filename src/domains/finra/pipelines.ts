@@ -5,6 +5,7 @@ import type { SluiceConfig } from '../../config/schema.js';
 import { SourceError } from '../../connectors/errors.js';
 import { isValidDate, type Dataset, type DataRow } from '../../data/dataset.js';
 import type { RejectInput } from '../../data/data-store.js';
+import { DEFAULT_MAX_REJECT_SHARE } from '../../data/reject-threshold.js';
 import { rollingRows, hhiRows, tierSplitRows, venueShareRows, venueVolumeRows, type VenueRow } from './analytics.js';
 import { FINRA_DOMAIN, MPID_RE, PIPELINES, ROLLING_WEEKS, SYMBOL_RE, TIERS, tierFromDescription, type Tier } from './constants.js';
 import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venueVolume } from './datasets.js';
@@ -27,9 +28,12 @@ export interface FinraDomainOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-const ingestParams = z.strictObject({ ...sourceParamsSchema.shape, force: z.boolean().default(false) });
+/** More rejected rows than this share (or all of them) fails the capture; see reject-threshold.ts. */
+const maxRejectShare = z.number().min(0, 'be a number from 0 to 1').max(1, 'be a number from 0 to 1').default(DEFAULT_MAX_REJECT_SHARE);
+const ingestParams = z.strictObject({ ...sourceParamsSchema.shape, force: z.boolean().default(false), max_reject_share: maxRejectShare });
 /** What an item may carry: paths and URLs checked against the config's access policy. */
-const ingestItemParams = (options: FinraDomainOptions) => z.strictObject({ ...itemSourceParamsShape(itemAccessPolicy(options)), force: z.boolean().default(false) });
+const ingestItemParams = (options: FinraDomainOptions) =>
+  z.strictObject({ ...itemSourceParamsShape(itemAccessPolicy(options)), force: z.boolean().default(false), max_reject_share: maxRejectShare });
 const stageParams = z.strictObject({ force: z.boolean().default(false) });
 
 const ingestDep = [{ pipeline: PIPELINES.ingest, mapping: { kind: 'identity' as const }, auto: true }];
@@ -87,6 +91,7 @@ function ingestWeek(options: FinraDomainOptions) {
         sourceBytes: fetched.bytes,
         rows: parsed.rows,
         rejects: parsed.rejects,
+        maxRejectShare: ctx.params.max_reject_share,
         source: fetched.uri,
         force: run?.force ?? ctx.params.force,
         checks: [{ check: 'row_count_drop', threshold: 0.5 }],
@@ -98,7 +103,7 @@ function ingestWeek(options: FinraDomainOptions) {
 }
 
 function sourceOf(ctx: HandlerContext<z.infer<typeof ingestParams>>, override: z.infer<typeof sourceParamsSchema> | undefined, options: FinraDomainOptions): FinraSource {
-  const { force: _force, ...itemSource } = ctx.params;
+  const { force: _force, max_reject_share: _share, ...itemSource } = ctx.params;
   const cwd = process.cwd();
   const baseDir = options.baseDir ?? cwd;
   const layers = [

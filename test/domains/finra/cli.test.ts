@@ -65,11 +65,11 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(parseJsonOutput<unknown[]>(before)).toEqual([]);
 
     const unknown = await env.cli(['data', 'finra.otc_transparency', 'hhl', '--json']);
-    expect(unknown.code).toBe(1);
+    expect(unknown.code).toBe(64);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
+    expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: must name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
     const badDomain = await env.cli(['data', 'finra', 'hhi']);
-    expect(badDomain.code).toBe(1);
+    expect(badDomain.code).toBe(64);
     expect(badDomain.stderr).toContain('finra.otc_transparency');
   });
 
@@ -91,22 +91,35 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(result.runs.filter((r) => r.pipeline.includes('.compute_')).every((r) => r.status === 'skipped')).toBe(true);
   });
 
-  it('bad flags exit 1 naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
+  it('bad flags exit 64 (EX_USAGE) naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
     const tiers = await env.cli(['finra', '--weeks', WEEK, '--tiers', 'NMS_TIER_1,TIER9', '--data-dir', FIXTURES, '--json']);
-    expect(tiers.code).toBe(1);
-    expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: be one of NMS_TIER_1, NMS_TIER_2, OTC');
+    expect(tiers.code).toBe(64);
+    expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: must be one of NMS_TIER_1, NMS_TIER_2, OTC');
     const week = await env.cli(['finra', '--weeks', '2025-12-18', '--data-dir', FIXTURES]);
-    expect(week.code).toBe(1);
-    expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: be week_ending Fridays');
+    expect(week.code).toBe(64);
+    expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: must be week_ending Fridays');
     const noSource = await env.cli(['finra', '--weeks', WEEK, '--json']);
-    expect(noSource.code).toBe(1);
+    expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no FINRA source configured');
 
-    const dry = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--only-stage', 'ingest', '--json']);
+    const dry = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json']);
     expect(dry.code, dry.stderr).toBe(0);
     const result = parseJsonOutput<RunResultJson>(dry);
     expect(result.status).toBe('dry_run');
     expect(result.runs.map((r) => [r.pipeline, r.partition_key, r.status])).toEqual([['finra.otc_transparency.ingest_week', `tier=OTC|week_ending=${WEEK}`, 'dry_run']]);
+    // It says what it would read.
+    expect(result.warnings).toEqual([`dry-run: would read ${path.join(FIXTURES, 'otc_20251222.csv')} for OTC week ${WEEK}`]);
+
+    // Missing inputs: the dry run says which, and exits 1 (the real run would fail).
+    const missingDir = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', path.join(env.dir, 'no-such-dir'), '--json']);
+    expect(missingDir.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(missingDir).warnings).toEqual([`dry-run: input missing: data directory ${path.join(env.dir, 'no-such-dir')} does not exist (set --data-dir to the directory holding the FINRA files)`]);
+    const missingFile = await env.cli(['finra', '--weeks', '2025-11-07', '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', FIXTURES, '--json']);
+    expect(missingFile.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(missingFile).warnings[0]).toMatch(/^dry-run: input missing: OTC week 2025-11-07: none of otc_20251107\.csv, otc_20251110\.csv/);
+    const dryNoSource = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--json']);
+    expect(dryNoSource.code).toBe(1);
+    expect(parseJsonOutput<RunResultJson>(dryNoSource).warnings[0]).toMatch(/^dry-run: input missing: no FINRA source configured/);
   });
 });

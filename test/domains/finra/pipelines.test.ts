@@ -240,6 +240,30 @@ describe('finra.otc_transparency end to end', () => {
     expect(result.anomalies).toEqual([expect.objectContaining({ check: 'rejected_rows', partition_key: T1 })]);
   });
 
+  it('a file whose rows are all rejected (five-letter MPIDs) fails the attempt, lands nothing and keeps the prior capture latest', async () => {
+    const a = await setup();
+    const dir = weekDir();
+    dirs.push(dir);
+    expect((await run(a, { source: 'file', data_dir: dir })).status).toBe('success');
+    const before = dataOnly(await a.data.latest(rawWeekly, { where: { partition_key: T1 } }));
+    const file = path.join(dir, 'tier1_20251219.csv');
+    const [header, ...body] = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const broken = body.filter((l) => l.split('|')[1] !== '').map((l) => l.split('|').map((c, i) => (i === 4 ? 'ABCDE' : c)).join('|'));
+    writeFileSync(file, [header, ...broken, ''].join('\n'));
+    const result = await run(a, { source: 'file', data_dir: dir }, { tiers: ['NMS_TIER_1'] });
+    expect(result.status).not.toBe('success');
+    const failed = entry(result, 'ingest_week', T1);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(new RegExp(`all ${broken.length} rows rejected; nothing landed, the prior capture stays latest\\. First rejects: line 2: MPID "ABCDE" is not a market participant identifier`));
+    const item = (await a.store.findItem(FINRA_DOMAIN, 'ingest_week', T1))!;
+    expect(item.state).toBe('FAILED');
+    // The sample stays on the attempt.
+    const attempts = await a.store.listAttempts(item.id);
+    expect(attempts.at(-1)).toMatchObject({ status: 'failed', error: expect.stringContaining('line 3: MPID "ABCDE"') });
+    expect(dataOnly(await a.data.latest(rawWeekly, { where: { partition_key: T1 } }))).toEqual(before);
+    expect(await a.data.listCaptures({ domain: FINRA_DOMAIN, partitionKey: T1, stage: 'ingest' })).toHaveLength(1);
+  });
+
   it('a missing file fails naming every name tried, and is retried later (it may not be published yet)', async () => {
     const a = await setup();
     const dir = weekDir();

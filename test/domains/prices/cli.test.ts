@@ -99,21 +99,21 @@ describe('sluice prices (child processes)', () => {
     expect(m! - a!).toBeGreaterThanOrEqual(380);
   });
 
-  it('bad flags exit 1 naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
+  it('bad flags exit 64 (EX_USAGE) naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
     const holiday = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-25', '--data-dir', PRICE_FIXTURES, '--json']);
-    expect(holiday.code).toBe(1);
+    expect(holiday.code).toBe(64);
     expect(holiday.stdout).toBe('');
-    expect(holiday.stderr).toContain('--date: "2025-12-25" is invalid: be an XNYS session (2025-12-25 is closed: Christmas Day)');
+    expect(holiday.stderr).toContain('--date: "2025-12-25" is invalid: must be an XNYS session (2025-12-25 is closed: Christmas Day)');
     const ticker = await env.cli(['prices', '--symbols', 'AAPL,BAD TICKER!', '--date', '2025-12-19', '--data-dir', PRICE_FIXTURES]);
-    expect(ticker.code).toBe(1);
+    expect(ticker.code).toBe(64);
     expect(ticker.stderr).toContain('--symbols: "TICKER!" is invalid');
     const noSource = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-19', '--json']);
-    expect(noSource.code).toBe(1);
+    expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no prices source configured');
     const both = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-19', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES]);
-    expect(both.code).toBe(1);
-    expect(both.stderr).toContain('--date: "2025-12-19" is invalid: not be combined with --from/--to');
+    expect(both.code).toBe(64);
+    expect(both.stderr).toContain('--date: "2025-12-19" is invalid: must not be combined with --from/--to');
 
     const dry = await env.cli(['prices', '--symbols', 'AAPL,MSFT', '--from', '2025-12-19', '--to', '2025-12-22', '--mode', 'dry-run', '--json']);
     expect(dry.code, dry.stderr).toBe(0);

@@ -229,7 +229,7 @@ describe('prices.daily_ohlcv', () => {
   it('partitions are XNYS sessions: a holiday or weekend is refused before anything is enqueued', async () => {
     const a = await setup();
     await expect(runPricesBatch(a, { symbols: ['AAPL'], date: '2025-12-25', source: { source: 'file', data_dir: PRICE_FIXTURES } })).rejects.toThrow(
-      '--date: "2025-12-25" is invalid: be an XNYS session (2025-12-25 is closed: Christmas Day)',
+      '--date: "2025-12-25" is invalid: must be an XNYS session (2025-12-25 is closed: Christmas Day)',
     );
     await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-20', symbol: 'AAPL' } }])).rejects.toThrow(/2025-12-20 is closed: weekend/);
     await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'aapl' } }])).rejects.toThrow(/upper-case ticker/);
