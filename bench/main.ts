@@ -30,6 +30,7 @@ program
   .option('--concurrency <n>', 'worker slots', int, 16)
   .option('--samples <n>', 'latency samples', int, 200)
   .option('--depth <n>', 'far-future PENDING items for the depth run (0 = skip)', int, 0)
+  .option('--local-queue <n>', 'items the worker claims ahead of free slots (0 = only for free slots)', int, 500)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchQueue(opts), opts.json === true));
 
@@ -42,7 +43,7 @@ program
   .option('--json', 'one JSON array on stdout')
   .action(async (opts) => {
     const base = { jobs: opts.jobs, concurrency: opts.concurrency, samples: opts.samples };
-    const sluice = await benchQueue({ ...base, backend: 'postgres', depth: 0 });
+    const sluice = await benchQueue({ ...base, backend: 'postgres', depth: 0, localQueue: 500 });
     const graphile = await benchGraphileWorker(base);
     const boss = await benchPgBoss({ ...base, samples: Math.min(base.samples, 40) });
     const rows = [sluice, graphile, boss].map((r) => ({
