@@ -87,6 +87,8 @@ async function throughput(store: Store, opts: QueueBenchOptions, label: string):
 
 async function latency(store: Store, opts: QueueBenchOptions): Promise<{ p50: number; p99: number }> {
   const registry = new PipelineRegistry().register(noop).register(probe);
+  // One process may run several backends back to back (peers, smoke): start clean.
+  probeStarts.clear();
   const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 1_000, localQueue: opts.localQueue });
   worker.start();
   await sleep(200); // idle and already running

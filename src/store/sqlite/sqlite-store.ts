@@ -199,7 +199,7 @@ export class SqliteStore implements Store, ScheduleStore {
       // INDEXED BY: left to itself the planner picks the (state, …) index and sorts every
       // ready row on each claim, which made a claim O(queue depth).
       candidates: db.prepare(`
-        SELECT id, domain || '.' || pipeline AS key FROM work_items INDEXED BY work_items_ready
+        SELECT id, domain || '.' || pipeline AS key, state, total_attempts FROM work_items INDEXED BY work_items_ready
         WHERE state IN (${FROM('claim')}) AND desired_at <= @now
           AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
           AND (@skip IS NULL OR domain || '.' || pipeline NOT IN (SELECT value FROM json_each(@skip)))
@@ -374,13 +374,14 @@ export class SqliteStore implements Store, ScheduleStore {
           only,
           skip: full.length ? JSON.stringify(full) : null,
           limit: want + (room.size > 0 ? want : 0),
-        }) as { id: number; key: string }[];
+        }) as { id: number; key: string; state: WorkState; total_attempts: number }[];
         if (rows.length === 0) break;
-        for (const { id, key } of rows) {
+        for (const { id, key, state, total_attempts } of rows) {
           if (claimed.length >= request.limit) break;
           const left = room.get(key);
           if (left !== undefined && left <= 0) continue;
-          const item = this.claimRow(id, request.workerId, now, now + request.leaseMs);
+          // Inside this write transaction the candidate row cannot change before its update.
+          const item = this.claimRow(id, request.workerId, now, now + request.leaseMs, { state, total_attempts });
           if (!item) continue;
           if (left !== undefined) room.set(key, left - 1);
           claimed.push(item);
@@ -392,8 +393,14 @@ export class SqliteStore implements Store, ScheduleStore {
     return run.immediate();
   }
 
-  private claimRow(id: number, workerId: string, now: number, lease: number): ClaimedItem | null {
-    const current = this.s.getItem.get(id) as ItemRow | undefined;
+  private claimRow(
+    id: number,
+    workerId: string,
+    now: number,
+    lease: number,
+    known?: Pick<ItemRow, 'state' | 'total_attempts'>,
+  ): ClaimedItem | null {
+    const current = known ?? (this.s.getItem.get(id) as ItemRow | undefined);
     if (!current) return null;
     const attemptNo = current.total_attempts + 1;
     const attemptId = Number(this.s.insertAttempt.run(id, attemptNo, workerId, now).lastInsertRowid);
