@@ -8,6 +8,7 @@ import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { LATEST_SYSTEMS, benchLatestPeer, latestHarness, type LatestSystem } from './peers-latest.js';
 import { benchQueue } from './queue.js';
+import { explainQueue } from './explain.js';
 import { round } from './support.js';
 
 const int = (v: string) => {
@@ -123,5 +124,17 @@ program
   .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
+
+program
+  .command('explain')
+  .description('EXPLAIN (ANALYZE, BUFFERS) of the PostgreSQL claim and complete statements at one batch size')
+  .option('--batch <n>', 'items per claim / complete', int, 500)
+  .option('--ready <n>', 'ready items left in the queue', int, 20_000)
+  .option('--warm <n>', 'items claimed and completed first', int, 10_000)
+  .option('--depth <n>', 'far-future PENDING items', int, 0)
+  .option('--no-analyze', 'skip ANALYZE before explaining (statistics as on a fresh queue)')
+  .action(async (opts) => {
+    process.stdout.write(await explainQueue(opts));
+  });
 
 await program.parseAsync(process.argv);

@@ -459,7 +459,10 @@ export function pgStatements(schema: string) {
         SET state = '${TRANSITIONS.complete.to}', locked_by = NULL, lease_expires_at = NULL, last_error = NULL,
             updated_at = ${DB_NOW}, finished_at = ${DB_NOW}
         FROM r
-        WHERE w.id = ANY ($1::bigint[]) AND w.id = r.item_id AND w.state IN (${FROM('complete')})
+        -- Holding the claim (locked_by and current_attempt_id) implies RUNNING: every move
+        -- out of RUNNING clears locked_by. Stating the state as well made the planner walk
+        -- the partial lease index (every RUNNING row, dead ones included) instead of probing ids.
+        WHERE w.id = ANY ($1::bigint[]) AND w.id = r.item_id
           AND w.locked_by = r.worker_id AND w.current_attempt_id = r.attempt_id
         RETURNING w.id, w.current_attempt_id AS attempt_id, r.worker_id, r.ord, w.updated_at, w.domain, w.pipeline, w.partition_key
       ),
