@@ -470,18 +470,22 @@ export function pgStatements(schema: string) {
       -- as done judges it (a row that moves on concurrently also has its attempt closed by
       -- whoever moved it, so status = 'running' below no longer matches). Joining done
       -- instead was quadratic: its row count is unknown to the planner, which nested-looped it.
-      checked AS (
-        SELECT r.*, coalesce(w.state IN (${FROM('complete')}) AND w.locked_by = r.worker_id AND w.current_attempt_id = r.attempt_id, false) AS ok
+      checked AS MATERIALIZED (
+        SELECT array_agg(coalesce(w.state IN (${FROM('complete')}) AND w.locked_by = r.worker_id AND w.current_attempt_id = r.attempt_id, false) ORDER BY r.ord) AS ok
         FROM r LEFT JOIN ${items} w ON w.id = r.item_id
       ),
+      -- Each attempt finds its report by position in the id array rather than by a join: with
+      -- few attempts believed to be 'running' the planner nested-looped every attempt against
+      -- the whole batch, whatever the statistics. array_position is a C loop over the ids.
       finished_attempts AS (
         UPDATE ${attempts} a
-        SET status = CASE WHEN c.ok THEN 'succeeded' ELSE 'lost' END,
+        SET status = CASE WHEN c.ok[array_position($2::bigint[], a.id)] THEN 'succeeded' ELSE 'lost' END,
             finished_at = ${DB_NOW},
-            error = CASE WHEN c.ok THEN NULL ELSE '${LOST_COMPLETION}' END,
-            output_tail = c.output_tail, result = c.result
+            error = CASE WHEN c.ok[array_position($2::bigint[], a.id)] THEN NULL ELSE '${LOST_COMPLETION}' END,
+            output_tail = ($5::text[])[array_position($2::bigint[], a.id)],
+            result = ($4::jsonb[])[array_position($2::bigint[], a.id)]
         FROM checked c
-        WHERE a.id = ANY ($2::bigint[]) AND a.id = c.attempt_id AND a.worker_id = c.worker_id AND a.status = 'running'
+        WHERE a.id = ANY ($2::bigint[]) AND a.worker_id = ($3::text[])[array_position($2::bigint[], a.id)] AND a.status = 'running'
       ),
       new_events AS (
         INSERT INTO ${events} (item_id, at, event, from_state, to_state, actor)
