@@ -200,11 +200,31 @@ export class SqliteStore implements Store, ScheduleStore {
       // ready row on each claim, which made a claim O(queue depth).
       candidates: db.prepare(`
         SELECT id, domain || '.' || pipeline AS key, state, total_attempts FROM work_items INDEXED BY work_items_ready
-        WHERE state IN (${FROM('claim')}) AND desired_at <= @now
+        WHERE state IN (${FROM('claim')}) AND priority = @priority AND desired_at <= @now
           AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
           AND (@skip IS NULL OR domain || '.' || pipeline NOT IN (SELECT value FROM json_each(@skip)))
-        ORDER BY priority DESC, desired_at, id
+        ORDER BY desired_at, id
         LIMIT @limit`),
+      // Distinct priorities among ready items, highest first, one index probe each (a loose
+      // index scan). Claims and "when is the next item due?" then read one priority at a time,
+      // where desired_at is the next index key: desired_at <= now bounds the range and
+      // the first entry is the minimum, so far-future items are never walked. Reading the
+      // index in (priority, desired_at) order as a whole walked every far-future entry
+      // whenever fewer items were ready than asked for, and min(desired_at) walked them all.
+      readyLevels: db.prepare(`
+        WITH RECURSIVE levels(p) AS (
+          SELECT max(priority) FROM work_items INDEXED BY work_items_ready WHERE state IN (${FROM('claim')})
+          UNION ALL
+          SELECT (SELECT max(priority) FROM work_items INDEXED BY work_items_ready
+                  WHERE state IN (${FROM('claim')}) AND priority < levels.p)
+          FROM levels WHERE levels.p IS NOT NULL
+        )
+        SELECT p FROM levels WHERE p IS NOT NULL`),
+      firstDueAt: db.prepare(`
+        SELECT desired_at FROM work_items INDEXED BY work_items_ready
+        WHERE state IN (${FROM('claim')}) AND priority = @priority
+          AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
+        ORDER BY desired_at LIMIT 1`),
       insertAttempt: db.prepare(
         `INSERT INTO attempts (item_id, attempt_no, worker_id, status, started_at) VALUES (?, ?, ?, 'running', ?)`,
       ),
@@ -369,12 +389,13 @@ export class SqliteStore implements Store, ScheduleStore {
       for (let round = 0; round < 4 && claimed.length < request.limit; round++) {
         const full = [...room].filter(([, n]) => n <= 0).map(([k]) => k);
         const want = request.limit - claimed.length;
-        const rows = this.s.candidates.all({
-          now,
-          only,
-          skip: full.length ? JSON.stringify(full) : null,
-          limit: want + (room.size > 0 ? want : 0),
-        }) as { id: number; key: string; state: WorkState; total_attempts: number }[];
+        const limit = want + (room.size > 0 ? want : 0);
+        const rows: { id: number; key: string; state: WorkState; total_attempts: number }[] = [];
+        for (const priority of this.s.readyLevels.pluck().all() as number[]) {
+          const more = this.s.candidates.all({ now, only, priority, skip: full.length ? JSON.stringify(full) : null, limit: limit - rows.length });
+          rows.push(...(more as typeof rows));
+          if (rows.length >= limit) break;
+        }
         if (rows.length === 0) break;
         for (const { id, key, state, total_attempts } of rows) {
           if (claimed.length >= request.limit) break;
@@ -759,13 +780,12 @@ export class SqliteStore implements Store, ScheduleStore {
   }
 
   async nextDesiredAt(pipelines?: readonly string[]): Promise<Date | null> {
-    const at = this.db
-      .prepare(
-        `SELECT min(desired_at) FROM work_items WHERE state IN (${FROM('claim')})
-         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))`,
-      )
-      .pluck()
-      .get({ only: pipelines ? JSON.stringify(pipelines) : null }) as number | null;
+    const only = pipelines ? JSON.stringify(pipelines) : null;
+    let at: number | null = null;
+    for (const priority of this.s.readyLevels.pluck().all() as number[]) {
+      const first = this.s.firstDueAt.pluck().get({ priority, only }) as number | undefined;
+      if (first !== undefined && (at === null || first < at)) at = first;
+    }
     return at === null ? null : new Date(at);
   }
 
