@@ -6,7 +6,9 @@ import { Command, Option } from 'commander';
 import { benchBackfill } from './backfill.js';
 import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
+import { LATEST_SYSTEMS, benchLatestPeer, latestHarness, type LatestSystem } from './peers-latest.js';
 import { benchQueue } from './queue.js';
+import { explainQueue } from './explain.js';
 import { round } from './support.js';
 
 const int = (v: string) => {
@@ -30,26 +32,80 @@ program
   .option('--concurrency <n>', 'worker slots', int, 16)
   .option('--samples <n>', 'latency samples', int, 200)
   .option('--depth <n>', 'far-future PENDING items for the depth run (0 = skip)', int, 0)
+  .option('--local-queue <n>', 'items the worker claims ahead of free slots (0 = only for free slots)', int, 500)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchQueue(opts), opts.json === true));
 
 program
   .command('peers')
-  .description('the same throughput and latency workloads on graphile-worker and pg-boss, with sluice-postgres as the in-run baseline')
+  .description('the same throughput and latency workloads on the peers, with sluice-postgres (and sluice-sqlite) as the in-run baseline')
   .option('--jobs <n>', 'items for the throughput run', int, 20_000)
   .option('--concurrency <n>', 'worker slots', int, 16)
-  .option('--samples <n>', 'latency samples (pg-boss polls, so each sample takes ~0.5 s)', int, 200)
+  .option('--samples <n>', 'latency samples (pg-boss 10 polls, so each of its samples takes ~0.5 s)', int, 200)
+  .option('--local-queue <n>', "Sluice's local queue (items claimed ahead of free slots)", int, 500)
+  .option(
+    '--latest <dir>',
+    'also run the newest peers at their best settings from this installed harness (bench/peers-latest after `npm ci` there)',
+  )
+  .option('--latest-systems <list>', `comma-separated subset of ${LATEST_SYSTEMS.join(',')}`, LATEST_SYSTEMS.join(','))
+  .option('--no-devdeps', 'skip the in-process peers from devDependencies (graphile-worker 0.16 defaults, pg-boss 10)')
   .option('--json', 'one JSON array on stdout')
   .action(async (opts) => {
     const base = { jobs: opts.jobs, concurrency: opts.concurrency, samples: opts.samples };
-    const sluice = await benchQueue({ ...base, backend: 'postgres', depth: 0 });
-    const graphile = await benchGraphileWorker(base);
-    const boss = await benchPgBoss({ ...base, samples: Math.min(base.samples, 40) });
-    const rows = [sluice, graphile, boss].map((r) => ({
-      ...r,
-      processed_vs_sluice: round(Number(r.processed_per_s) / Number(sluice.processed_per_s), 2),
-      enqueue_vs_sluice: round(Number(r.enqueue_per_s) / Number(sluice.enqueue_per_s), 2),
-    }));
+    const latest = opts.latest
+      ? String(opts.latestSystems)
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+          .map((x) => {
+            if (!(LATEST_SYSTEMS as readonly string[]).includes(x)) throw new Error(`--latest-systems: ${JSON.stringify(x)} must be one of ${LATEST_SYSTEMS.join(', ')}`);
+            return x as LatestSystem;
+          })
+      : [];
+    if (opts.latest) latestHarness(opts.latest); // fail before running anything
+    const rows: Record<string, unknown>[] = [];
+    rows.push(await benchQueue({ ...base, backend: 'postgres', depth: 0, localQueue: opts.localQueue }));
+    rows.push(await benchQueue({ ...base, backend: 'sqlite', depth: 0, localQueue: opts.localQueue }));
+    if (opts.devdeps !== false) {
+      rows.push(await benchGraphileWorker(base));
+      rows.push(await benchPgBoss({ ...base, samples: Math.min(base.samples, 40) }));
+    }
+    for (const system of latest) rows.push(await benchLatestPeer(opts.latest, system, base));
+    const sluice = rows[0]!;
+    // The best PostgreSQL-backed peer of this run is the bar (bench-protocol.md).
+    const pgPeers = rows.filter((r) => !String(r.system).startsWith('sluice') && !String(r.system).startsWith('bullmq'));
+    const best = pgPeers.reduce<Record<string, unknown> | null>((a, r) => (a && Number(a.processed_per_s) >= Number(r.processed_per_s) ? a : r), null);
+    report(
+      rows.map((r) => ({
+        ...r,
+        processed_vs_sluice_pg: round(Number(r.processed_per_s) / Number(sluice.processed_per_s), 2),
+        enqueue_vs_sluice_pg: round(Number(r.enqueue_per_s) / Number(sluice.enqueue_per_s), 2),
+        ...(best ? { processed_vs_best_pg_peer: round(Number(r.processed_per_s) / Number(best.processed_per_s), 2) } : {}),
+      })),
+      opts.json === true,
+    );
+  });
+
+program
+  .command('smoke')
+  .description('every benchmark at a tiny size, for CI: checks they run and print the protocol fields (no timing is asserted)')
+  .option('--json', 'one JSON array on stdout')
+  .action(async (opts) => {
+    const rows: Record<string, unknown>[] = [];
+    for (const backend of ['sqlite', 'postgres'] as const) {
+      rows.push(await benchQueue({ backend, jobs: 300, concurrency: 4, samples: 5, depth: 1_000, localQueue: 50 }));
+      rows.push(await benchIngest({ backend, rows: 2_000 }));
+      rows.push(await benchBackfill({ backend, partitions: 2_000 }));
+    }
+    const required: Record<string, string[]> = {
+      queue: ['enqueue_per_s', 'processed_per_s', 'latency_ms_p50', 'latency_ms_p99', 'depth_ratio'],
+    };
+    for (const r of rows) {
+      const fields = String(r.system).startsWith('sluice-') && 'latency_ms_p50' in r ? required.queue! : [];
+      for (const f of fields) {
+        if (!Number.isFinite(Number(r[f]))) throw new Error(`bench smoke: ${String(r.system)} printed ${f}=${JSON.stringify(r[f])}; must be a finite number`);
+      }
+    }
     report(rows, opts.json === true);
   });
 
@@ -68,5 +124,17 @@ program
   .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
+
+program
+  .command('explain')
+  .description('EXPLAIN (ANALYZE, BUFFERS) of the PostgreSQL claim and complete statements at one batch size')
+  .option('--batch <n>', 'items per claim / complete', int, 500)
+  .option('--ready <n>', 'ready items left in the queue', int, 20_000)
+  .option('--warm <n>', 'items claimed and completed first', int, 10_000)
+  .option('--depth <n>', 'far-future PENDING items', int, 0)
+  .option('--no-analyze', 'skip ANALYZE before explaining (statistics as on a fresh queue)')
+  .action(async (opts) => {
+    process.stdout.write(await explainQueue(opts));
+  });
 
 await program.parseAsync(process.argv);

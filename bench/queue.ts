@@ -26,6 +26,8 @@ export interface QueueBenchOptions {
   samples: number;
   /** Extra far-future PENDING items for the depth workload (0 = skip it). */
   depth: number;
+  /** Items the worker claims ahead of free slots (`WorkerOptions.localQueue`). */
+  localQueue: number;
 }
 
 const backoff = { baseDelayMs: DEFAULT_RETRY_POLICY.baseDelayMs, factor: 3, maxDelayMs: 60_000, jitter: 0.5 };
@@ -64,7 +66,7 @@ async function throughput(store: Store, opts: QueueBenchOptions, label: string):
   await store.enqueue(specs);
   const enqueueMs = performance.now() - t0;
 
-  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 50, claimBatch: opts.concurrency });
+  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 50, claimBatch: opts.concurrency, localQueue: opts.localQueue });
   let first = 0;
   let last = 0;
   let done = 0;
@@ -85,7 +87,9 @@ async function throughput(store: Store, opts: QueueBenchOptions, label: string):
 
 async function latency(store: Store, opts: QueueBenchOptions): Promise<{ p50: number; p99: number }> {
   const registry = new PipelineRegistry().register(noop).register(probe);
-  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 1_000 });
+  // One process may run several backends back to back (peers, smoke): start clean.
+  probeStarts.clear();
+  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 1_000, localQueue: opts.localQueue });
   worker.start();
   await sleep(200); // idle and already running
   const samples: number[] = [];
@@ -111,6 +115,7 @@ export async function benchQueue(opts: QueueBenchOptions): Promise<Record<string
       system: `sluice-${opts.backend}`,
       jobs: opts.jobs,
       concurrency: opts.concurrency,
+      local_queue: opts.localQueue,
       enqueue_per_s: t.enqueue_per_s,
       processed_per_s: t.processed_per_s,
       latency_ms_p50: lat.p50,

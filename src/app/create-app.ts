@@ -82,6 +82,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
     heartbeatMs: config.workers.heartbeat === undefined ? undefined : parseDuration(config.workers.heartbeat),
     pollMs: parseDuration(config.workers.poll_interval),
     shutdownGraceMs: parseDuration(config.workers.shutdown_grace),
+    localQueue: config.workers.local_queue,
   });
 
   return {

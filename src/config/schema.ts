@@ -97,6 +97,10 @@ export const configSchema = z.strictObject({
       heartbeat: duration.optional(),
       poll_interval: duration.default('1s'),
       shutdown_grace: duration.default('30s'),
+      /** Items claimed ahead of free slots (one claim round trip feeds many starts); 0 = off.
+       * See docs/performance.md: attempts then start at claim time, and one worker can hold
+       * up to this many items that other workers cannot take until it runs or releases them. */
+      local_queue: z.number().int().min(0).max(10_000).default(0),
     })
     .prefault({}),
   scheduler: z

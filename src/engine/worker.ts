@@ -29,11 +29,23 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** After aborting a handler, how long to wait for it to notice before moving on. */
   abortGraceMs?: number;
-  /** Items per claim call (bounded by free slots). */
+  /** Items per claim call (bounded by free slots plus the local queue's room). */
   claimBatch?: number;
+  /**
+   * Items claimed ahead of free slots and held in memory, graphile-worker's "local queue":
+   * one claim round trip then feeds hundreds of handler starts. Held items are RUNNING in
+   * the store with their attempt recorded, kept alive by the heartbeat, dropped when
+   * cancelled, and handed back (attempt `interrupted`) on stop. 0 = claim only for free
+   * slots. The queue is refilled when it falls to half.
+   */
+  localQueue?: number;
   /** The data layer handlers land through; created from the store when not given. */
   data?: DataStore;
 }
+
+/** Completions per statement: enough to amortise the round trip, few enough that one
+ * statement's locks and work stay small under a burst. */
+const MAX_COMPLETION_BATCH = 1_000;
 
 export interface AttemptOutcome {
   item: ClaimedItem;
@@ -54,6 +66,8 @@ interface ActiveRun {
   controller: AbortController;
   output: OutputTail;
   settled: Promise<void>;
+  /** The handler has returned; the outcome is being written. */
+  finishing?: boolean;
 }
 
 /**
@@ -71,9 +85,15 @@ interface ActiveRun {
  */
 export class Worker extends EventEmitter {
   readonly workerId: string;
+  /** Items whose handler is running or whose completion is being written. */
   private readonly active = new Map<number, ActiveRun>();
+  /** Handlers running now (a slot is free again as soon as its handler returns). */
+  private busySlots = 0;
+  /** Claimed ahead of free slots, in claim order (see `localQueue`). */
+  private readonly queued = new Map<number, ClaimedItem>();
   private readonly pendingCompletions: PendingCompletion[] = [];
   private flushScheduled = false;
+  private flushing: Promise<void> | null = null;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
   private wakeResolver: (() => void) | null = null;
@@ -85,6 +105,7 @@ export class Worker extends EventEmitter {
   private readonly shutdownGraceMs: number;
   private readonly abortGraceMs: number;
   private readonly claimBatch: number;
+  private readonly localQueue: number;
   private dataStore: DataStore | undefined;
 
   constructor(private readonly options: WorkerOptions) {
@@ -95,6 +116,10 @@ export class Worker extends EventEmitter {
     this.shutdownGraceMs = options.shutdownGraceMs ?? 30_000;
     this.abortGraceMs = options.abortGraceMs ?? 5_000;
     this.claimBatch = options.claimBatch ?? 100;
+    this.localQueue = options.localQueue ?? 0;
+    if (!Number.isInteger(this.localQueue) || this.localQueue < 0) {
+      throw new Error(`worker localQueue must be a non-negative integer, got ${JSON.stringify(options.localQueue)}`);
+    }
   }
 
   /** Created on first use: most queue-only workloads never touch the data layer. */
@@ -115,7 +140,13 @@ export class Worker extends EventEmitter {
     if (this.loopDone) return;
     const { store } = this.options;
     this.unsubscribe.push(store.onWake(() => this.wake()));
-    this.unsubscribe.push(store.onCancel((id) => this.active.get(id)?.controller.abort(new LostClaimAbort('cancelled'))));
+    this.unsubscribe.push(
+      store.onCancel((id) => {
+        // A held item that was cancelled is simply not started (the cancel closed its attempt).
+        if (this.queued.delete(id)) return;
+        this.active.get(id)?.controller.abort(new LostClaimAbort('cancelled'));
+      }),
+    );
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
     // Every worker sweeps expired leases; the sweep is idempotent, so many sweepers are fine
     // and a crashed worker's items come back as long as any worker is alive.
@@ -132,6 +163,7 @@ export class Worker extends EventEmitter {
     this.stopping = true;
     this.wake();
     await this.loopDone;
+    await this.handBackQueued();
     if (this.active.size > 0) {
       this.options.logger.info({ running: this.active.size, grace_ms: graceMs }, 'waiting for running items before shutdown');
       // The grace timer must not outlive the race: a pending 30 s timer kept the process
@@ -244,12 +276,16 @@ export class Worker extends EventEmitter {
     const limits = registry.concurrencyLimits();
     let failures = 0;
     while (!this.stopping) {
-      const free = this.options.concurrency - this.active.size;
-      if (free <= 0) {
+      this.startQueued();
+      const free = this.options.concurrency - this.busySlots;
+      // Refill the local queue once it has drained to half; without one, claim for free slots.
+      const room = free + this.localQueue - this.queued.size;
+      const refill = this.localQueue === 0 ? free > 0 : this.queued.size <= this.localQueue / 2 && room > 0;
+      if (!refill) {
         await this.sleepUntilWoken(this.pollMs);
         continue;
       }
-      const want = Math.min(free, this.claimBatch);
+      const want = this.localQueue === 0 ? Math.min(free, this.claimBatch) : room;
       let items: ClaimedItem[];
       try {
         items = await store.claim({ workerId: this.workerId, limit: want, leaseMs: this.options.leaseMs, pipelines, concurrencyLimits: limits });
@@ -262,7 +298,9 @@ export class Worker extends EventEmitter {
         await this.sleepUntilWoken(delay);
         continue;
       }
-      for (const item of items) this.execute(item);
+      for (const item of items) this.queued.set(item.id, item);
+      if (this.stopping) break;
+      this.startQueued();
       if (items.length === want) continue;
       // Nothing more is ready: sleep until woken, or until the next back-off falls due.
       let wait = this.pollMs;
@@ -273,6 +311,36 @@ export class Worker extends EventEmitter {
         /* fall back to the poll interval */
       }
       if (wait > 0 || items.length === 0) await this.sleepUntilWoken(Math.max(wait, 5));
+    }
+  }
+
+  /** Starts held items while slots are free. */
+  private startQueued(): void {
+    if (this.stopping) return;
+    for (const [id, item] of this.queued) {
+      if (this.busySlots >= this.options.concurrency) return;
+      this.queued.delete(id);
+      this.execute(item);
+    }
+  }
+
+  /** On stop: items claimed ahead but never started go back to the queue, each attempt
+   * recorded as interrupted, so another worker takes them at once instead of after the lease. */
+  private async handBackQueued(): Promise<void> {
+    const held = [...this.queued.values()];
+    this.queued.clear();
+    for (const item of held) {
+      try {
+        await this.options.store.release({
+          itemId: item.id,
+          attemptId: item.attemptId,
+          workerId: this.workerId,
+          outputTail: null,
+          reason: 'not started: the worker stopped before a slot was free',
+        });
+      } catch (err) {
+        this.options.logger.warn({ err, item_id: item.id }, 'could not hand back a held item; its lease will expire and it will be retried');
+      }
     }
   }
 
@@ -288,6 +356,19 @@ export class Worker extends EventEmitter {
     // clean-up (below) cannot remove the new run, which would stop the new run's heartbeat.
     this.active.get(item.id)?.controller.abort(new LostClaimAbort('lease_lost'));
     this.active.set(item.id, run);
+    this.busySlots++;
+    let slotFreed = false;
+    // With a local queue the slot is free once the handler has returned, its completion
+    // written in the next batch meanwhile (the item stays in `active` until that is durable).
+    // Without one, a slot frees only when the outcome is durable, so `concurrency: 1` means
+    // attempts never overlap in the store either.
+    const freeSlot = () => {
+      if (slotFreed) return;
+      slotFreed = true;
+      this.busySlots--;
+      this.startQueued();
+      this.wake();
+    };
     const log = logger.child({ item_id: item.id, pipeline: registered.key, partition: item.partitionKey, attempt: item.attemptNo });
     const startedAt = Date.now();
     this.emit('start', item);
@@ -313,6 +394,8 @@ export class Worker extends EventEmitter {
         };
         const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
+        run.finishing = true;
+        if (this.localQueue > 0) freeSlot();
         const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: output.toString() });
         outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
         log.info({ duration_ms: outcome.durationMs }, ok ? 'attempt succeeded' : 'attempt finished after its claim was lost');
@@ -332,6 +415,7 @@ export class Worker extends EventEmitter {
         clearTimeout(timer);
       }
       if (this.active.get(item.id) === run) this.active.delete(item.id);
+      freeSlot();
       this.emit('finish', outcome);
       this.wake();
     })();
@@ -380,24 +464,42 @@ export class Worker extends EventEmitter {
     });
   }
 
-  private async flushCompletions(): Promise<void> {
+  /**
+   * Group commit: one batch is written at a time; completions that arrive meanwhile wait
+   * for it and go together in the next, so batches grow with the load instead of the
+   * number of concurrent transactions.
+   */
+  private flushCompletions(): Promise<void> {
     this.flushScheduled = false;
-    const batch = this.pendingCompletions.splice(0);
-    if (batch.length === 0) return;
-    try {
-      const results = await this.options.store.complete(batch.map((b) => b.report));
-      batch.forEach((b, i) => b.resolve(results[i] ?? false));
-    } catch (err) {
-      batch.forEach((b) => b.reject(err));
-    }
+    this.flushing ??= (async () => {
+      try {
+        for (;;) {
+          const batch = this.pendingCompletions.splice(0, MAX_COMPLETION_BATCH);
+          if (batch.length === 0) return;
+          try {
+            const results = await this.options.store.complete(batch.map((b) => b.report));
+            batch.forEach((b, i) => b.resolve(results[i] ?? false));
+          } catch (err) {
+            batch.forEach((b) => b.reject(err));
+          }
+        }
+      } finally {
+        this.flushing = null;
+      }
+    })();
+    return this.flushing;
   }
 
   private async heartbeat(): Promise<void> {
-    if (this.active.size === 0) return;
-    const ids = [...this.active.keys()];
+    // Items whose outcome is being written are left out: their completion statement holds
+    // their row locks, and a heartbeat touching them only queued up behind it (or deadlocked).
+    const ids = [...this.queued.keys()];
+    for (const [id, run] of this.active) if (!run.finishing) ids.push(id);
+    if (ids.length === 0) return;
     try {
       const owned = new Set(await this.options.store.heartbeat(this.workerId, ids, this.options.leaseMs));
       for (const id of ids) {
+        if (!owned.has(id) && this.queued.delete(id)) continue; // lost before it started: nothing to abort
         const run = this.active.get(id);
         if (run && !owned.has(id) && !run.controller.signal.aborted) {
           const current = await this.options.store.getItem(id);

@@ -199,12 +199,32 @@ export class SqliteStore implements Store, ScheduleStore {
       // INDEXED BY: left to itself the planner picks the (state, …) index and sorts every
       // ready row on each claim, which made a claim O(queue depth).
       candidates: db.prepare(`
-        SELECT id, domain || '.' || pipeline AS key FROM work_items INDEXED BY work_items_ready
-        WHERE state IN (${FROM('claim')}) AND desired_at <= @now
+        SELECT id, domain || '.' || pipeline AS key, state, total_attempts FROM work_items INDEXED BY work_items_ready
+        WHERE state IN (${FROM('claim')}) AND priority = @priority AND desired_at <= @now
           AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
           AND (@skip IS NULL OR domain || '.' || pipeline NOT IN (SELECT value FROM json_each(@skip)))
-        ORDER BY priority DESC, desired_at, id
+        ORDER BY desired_at, id
         LIMIT @limit`),
+      // Distinct priorities among ready items, highest first, one index probe each (a loose
+      // index scan). Claims and "when is the next item due?" then read one priority at a time,
+      // where desired_at is the next index key: desired_at <= now bounds the range and
+      // the first entry is the minimum, so far-future items are never walked. Reading the
+      // index in (priority, desired_at) order as a whole walked every far-future entry
+      // whenever fewer items were ready than asked for, and min(desired_at) walked them all.
+      readyLevels: db.prepare(`
+        WITH RECURSIVE levels(p) AS (
+          SELECT max(priority) FROM work_items INDEXED BY work_items_ready WHERE state IN (${FROM('claim')})
+          UNION ALL
+          SELECT (SELECT max(priority) FROM work_items INDEXED BY work_items_ready
+                  WHERE state IN (${FROM('claim')}) AND priority < levels.p)
+          FROM levels WHERE levels.p IS NOT NULL
+        )
+        SELECT p FROM levels WHERE p IS NOT NULL`),
+      firstDueAt: db.prepare(`
+        SELECT desired_at FROM work_items INDEXED BY work_items_ready
+        WHERE state IN (${FROM('claim')}) AND priority = @priority
+          AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
+        ORDER BY desired_at LIMIT 1`),
       insertAttempt: db.prepare(
         `INSERT INTO attempts (item_id, attempt_no, worker_id, status, started_at) VALUES (?, ?, ?, 'running', ?)`,
       ),
@@ -369,18 +389,20 @@ export class SqliteStore implements Store, ScheduleStore {
       for (let round = 0; round < 4 && claimed.length < request.limit; round++) {
         const full = [...room].filter(([, n]) => n <= 0).map(([k]) => k);
         const want = request.limit - claimed.length;
-        const rows = this.s.candidates.all({
-          now,
-          only,
-          skip: full.length ? JSON.stringify(full) : null,
-          limit: want + (room.size > 0 ? want : 0),
-        }) as { id: number; key: string }[];
+        const limit = want + (room.size > 0 ? want : 0);
+        const rows: { id: number; key: string; state: WorkState; total_attempts: number }[] = [];
+        for (const priority of this.s.readyLevels.pluck().all() as number[]) {
+          const more = this.s.candidates.all({ now, only, priority, skip: full.length ? JSON.stringify(full) : null, limit: limit - rows.length });
+          rows.push(...(more as typeof rows));
+          if (rows.length >= limit) break;
+        }
         if (rows.length === 0) break;
-        for (const { id, key } of rows) {
+        for (const { id, key, state, total_attempts } of rows) {
           if (claimed.length >= request.limit) break;
           const left = room.get(key);
           if (left !== undefined && left <= 0) continue;
-          const item = this.claimRow(id, request.workerId, now, now + request.leaseMs);
+          // Inside this write transaction the candidate row cannot change before its update.
+          const item = this.claimRow(id, request.workerId, now, now + request.leaseMs, { state, total_attempts });
           if (!item) continue;
           if (left !== undefined) room.set(key, left - 1);
           claimed.push(item);
@@ -392,8 +414,14 @@ export class SqliteStore implements Store, ScheduleStore {
     return run.immediate();
   }
 
-  private claimRow(id: number, workerId: string, now: number, lease: number): ClaimedItem | null {
-    const current = this.s.getItem.get(id) as ItemRow | undefined;
+  private claimRow(
+    id: number,
+    workerId: string,
+    now: number,
+    lease: number,
+    known?: Pick<ItemRow, 'state' | 'total_attempts'>,
+  ): ClaimedItem | null {
+    const current = known ?? (this.s.getItem.get(id) as ItemRow | undefined);
     if (!current) return null;
     const attemptNo = current.total_attempts + 1;
     const attemptId = Number(this.s.insertAttempt.run(id, attemptNo, workerId, now).lastInsertRowid);
@@ -752,13 +780,12 @@ export class SqliteStore implements Store, ScheduleStore {
   }
 
   async nextDesiredAt(pipelines?: readonly string[]): Promise<Date | null> {
-    const at = this.db
-      .prepare(
-        `SELECT min(desired_at) FROM work_items WHERE state IN (${FROM('claim')})
-         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))`,
-      )
-      .pluck()
-      .get({ only: pipelines ? JSON.stringify(pipelines) : null }) as number | null;
+    const only = pipelines ? JSON.stringify(pipelines) : null;
+    let at: number | null = null;
+    for (const priority of this.s.readyLevels.pluck().all() as number[]) {
+      const first = this.s.firstDueAt.pluck().get({ priority, only }) as number | undefined;
+      if (first !== undefined && (at === null || first < at)) at = first;
+    }
     return at === null ? null : new Date(at);
   }
 
