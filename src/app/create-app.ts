@@ -63,6 +63,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   for (const def of pricesPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of fredPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of featuresPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
+  for (const def of loaded.codePipelines ?? []) registry.register(def);
   for (const def of options.pipelines ?? []) registry.register(def);
   applyPipelineConfig(registry, loaded);
   checkDependencyGraph(registry);

@@ -107,6 +107,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   pipelines: z.array(pipelineConfigSchema).default([]),
+  /** Files (relative to the config) whose exports are pipelines made with definePipeline. */
+  modules: z.array(z.string().min(1, 'must name a file such as ./pipelines/train.ts')).optional(),
   schedules: z.array(scheduleConfigSchema).default([]),
   calendars: z
     .record(
