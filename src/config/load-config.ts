@@ -19,6 +19,8 @@ export interface LoadedConfig {
   /** Pipelines defined in code: `definePipeline` objects listed in a TS/JS config's
    * `pipelines`, and every pipeline exported by the files named in `modules`. */
   codePipelines?: PipelineDefinition[];
+  /** For each `config.pipelines[i]`, its index in the file (code pipelines sit between). */
+  pipelineIndex?: number[];
 }
 
 /** Config file names looked for in the working directory, in this order. */
@@ -54,7 +56,7 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
     if (found.length === 0) throw new ValidationError(field, entry, 'export at least one pipeline made with definePipeline', file);
     codePipelines.push(...found);
   }
-  return { config: parsed.data, file, baseDir, codePipelines };
+  return { config: parsed.data, file, baseDir, codePipelines, pipelineIndex: indexOf };
 }
 
 /** Takes `definePipeline` objects out of `pipelines[]` (zod checks the JSON settings only),
