@@ -18,6 +18,10 @@ import { openStore } from '../store/open-store.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
 import type { Store } from '../store/store.js';
+import type { Dataset } from '../data/dataset.js';
+import type { DependencySpec, PartitionMapping } from '../core/dependencies.js';
+import type { DependsOnEntry } from '../config/command-output.js';
+import { outputDataset } from '../domains/ops/command-output.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
 import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
 import type pino from 'pino';
@@ -43,6 +47,8 @@ export interface SluiceApp {
   readonly logger: pino.Logger;
   readonly data: DataStore;
   readonly schedules: readonly CompiledSchedule[];
+  /** Datasets declared by config command pipelines' `output` (read by `sluice data`). */
+  readonly datasets: readonly Dataset[];
   createWorker(overrides?: Partial<WorkerOptions>): Worker;
   createScheduler(overrides?: Partial<SchedulerOptions>): Scheduler;
   close(): Promise<void>;
@@ -63,8 +69,9 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   for (const def of pricesPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of fredPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of featuresPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
+  for (const def of loaded.codePipelines ?? []) registry.register(def);
   for (const def of options.pipelines ?? []) registry.register(def);
-  applyPipelineConfig(registry, loaded);
+  const datasets = applyPipelineConfig(registry, loaded);
   checkDependencyGraph(registry);
   const schedules = compileSchedules(config, registry, loaded.file ?? undefined);
 
@@ -94,6 +101,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
     logger,
     data,
     schedules,
+    datasets,
     createWorker: (overrides = {}) => new Worker({ ...workerDefaults(), ...overrides }),
     createScheduler: (overrides = {}) =>
       new Scheduler({
@@ -110,9 +118,11 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
 
 /** Config `pipelines[]`: a `command` entry defines a new command pipeline; an entry without
  * one tunes a pipeline that code already registered (retry, timeout, concurrency). */
-function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): void {
-  loaded.config.pipelines.forEach((p, i) => {
-    const field = `pipelines[${i}]`;
+function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): Dataset[] {
+  const datasets: Dataset[] = [];
+  const dependencies: { field: string; deps: DependsOnEntry[]; partitionKeys: string[] | null }[] = [];
+  loaded.config.pipelines.forEach((p, n) => {
+    const field = `pipelines[${loaded.pipelineIndex?.[n] ?? n}]`;
     const key = `${p.domain}.${p.name}`;
     const settings = {
       retry: p.retry ? resolveRetryPolicy(p.retry, undefined, `${field}.retry`) : undefined,
@@ -120,16 +130,56 @@ function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): 
       concurrency: p.concurrency,
       priority: p.priority,
     };
+    if (!p.command) {
+      for (const k of ['depends_on', 'output'] as const) {
+        if (p[k] !== undefined) throw new ValidationError(`${field}.${k}`, p[k], 'be given only with a "command" (pipelines defined in code declare dependsOn in definePipeline)', loaded.file ?? undefined);
+      }
+    }
     if (p.command) {
       const cwd = p.cwd ? path.resolve(loaded.baseDir, p.cwd) : loaded.baseDir;
-      registry.register(
-        commandPipeline({ domain: p.domain, name: p.name, description: p.description, argv: p.command, cwd, env: p.env, partition: p.partition, params: p.params }),
-        settings,
-      );
+      const def = commandPipeline({ domain: p.domain, name: p.name, description: p.description, argv: p.command, cwd, env: p.env, partition: p.partition, params: p.params, output: p.output });
+      registry.register(p.depends_on ? { ...def, dependsOn: p.depends_on.map(toDependencySpec) } : def, settings);
+      if (p.depends_on) dependencies.push({ field, deps: p.depends_on, partitionKeys: p.partition ? Object.keys(p.partition) : null });
+      if (p.output) datasets.push(outputDataset(p.domain, p.output));
     } else if (registry.has(key)) {
       registry.configure(key, settings);
     } else {
       throw new ValidationError(`${field}.command`, undefined, `be given: "${key}" is not a built-in pipeline, so the config must say what to run`, loaded.file ?? undefined);
+    }
+  });
+  // References are checked once every pipeline is registered, so an entry may depend on one
+  // listed after it.
+  for (const { field, deps, partitionKeys } of dependencies) checkDependsOn(registry, field, deps, partitionKeys, loaded.file ?? undefined);
+  return datasets;
+}
+
+function toDependencySpec(entry: DependsOnEntry): DependencySpec {
+  if (typeof entry === 'string') return { pipeline: entry };
+  const keys = entry.keys;
+  const mapping: PartitionMapping = entry.fan_in
+    ? { kind: 'fan_in', dimension: entry.fan_in.dimension, values: entry.fan_in.values, keys }
+    : entry.previous
+      ? { kind: 'previous', key: entry.previous.key, step: entry.previous.step, keys }
+      : { kind: 'identity', keys };
+  return { pipeline: entry.pipeline, mapping, auto: entry.auto };
+}
+
+/** A dependency must name a registered pipeline, and (when the partition is declared) map
+ * only keys the downstream partition has. */
+function checkDependsOn(registry: PipelineRegistry, field: string, deps: readonly DependsOnEntry[], partitionKeys: string[] | null, file: string | undefined): void {
+  deps.forEach((entry, j) => {
+    const at = `${field}.depends_on[${j}]`;
+    const ref = typeof entry === 'string' ? entry : entry.pipeline;
+    if (!registry.has(ref)) {
+      const known = registry.list().map((p) => p.key).filter((k) => !k.startsWith('ops.'));
+      throw new ValidationError(typeof entry === 'string' ? at : `${at}.pipeline`, ref, `name a registered pipeline (known: ${known.join(', ') || 'none besides ops.*'})`, file);
+    }
+    if (typeof entry === 'string' || !partitionKeys) return;
+    entry.keys?.forEach((k, i) => {
+      if (!partitionKeys.includes(k)) throw new ValidationError(`${at}.keys[${i}]`, k, `name a key of this pipeline's partition (${partitionKeys.join(', ')})`, file);
+    });
+    if (entry.previous && !partitionKeys.includes(entry.previous.key)) {
+      throw new ValidationError(`${at}.previous.key`, entry.previous.key, `name a date key of this pipeline's partition (${partitionKeys.join(', ')})`, file);
     }
   });
 }

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { ValidationError } from '../core/errors.js';
 import { zodToValidation } from '../engine/registry.js';
+import type { PipelineDefinition } from '../core/pipeline.js';
+import { CODE_EXTENSIONS, importUserModule, isPipelineDefinition, pipelinesExportedBy } from './load-module.js';
 import { configSchema, type SluiceConfig } from './schema.js';
 
 export const BUNDLED_DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.config.json', import.meta.url));
@@ -14,7 +16,15 @@ export interface LoadedConfig {
   file: string | null;
   /** Directory relative paths in the config (sqlite path, command cwd) resolve against. */
   baseDir: string;
+  /** Pipelines defined in code: `definePipeline` objects listed in a TS/JS config's
+   * `pipelines`, and every pipeline exported by the files named in `modules`. */
+  codePipelines?: PipelineDefinition[];
+  /** For each `config.pipelines[i]`, its index in the file (code pipelines sit between). */
+  pipelineIndex?: number[];
 }
+
+/** Config file names looked for in the working directory, in this order. */
+export const DEFAULT_CONFIG_NAMES = ['sluice.config.json', 'sluice.config.yaml', 'sluice.config.yml', 'sluice.config.ts', 'sluice.config.mts', 'sluice.config.js', 'sluice.config.mjs'];
 
 /**
  * Finds and validates the config: `--config FILE`, else `./sluice.config.{json,yaml,yml,ts}`,
@@ -25,11 +35,46 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
   const file = explicit ? path.resolve(cwd, explicit) : findDefault(cwd);
   if (!existsSync(file)) throw new ValidationError('--config', explicit ?? file, 'name an existing config file');
   const raw = await readRaw(file);
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw zodToValidation(parsed.error, '', raw, file);
+  const { settings, code, indexOf } = splitCodePipelines(raw);
+  const parsed = configSchema.safeParse(settings);
+  if (!parsed.success) {
+    // Paths must point into the file as written, where code pipelines still sit in the list.
+    for (const issue of parsed.error.issues) {
+      if (issue.path[0] === 'pipelines' && typeof issue.path[1] === 'number') issue.path[1] = indexOf[issue.path[1]] ?? issue.path[1];
+    }
+    throw zodToValidation(parsed.error, '', raw, file);
+  }
   // The bundled demo keeps its data next to where the user runs it, not inside node_modules.
   const baseDir = file === BUNDLED_DEMO_CONFIG ? cwd : path.dirname(file);
-  return { config: parsed.data, file, baseDir };
+  const codePipelines = [...code];
+  for (const [i, entry] of (parsed.data.modules ?? []).entries()) {
+    const moduleFile = path.resolve(path.dirname(file), entry);
+    const field = `modules[${i}]`;
+    if (!existsSync(moduleFile)) throw new ValidationError(field, entry, 'name an existing file (relative to the config file)', file);
+    if (!CODE_EXTENSIONS.has(path.extname(moduleFile).toLowerCase())) throw new ValidationError(field, entry, 'be a .ts, .mts, .cts, .js, .mjs or .cjs file', file);
+    const found = pipelinesExportedBy(await importUserModule(moduleFile, field));
+    if (found.length === 0) throw new ValidationError(field, entry, 'export at least one pipeline made with definePipeline', file);
+    codePipelines.push(...found);
+  }
+  return { config: parsed.data, file, baseDir, codePipelines, pipelineIndex: indexOf };
+}
+
+/** Takes `definePipeline` objects out of `pipelines[]` (zod checks the JSON settings only),
+ * remembering where each remaining entry sat in the file. */
+function splitCodePipelines(raw: unknown): { settings: unknown; code: PipelineDefinition[]; indexOf: number[] } {
+  const list = (raw as { pipelines?: unknown } | null)?.pipelines;
+  if (!raw || typeof raw !== 'object' || !Array.isArray(list)) return { settings: raw, code: [], indexOf: [] };
+  const code: PipelineDefinition[] = [];
+  const rest: unknown[] = [];
+  const indexOf: number[] = [];
+  list.forEach((entry, i) => {
+    if (isPipelineDefinition(entry)) code.push(entry);
+    else {
+      rest.push(entry);
+      indexOf.push(i);
+    }
+  });
+  return { settings: { ...(raw as object), pipelines: rest }, code, indexOf };
 }
 
 export function parseConfigObject(raw: unknown, source = '<inline config>'): SluiceConfig {
@@ -39,7 +84,7 @@ export function parseConfigObject(raw: unknown, source = '<inline config>'): Slu
 }
 
 function findDefault(cwd: string): string {
-  for (const name of ['sluice.config.json', 'sluice.config.yaml', 'sluice.config.yml', 'sluice.config.ts']) {
+  for (const name of DEFAULT_CONFIG_NAMES) {
     const candidate = path.join(cwd, name);
     if (existsSync(candidate)) return candidate;
   }
@@ -48,10 +93,13 @@ function findDefault(cwd: string): string {
 
 async function readRaw(file: string): Promise<unknown> {
   const ext = path.extname(file).toLowerCase();
-  if (ext === '.ts' || ext === '.js' || ext === '.mjs') {
-    const mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  if (CODE_EXTENSIONS.has(ext)) {
+    const mod = await importUserModule(file, '(file)');
     if (mod.default === undefined) throw new ValidationError('default export', undefined, 'export the config object as default', file);
     return mod.default;
+  }
+  if (ext !== '.json' && ext !== '.yaml' && ext !== '.yml') {
+    throw new ValidationError('--config', path.basename(file), 'end in .json, .yaml, .yml, .ts, .mts, .cts, .js, .mjs or .cjs', file);
   }
   const text = readFileSync(file, 'utf8');
   try {

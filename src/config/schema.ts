@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from '../core/duration.js';
 import { checkCommandEntry, commandFields } from './command-pipeline.js';
+import { commandOutputSchema, dependsOnEntrySchema } from './command-output.js';
 
 /**
  * The config file, as in the design's contract. Objects are strict: a misspelt key
@@ -52,8 +53,10 @@ export const pipelineConfigSchema = z
     timeout: duration.optional(),
     concurrency: z.number().int().min(1).optional(),
     priority: z.number().int().optional(),
-    /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
-    depends_on: z.array(z.string()).optional(),
+    /** Command pipelines: upstreams that must be COMPLETE first (see command-output.ts). */
+    depends_on: z.array(dependsOnEntrySchema).optional(),
+    /** Command pipelines: the dataset the script's rows land in (see command-output.ts). */
+    output: commandOutputSchema.optional(),
   })
   .superRefine(checkCommandEntry);
 
@@ -130,6 +133,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   pipelines: z.array(pipelineConfigSchema).default([]),
+  /** Files (relative to the config) whose exports are pipelines made with definePipeline. */
+  modules: z.array(z.string().min(1, 'must name a file such as ./pipelines/train.ts')).optional(),
   schedules: z.array(scheduleConfigSchema).default([]),
   calendars: z
     .record(

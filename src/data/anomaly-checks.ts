@@ -13,6 +13,7 @@ import { isValidDate, type Dataset } from './dataset.js';
  *   The previous partition is `previous` if given, else the manifest entry of the same
  *   (domain, stage) whose partition has the same keys and values except one date key
  *   (`YYYY-MM-DD`), with the greatest date before this one (last week for a weekly tier).
+ * - `min_rows`: fewer than `min` rows landed.
  * - `late`: the capture's `captured_at` is after `expected_by`.
  * - `required_nulls`: always on: nulls in columns marked `required` that are not part of the
  *   primary key (key nulls are a validation failure). One finding per column; `max_fraction`
@@ -26,7 +27,8 @@ export type AnomalyCheckSpec =
   | { check: 'row_count_drop'; threshold: number; severity?: AnomalySeverity; previous?: Partition | string }
   | { check: 'late'; expected_by: Date | string; severity?: AnomalySeverity }
   | { check: 'required_nulls'; max_fraction?: number; severity?: AnomalySeverity }
-  | { check: 'rejected_rows'; severity?: AnomalySeverity };
+  | { check: 'rejected_rows'; severity?: AnomalySeverity }
+  | { check: 'min_rows'; min: number; severity?: AnomalySeverity };
 
 /** A finding before it is recorded. */
 export interface AnomalyDraft {
@@ -53,7 +55,8 @@ export type NormalizedCheck =
   | { check: 'row_count_drop'; threshold: number; severity: AnomalySeverity; previous: string | null }
   | { check: 'late'; expected_by: Date; severity: AnomalySeverity }
   | { check: 'required_nulls'; max_fraction: number; severity: AnomalySeverity }
-  | { check: 'rejected_rows'; severity: AnomalySeverity };
+  | { check: 'rejected_rows'; severity: AnomalySeverity }
+  | { check: 'min_rows'; min: number; severity: AnomalySeverity };
 
 /** Validates check specs; throws ValidationError naming `checks[i].field`. */
 export function normalizeChecks(specs: readonly AnomalyCheckSpec[] | undefined): NormalizedCheck[] {
@@ -87,8 +90,11 @@ export function normalizeChecks(specs: readonly AnomalyCheckSpec[] | undefined):
       }
       case 'rejected_rows':
         return { check: 'rejected_rows', severity };
+      case 'min_rows':
+        if (!Number.isInteger(spec.min) || spec.min < 1) throw new ValidationError(`${field}.min`, spec.min, 'be a whole number of rows, at least 1');
+        return { check: 'min_rows', min: spec.min, severity };
       default:
-        throw new ValidationError(`${field}.check`, (spec as { check?: unknown }).check, 'be one of row_count_drop, late, required_nulls, rejected_rows');
+        throw new ValidationError(`${field}.check`, (spec as { check?: unknown }).check, 'be one of row_count_drop, late, required_nulls, rejected_rows, min_rows');
     }
   });
 }
@@ -167,6 +173,15 @@ export function evaluateChecks(ctx: CheckContext, checks: readonly NormalizedChe
           severity: check.severity,
           message: `row count ${ctx.rowCount} is ${pct(drop)} below ${prev.row_count} in the previous partition ${prev.partition_key} (threshold ${pct(check.threshold)})`,
           detail: { row_count: ctx.rowCount, previous_row_count: prev.row_count, previous_partition_key: prev.partition_key, drop, threshold: check.threshold },
+        });
+      }
+    } else if (check.check === 'min_rows') {
+      if (ctx.rowCount < check.min) {
+        out.push({
+          check: 'min_rows',
+          severity: check.severity,
+          message: `row count ${ctx.rowCount} is below the minimum of ${check.min}`,
+          detail: { row_count: ctx.rowCount, min: check.min },
         });
       }
     } else if (check.check === 'late') {

@@ -35,10 +35,19 @@ export function registerData(program: Command): void {
     .option('--as-of <iso|capture_id>', 'rows as of an ISO-8601 instant, or of one capture')
     .option('--json', 'print the rows as a JSON array')
     .action(async (domain: string, name: string, opts, command: Command) => {
-      const ds = findDataset(domain, name);
       const where = parseWhere(opts.where as string[]);
       const asOf = parseAsOf(opts.asOf as string | undefined);
-      const rows = await withApp(command, (app) => readDataset(app, ds, where, asOf), { logLevel: 'warn' });
+      let ds: Dataset | undefined;
+      const rows = await withApp(
+        command,
+        async (app) => {
+          // Datasets a config's command pipelines declare come first, then the built-ins'.
+          ds = app.datasets.find((d) => d.domain === domain && d.name === name) ?? findDataset(domain, name);
+          return readDataset(app, ds, where, asOf);
+        },
+        { logLevel: 'warn' },
+      );
+      if (!ds) return;
       if (opts.json) printJson(rows);
       else printTable(rows as Record<string, unknown>[], [...ds.columns.map((c) => c.name), 'capture_id']);
     });

@@ -5,6 +5,8 @@ import { definePipeline, type PipelineDefinition } from '../../core/pipeline.js'
 import { getCalendar } from '../../time/calendars.js';
 import { dayOfWeek, FRIDAY, isValidDate } from '../../time/civil-date.js';
 import { runCommand } from './command.js';
+import type { CommandOutput } from '../../config/command-output.js';
+import { landOutput, outputDataset, outputFile } from './command-output.js';
 
 /** A command pipeline as the config declares it (already validated by the config schema). */
 export interface CommandPipelineSpec {
@@ -17,6 +19,8 @@ export interface CommandPipelineSpec {
   env?: Readonly<Record<string, string>>;
   partition?: Readonly<Record<string, ValueKind>>;
   params?: Readonly<Record<string, ValueKind>>;
+  /** Rows the script writes to SLUICE_OUTPUT land in this dataset (see command-output.ts). */
+  output?: CommandOutput;
 }
 
 const TEXT_RULE = 'must be 1-200 printable characters, not starting with "-", without "/", "\\" or ".."';
@@ -96,16 +100,18 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
   const partition = spec.partition
     ? (z.strictObject(Object.fromEntries(Object.entries(spec.partition).map(([k, kind]) => [k, stringValue(kind)]))) as unknown as z.ZodType<Record<string, string>>)
     : undefined;
-  const params = z.strictObject(
-    Object.fromEntries(Object.entries(spec.params ?? {}).map(([k, kind]) => [k, used.has(k) ? paramValue(kind) : paramValue(kind).optional()])),
-  );
+  const declaredParams = Object.fromEntries(Object.entries(spec.params ?? {}).map(([k, kind]) => [k, used.has(k) ? paramValue(kind) : paramValue(kind).optional()]));
+  // A landing pipeline also takes `force` (land even when the output is unchanged), as the
+  // built-in ingest pipelines do.
+  const params = z.strictObject(spec.output ? { force: z.boolean().optional(), ...declaredParams } : declaredParams);
+  const dataset = spec.output ? outputDataset(spec.domain, spec.output) : undefined;
   return definePipeline({
     domain: spec.domain,
     name: spec.name,
     description: spec.description ?? `Runs ${spec.argv.join(' ')}`,
     partition,
     params,
-    handler: (ctx) => {
+    handler: async (ctx) => {
       // Partitions are checked at enqueue; checked again here because the item may predate
       // the current config, and a value must never reach argv unchecked.
       let checkedPartition = ctx.partition;
@@ -115,7 +121,16 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
         checkedPartition = parsed.data;
       }
       const argv = substituteArgv(spec.argv, checkedPartition, ctx.params as Record<string, unknown>);
-      return runCommand(ctx, { argv, cwd: spec.cwd, env: spec.env });
+      if (!spec.output || !dataset) return runCommand(ctx, { argv, cwd: spec.cwd, env: spec.env });
+      const output = spec.output;
+      const out = outputFile(output);
+      try {
+        const run = await runCommand(ctx, { argv, cwd: spec.cwd, env: { ...spec.env, SLUICE_OUTPUT: out.file, SLUICE_OUTPUT_FORMAT: output.format } });
+        const landed = await landOutput(ctx, dataset, output, out.file, (ctx.params as { force?: boolean }).force === true);
+        return { ...run, ...landed };
+      } finally {
+        out.cleanup();
+      }
     },
   });
 }

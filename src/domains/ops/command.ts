@@ -15,7 +15,7 @@ export interface CommandSpec {
  * aborted (timeout, cancel, shutdown) the child's whole process group gets SIGTERM, then
  * SIGKILL after 5 s.
  * The child inherits the worker's environment, plus `SLUICE_PIPELINE`, `SLUICE_PARTITION_KEY`,
- * `SLUICE_PARTITION` (JSON), `SLUICE_PARAMS` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus the
+ * `SLUICE_PARTITION` (JSON), `SLUICE_PARTITION_<KEY>` (one per key, upper case), `SLUICE_PARAMS` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus the
  * config's `env`; nothing of it is logged.
  */
 export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandSpec): Promise<{ exit_code: number }> {
@@ -71,6 +71,8 @@ function itemEnv(ctx: HandlerContext<unknown>): Record<string, string> {
     SLUICE_PIPELINE: `${ctx.domain}.${ctx.pipeline}`,
     SLUICE_PARTITION_KEY: ctx.partitionKey,
     SLUICE_PARTITION: JSON.stringify(ctx.partition),
+    // One variable per key (upper-cased): SLUICE_PARTITION_DATE=2026-01-05.
+    ...Object.fromEntries(Object.entries(ctx.partition).map(([k, v]) => [`SLUICE_PARTITION_${k.toUpperCase()}`, v])),
     SLUICE_PARAMS: JSON.stringify(ctx.params ?? {}),
     SLUICE_ITEM_ID: String(ctx.itemId),
     SLUICE_ATTEMPT: String(ctx.attempt),

@@ -1,0 +1,135 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * Sluice as a team gets it: `npm pack` of this repository, the tarball installed into a
+ * fresh project outside it, a `sluice.config.ts` importing from 'sluice' with a TypeScript
+ * pipeline and a Python command pipeline that depends on it and lands rows, all run through
+ * the installed `npx sluice`.
+ *
+ * Install: `npm install TARBALL --ignore-scripts` fetches the dependencies (from npm's
+ * cache when it has them); better-sqlite3's native addon is then copied from this
+ * repository's own install instead of compiled again (minutes on a small machine). Nothing
+ * of Sluice itself comes from the repository: the CLI and the 'sluice' import are the
+ * tarball's compiled dist/.
+ */
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let work: string;
+let project: string;
+
+function sluice(args: string[], env: Record<string, string> = {}) {
+  const { SLUICE_DATABASE_URL: _ignored, ...inherited } = process.env;
+  const r = spawnSync('npx', ['--no-install', 'sluice', ...args], { cwd: project, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+function json(args: string[], env: Record<string, string> = {}) {
+  const r = sluice([...args, '--json'], env);
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+const CONFIG = `import { appendFileSync } from 'node:fs';
+import { defineConfig, definePipeline, type HandlerContext } from 'sluice';
+
+const prepare = definePipeline({
+  domain: 'app',
+  name: 'prepare',
+  handler: async (ctx: HandlerContext) => {
+    appendFileSync('order.log', \`prepare \${ctx.partition.date}\\n\`);
+    return { prepared: ctx.partition.date };
+  },
+});
+
+export default defineConfig({
+  database: 'sqlite:./app.db',
+  workers: { poll_interval: '100ms' },
+  pipelines: [
+    prepare,
+    {
+      domain: 'app',
+      name: 'collect',
+      command: ['python3', 'collect.py', '{date}'],
+      partition: { date: 'date' },
+      depends_on: [{ pipeline: 'app.prepare', auto: true }],
+      output: {
+        dataset: 'prices',
+        format: 'ndjson',
+        columns: { date: 'date', symbol: 'text', close: { type: 'real', required: true } },
+        primary_key: ['date', 'symbol'],
+        checks: { min_rows: 1 },
+      },
+    },
+  ],
+});
+`;
+
+const COLLECT = `import json, os, sys
+day = sys.argv[1]
+assert json.loads(os.environ["SLUICE_PARTITION"]) == {"date": day}
+assert os.environ["SLUICE_PARTITION_DATE"] == day
+scale = float(os.environ.get("SCALE", "1"))
+with open("order.log", "a") as log:
+    log.write("collect " + day + "\\n")
+with open(os.environ["SLUICE_OUTPUT"], "w") as out:
+    for symbol, close in [("AAPL", 190.5), ("MSFT", 410.25)]:
+        out.write(json.dumps({"date": day, "symbol": symbol, "close": close * scale}) + "\\n")
+`;
+
+beforeAll(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'sluice-pack-'));
+  project = path.join(work, 'consumer');
+  execFileSync('npm', ['pack', '--pack-destination', work], { cwd: REPO, stdio: 'pipe' });
+  const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
+  execFileSync('mkdir', [project]);
+  writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+  execFileSync('npm', ['install', path.join(work, tarball), '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, stdio: 'pipe' });
+  cpSync(path.join(REPO, 'node_modules/better-sqlite3/build'), path.join(project, 'node_modules/better-sqlite3/build'), { recursive: true });
+  writeFileSync(path.join(project, 'sluice.config.ts'), CONFIG);
+  writeFileSync(path.join(project, 'collect.py'), COLLECT);
+}, 600_000);
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('the packed package in a fresh project', () => {
+  it('ships compiled JavaScript and types, no TypeScript sources', () => {
+    const pkg = path.join(project, 'node_modules/sluice');
+    expect(existsSync(path.join(pkg, 'dist/cli/bin.js'))).toBe(true);
+    expect(existsSync(path.join(pkg, 'dist/index.d.ts'))).toBe(true);
+    expect(existsSync(path.join(pkg, 'src'))).toBe(false);
+  });
+
+  it('runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision', { timeout: 300_000 }, () => {
+    expect(json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05']).state).toBe('PENDING');
+    const items = json(['work', 'list']) as { pipeline: string; state: string }[];
+    expect(items.find((i) => i.pipeline === 'collect')?.state).toBe('WAITING');
+
+    const drain = sluice(['worker', '--drain', '--log-level', 'warn']);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect(readFileSync(path.join(project, 'order.log'), 'utf8')).toBe('prepare 2026-01-05\ncollect 2026-01-05\n');
+    expect((json(['work', 'list']) as { state: string }[]).map((i) => i.state)).toEqual(['COMPLETE', 'COMPLETE']);
+
+    const rows = json(['data', 'app', 'prices']) as { symbol: string; close: number; capture_id: string }[];
+    expect(rows.map((r) => [r.symbol, r.close])).toEqual([
+      ['AAPL', 190.5],
+      ['MSFT', 410.25],
+    ]);
+
+    const again = json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force']);
+    expect(again.runs[0]).toMatchObject({ status: 'skipped', is_revision: false, capture_id: rows[0]!.capture_id });
+    expect(again.runs[0].reason).toMatch(/unchanged/);
+
+    const changed = json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
+    expect(changed.runs[0]).toMatchObject({ status: 'success', is_revision: true, row_count: 2 });
+    expect(changed.runs[0].capture_id).not.toBe(rows[0]!.capture_id);
+    const revised = json(['data', 'app', 'prices']) as { symbol: string; close: number }[];
+    expect(revised.map((r) => [r.symbol, r.close])).toEqual([
+      ['AAPL', 381],
+      ['MSFT', 820.5],
+    ]);
+  });
+});
