@@ -180,7 +180,7 @@ export async function overview(ctx: ServerContext) {
         latest_error: latest?.lastError ?? null,
       };
     });
-  let schedulerInfo: { status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>; next_ticks: { schedule: string; pipeline: string; at: string }[] } | null = null;
+  let schedulerInfo: { status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>; next_ticks: { schedule: string; pipeline: string; at: string; timezone: string }[] } | null = null;
   let schedulerError: string | null = null;
   if (scheduler) {
     try {
@@ -206,7 +206,7 @@ export async function overview(ctx: ServerContext) {
 export function nextTicks(schedules: readonly ScheduleInfo[], count: number) {
   return schedules
     .filter((s) => s.enabled)
-    .flatMap((s) => s.next_fire_times.map((at) => ({ schedule: s.name, pipeline: s.pipeline, at })))
+    .flatMap((s) => s.next_fire_times.map((at) => ({ schedule: s.name, pipeline: s.pipeline, at, timezone: s.timezone })))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
     .slice(0, count);
 }

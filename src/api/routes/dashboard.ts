@@ -24,10 +24,12 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   const { app, scheduler } = ctx;
   const js = readFileSync(new URL('dashboard.js', ASSETS), 'utf8');
   const css = readFileSync(new URL('dashboard.css', ASSETS), 'utf8');
+  const timeJs = readFileSync(new URL('time-format.js', ASSETS), 'utf8');
   const hidden = { hide: true } as const;
   const config = { dashboard: true };
 
   server.get('/assets/dashboard.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(js));
+  server.get('/assets/time-format.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(timeJs));
   server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css));
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 

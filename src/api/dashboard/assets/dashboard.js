@@ -1,4 +1,7 @@
 // Sluice dashboard: keeps server-rendered pages live by polling the JSON API.
+// Loaded as a module so it shares the server's time rule (time-format.js) verbatim.
+import { formatInstant, viewerZone } from './time-format.js';
+
 // Rule: data only ever reaches the page through textContent / attribute setters, never
 // innerHTML, so partition values, errors and output are always shown as text.
 (() => {
@@ -56,9 +59,41 @@
       .join(' · ');
   }
 
+  // Times: UTC unless the viewer picked their own zone (kept in localStorage). Every instant is
+  // a <time class="instant" datetime=ISO>, so a change of zone re-renders them all in place.
+  const ZONE_KEY = 'sluice.times';
+  let zoneChoice = 'UTC';
+  try {
+    zoneChoice = localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'UTC';
+  } catch {
+    /* storage blocked: stay on UTC */
+  }
+  const displayZone = () => (zoneChoice === 'local' ? viewerZone() : 'UTC');
+  /** An instant as text in the chosen zone, its offset written. */
+  const fmtText = (iso) => formatInstant(iso, displayZone(), zoneChoice === 'local');
+  /** An instant as a <time> element (re-zoned when the choice changes). */
   function fmtTime(iso) {
     if (!iso) return '';
-    return `${iso.slice(0, 10)}\u00a0${iso.slice(11, 19)}Z`;
+    return el('time', { class: 'instant', datetime: iso }, fmtText(iso));
+  }
+  /** An instant in a fixed zone (a schedule's own), offset and zone name written. */
+  const fmtZoned = (iso, zone) => el('time', { class: 'zoned', datetime: iso, 'data-zone': zone }, formatInstant(iso, zone, true));
+  function rezoneAll() {
+    for (const t of document.querySelectorAll('time.instant')) t.textContent = fmtText(t.getAttribute('datetime'));
+  }
+  const zoneSelect = document.getElementById('tz-select');
+  if (zoneSelect) {
+    zoneSelect.value = zoneChoice;
+    zoneSelect.addEventListener('change', () => {
+      zoneChoice = zoneSelect.value === 'local' ? 'local' : 'UTC';
+      try {
+        localStorage.setItem(ZONE_KEY, zoneChoice);
+      } catch {
+        /* not persisted */
+      }
+      rezoneAll();
+    });
+    if (zoneChoice !== 'UTC') rezoneAll();
   }
   function fmtDuration(ms) {
     if (ms === null || ms === undefined) return '';
@@ -209,7 +244,7 @@
     if (!o.scheduler) return el('p', { class: 'flash error' }, `Scheduler unavailable: ${o.scheduler_error || 'unknown error'}`);
     const s = o.scheduler.status;
     return [
-      el('p', { class: 'sub' }, `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtTime(s.last_tick_at) : 'never'}`),
+      el('p', { class: 'sub' }, `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtText(s.last_tick_at) : 'never'}`),
       el(
         'table',
         {},
@@ -219,7 +254,7 @@
           {},
           o.scheduler.next_ticks.length === 0
             ? emptyRow(4, 'No upcoming ticks.')
-            : o.scheduler.next_ticks.map((t) => el('tr', {}, el('td', {}, fmtTime(t.at)), el('td', { class: 'sub' }, fmtRelative(t.at)), el('td', {}, t.schedule), el('td', {}, t.pipeline))),
+            : o.scheduler.next_ticks.map((t) => el('tr', {}, el('td', {}, fmtTime(t.at), el('br'), el('span', { class: 'sub' }, fmtZoned(t.at, t.timezone))), el('td', { class: 'sub' }, fmtRelative(t.at)), el('td', {}, t.schedule), el('td', {}, t.pipeline))),
         ),
       ),
     ];
@@ -448,7 +483,7 @@
       badgeEl.className = `badge ${status.running ? 's-COMPLETE' : 's-CANCELLED'}`;
       byId('btn-sched-start').hidden = status.running;
       byId('btn-sched-stop').hidden = !status.running;
-      byId('sched-meta').textContent = `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtTime(status.last_tick_at) : 'never'}`;
+      byId('sched-meta').textContent = `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtText(status.last_tick_at) : 'never'}`;
       renderInto(byId('schedules'), { s: data.schedules, t: Math.floor(Date.now() / 15000) }, () => scheduleSections(data.schedules));
     };
     const refreshNow = poll(refresh, 5000);
@@ -513,7 +548,9 @@
           el(
             'dd',
             {},
-            s.next_fire_times.length === 0 ? '—' : s.next_fire_times.slice(0, 3).flatMap((t, i) => [i ? ', ' : '', fmtTime(t), ' ', el('span', { class: 'sub' }, `(${fmtRelative(t)})`)]),
+            s.next_fire_times.length === 0
+              ? '—'
+              : el('ul', { class: 'ticks' }, s.next_fire_times.slice(0, 3).map((t) => el('li', {}, fmtTime(t), ' ', el('span', { class: 'sub' }, '· ', fmtZoned(t, s.timezone), ` · ${fmtRelative(t)}`)))),
           ),
         ),
         el(
