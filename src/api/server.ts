@@ -15,6 +15,7 @@ import { registerOverviewRoutes } from './routes/overview.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerWorkRoutes } from './routes/work.js';
+import { registerBackfillRoutes } from './routes/backfills.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -91,6 +92,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerSchedulerRoutes(server, ctx);
   registerManifestRoutes(server, ctx);
   registerDataRoutes(server, ctx);
+  registerBackfillRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 
