@@ -16,6 +16,7 @@ import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerBackfillRoutes } from './routes/backfills.js';
+import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -93,6 +94,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerManifestRoutes(server, ctx);
   registerDataRoutes(server, ctx);
   registerBackfillRoutes(server, ctx);
+  registerScheduleControlRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

@@ -397,8 +397,8 @@ export function schedulerMeta(s: SchedulerStatus): string {
 export function scheduleSections(schedules: ScheduleInfo[]): SafeHtml {
   if (schedules.length === 0) return html`<section class="panel"><p class="empty">No schedules.</p></section>`;
   return html`${schedules.map(
-    (s) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}
-<button type="button" class="secondary trigger" data-name="${s.name}">Trigger now</button></h2>
+    (s) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}${s.paused ? html` <span class="badge s-RETRY_WAIT paused">paused</span>` : ''}
+<button type="button" class="secondary trigger" data-name="${s.name}">Trigger now</button> <button type="button" class="secondary pause" data-name="${s.name}" data-action="${s.paused ? 'resume' : 'pause'}">${s.paused ? 'Resume' : 'Pause'}</button></h2>
 <dl class="facts"><dt>when</dt><dd class="mono">${s.cron ?? s.at ?? ''}</dd><dt>calendar</dt><dd>${s.calendar ?? '—'}</dd><dt>timezone</dt><dd>${s.timezone}</dd>
 <dt>next fire times</dt><dd>${s.next_fire_times.length === 0 ? '—' : html`<ul class="ticks">${s.next_fire_times.slice(0, 3).map((t) => html`<li>${fmtTime(t)} <span class="sub">· ${fmtZoned(t, s.timezone)} · ${fmtRelative(t)}</span></li>`)}</ul>`}</dd></dl>
 <table><thead><tr><th>scheduled</th><th>fired</th><th>lateness</th><th>outcome</th><th>detail</th></tr></thead><tbody>${

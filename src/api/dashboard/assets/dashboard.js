@@ -503,6 +503,22 @@ import { formatInstant, viewerZone } from './time-format.js';
       });
     }
     byId('schedules').addEventListener('click', async (event) => {
+      const pause = event.target instanceof Element ? event.target.closest('button.pause') : null;
+      if (pause) {
+        const name = pause.getAttribute('data-name');
+        const action = pause.getAttribute('data-action') === 'resume' ? 'resume' : 'pause';
+        pause.disabled = true;
+        try {
+          await postJson(`/api/v1/schedules/${encodeURIComponent(name)}/${action}`, {});
+          flash(`${action === 'pause' ? 'Paused' : 'Resumed'} ${name}.`, false);
+        } catch (err) {
+          flash(`Could not ${action} ${name}: ${err.message}`, true);
+        } finally {
+          pause.disabled = false;
+          refreshNow();
+        }
+        return;
+      }
       const button = event.target instanceof Element ? event.target.closest('button.trigger') : null;
       if (!button) return;
       const name = button.getAttribute('data-name');
@@ -532,8 +548,11 @@ import { formatInstant, viewerZone } from './time-format.js';
           ' ',
           el('span', { class: 'sub' }, `→ ${s.pipeline}`),
           s.enabled ? null : [' ', el('span', { class: 'badge s-CANCELLED' }, 'disabled')],
+          s.paused ? [' ', el('span', { class: 'badge s-RETRY_WAIT paused' }, 'paused')] : null,
           ' ',
           el('button', { type: 'button', class: 'secondary trigger', 'data-name': s.name }, 'Trigger now'),
+          ' ',
+          el('button', { type: 'button', class: 'secondary pause', 'data-name': s.name, 'data-action': s.paused ? 'resume' : 'pause' }, s.paused ? 'Resume' : 'Pause'),
         ),
         el(
           'dl',
