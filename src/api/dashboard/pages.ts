@@ -15,7 +15,7 @@ import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 
 export interface Shell {
   title: string;
-  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'error';
+  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error';
   data?: Record<string, string>;
   database: string;
   authEnabled: boolean;
@@ -26,6 +26,7 @@ const NAV: Array<[Shell['page'][], string, string]> = [
   [['work', 'item'], '/work', 'Work items'],
   [['grid', 'grid-index'], '/grid', 'Partitions'],
   [['schedules'], '/schedules', 'Schedules'],
+  [['backfills', 'backfill'], '/backfills', 'Backfills'],
 ];
 
 export function page(shell: Shell, body: SafeHtml): string {

@@ -9,6 +9,8 @@ import { itemDetail, listWork, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 import { idParam, limitParam, offsetParam, stateFilter } from '../schemas.js';
 import { gridFor, gridQuery } from './overview.js';
+import { backfillBody, backfillListBody } from '../dashboard/backfill-pages.js';
+import { backfillStatus, listBackfills } from '../../engine/backfills.js';
 
 const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
@@ -91,6 +93,16 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
     const g = await gridFor(ctx, grids, request.params.pipeline, q);
     const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
     return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols })));
+  });
+
+  server.get('/backfills', { schema: hidden, config }, async (_req, reply) => {
+    const list = await listBackfills(app.store, 100, 0);
+    return sendPage(reply, page(shell({ title: 'Backfills', page: 'backfills' }), backfillListBody(list)));
+  });
+
+  server.get('/backfills/:id', { schema: { ...hidden, params: z.object({ id: idParam }) }, config }, async (request, reply) => {
+    const b = await backfillStatus(app.store, request.params.id);
+    return sendPage(reply, page(shell({ title: `Backfill #${b.id}`, page: 'backfill', data: { 'backfill-id': String(b.id) } }), backfillBody(b)));
   });
 
   server.get('/schedules', { schema: hidden, config }, async (_req, reply) => {
