@@ -70,6 +70,9 @@ export interface OperationsStore {
   outstandingBackfillItems(id: number): Promise<number[]>;
   markBackfillCancelled(id: number): Promise<BackfillRecord>;
 
+  /** Exact number of attempts matching the filter (the runs list's paging total). */
+  countAttempts(filter: { domain?: string; pipeline?: string; status?: string }): Promise<number>;
+
   setSchedulePaused(schedule: string, paused: boolean, actor: string | null, detail?: string | null): Promise<ScheduleControl>;
   scheduleControls(): Promise<ScheduleControl[]>;
   recordScheduleEvent(schedule: string, event: string, actor: string | null, detail: string | null): Promise<void>;

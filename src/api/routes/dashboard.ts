@@ -4,6 +4,7 @@ import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
 import type { GridScanner } from '../grid.js';
 import { ApiError } from '../errors.js';
+import { NotFoundError } from '../../core/errors.js';
 import { html } from '../html.js';
 import { itemDetail, listWork, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
@@ -38,7 +39,7 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   const shell = (s: Omit<Shell, 'database' | 'authEnabled'>): Shell => ({ ...s, database: app.store.backend, authEnabled: auth.enabled });
 
   server.get('/', { schema: hidden, config }, async (_req, reply) => {
-    const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0, windowItems: 50 })]);
+    const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0 })]);
     return sendPage(reply, page(shell({ title: 'Overview', page: 'overview' }), overviewBody(o, runs)));
   });
 
@@ -90,6 +91,8 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
 
   server.get('/grid/:pipeline', { schema: { ...hidden, params: z.object({ pipeline: z.string().min(1) }), querystring: gridQuery }, config }, async (request, reply) => {
     const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
+    // A well-formed name that is not registered is a missing page (404), not bad input.
+    if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
     const g = await gridFor(ctx, grids, request.params.pipeline, q);
     const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
     return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols })));

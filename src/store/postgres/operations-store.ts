@@ -118,6 +118,15 @@ export class PgOperationsStore implements OperationsStore {
     return (await this.getBackfill(id))!;
   }
 
+  async countAttempts(filter: { domain?: string; pipeline?: string; status?: string }): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.t('attempts')} a JOIN ${this.t('work_items')} w ON w.id = a.item_id
+        WHERE ($1::text IS NULL OR w.domain = $1) AND ($2::text IS NULL OR w.pipeline = $2) AND ($3::text IS NULL OR a.status = $3)`,
+      [filter.domain ?? null, filter.pipeline ?? null, filter.status ?? null],
+    );
+    return Number(rows[0]!.n);
+  }
+
   async setSchedulePaused(schedule: string, paused: boolean, actor: string | null, detail: string | null = null): Promise<ScheduleControl> {
     return withTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ updated_at: Date }>(

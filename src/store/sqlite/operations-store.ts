@@ -105,6 +105,17 @@ export class SqliteOperationsStore implements OperationsStore {
     return this.row(id)!;
   }
 
+  async countAttempts(filter: { domain?: string; pipeline?: string; status?: string }): Promise<number> {
+    if (!filter.domain && !filter.pipeline && !filter.status) return this.db.prepare('SELECT count(*) FROM attempts').pluck().get() as number;
+    return this.db
+      .prepare(
+        `SELECT count(*) FROM attempts a JOIN work_items w ON w.id = a.item_id
+          WHERE (@domain IS NULL OR w.domain = @domain) AND (@pipeline IS NULL OR w.pipeline = @pipeline) AND (@status IS NULL OR a.status = @status)`,
+      )
+      .pluck()
+      .get({ domain: filter.domain ?? null, pipeline: filter.pipeline ?? null, status: filter.status ?? null }) as number;
+  }
+
   async setSchedulePaused(schedule: string, paused: boolean, actor: string | null, detail: string | null = null): Promise<ScheduleControl> {
     const now = Date.now();
     this.db.transaction(() => {

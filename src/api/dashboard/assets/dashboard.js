@@ -194,7 +194,7 @@ import { formatInstant, viewerZone } from './time-format.js';
 
   function overviewPage() {
     const refresh = async () => {
-      const [o, runs] = await Promise.all([getJson('/api/v1/overview'), getJson('/api/v1/runs?limit=10&window=50')]);
+      const [o, runs] = await Promise.all([getJson('/api/v1/overview'), getJson('/api/v1/runs?limit=10')]);
       for (const s of STATES) {
         const n = byId(`total-${s}`);
         if (n) n.textContent = String(o.totals[s] || 0);
