@@ -1,5 +1,5 @@
 import { operationsStoreFor } from '../store/operations-store.js';
-import { summarizeCounts } from '../cli/commands/status.js';
+import { summarizeCounts } from '../engine/state-summary.js';
 import type { AttemptStatus, WorkState } from '../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson, type Attempt, type WorkEvent, type WorkItem } from '../core/work-item.js';
 import type { ListFilter } from '../store/store.js';

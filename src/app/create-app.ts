@@ -121,7 +121,10 @@ function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): 
     };
     if (p.command) {
       const cwd = p.cwd ? path.resolve(loaded.baseDir, p.cwd) : loaded.baseDir;
-      registry.register(commandPipeline(p.domain, p.name, { argv: p.command, cwd, env: p.env }, p.description), settings);
+      registry.register(
+        commandPipeline({ domain: p.domain, name: p.name, description: p.description, argv: p.command, cwd, env: p.env, partition: p.partition, params: p.params }),
+        settings,
+      );
     } else if (registry.has(key)) {
       registry.configure(key, settings);
     } else {

@@ -36,6 +36,10 @@ export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHan
     const from = path.join(FIXTURES, 'finra', file);
     if (file.endsWith('.csv') && !existsSync(path.join(finraDir, file))) copyFileSync(from, path.join(finraDir, file));
   }
+  // Prices and FRED files are copied too: items may only name directories inside the data
+  // roots (by default the config's directory), and the bundled fixtures may live elsewhere.
+  const pricesDir = copyFixtures('prices', demoDir);
+  const fredDir = copyFixtures('fred', demoDir);
   const source = { source: 'file', data_dir: finraDir };
   await enqueueWork(
     app.store,
@@ -51,10 +55,10 @@ export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHan
   );
   await enqueueWork(app.store, app.registry, [
     ...SESSIONS.flatMap((date) =>
-      SYMBOLS.map((symbol) => ({ pipeline: 'prices.daily_ohlcv', partition: { date, symbol }, params: { source: 'file', data_dir: path.join(FIXTURES, 'prices') } })),
+      SYMBOLS.map((symbol) => ({ pipeline: 'prices.daily_ohlcv', partition: { date, symbol }, params: { source: 'file', data_dir: pricesDir } })),
     ),
     ...SESSIONS.flatMap((date) =>
-      BUCKETS.map((bucket) => ({ pipeline: 'fred.ingest_bucket', partition: { date, bucket }, params: { source: 'file', data_dir: path.join(FIXTURES, 'fred') } })),
+      BUCKETS.map((bucket) => ({ pipeline: 'fred.ingest_bucket', partition: { date, bucket }, params: { source: 'file', data_dir: fredDir } })),
     ),
   ]);
   await enqueueWork(app.store, app.registry, [
@@ -84,4 +88,14 @@ export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHan
     timer.unref();
   }
   return { stop: () => clearInterval(timer) };
+}
+
+/** Copies the bundled `fixtures/NAME/` files (not subdirectories) into `demoDir/NAME/`, keeping files already there. */
+function copyFixtures(name: string, demoDir: string): string {
+  const to = path.join(demoDir, name);
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(path.join(FIXTURES, name), { withFileTypes: true })) {
+    if (entry.isFile() && !existsSync(path.join(to, entry.name))) copyFileSync(path.join(FIXTURES, name, entry.name), path.join(to, entry.name));
+  }
+  return to;
 }

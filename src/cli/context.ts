@@ -92,3 +92,20 @@ export function parseHttpUrl(value: string, flag: string): string {
   }
   throw new ValidationError(flag, value, 'be an http:// or https:// URL');
 }
+
+/**
+ * Checks a batch command's source flags (`--data-dir`, `--base-url`) the way an item's params
+ * are checked, because they are recorded on the items it enqueues: a directory must be inside
+ * the config's `access.data_roots`, a URL on an allowed host. The error names the flag.
+ */
+export function checkSourceFlags(app: SluiceApp, pipeline: string, source: Record<string, unknown> | undefined): void {
+  if (!source) return;
+  const flags: Record<string, string> = { data_dir: '--data-dir', base_url: '--base-url' };
+  try {
+    app.registry.validateParams(app.registry.require(pipeline), source);
+  } catch (err) {
+    const key = err instanceof ValidationError ? /^params\.(\w+)$/.exec(err.field)?.[1] : undefined;
+    if (err instanceof ValidationError && key && flags[key]) throw new ValidationError(flags[key]!, err.value, err.rule);
+    throw err;
+  }
+}

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from '../core/duration.js';
+import { checkCommandEntry, commandFields } from './command-pipeline.js';
 
 /**
  * The config file, as in the design's contract. Objects are strict: a misspelt key
@@ -40,21 +41,21 @@ export const retrySchema = z.strictObject({
 const pipelineName = z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a lower-case word of [a-z0-9_] (no dots)');
 const domainName = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, 'must be lower-case words of [a-z0-9_] separated by dots');
 
-export const pipelineConfigSchema = z.strictObject({
-  domain: domainName,
-  name: pipelineName,
-  description: z.string().optional(),
-  /** Present: a command pipeline run by ops.command's runner. Absent: settings for a built-in. */
-  command: z.array(z.string().min(1)).min(1, 'must name a program, e.g. ["python3", "train.py"]').optional(),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  retry: retrySchema.optional(),
-  timeout: duration.optional(),
-  concurrency: z.number().int().min(1).optional(),
-  priority: z.number().int().optional(),
-  /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
-  depends_on: z.array(z.string()).optional(),
-});
+export const pipelineConfigSchema = z
+  .strictObject({
+    domain: domainName,
+    name: pipelineName,
+    description: z.string().optional(),
+    /** `command`, `cwd`, `env`, `partition`, `params`: see command-pipeline.ts (config-only commands, `{key}` placeholders). */
+    ...commandFields,
+    retry: retrySchema.optional(),
+    timeout: duration.optional(),
+    concurrency: z.number().int().min(1).optional(),
+    priority: z.number().int().optional(),
+    /** Upstream pipelines (`domain.name`) whose same partition must be COMPLETE first. */
+    depends_on: z.array(z.string()).optional(),
+  })
+  .superRefine(checkCommandEntry);
 
 export const scheduleConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . or - (no spaces)'),
@@ -103,6 +104,16 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().default('127.0.0.1'),
       port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  /** Where values from work items (params such as data_dir, export_dir, base_url) may point:
+   * see src/connectors/access.ts. Config-side values (this section, env vars, CLI flags) are trusted. */
+  access: z
+    .strictObject({
+      /** Directories (relative: to the config's directory) item paths must stay inside. Default: the config's directory. */
+      data_roots: z.array(z.string().min(1)).min(1, 'must list at least one directory').optional(),
+      /** Hosts (`host` for any port, or `host:port`) item URLs may name, besides each vendor's own public API host. */
+      allowed_hosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be a host name or address, optionally with :port (no scheme or path)')).optional(),
     })
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

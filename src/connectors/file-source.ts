@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SourceError, SourceNotFoundError } from './errors.js';
@@ -27,12 +28,15 @@ export class FileSource {
       const file = this.pathOf(name);
       tried.push(file);
       try {
-        const bytes = await readFile(file, { signal });
+        // O_NOFOLLOW: a symbolic link planted under a data directory cannot make Sluice read
+        // a file outside it (checked by the open itself, so it cannot be swapped in between).
+        const bytes = await readFile(file, { signal, flag: constants.O_RDONLY | constants.O_NOFOLLOW });
         return { bytes, uri: file };
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') continue;
+        if (code === 'ELOOP') throw new SourceError(`refusing to read ${file}: it is a symbolic link (Sluice reads only regular files inside a data directory)`, file, 'source_config', { permanent: true });
         throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, file, 'source_io', { permanent: code === 'EACCES' || code === 'EISDIR' });
       }
     }

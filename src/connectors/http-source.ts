@@ -191,10 +191,11 @@ export class HttpSource {
     let res: Response;
     let bytes: Buffer;
     try {
-      res = await fetch(url, { signal, headers, redirect: 'follow' });
+      res = await fetchSameOrigin(url, { signal, headers }, uri);
       bytes = Buffer.from(await res.arrayBuffer());
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
+      if (err instanceof SourceError) throw err;
       if (timeout.aborted) throw new SourceTimeoutError(`GET ${uri} timed out after ${this.timeoutMs} ms`, uri, this.timeoutMs);
       throw new SourceError(`GET ${uri} failed: ${redact(describeNetworkError(err), [key])}`, uri, 'source_network', { retryable: true });
     }
@@ -314,4 +315,28 @@ export function sharedHttpSource(config: HttpSourceConfig): HttpSource {
     shared.set(id, source);
   }
   return source;
+}
+
+const MAX_REDIRECTS = 5;
+
+/**
+ * `fetch` that follows redirects only within the URL's own origin. The host a request goes
+ * to was checked against the config's allowed hosts; a redirect to another origin (another
+ * host, port or scheme) would step around that check, and would carry a query-string API
+ * key along, so it fails for good instead.
+ */
+async function fetchSameOrigin(url: URL, init: { signal: AbortSignal; headers: Record<string, string> }, uri: string): Promise<Response> {
+  let current = url;
+  for (let hop = 0; ; hop++) {
+    const res = await fetch(current, { ...init, redirect: 'manual' });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (location === null) return res;
+    await res.body?.cancel();
+    const next = new URL(location, current);
+    if (next.origin !== url.origin) {
+      throw new SourceError(`GET ${uri} redirected to another origin (${next.origin}); Sluice follows redirects only within ${url.origin}`, uri, 'source_config', { permanent: true, status: res.status });
+    }
+    if (hop >= MAX_REDIRECTS) throw new SourceError(`GET ${uri} redirected more than ${MAX_REDIRECTS} times`, uri, 'source_config', { permanent: true, status: res.status });
+    current = next;
+  }
 }

@@ -1,7 +1,9 @@
 import { partitionKey } from '../core/partition.js';
 import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
 import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
-import type { SluiceApp } from '../app/create-app.js';
+import type { Store } from '../store/store.js';
+import type { PipelineRegistry } from './registry.js';
+import type { Worker, WorkerOptions } from './worker.js';
 import { buildEnqueueSpec, type EnqueueRequest } from './enqueue.js';
 
 export interface InlineRunRequest {
@@ -22,7 +24,14 @@ export interface InlineRunRequest {
  * store as a worker's would. A failed attempt with retries left stays in RETRY_WAIT, so a
  * running worker pool picks the retry up on schedule.
  */
-export async function runInline(app: SluiceApp, request: InlineRunRequest): Promise<RunResult> {
+/** What an inline run needs of the app: the registry, the store and a way to build a worker (the app satisfies it). */
+export interface InlineRunHost {
+  registry: PipelineRegistry;
+  store: Store;
+  createWorker(overrides?: Partial<WorkerOptions>): Worker;
+}
+
+export async function runInline(app: InlineRunHost, request: InlineRunRequest): Promise<RunResult> {
   const startedAt = new Date();
   const specs = request.partitions.map((partition, i) =>
     buildEnqueueSpec(app.registry, { pipeline: request.pipeline, partition, params: request.params, priority: request.priority } satisfies EnqueueRequest, request.partitions.length > 1 ? `partitions[${i}]` : ''),

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { PermanentError, TimeoutError } from '../core/errors.js';
+import { PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
 import type { HandlerContext, Logger } from '../core/pipeline.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
 import { createDataStore } from '../data/index.js';
@@ -8,7 +8,7 @@ import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
 import { OutputTail } from './output-tail.js';
 import { rerunStaleDownstream } from './dependencies.js';
-import type { PipelineRegistry } from './registry.js';
+import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 import { newWorkerId } from './worker-id.js';
 
 export interface WorkerOptions {
@@ -298,7 +298,7 @@ export class Worker extends EventEmitter {
           pipeline: item.pipeline,
           partition: item.partition,
           partitionKey: item.partitionKey,
-          params: registry.validateParams(registered, item.params),
+          params: paramsForRun(registry, registered, item.params),
           signal: controller.signal,
           log,
           attempt: item.attempts,
@@ -460,4 +460,19 @@ export function describeError(err: unknown): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * An item's params checked again before it runs (it may predate the current config, or have
+ * been written behind the engine's back): a path outside the data roots or a host not
+ * allowed must not run. Bad params do not fix themselves, so the attempt fails for good
+ * (retry it by hand after fixing the config).
+ */
+function paramsForRun(registry: PipelineRegistry, registered: RegisteredPipeline, params: unknown): Record<string, unknown> {
+  try {
+    return registry.validateParams(registered, params);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new PermanentError(err.message);
+    throw err;
+  }
 }

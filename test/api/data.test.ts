@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueWork } from '../../src/engine/enqueue.js';
 import { startHarness, type Harness } from './support/harness.js';
+import { TEST_ACCESS } from '../helpers/sqlite.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/finra/', import.meta.url));
 const WEEK = '2025-12-19';
@@ -10,7 +11,7 @@ const WEEK = '2025-12-19';
 describe('GET /api/v1/data/:domain/:dataset (the REST twin of `sluice data`)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
+    h = await startHarness({ config: { access: TEST_ACCESS } });
     // Land one real FINRA week from the bundled fixtures through the real pipelines.
     await enqueueWork(
       h.app.store,

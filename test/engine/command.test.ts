@@ -11,21 +11,25 @@ afterEach(async () => {
   env = undefined;
 });
 
+// `$1` and `$2` are the `{day}` and `{code}` placeholders: partition and params values
+// passed as whole argv entries (after `sh -c SCRIPT` comes $0, then $1, $2).
 const SCRIPT = [
-  'echo "out:$GREETING:${EXTRA:-none}:$INHERITED:$SLUICE_PARTITION_KEY:$SLUICE_PIPELINE:$(basename "$PWD")"',
+  'echo "out:$GREETING:$1:$INHERITED:$SLUICE_PARTITION_KEY:$SLUICE_PIPELINE:$(basename "$PWD"):$SLUICE_PARAMS"',
   'echo "err:$GREETING" >&2',
-  'exit "${CODE:-0}"',
+  'exit "$2"',
 ].join('; ');
 
-describe('ops.command pipelines', () => {
-  it('config command pipeline: output tail (stdout+stderr) on the attempt, env passed through, non-zero exit fails with the code', async () => {
+describe('config command pipelines', () => {
+  it('output tail (stdout+stderr) on the attempt, env passed through, placeholders filled, non-zero exit fails with the code', async () => {
     env = new TestEnv({
       workers: { concurrency: 2 },
       pipelines: [
         {
           domain: 'test',
           name: 'shout',
-          command: ['sh', '-c', SCRIPT],
+          command: ['sh', '-c', SCRIPT, 'shout', '{day}', '{code}'],
+          partition: { day: 'date' },
+          params: { code: 'integer' },
           cwd: 'workdir',
           env: { GREETING: 'hello' },
           retry: { max_attempts: 1 },
@@ -34,8 +38,8 @@ describe('ops.command pipelines', () => {
     });
     mkdirSync(path.join(env.dir, 'workdir'));
     const [ok, bad] = await Promise.all([
-      env.enqueue('test.shout', 'day=2026-01-05'),
-      env.enqueue('test.shout', 'day=2026-01-06', ['--params', '{"env":{"CODE":"7","EXTRA":"from-params"}}']),
+      env.enqueue('test.shout', 'day=2026-01-05', ['--params', '{"code":0}']),
+      env.enqueue('test.shout', 'day=2026-01-06', ['--params', '{"code":"7"}']),
     ]);
     const drain = await env.cli(['worker', '--drain'], { env: { INHERITED: 'from-worker-env' } });
     expect(drain.code).toBe(1);
@@ -44,8 +48,9 @@ describe('ops.command pipelines', () => {
     const [okAttempt] = env.attempts(ok);
     expect(okAttempt!.status).toBe('succeeded');
     // stdout and stderr both land in the tail; config env, the worker's own env, the item's
-    // partition and the configured cwd (relative to the config file) all reach the child.
-    expect(okAttempt!.output_tail).toContain('out:hello:none:from-worker-env:day=2026-01-05:test.shout:workdir\n');
+    // partition (as env and as the {day} argv entry), its params and the configured cwd
+    // (relative to the config file) all reach the child.
+    expect(okAttempt!.output_tail).toContain('out:hello:2026-01-05:from-worker-env:day=2026-01-05:test.shout:workdir:{"code":"0"}\n');
     expect(okAttempt!.output_tail).toContain('err:hello\n');
     expect(JSON.parse(okAttempt!.result!)).toEqual({ exit_code: 0 });
 
@@ -54,8 +59,7 @@ describe('ops.command pipelines', () => {
     expect(badItem.last_error).toBe('sh exited with code 7');
     const [badAttempt] = env.attempts(bad);
     expect(badAttempt).toMatchObject({ status: 'failed', error: 'sh exited with code 7' });
-    // params.env adds to (and overrides) the config env.
-    expect(badAttempt!.output_tail).toContain('out:hello:from-params:from-worker-env:day=2026-01-06:test.shout:workdir\n');
+    expect(badAttempt!.output_tail).toContain('out:hello:2026-01-06:from-worker-env:day=2026-01-06:test.shout:workdir:{"code":"7"}\n');
     expect(badAttempt!.output_tail).toContain('err:hello\n');
 
     // `work show --json` exposes the same tail.
@@ -64,13 +68,15 @@ describe('ops.command pipelines', () => {
     expect(shown.attempts[0]).toMatchObject({ error: 'sh exited with code 7', output_tail: badAttempt!.output_tail });
   });
 
-  it('built-in ops.command: argv from params, a chatty command keeps only the tail, a missing program fails clearly', async () => {
-    env = new TestEnv({ workers: { concurrency: 3 }, pipelines: [{ domain: 'ops', name: 'command', retry: { max_attempts: 1 } }] });
-    const argv = (a: string[]) => ['--params', JSON.stringify({ argv: a })];
-    const [chatty, missing] = await Promise.all([
-      env.enqueue('ops.command', 'case=chatty', argv(['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo LAST'])),
-      env.enqueue('ops.command', 'case=missing', argv(['definitely-not-a-program-sluice'])),
-    ]);
+  it('a chatty command keeps only the tail, a missing program fails clearly', async () => {
+    env = new TestEnv({
+      workers: { concurrency: 3 },
+      pipelines: [
+        { domain: 'test', name: 'chatty', command: ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo LAST'], retry: { max_attempts: 1 } },
+        { domain: 'test', name: 'missing', command: ['definitely-not-a-program-sluice'], retry: { max_attempts: 1 } },
+      ],
+    });
+    const [chatty, missing] = await Promise.all([env.enqueue('test.chatty', 'case=chatty'), env.enqueue('test.missing', 'case=missing')]);
     const drain = await env.cli(['worker', '--drain']);
     expect(drain.code).toBe(1);
 
@@ -93,14 +99,15 @@ describe('ops.command pipelines', () => {
           domain: 'test',
           name: 'slow',
           // The shell runs `sleep` as a grandchild, which then holds the output pipes.
-          command: ['sh', '-c', 'echo started; sleep 23; touch "$MARKER"; echo finished'],
+          command: ['sh', '-c', 'echo started; sleep 23; touch "$1"; echo finished', 'slow', '{marker}'],
+          params: { marker: { pattern: '/.+' } },
           timeout: '300ms',
           retry: { max_attempts: 1 },
         },
       ],
     });
     const marker = path.join(env.dir, 'survived');
-    const id = await env.enqueue('test.slow', 'case=timeout', ['--params', JSON.stringify({ env: { MARKER: marker } })]);
+    const id = await env.enqueue('test.slow', 'case=timeout', ['--params', JSON.stringify({ marker })]);
     const drain = await env.cli(['worker', '--drain']);
     expect(drain.code).toBe(1);
     const [attempt] = env.attempts(id);

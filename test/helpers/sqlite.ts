@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { runSluice, startSluice, type ExitResult, type SluiceProcess, type SpawnOptions } from './process.js';
+import { REPO_ROOT, runSluice, startSluice, type ExitResult, type SluiceProcess, type SpawnOptions } from './process.js';
 
 /**
  * One test's world: a fresh `mkdtemp` directory holding a real SQLite file and a JSON config
@@ -54,6 +54,13 @@ export interface EventRow {
   actor: string | null;
   detail: string | null;
 }
+
+/**
+ * An `access` config section for tests that point items at the bundled fixtures, temp
+ * directories and fixture servers on 127.0.0.1 (by default items may only name the config's
+ * directory and the vendors' own hosts).
+ */
+export const TEST_ACCESS = { data_roots: [path.join(REPO_ROOT, 'fixtures'), tmpdir()], allowed_hosts: ['127.0.0.1'] } as const;
 
 /** Short leases and polls so crash, retry and shutdown tests finish in seconds. */
 export const FAST_WORKERS = { concurrency: 1, lease: '1s', poll_interval: '100ms', shutdown_grace: '300ms' } as const;

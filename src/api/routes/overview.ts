@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { summarizeCounts } from '../../cli/commands/status.js';
+import { summarizeCounts } from '../../engine/state-summary.js';
 import type { ServerContext, ZodServer } from '../context.js';
 import { buildGrid, type GridScanner } from '../grid.js';
 import { overview } from '../queries.js';

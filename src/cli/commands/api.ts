@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { parseIntOption, withApp } from '../context.js';
 import { onShutdownSignals } from '../signals.js';
+import { checkBind } from '../bind-policy.js';
 
 /** `sluice api`: the REST API, dashboard and /metrics without workers or a scheduler, e.g. a
  * read/operate front end beside worker processes on the same PostgreSQL database. */
@@ -10,8 +11,11 @@ export function registerApi(program: Command): void {
     .description('Serve the REST API (/api/v1, OpenAPI at /docs), the dashboard and /metrics on 127.0.0.1, without workers')
     .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
+    .option('--insecure', 'serve on a non-loopback host without SLUICE_API_TOKEN (only behind a layer that guards it)')
     .action(async (opts, command: Command) => {
       await withApp(command, async (app) => {
+        // Before anything starts: no worker, scheduler or listener for a refused bind.
+        checkBind(opts.host ?? app.config.api.host, process.env.SLUICE_API_TOKEN, opts.insecure === true);
         // Loaded here so other commands do not pay for the HTTP layer at startup.
         const { buildServer } = await import('../../api/server.js');
         const { databaseSchedulerPort } = await import('../../api/database-scheduler-port.js');

@@ -22,7 +22,7 @@ import {
 import { runInline } from '../../engine/run-inline.js';
 import { lastNWeekEndings } from '../../time/partitions.js';
 import { zonedDate } from '../../time/zoned.js';
-import { parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
+import { checkSourceFlags, parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
 import { printRunResult } from './run.js';
 
 export type FinraStage = 'ingest' | 'normalize' | 'calc' | 'all';
@@ -62,6 +62,8 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
   const tiers = request.tiers?.length ? [...new Set(request.tiers)] : [...TIERS];
   const stage = request.onlyStage ?? 'all';
   const dryRun = request.dryRun === true;
+  // The flags' source is recorded on the items, so it must pass the same access checks as params.
+  checkSourceFlags(app, PIPELINES.ingest, request.source);
   const source = resolveFinraSource([
     { params: request.source, baseDir: process.cwd() },
     { params: sourceParamsFromEnv(process.env), baseDir: process.cwd() },

@@ -29,7 +29,7 @@ import { runInline } from '../../engine/run-inline.js';
 import { getCalendar } from '../../time/calendars.js';
 import { isValidDate } from '../../time/civil-date.js';
 import { zonedDate } from '../../time/zoned.js';
-import { parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
+import { checkSourceFlags, parseHttpUrl, parseIntOption, printJson, withApp } from '../context.js';
 import { printRunResult } from './run.js';
 
 export interface PricesBatchRequest {
@@ -70,6 +70,8 @@ export async function runPricesBatch(app: SluiceApp, request: PricesBatchRequest
   const sleepMs = request.sleepMs ?? 0;
   if (!Number.isInteger(sleepMs) || sleepMs < 0) throw new ValidationError('--sleep', request.sleepMs, 'be a whole number of milliseconds, 0 or more');
   const dryRun = request.dryRun === true;
+  // The flags' source is recorded on the items, so it must pass the same access checks as params.
+  checkSourceFlags(app, PIPELINES.dailyOhlcv, request.source);
   const source = resolvePriceSource([
     { params: request.source, baseDir: process.cwd() },
     { params: sourceParamsFromEnv(process.env), baseDir: process.cwd() },

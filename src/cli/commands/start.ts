@@ -3,6 +3,7 @@ import { seedDemo } from '../../app/demo.js';
 import { BUNDLED_DEMO_CONFIG } from '../../config/load-config.js';
 import { parseIntOption, withApp } from '../context.js';
 import { onShutdownSignals } from '../signals.js';
+import { checkBind } from '../bind-policy.js';
 
 export function registerStart(program: Command): void {
   program
@@ -10,12 +11,15 @@ export function registerStart(program: Command): void {
     .description('Run everything in one process: workers, scheduler, API and status page on 127.0.0.1')
     .option('--port <port>', 'HTTP port (default: api.port, 8080; 0 picks a free one)', parseIntOption('--port'))
     .option('--host <host>', 'HTTP host (default: api.host, 127.0.0.1)')
+    .option('--insecure', 'serve on a non-loopback host without SLUICE_API_TOKEN (only behind a layer that guards it)')
     .option('--concurrency <n>', 'worker slots (default: workers.concurrency)', parseIntOption('--concurrency'))
     .option('--no-worker', 'do not run workers in this process')
     .option('--no-scheduler', 'do not run the scheduler in this process')
     .option('--demo', 'seed the demo (default when running the bundled demo config)')
     .action(async (opts, command: Command) => {
       await withApp(command, async (app) => {
+        // Before anything starts: no worker, scheduler or listener for a refused bind.
+        checkBind(opts.host ?? app.config.api.host, process.env.SLUICE_API_TOKEN, opts.insecure === true);
         const worker = opts.worker === false ? undefined : app.createWorker(opts.concurrency ? { concurrency: opts.concurrency } : {});
         const scheduler = opts.scheduler === false || !app.config.scheduler.enabled ? undefined : app.createScheduler();
         // Loaded here, not at the top: every other command (enqueue, worker, run, …) loads this

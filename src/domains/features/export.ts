@@ -43,7 +43,9 @@ export function toCsv(ds: Dataset, rows: readonly Record<string, Value>[]): stri
 /** Writes through a temporary file and a rename, so a reader never sees half a file. */
 async function writeAtomic(file: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await writeFile(tmp, bytes);
+  // 'wx': never write through something already at the temporary name (a planted symbolic
+  // link would redirect the write); the rename then replaces the final name itself.
+  await writeFile(tmp, bytes, { flag: 'wx' });
   await rename(tmp, file);
 }
 

@@ -11,6 +11,8 @@ import { sessionDateSchema } from '../prices/partitions.js';
 import { DEFAULT_EXPORT_DIR, DEFAULT_SYMBOLS, EXPORT_DIR_ENV, FEATURES_DOMAIN, MATRIX_VERSION, SYMBOLS_ENV } from './constants.js';
 import { dailyMatrix } from './datasets.js';
 import { exportMatrix } from './export.js';
+import { confinedPath } from '../../connectors/access.js';
+import { itemAccessPolicy } from '../access.js';
 import { buildMatrix, latestAtOrBefore, type PriceInput, type SeriesValue } from './matrix.js';
 
 export interface FeaturesDomainOptions {
@@ -22,11 +24,13 @@ export interface FeaturesDomainOptions {
 
 export const datePartition = z.strictObject({ date: sessionDateSchema });
 
-const params = z.strictObject({
-  /** Where `daily_matrix_<date>.parquet` and `.csv` go (default $SLUICE_FEATURES_EXPORT_DIR, else ./exports/features). */
-  export_dir: z.string().min(1).optional(),
-  force: z.boolean().default(false),
-});
+/** An item's `export_dir` must stay inside the config's data roots (access.data_roots). */
+const itemParams = (options: FeaturesDomainOptions) =>
+  z.strictObject({
+    /** Where `daily_matrix_<date>.parquet` and `.csv` go (default $SLUICE_FEATURES_EXPORT_DIR, else ./exports/features). */
+    export_dir: confinedPath(itemAccessPolicy(options)).optional(),
+    force: z.boolean().default(false),
+  });
 
 function splitSymbols(text: string): string[] {
   return text
@@ -86,7 +90,7 @@ export function featuresPipelines(options: FeaturesDomainOptions = {}): Pipeline
       name: 'daily_matrix',
       description: `Joins one session's prices (${symbols.join(', ')}: close, change_pct) with every FRED series' latest value at or before it, MERGEs the matrix on (symbol, date) and exports it as Parquet and CSV.`,
       partition: datePartition,
-      params,
+      params: itemParams(options),
       dependsOn: matrixDependencies(symbols),
       retry: { maxAttempts: 3, baseDelayMs: 10_000, factor: 3, maxDelayMs: 10 * 60_000 },
       timeoutMs: 5 * 60_000,

@@ -11,7 +11,8 @@ import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venue
 import { parseFinraFile } from './parse.js';
 import { addDaysIso, partitionKeyFor, weekPartition, weekTierPartition } from './partitions.js';
 import { currentFinraRunOptions } from './run-options.js';
-import { describeMissingSource, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, type FinraSource } from './source.js';
+import { describeMissingSource, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource } from './source.js';
+import { itemAccessPolicy } from '../access.js';
 
 /** Bumped when a stage's output for the same input changes, so the next run re-lands. */
 const NORMALIZE_VERSION = 'normalize/1';
@@ -27,6 +28,8 @@ export interface FinraDomainOptions {
 }
 
 const ingestParams = z.strictObject({ ...sourceParamsSchema.shape, force: z.boolean().default(false) });
+/** What an item may carry: paths and URLs checked against the config's access policy. */
+const ingestItemParams = (options: FinraDomainOptions) => z.strictObject({ ...itemSourceParamsShape(itemAccessPolicy(options)), force: z.boolean().default(false) });
 const stageParams = z.strictObject({ force: z.boolean().default(false) });
 
 const ingestDep = [{ pipeline: PIPELINES.ingest, mapping: { kind: 'identity' as const }, auto: true }];
@@ -60,7 +63,7 @@ function ingestWeek(options: FinraDomainOptions) {
     name: 'ingest_week',
     description: 'Fetches one week of one tier (file or HTTP), checks its structure, lands its rows as a capture (unchanged bytes are skipped).',
     partition: weekTierPartition,
-    params: ingestParams,
+    params: ingestItemParams(options),
     retry: { maxAttempts: 5, baseDelayMs: 60_000, factor: 2, maxDelayMs: 30 * 60_000 },
     timeoutMs: 10 * 60_000,
     concurrency: 3,

@@ -7,10 +7,11 @@ import type { DataAnomaly } from '../../data/anomaly-checks.js';
 import type { LandResult } from '../../data/data-store.js';
 import { addDays, daysInMonth } from '../../time/civil-date.js';
 import { sessionDateSchema } from '../prices/partitions.js';
-import { BUCKETS, BUCKET_NAMES, DEFAULT_LOOKBACK_DAYS, FRED_DOMAIN, FRED_ROW_VERSION, type Bucket } from './constants.js';
+import { BUCKETS, BUCKET_NAMES, DEFAULT_BASE_URL, DEFAULT_LOOKBACK_DAYS, FRED_DOMAIN, FRED_ROW_VERSION, type Bucket } from './constants.js';
 import { observations } from './datasets.js';
 import type { Observation } from './parse.js';
-import { describeMissingSource, fetchObservations, resolveFredSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, type FredSource } from './source.js';
+import { describeMissingSource, fetchObservations, resolveFredSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FredSource } from './source.js';
+import { itemAccessPolicy } from '../access.js';
 
 export interface FredDomainOptions {
   config?: SluiceConfig;
@@ -31,6 +32,13 @@ const params = z.strictObject({
   force: z.boolean().default(false),
 });
 type Params = z.infer<typeof params>;
+/** What an item may carry: paths and URLs checked against the config's access policy (and FRED's own host). */
+const itemParams = (options: FredDomainOptions) =>
+  z.strictObject({
+    ...itemSourceParamsShape(itemAccessPolicy(options, [DEFAULT_BASE_URL])),
+    lookback_days: z.number().int().min(0).max(366).default(DEFAULT_LOOKBACK_DAYS),
+    force: z.boolean().default(false),
+  });
 
 /** The `fred` pipelines. */
 export function fredPipelines(options: FredDomainOptions = {}): PipelineDefinition[] {
@@ -82,7 +90,7 @@ function ingestBucket(options: FredDomainOptions) {
     name: 'ingest_bucket',
     description: `Fetches every series of one bucket (${BUCKET_NAMES.map((b) => `${b}: ${BUCKETS[b].join(', ')}`).join('; ')}) as of one XNYS session and MERGEs the observations into fred.observations on (series_id, date); "." lands as value null.`,
     partition: bucketPartition,
-    params,
+    params: itemParams(options),
     retry: { maxAttempts: 6, baseDelayMs: 60_000, factor: 3, maxDelayMs: 60 * 60_000 },
     timeoutMs: 10 * 60_000,
     concurrency: 2,

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/pipeline.js';
 import type { SluiceConfig } from '../../config/schema.js';
+import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
 import { FileSource } from '../../connectors/file-source.js';
 import { sharedHttpSource } from '../../connectors/http-source.js';
 import { API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_RATE_PER_MINUTE, PIPELINES, SOURCE_ENV } from './constants.js';
@@ -17,6 +18,11 @@ export const sourceParamsSchema = z.strictObject({
   rate_limit_per_minute: z.number().positive().optional(),
 });
 export type FredSourceParams = z.infer<typeof sourceParamsSchema>;
+
+/** The same fields as a work item may carry them: `data_dir` inside the data roots, `base_url` on an allowed host. */
+export function itemSourceParamsShape(policy: AccessPolicy) {
+  return { ...sourceParamsSchema.shape, data_dir: confinedPath(policy).optional(), base_url: allowedUrl(policy).optional() };
+}
 
 export type FredSource = { kind: 'file'; dataDir: string } | { kind: 'http'; baseUrl: string; perMinute: number };
 

@@ -1,13 +1,13 @@
 import { spawn } from 'node:child_process';
-import { z } from 'zod';
-import { definePipeline, type HandlerContext, type PipelineDefinition } from '../../core/pipeline.js';
+import type { HandlerContext } from '../../core/pipeline.js';
 
-export const commandParams = z.object({
-  argv: z.array(z.string().min(1)).min(1, 'give the program and its arguments, e.g. ["python3", "train.py"]'),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-});
-export type CommandParams = z.infer<typeof commandParams>;
+/** What a command pipeline runs, fixed by the config: never taken from params. */
+export interface CommandSpec {
+  /** The program and its arguments; entries that are exactly `{key}` are placeholders. */
+  argv: readonly string[];
+  cwd?: string;
+  env?: Readonly<Record<string, string>>;
+}
 
 /**
  * Runs a program as a child process. Its stdout and stderr go into the attempt's output tail;
@@ -15,18 +15,18 @@ export type CommandParams = z.infer<typeof commandParams>;
  * aborted (timeout, cancel, shutdown) the child's whole process group gets SIGTERM, then
  * SIGKILL after 5 s.
  * The child inherits the worker's environment, plus `SLUICE_PIPELINE`, `SLUICE_PARTITION_KEY`,
- * `SLUICE_PARTITION` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus `env`; nothing of it
- * is logged.
+ * `SLUICE_PARTITION` (JSON), `SLUICE_PARAMS` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus the
+ * config's `env`; nothing of it is logged.
  */
-export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandParams): Promise<{ exit_code: number }> {
-  const [program, ...args] = spec.argv;
+export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandSpec): Promise<{ exit_code: number }> {
+  const [program, ...args] = spec.argv as string[];
   ctx.log.info({ program, cwd: spec.cwd }, 'starting command');
   return new Promise((resolve, reject) => {
     const child = spawn(program!, args, {
       cwd: spec.cwd,
       // The child must be able to tell which slice it works on: without these a config
       // command pipeline scheduled over partitions (dates, tiers) ran blind, identical for
-      // every partition. Explicit `env` (config, then params) still wins.
+      // every partition. The config's `env` still wins.
       env: { ...process.env, ...itemEnv(ctx), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Own process group, so an abort can signal everything the command started. Killing
@@ -71,26 +71,9 @@ function itemEnv(ctx: HandlerContext<unknown>): Record<string, string> {
     SLUICE_PIPELINE: `${ctx.domain}.${ctx.pipeline}`,
     SLUICE_PARTITION_KEY: ctx.partitionKey,
     SLUICE_PARTITION: JSON.stringify(ctx.partition),
+    SLUICE_PARAMS: JSON.stringify(ctx.params ?? {}),
     SLUICE_ITEM_ID: String(ctx.itemId),
     SLUICE_ATTEMPT: String(ctx.attempt),
   };
 }
 
-export const command = definePipeline({
-  domain: 'ops',
-  name: 'command',
-  description: 'Runs params.argv as a child process; non-zero exit fails the attempt.',
-  params: commandParams,
-  handler: (ctx) => runCommand(ctx, ctx.params),
-});
-
-/** A config-declared command pipeline: the argv is fixed by config; params may add env. */
-export function commandPipeline(domain: string, name: string, spec: CommandParams, description?: string): PipelineDefinition {
-  return definePipeline({
-    domain,
-    name,
-    description: description ?? `Runs ${spec.argv.join(' ')}`,
-    params: z.object({ env: z.record(z.string(), z.string()).optional() }).passthrough(),
-    handler: (ctx) => runCommand(ctx, { ...spec, env: { ...spec.env, ...ctx.params.env } }),
-  });
-}

@@ -4,7 +4,8 @@ import { definePipeline, type HandlerContext, type PipelineDefinition } from '..
 import type { SluiceConfig } from '../../config/schema.js';
 import { abortableSleep } from '../../connectors/abortable.js';
 import { SourceError } from '../../connectors/errors.js';
-import { PRICES_DOMAIN, PRICES_ROW_VERSION } from './constants.js';
+import { DEFAULT_BASE_URL, PRICES_DOMAIN, PRICES_ROW_VERSION } from './constants.js';
+import { itemAccessPolicy } from '../access.js';
 import { dailyOhlcv } from './datasets.js';
 import type { Bar } from './parse.js';
 import { previousSession, priceDayPartition } from './partitions.js';
@@ -16,6 +17,7 @@ import {
   sourceParamsFromConfig,
   sourceParamsFromEnv,
   sourceParamsSchema,
+  itemSourceParamsShape,
   type FetchedSeries,
   type PriceSource,
 } from './source.js';
@@ -31,6 +33,9 @@ export interface PricesDomainOptions {
 
 const params = z.strictObject({ ...sourceParamsSchema.shape, force: z.boolean().default(false) });
 type Params = z.infer<typeof params>;
+/** What an item may carry: paths and URLs checked against the config's access policy (and the vendors' own hosts). */
+const itemParams = (options: PricesDomainOptions) =>
+  z.strictObject({ ...itemSourceParamsShape(itemAccessPolicy(options, Object.values(DEFAULT_BASE_URL))), force: z.boolean().default(false) });
 
 /** The `prices` pipelines. */
 export function pricesPipelines(options: PricesDomainOptions = {}): PipelineDefinition[] {
@@ -99,7 +104,7 @@ function dailyOhlcvPipeline(options: PricesDomainOptions) {
     name: 'daily_ohlcv',
     description: 'Fetches one symbol\'s daily bar for one XNYS session (CSV directory, Alpha Vantage or Polygon), derives change and change_pct vs the previous bar, and MERGEs it on (symbol, date).',
     partition: priceDayPartition,
-    params,
+    params: itemParams(options),
     // A vendor's per-minute limit resets within a minute; unpublished bars within hours.
     retry: { maxAttempts: 6, baseDelayMs: 60_000, factor: 2, maxDelayMs: 30 * 60_000 },
     timeoutMs: 5 * 60_000,

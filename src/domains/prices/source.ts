@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/pipeline.js';
 import type { SluiceConfig } from '../../config/schema.js';
+import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
 import { FileSource } from '../../connectors/file-source.js';
 import { sharedHttpSource } from '../../connectors/http-source.js';
 import {
@@ -32,6 +33,11 @@ export const sourceParamsSchema = z.strictObject({
   rate_limit_burst: z.number().int().min(1).optional(),
 });
 export type PriceSourceParams = z.infer<typeof sourceParamsSchema>;
+
+/** The same fields as a work item may carry them: `data_dir` inside the data roots, `base_url` on an allowed host. */
+export function itemSourceParamsShape(policy: AccessPolicy) {
+  return { ...sourceParamsSchema.shape, data_dir: confinedPath(policy).optional(), base_url: allowedUrl(policy).optional() };
+}
 
 export interface RateSettings {
   perMinute: number;

@@ -50,7 +50,8 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
     try {
       return fn();
     } catch (err) {
-      if (err instanceof ValidationError) throw new ValidationError(field(name), err.value, err.rule, source);
+      // Keep a deeper path the check already named (`schedules[0] (x).params.argv`).
+      if (err instanceof ValidationError) throw new ValidationError(err.field.startsWith(field(name)) ? err.field : field(name), err.value, err.rule, source);
       if (err instanceof SluiceError && 'rule' in err) {
         const e = err as SluiceError & { value: unknown; rule: string };
         throw new ValidationError(field(name), e.value, e.rule, source);
@@ -112,8 +113,8 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
   const [sample] = compiled.nextTimes(new Date(), 1);
   if (sample) {
     const { partitions } = wrap('partitions', () => compiled.partitionsFor(sample));
-    for (const p of partitions) wrap('partitions', () => registry.validatePartition(pipeline, p));
-    wrap('params', () => registry.validateParams(pipeline, s.params));
+    for (const p of partitions) wrap('partitions', () => registry.validatePartition(pipeline, p, field('partitions')));
+    wrap('params', () => registry.validateParams(pipeline, s.params, field('params')));
   }
   return compiled;
 }

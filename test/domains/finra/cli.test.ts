@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killStarted, parseJsonOutput } from '../../helpers/process.js';
-import { TestEnv } from '../../helpers/sqlite.js';
+import { TEST_ACCESS, TestEnv } from '../../helpers/sqlite.js';
 import { BAD, FIXTURES, WEEK, weekDir } from './support.js';
 
 /** `sluice finra` and `sluice data` as scripts call them: real child processes (`node bin/sluice.js`). */
@@ -41,7 +41,7 @@ function expectContract(r: RunResultJson): void {
 
 describe('sluice finra / sluice data (child processes)', () => {
   it('--json prints a valid run result and exits 0; sluice data prints the published rows', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const res = await env.cli(['finra', '--weeks', WEEK, '--data-dir', FIXTURES, '--json']);
     expect(res.code, res.stderr).toBe(0);
     const result = parseJsonOutput<RunResultJson>(res);
@@ -74,7 +74,7 @@ describe('sluice finra / sluice data (child processes)', () => {
   });
 
   it('exits 2 with a partial run result when one tier\'s file is broken', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const dir = weekDir();
     dirs.push(dir);
     writeFileSync(path.join(dir, 'otc_20251222.csv'), readFileSync(path.join(BAD, 'non_numeric_tier1_20251219.csv'), 'utf8').replaceAll('NMS Tier 1', 'OTC'));
@@ -92,7 +92,7 @@ describe('sluice finra / sluice data (child processes)', () => {
   });
 
   it('bad flags exit 1 naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const tiers = await env.cli(['finra', '--weeks', WEEK, '--tiers', 'NMS_TIER_1,TIER9', '--data-dir', FIXTURES, '--json']);
     expect(tiers.code).toBe(1);
     expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: be one of NMS_TIER_1, NMS_TIER_2, OTC');

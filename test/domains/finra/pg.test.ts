@@ -5,7 +5,7 @@ import { createApp, type SluiceApp } from '../../../src/app/create-app.js';
 import { runFinraBatch } from '../../../src/cli/commands/finra.js';
 import { hhi, tierSplit } from '../../../src/domains/finra/index.js';
 import { describeIfPg, PG_URL } from '../../helpers/pg.js';
-import { TestEnv } from '../../helpers/sqlite.js';
+import { TEST_ACCESS, TestEnv } from '../../helpers/sqlite.js';
 import { FIXTURES, RESTATED, WEEK, bySymbolTier } from './support.js';
 
 /** The same FINRA flow on PostgreSQL (queue and data layer in one schema, dropped afterwards). */
@@ -27,7 +27,7 @@ afterEach(async () => {
 describeIfPg('finra.otc_transparency on PostgreSQL', () => {
   it('lands, computes the hand-checked HHI, skips unchanged bytes and restates changed ones', async () => {
     schema = `sluice_test_${randomBytes(6).toString('hex')}`;
-    env = new TestEnv({}, 'sluice-finra-pg-');
+    env = new TestEnv({ access: TEST_ACCESS }, 'sluice-finra-pg-');
     const url = `${PG_URL}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
     app = await createApp({ configPath: env.configPath, database: url, logLevel: 'silent' });
     expect(app.store.backend).toBe('postgres');

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApp, type SluiceApp } from '../../../src/app/create-app.js';
 import type { DataRow } from '../../../src/data/dataset.js';
 import { REPO_ROOT } from '../../helpers/process.js';
-import { TestEnv } from '../../helpers/sqlite.js';
+import { TEST_ACCESS, TestEnv } from '../../helpers/sqlite.js';
 
 /** Bundled demo data (3 weeks × 3 tiers) and the damaged files the tests feed in. */
 export const FIXTURES = path.join(REPO_ROOT, 'fixtures', 'finra');
@@ -25,7 +25,7 @@ export function weekDir(extra: Record<string, string> = {}): string {
 
 /** A real app (config file, SQLite file) in a fresh temp directory. */
 export async function openApp(): Promise<{ env: TestEnv; app: SluiceApp }> {
-  const env = new TestEnv({}, 'sluice-finra-db-');
+  const env = new TestEnv({ access: TEST_ACCESS }, 'sluice-finra-db-');
   const app = await createApp({ configPath: env.configPath, database: env.dbUrl, logLevel: 'silent' });
   return { env, app };
 }

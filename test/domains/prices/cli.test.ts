@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killStarted, parseJsonOutput } from '../../helpers/process.js';
-import { TestEnv } from '../../helpers/sqlite.js';
+import { TEST_ACCESS, TestEnv } from '../../helpers/sqlite.js';
 import { AV_KEY, PRICE_FIXTURES, avPath, startMarketServer, type MarketServer } from './support.js';
 
 /** `sluice prices` and `sluice data prices …` as scripts call them: real child processes. */
@@ -43,7 +43,7 @@ function expectContract(r: RunResultJson): void {
 
 describe('sluice prices (child processes)', () => {
   it('--json prints a valid run result and exits 0; --symbols-file and --max-symbols; sluice data reads the rows', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const list = path.join(env.dir, 'symbols.txt');
     writeFileSync(list, '# demo symbols\nmsft\nNVDA, AAPL\n');
     const res = await env.cli(['prices', '--symbols', 'AAPL', '--symbols-file', list, '--max-symbols', '2', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES, '--json']);
@@ -73,7 +73,7 @@ describe('sluice prices (child processes)', () => {
   });
 
   it('exits 2 with a partial run result when one symbol fails', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const res = await env.cli(['prices', '--symbols', 'AAPL,ZZZZ', '--date', '2025-12-19', '--data-dir', PRICE_FIXTURES, '--json']);
     expect(res.code, res.stderr).toBe(2);
     const result = parseJsonOutput<RunResultJson>(res);
@@ -86,7 +86,7 @@ describe('sluice prices (child processes)', () => {
   });
 
   it('--sleep pauses between vendor calls; the API key reaches the vendor but not the output', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     server = await startMarketServer();
     const res = await env.cli(['prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--source', 'alphavantage', '--base-url', server.url, '--rate-limit', '6000', '--sleep', '400', '--json'], {
       env: { ALPHAVANTAGE_API_KEY: AV_KEY },
@@ -100,7 +100,7 @@ describe('sluice prices (child processes)', () => {
   });
 
   it('bad flags exit 1 naming the flag; --mode dry-run exits 0 and runs nothing', async () => {
-    env = new TestEnv();
+    env = new TestEnv({ access: TEST_ACCESS });
     const holiday = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-25', '--data-dir', PRICE_FIXTURES, '--json']);
     expect(holiday.code).toBe(1);
     expect(holiday.stdout).toBe('');

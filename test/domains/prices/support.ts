@@ -5,7 +5,7 @@ import { createApp, type SluiceApp } from '../../../src/app/create-app.js';
 import type { DataRow } from '../../../src/data/dataset.js';
 import { startFixtureServer, type FixtureServer } from '../../helpers/fixture-server.js';
 import { REPO_ROOT } from '../../helpers/process.js';
-import { TestEnv, type TestConfig } from '../../helpers/sqlite.js';
+import { TEST_ACCESS, TestEnv, type TestConfig } from '../../helpers/sqlite.js';
 
 /** Bundled demo data: CSVs at the top, the same bars as vendor JSON below. */
 export const PRICE_FIXTURES = path.join(REPO_ROOT, 'fixtures', 'prices');
@@ -80,7 +80,7 @@ export async function startMarketServer(): Promise<MarketServer> {
 
 /** A real app (config file, SQLite file) in a fresh temp directory. */
 export async function openApp(config: TestConfig = {}): Promise<{ env: TestEnv; app: SluiceApp }> {
-  const env = new TestEnv(config, 'sluice-prices-db-');
+  const env = new TestEnv({ access: TEST_ACCESS, ...config }, 'sluice-prices-db-');
   const app = await createApp({ configPath: env.configPath, database: env.dbUrl, logLevel: 'silent' });
   return { env, app };
 }
