@@ -1,3 +1,4 @@
+import { operationsStoreFor } from '../store/operations-store.js';
 import { summarizeCounts } from '../engine/state-summary.js';
 import type { AttemptStatus, WorkState } from '../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson, type Attempt, type WorkEvent, type WorkItem } from '../core/work-item.js';
@@ -120,31 +121,24 @@ export async function itemDetail({ app }: ServerContext, id: number) {
   };
 }
 
-/** How many matching attempts `runs` counts at most for `total` (`window`). */
-export const RUNS_WINDOW_ITEMS = 500;
-
 /**
  * Recent attempts across items, newest first, straight from the store's attempts-by-start
  * index (`listRecentAttempts`), filtered by pipeline and attempt status, paged with
  * limit/offset: every attempt is reachable, however old its item.
  *
- * `total` is exact when this page is the last one; otherwise the matching attempts are
- * counted up to `windowItems` (default RUNS_WINDOW_ITEMS), so a busy history costs a
- * bounded read, and `total` is then a lower bound. `window_items` says how many attempts
- * were read.
+ * `total` is the exact count of matching attempts (one COUNT over attempts joined to their
+ * items), so the pager and scripts can trust it and an offset past it returns no rows.
+ * `window_items` says how many attempts this page read.
  */
-export async function recentRuns({ app }: ServerContext, q: { limit: number; offset: number; domain?: string; pipeline?: string; status?: string; windowItems?: number }) {
-  const window = q.windowItems ?? RUNS_WINDOW_ITEMS;
+export async function recentRuns({ app }: ServerContext, q: { limit: number; offset: number; domain?: string; pipeline?: string; status?: string }) {
   const filter = { ...resolvePipelineFilter(q.domain, q.pipeline), status: q.status as AttemptStatus | undefined };
-  const fetched = await app.store.listRecentAttempts({ ...filter, limit: q.limit + 1, offset: q.offset });
-  const page = fetched.slice(0, q.limit);
-  let total = q.offset + page.length;
-  let read = fetched.length;
-  if (fetched.length > q.limit || (page.length === 0 && q.offset > 0)) {
-    const counted = await app.store.listRecentAttempts({ ...filter, limit: window, offset: 0 });
-    read += counted.length;
-    total = counted.length < window ? counted.length : Math.max(counted.length, q.offset + fetched.length);
-  }
+  const [fetched, total] = await Promise.all([
+    app.store.listRecentAttempts({ ...filter, limit: q.limit, offset: q.offset }),
+    // The exact count, not a window's: the total is what the pager and scripts trust.
+    operationsStoreFor(app.store).countAttempts(filter),
+  ]);
+  const page = fetched;
+  const read = fetched.length;
   return {
     runs: page.map((run) => ({
       ...attemptJson(run),
@@ -180,7 +174,7 @@ export async function overview(ctx: ServerContext) {
         latest_error: latest?.lastError ?? null,
       };
     });
-  let schedulerInfo: { status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>; next_ticks: { schedule: string; pipeline: string; at: string }[] } | null = null;
+  let schedulerInfo: { status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>; next_ticks: { schedule: string; pipeline: string; at: string; timezone: string }[] } | null = null;
   let schedulerError: string | null = null;
   if (scheduler) {
     try {
@@ -206,7 +200,7 @@ export async function overview(ctx: ServerContext) {
 export function nextTicks(schedules: readonly ScheduleInfo[], count: number) {
   return schedules
     .filter((s) => s.enabled)
-    .flatMap((s) => s.next_fire_times.map((at) => ({ schedule: s.name, pipeline: s.pipeline, at })))
+    .flatMap((s) => s.next_fire_times.map((at) => ({ schedule: s.name, pipeline: s.pipeline, at, timezone: s.timezone })))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
     .slice(0, count);
 }

@@ -18,6 +18,8 @@ export interface SchedulerPort {
       calendar: string | null;
       timezone: string;
       enabled: boolean;
+      /** Paused by an operator; absent from ports that cannot pause. */
+      paused?: boolean;
       next_fire_times: string[];
       recent_ticks: Array<{ scheduled_at: string; fired_at: string | null; outcome: string; detail: string | null }>;
     }>

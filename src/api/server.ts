@@ -16,6 +16,8 @@ import { registerOverviewRoutes } from './routes/overview.js';
 import { registerPipelineRoutes } from './routes/pipelines.js';
 import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerWorkRoutes } from './routes/work.js';
+import { registerBackfillRoutes } from './routes/backfills.js';
+import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -96,6 +98,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerSchedulerRoutes(server, ctx);
   registerManifestRoutes(server, ctx);
   registerDataRoutes(server, ctx);
+  registerBackfillRoutes(server, ctx);
+  registerScheduleControlRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

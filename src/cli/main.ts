@@ -8,6 +8,7 @@ import { registerManifest } from './commands/manifest.js';
 import { registerFinra } from './commands/finra.js';
 import { registerPrices } from './commands/prices.js';
 import { registerScheduler } from './commands/scheduler.js';
+import { registerScheduleControls } from './commands/schedule-controls.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerWork(program);
   registerStatus(program);
   registerScheduler(program);
+  registerScheduleControls(program);
   registerBackfill(program);
   registerFinra(program);
   registerPrices(program);

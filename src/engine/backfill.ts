@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { addDays, parseDateRange } from '../time/civil-date.js';
 import { getCalendar } from '../time/calendars.js';
 import { weekEndingFridays } from '../time/partitions.js';
-import { buildEnqueueSpec } from './enqueue.js';
+import { autoDownstreamSpecs, buildEnqueueSpec } from './enqueue.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 
 /** Backfills run below scheduled work (priority 0) unless told otherwise. */
@@ -27,12 +27,42 @@ export interface BackfillRequest {
   priority?: number;
   params?: unknown;
   reprocess?: ReprocessMode;
+  /** Bring in the `auto` downstream of every partition, as enqueue does (default true);
+   * false stops at the named pipeline. */
+  downstream?: boolean;
 }
 
 export interface BackfillPlan {
   pipeline: RegisteredPipeline;
-  partitions: Partition[];
+  /** The range's key and values, crossed with `fixed` (every enum dimension fanned out). */
   key: string;
+  values: readonly string[];
+  fixed: Partition[];
+  /** values × fixed. */
+  total: number;
+  /** The partitions, generated in order without holding them all. */
+  partitions(): Generator<Partition>;
+}
+
+/** Keys whose schema is an enum (zod `.options`), with their values: a backfill fans out over
+ * each one the request does not narrow, as Dagster does for every dimension. */
+function enumDimensions(p: RegisteredPipeline): Map<string, string[]> {
+  const shape = (p.definition.partition as unknown as { shape?: Record<string, { options?: unknown }> } | undefined)?.shape ?? {};
+  const out = new Map<string, string[]>();
+  for (const [k, schema] of Object.entries(shape)) {
+    const options = schema?.options;
+    if (Array.isArray(options) && options.length > 0 && options.every((o) => typeof o === 'string')) out.set(k, options as string[]);
+  }
+  return out;
+}
+
+function fanOut(fixed: Partition[], rangeKey: string, enums: Map<string, string[]>): Partition[] {
+  let out = fixed;
+  for (const [k, options] of enums) {
+    if (k === rangeKey) continue;
+    out = out.flatMap((f) => (k in f ? [f] : options.map((o) => ({ ...f, [k]: o }))));
+  }
+  return out;
 }
 
 /** The pipeline's partition keys, read from its zod object schema when it has one. */
@@ -56,13 +86,15 @@ export function planBackfill(registry: PipelineRegistry, req: BackfillRequest): 
     values = key === 'week_ending' ? weekEndingFridays(req.from, req.to, { from: '--from', to: '--to' }) : dateValues(req.from, req.to, req.calendar);
   }
   if (values.length === 0) throw new ValidationError('--from/--to', `${req.from ?? ''}..${req.to ?? ''}`, `contain at least one ${key === 'week_ending' ? 'Friday' : 'session'}`);
-  const fixed = req.fixed && req.fixed.length ? req.fixed : [{}];
-  const partitions: Partition[] = [];
-  for (const v of values) for (const f of fixed) partitions.push({ ...f, [key]: v });
-  // Validate every partition before anything is written.
-  partitions.forEach((p, i) => registry.validatePartition(pipeline, p, `partitions[${i}]`));
+  const fixed = fanOut(req.fixed && req.fixed.length ? req.fixed : [{}], key, enumDimensions(pipeline));
+  function* partitions(): Generator<Partition> {
+    for (const v of values) for (const f of fixed) yield { ...f, [key]: v };
+  }
+  // Validate every partition before anything is written (one at a time, none held).
+  let i = 0;
+  for (const p of partitions()) registry.validatePartition(pipeline, p, `partitions[${i++}]`);
   registry.validateParams(pipeline, req.params);
-  return { pipeline, partitions, key };
+  return { pipeline, key, values, fixed, total: values.length * fixed.length, partitions };
 }
 
 function dateValues(from: string, to: string, calendar = 'XNYS'): string[] {
@@ -103,26 +135,55 @@ export interface BackfillResult {
   created: number;
   existing: number;
   requeued: number;
+  /** Auto-downstream items brought in (created or already there). */
+  downstream: number;
+  /** The first 10,000 items of the named pipeline (a sample for output, not the whole set). */
   items: Pick<WorkItem, 'id' | 'partitionKey' | 'state'>[];
+  /** Set when a cancel stopped the enqueue part-way. */
+  cancelled?: boolean;
 }
 
+export interface BackfillTracking {
+  /** Links each chunk's items to a stored backfill. */
+  link(links: { itemId: number; downstream: boolean }[], partitions: number): Promise<void>;
+  /** Checked between chunks: true stops the enqueue. */
+  cancelled?(): Promise<boolean>;
+}
+
+const CHUNK = 5_000;
+
 /**
- * Enqueues the plan in chunks (so a million partitions do not build one giant
- * transaction) and applies the reprocess mode to partitions that already have an item:
- * `missing` leaves them alone, `failed` retries FAILED/CANCELLED ones, `all` re-runs every
- * finished one.
+ * Enqueues the plan in chunks, streamed from its generator (so a million partitions neither
+ * sit in memory nor build one giant transaction), each chunk with its `auto` downstream
+ * unless `downstream: false`, and applies the reprocess mode to partitions that already have
+ * an item: `missing` leaves them alone, `failed` retries FAILED/CANCELLED ones, `all` re-runs
+ * every finished one.
  */
-export async function runBackfill(store: Store, registry: PipelineRegistry, req: BackfillRequest, onProgress?: (p: BackfillProgress) => void): Promise<BackfillResult> {
+export async function runBackfill(
+  store: Store,
+  registry: PipelineRegistry,
+  req: BackfillRequest,
+  onProgress?: (p: BackfillProgress) => void,
+  tracking?: BackfillTracking,
+): Promise<BackfillResult> {
   const plan = planBackfill(registry, req);
   const reprocess = req.reprocess ?? 'missing';
-  const result: BackfillResult = { total: plan.partitions.length, created: 0, existing: 0, requeued: 0, items: [] };
-  const chunk = 5_000;
-  for (let i = 0; i < plan.partitions.length; i += chunk) {
-    const specs = plan.partitions.slice(i, i + chunk).map(
-      (partition) => buildEnqueueSpec(registry, { pipeline: plan.pipeline.key, partition, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }).spec,
-    );
-    const outcomes = await store.enqueue(specs);
-    for (const o of outcomes) {
+  const result: BackfillResult = { total: plan.total, created: 0, existing: 0, requeued: 0, downstream: 0, items: [] };
+  let done = 0;
+  let chunk: Partition[] = [];
+  const flush = async () => {
+    const built = chunk.map((partition) => buildEnqueueSpec(registry, { pipeline: plan.pipeline.key, partition, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
+    const specs = built.map((b) => b.spec);
+    const extra = req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
+    const outcomes = await store.enqueue([...specs, ...extra]);
+    const links: { itemId: number; downstream: boolean }[] = [];
+    outcomes.forEach((o, idx) => {
+      if (idx >= specs.length) {
+        result.downstream++;
+        links.push({ itemId: o.item.id, downstream: true });
+      }
+    });
+    for (const o of outcomes.slice(0, specs.length)) {
       let item = o.item;
       if (o.created) result.created++;
       else {
@@ -135,9 +196,21 @@ export async function runBackfill(store: Store, registry: PipelineRegistry, req:
           result.requeued++;
         }
       }
+      links.push({ itemId: item.id, downstream: false });
       if (result.items.length < 10_000) result.items.push({ id: item.id, partitionKey: item.partitionKey, state: item.state });
     }
-    onProgress?.({ done: Math.min(i + chunk, plan.partitions.length), total: plan.partitions.length });
+    await tracking?.link(links, specs.length);
+    done += chunk.length;
+    chunk = [];
+    onProgress?.({ done, total: plan.total });
+  };
+  for (const partition of plan.partitions()) {
+    chunk.push(partition);
+    if (chunk.length >= CHUNK) {
+      await flush();
+      if (await tracking?.cancelled?.()) return { ...result, cancelled: true };
+    }
   }
+  if (chunk.length) await flush();
   return result;
 }

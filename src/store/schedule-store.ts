@@ -1,6 +1,7 @@
 import type { EnqueueOutcome, EnqueueSpec } from './store.js';
 
-export type TickOutcome = 'fired' | 'skipped_overlap' | 'missed' | 'coalesced';
+/** `skipped_paused`: the tick fell due while an operator had paused the schedule. */
+export type TickOutcome = 'fired' | 'skipped_overlap' | 'skipped_paused' | 'missed' | 'coalesced';
 export type TickKind = 'cron' | 'manual';
 
 export interface TickRecord {

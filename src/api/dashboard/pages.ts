@@ -3,6 +3,7 @@ import type { SluiceConfig } from '../../config/schema.js';
 import type { GridJson } from '../grid.js';
 import { parsePartitionKey } from '../../core/partition.js';
 import { html, type SafeHtml } from '../html.js';
+import { formatInstant } from './assets/time-format.js';
 import type { attemptJson, eventJson, ItemJson, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 
@@ -14,7 +15,7 @@ import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 
 export interface Shell {
   title: string;
-  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'error';
+  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error';
   data?: Record<string, string>;
   database: string;
   authEnabled: boolean;
@@ -25,6 +26,7 @@ const NAV: Array<[Shell['page'][], string, string]> = [
   [['work', 'item'], '/work', 'Work items'],
   [['grid', 'grid-index'], '/grid', 'Partitions'],
   [['schedules'], '/schedules', 'Schedules'],
+  [['backfills', 'backfill'], '/backfills', 'Backfills'],
 ];
 
 export function page(shell: Shell, body: SafeHtml): string {
@@ -35,17 +37,24 @@ export function page(shell: Shell, body: SafeHtml): string {
 <body${dataAttrs}>
 <header class="top"><span class="brand"><span class="logo">≋</span> Sluice</span>
 <nav>${NAV.map(([pages, href, label]) => html`<a href="${href}"${pages.includes(shell.page) ? html` class="active"` : ''}>${label}</a>`)}<a href="/docs">API</a></nav>
-<div class="meta"><span id="live" class="live" title="updates automatically">live</span><span>database: ${shell.database}</span>${
+<div class="meta"><label class="tz">times <select id="tz-select"><option value="UTC">UTC</option><option value="local">my time zone</option></select></label><span id="live" class="live" title="updates automatically">live</span><span>database: ${shell.database}</span>${
     shell.authEnabled ? html`<form method="post" action="/logout"><button type="submit">Sign out</button></form>` : ''
   }</div></header>
 <main>${body}</main>
-<script src="/assets/dashboard.js" defer></script>
+<script type="module" src="/assets/dashboard.js"></script>
 </body></html>`.value;
 }
 
-export function fmtTime(iso: string | null | undefined): string {
+/** An instant as a `<time>` element in UTC (the server cannot know the viewer's zone; the
+ * browser script re-renders every `time.instant` in the zone the viewer picks). */
+export function fmtTime(iso: string | null | undefined): SafeHtml | '' {
   if (!iso) return '';
-  return `${iso.slice(0, 10)}\u00a0${iso.slice(11, 19)}Z`;
+  return html`<time class="instant" datetime="${iso}">${formatInstant(iso)}</time>`;
+}
+
+/** The same instant in a schedule's own zone, offset and zone name written: shown beside next ticks. */
+export function fmtZoned(iso: string, timeZone: string): SafeHtml {
+  return html`<time class="zoned" datetime="${iso}" data-zone="${timeZone}">${formatInstant(iso, timeZone, true)}</time>`;
 }
 
 export function fmtDuration(ms: number | null | undefined): string {
@@ -119,7 +128,7 @@ export function ticksBlock(o: OverviewJson): SafeHtml {
 <table><thead><tr><th>when</th><th></th><th>schedule</th><th>pipeline</th></tr></thead><tbody>${
     o.scheduler.next_ticks.length === 0
       ? empty(4, 'No upcoming ticks.')
-      : o.scheduler.next_ticks.map((t) => html`<tr><td>${fmtTime(t.at)}</td><td class="sub">${fmtRelative(t.at)}</td><td>${t.schedule}</td><td>${t.pipeline}</td></tr>`)
+      : o.scheduler.next_ticks.map((t) => html`<tr><td>${fmtTime(t.at)}<br><span class="sub">${fmtZoned(t.at, t.timezone)}</span></td><td class="sub">${fmtRelative(t.at)}</td><td>${t.schedule}</td><td>${t.pipeline}</td></tr>`)
   }</tbody></table>`;
 }
 
@@ -383,16 +392,16 @@ export function schedulesBody(
 }
 
 export function schedulerMeta(s: SchedulerStatus): string {
-  return `${s.schedules} schedules · ${s.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${s.last_tick_at ? fmtTime(s.last_tick_at) : 'never'}`;
+  return `${s.schedules} schedules · ${s.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${s.last_tick_at ? formatInstant(s.last_tick_at) : 'never'}`;
 }
 
 export function scheduleSections(schedules: ScheduleInfo[]): SafeHtml {
   if (schedules.length === 0) return html`<section class="panel"><p class="empty">No schedules.</p></section>`;
   return html`${schedules.map(
-    (s) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}
-<button type="button" class="secondary trigger" data-name="${s.name}">Trigger now</button></h2>
+    (s) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}${s.paused ? html` <span class="badge s-RETRY_WAIT paused">paused</span>` : ''}
+<button type="button" class="secondary trigger" data-name="${s.name}">Trigger now</button> <button type="button" class="secondary pause" data-name="${s.name}" data-action="${s.paused ? 'resume' : 'pause'}">${s.paused ? 'Resume' : 'Pause'}</button></h2>
 <dl class="facts"><dt>when</dt><dd class="mono">${s.cron ?? s.at ?? ''}</dd><dt>calendar</dt><dd>${s.calendar ?? '—'}</dd><dt>timezone</dt><dd>${s.timezone}</dd>
-<dt>next fire times</dt><dd>${s.next_fire_times.length === 0 ? '—' : s.next_fire_times.slice(0, 3).map((t, i) => html`${i ? ', ' : ''}${fmtTime(t)} <span class="sub">(${fmtRelative(t)})</span>`)}</dd></dl>
+<dt>next fire times</dt><dd>${s.next_fire_times.length === 0 ? '—' : html`<ul class="ticks">${s.next_fire_times.slice(0, 3).map((t) => html`<li>${fmtTime(t)} <span class="sub">· ${fmtZoned(t, s.timezone)} · ${fmtRelative(t)}</span></li>`)}</ul>`}</dd></dl>
 <table><thead><tr><th>scheduled</th><th>fired</th><th>lateness</th><th>outcome</th><th>detail</th></tr></thead><tbody>${
       s.recent_ticks.length === 0
         ? empty(5, 'No ticks yet.')

@@ -4,13 +4,15 @@ import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
 import type { GridScanner } from '../grid.js';
 import { ApiError } from '../errors.js';
-import { mustRule } from '../../core/errors.js';
+import { mustRule, NotFoundError } from '../../core/errors.js';
 import { ruleOfIssue } from '../../core/zod-rule.js';
 import { html } from '../html.js';
 import { itemDetail, listWork, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 import { idParam, limitParam, offsetParam, stateFilter } from '../schemas.js';
 import { gridFor, gridQuery } from './overview.js';
+import { backfillBody, backfillListBody } from '../dashboard/backfill-pages.js';
+import { backfillStatus, listBackfills } from '../../engine/backfills.js';
 
 const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
@@ -26,17 +28,19 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   const { app, scheduler } = ctx;
   const js = readFileSync(new URL('dashboard.js', ASSETS), 'utf8');
   const css = readFileSync(new URL('dashboard.css', ASSETS), 'utf8');
+  const timeJs = readFileSync(new URL('time-format.js', ASSETS), 'utf8');
   const hidden = { hide: true } as const;
   const config = { dashboard: true };
 
   server.get('/assets/dashboard.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(js));
+  server.get('/assets/time-format.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(timeJs));
   server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css));
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 
   const shell = (s: Omit<Shell, 'database' | 'authEnabled'>): Shell => ({ ...s, database: app.store.backend, authEnabled: auth.enabled });
 
   server.get('/', { schema: hidden, config }, async (_req, reply) => {
-    const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0, windowItems: 50 })]);
+    const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0 })]);
     return sendPage(reply, page(shell({ title: 'Overview', page: 'overview' }), overviewBody(o, runs)));
   });
 
@@ -88,9 +92,21 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
 
   server.get('/grid/:pipeline', { schema: { ...hidden, params: z.object({ pipeline: z.string().min(1) }), querystring: gridQuery }, config }, async (request, reply) => {
     const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
+    // A well-formed name that is not registered is a missing page (404), not bad input.
+    if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
     const g = await gridFor(ctx, grids, request.params.pipeline, q);
     const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
     return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols })));
+  });
+
+  server.get('/backfills', { schema: hidden, config }, async (_req, reply) => {
+    const list = await listBackfills(app.store, 100, 0);
+    return sendPage(reply, page(shell({ title: 'Backfills', page: 'backfills' }), backfillListBody(list)));
+  });
+
+  server.get('/backfills/:id', { schema: { ...hidden, params: z.object({ id: idParam }) }, config }, async (request, reply) => {
+    const b = await backfillStatus(app.store, request.params.id);
+    return sendPage(reply, page(shell({ title: `Backfill #${b.id}`, page: 'backfill', data: { 'backfill-id': String(b.id) } }), backfillBody(b)));
   });
 
   server.get('/schedules', { schema: hidden, config }, async (_req, reply) => {

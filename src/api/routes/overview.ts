@@ -59,7 +59,7 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
             scheduler: z
               .object({
                 status: z.object({ running: z.boolean(), leader: z.boolean(), schedules: z.number().int(), last_tick_at: z.string().nullable() }),
-                next_ticks: z.array(z.object({ schedule: z.string(), pipeline: z.string(), at: z.string() })),
+                next_ticks: z.array(z.object({ schedule: z.string(), pipeline: z.string(), at: z.string(), timezone: z.string() })),
               })
               .nullable(),
             scheduler_attached: z.boolean(),

@@ -21,6 +21,7 @@ export const scheduleSchema = z
     calendar: z.string().nullable(),
     timezone: z.string(),
     enabled: z.boolean(),
+    paused: z.boolean().optional(),
     next_fire_times: z.array(z.string()),
     recent_ticks: z.array(tickSchema),
   })

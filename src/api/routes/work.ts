@@ -201,14 +201,13 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
         summary: 'Recent attempts across items, newest first',
         description:
           'Every attempt, newest first (by start time), filtered by `domain`, `pipeline` and attempt `status`, paged with `limit` and `offset`. ' +
-          '`total` is exact on the last page; otherwise matching attempts are counted up to `window` (default 500) and `total` is a lower bound. `window_items` says how many attempts were read.',
+          '`total` is the exact number of matching attempts; an offset past it returns no rows. `window_items` says how many attempts this page read.',
         querystring: z.strictObject({
           domain: z.string().optional(),
           pipeline: z.string().optional(),
           status: z.enum(ATTEMPT_STATUSES, { error: `be one of ${ATTEMPT_STATUSES.join(', ')}` }).optional(),
           limit: limitParam(50, 500),
           offset: offsetParam,
-          window: limitParam(500, 2000).meta({ description: 'how many matching attempts to count at most for `total` (default 500)' }),
         }),
         response: {
           200: z.object({
@@ -222,7 +221,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
         },
       },
     },
-    async (request) => recentRuns(ctx, { ...request.query, windowItems: request.query.window }),
+    async (request) => recentRuns(ctx, request.query),
   );
 }
 

@@ -19,7 +19,10 @@ export function registerApi(program: Command): void {
         checkBind(opts.host ?? app.config.api.host, process.env.SLUICE_API_TOKEN, opts.insecure === true);
         // Loaded here so other commands do not pay for the HTTP layer at startup.
         const { buildServer } = await import('../../api/server.js');
-        const server = await buildServer({ app });
+        const { databaseSchedulerPort } = await import('../../api/database-scheduler-port.js');
+        // Schedules, ticks and pause flags are read from the database (a scheduler may run
+        // elsewhere); this process never starts one.
+        const server = await buildServer({ app, scheduler: databaseSchedulerPort(app.createScheduler()) });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
         await listenOrExplain(server, port, host);

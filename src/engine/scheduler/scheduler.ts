@@ -1,3 +1,4 @@
+import { operationsStoreFor } from '../../store/operations-store.js';
 import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
 import type { Logger } from '../../core/pipeline.js';
@@ -34,6 +35,8 @@ export interface ScheduleView {
   calendar: string | null;
   timezone: string;
   enabled: boolean;
+  /** Paused by an operator (`sluice schedule pause`, API, dashboard): due ticks are recorded as skipped_paused. */
+  paused: boolean;
   next_fire_times: string[];
   recent_ticks: { scheduled_at: string; fired_at: string | null; outcome: string; detail: string | null; kind: string; item_ids: number[] }[];
 }
@@ -201,6 +204,11 @@ export class Scheduler {
       logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), outcome: tick.outcome }, 'schedule tick not fired');
       return null;
     }
+    if (kind === 'cron' && (await this.isPaused(schedule.name))) {
+      await store.fireTick({ ...base, outcome: 'skipped_paused', detail: 'schedule paused by an operator' }, []);
+      logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString() }, 'schedule tick skipped: paused');
+      return null;
+    }
     if (kind === 'cron') {
       const overlap = await this.overlapBlocks(schedule);
       if (overlap) {
@@ -255,10 +263,17 @@ export class Scheduler {
     return deps.some((d) => d.state === 'FAILED' || d.state === 'CANCELLED') ? undefined : 'WAITING';
   }
 
+  /** The operator's pause flag, read at tick time so a pause from any process applies. */
+  private async isPaused(name: string): Promise<boolean> {
+    const controls = await operationsStoreFor(this.options.store).scheduleControls();
+    return controls.some((c) => c.schedule === name && c.paused);
+  }
+
   /** Manual trigger (CLI, API, dashboard): fires the schedule now, whatever its policy. */
-  async trigger(name: string): Promise<{ enqueued: number; items: number[] }> {
+  async trigger(name: string, actor: string | null = null): Promise<{ enqueued: number; items: number[] }> {
     const schedule = this.require(name);
     const tick = await this.recordTick(schedule, { scheduledAt: new Date(), outcome: 'fire', detail: 'manual trigger' }, 'manual');
+    await operationsStoreFor(this.options.store).recordScheduleEvent(name, 'triggered', actor, `enqueued ${tick?.itemIds.length ?? 0} item(s)`);
     return { enqueued: tick?.itemIds.length ?? 0, items: tick?.itemIds ?? [] };
   }
 
@@ -273,6 +288,7 @@ export class Scheduler {
 
   async listSchedules(ticks = 10): Promise<ScheduleView[]> {
     const now = new Date();
+    const paused = new Set((await operationsStoreFor(this.options.store).scheduleControls()).filter((c) => c.paused).map((c) => c.schedule));
     return Promise.all(
       this.options.schedules.map(async (s) => ({
         name: s.name,
@@ -284,6 +300,7 @@ export class Scheduler {
         calendar: s.calendar ? (s.config.calendar ?? null) : null,
         timezone: s.timezone,
         enabled: s.enabled,
+        paused: paused.has(s.name),
         next_fire_times: s.enabled ? s.nextTimes(now, 3).map((t) => formatZonedIso(t, s.timezone)) : [],
         recent_ticks: (await this.options.store.listTicks(s.name, ticks)).map((t) => ({
           scheduled_at: t.scheduledAt.toISOString(),

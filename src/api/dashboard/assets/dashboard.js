@@ -1,4 +1,7 @@
 // Sluice dashboard: keeps server-rendered pages live by polling the JSON API.
+// Loaded as a module so it shares the server's time rule (time-format.js) verbatim.
+import { formatInstant, viewerZone } from './time-format.js';
+
 // Rule: data only ever reaches the page through textContent / attribute setters, never
 // innerHTML, so partition values, errors and output are always shown as text.
 (() => {
@@ -56,9 +59,41 @@
       .join(' · ');
   }
 
+  // Times: UTC unless the viewer picked their own zone (kept in localStorage). Every instant is
+  // a <time class="instant" datetime=ISO>, so a change of zone re-renders them all in place.
+  const ZONE_KEY = 'sluice.times';
+  let zoneChoice = 'UTC';
+  try {
+    zoneChoice = localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'UTC';
+  } catch {
+    /* storage blocked: stay on UTC */
+  }
+  const displayZone = () => (zoneChoice === 'local' ? viewerZone() : 'UTC');
+  /** An instant as text in the chosen zone, its offset written. */
+  const fmtText = (iso) => formatInstant(iso, displayZone(), zoneChoice === 'local');
+  /** An instant as a <time> element (re-zoned when the choice changes). */
   function fmtTime(iso) {
     if (!iso) return '';
-    return `${iso.slice(0, 10)}\u00a0${iso.slice(11, 19)}Z`;
+    return el('time', { class: 'instant', datetime: iso }, fmtText(iso));
+  }
+  /** An instant in a fixed zone (a schedule's own), offset and zone name written. */
+  const fmtZoned = (iso, zone) => el('time', { class: 'zoned', datetime: iso, 'data-zone': zone }, formatInstant(iso, zone, true));
+  function rezoneAll() {
+    for (const t of document.querySelectorAll('time.instant')) t.textContent = fmtText(t.getAttribute('datetime'));
+  }
+  const zoneSelect = document.getElementById('tz-select');
+  if (zoneSelect) {
+    zoneSelect.value = zoneChoice;
+    zoneSelect.addEventListener('change', () => {
+      zoneChoice = zoneSelect.value === 'local' ? 'local' : 'UTC';
+      try {
+        localStorage.setItem(ZONE_KEY, zoneChoice);
+      } catch {
+        /* not persisted */
+      }
+      rezoneAll();
+    });
+    if (zoneChoice !== 'UTC') rezoneAll();
   }
   function fmtDuration(ms) {
     if (ms === null || ms === undefined) return '';
@@ -159,7 +194,7 @@
 
   function overviewPage() {
     const refresh = async () => {
-      const [o, runs] = await Promise.all([getJson('/api/v1/overview'), getJson('/api/v1/runs?limit=10&window=50')]);
+      const [o, runs] = await Promise.all([getJson('/api/v1/overview'), getJson('/api/v1/runs?limit=10')]);
       for (const s of STATES) {
         const n = byId(`total-${s}`);
         if (n) n.textContent = String(o.totals[s] || 0);
@@ -209,7 +244,7 @@
     if (!o.scheduler) return el('p', { class: 'flash error' }, `Scheduler unavailable: ${o.scheduler_error || 'unknown error'}`);
     const s = o.scheduler.status;
     return [
-      el('p', { class: 'sub' }, `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtTime(s.last_tick_at) : 'never'}`),
+      el('p', { class: 'sub' }, `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtText(s.last_tick_at) : 'never'}`),
       el(
         'table',
         {},
@@ -219,7 +254,7 @@
           {},
           o.scheduler.next_ticks.length === 0
             ? emptyRow(4, 'No upcoming ticks.')
-            : o.scheduler.next_ticks.map((t) => el('tr', {}, el('td', {}, fmtTime(t.at)), el('td', { class: 'sub' }, fmtRelative(t.at)), el('td', {}, t.schedule), el('td', {}, t.pipeline))),
+            : o.scheduler.next_ticks.map((t) => el('tr', {}, el('td', {}, fmtTime(t.at), el('br'), el('span', { class: 'sub' }, fmtZoned(t.at, t.timezone))), el('td', { class: 'sub' }, fmtRelative(t.at)), el('td', {}, t.schedule), el('td', {}, t.pipeline))),
         ),
       ),
     ];
@@ -448,7 +483,7 @@
       badgeEl.className = `badge ${status.running ? 's-COMPLETE' : 's-CANCELLED'}`;
       byId('btn-sched-start').hidden = status.running;
       byId('btn-sched-stop').hidden = !status.running;
-      byId('sched-meta').textContent = `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtTime(status.last_tick_at) : 'never'}`;
+      byId('sched-meta').textContent = `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtText(status.last_tick_at) : 'never'}`;
       renderInto(byId('schedules'), { s: data.schedules, t: Math.floor(Date.now() / 15000) }, () => scheduleSections(data.schedules));
     };
     const refreshNow = poll(refresh, 5000);
@@ -468,6 +503,22 @@
       });
     }
     byId('schedules').addEventListener('click', async (event) => {
+      const pause = event.target instanceof Element ? event.target.closest('button.pause') : null;
+      if (pause) {
+        const name = pause.getAttribute('data-name');
+        const action = pause.getAttribute('data-action') === 'resume' ? 'resume' : 'pause';
+        pause.disabled = true;
+        try {
+          await postJson(`/api/v1/schedules/${encodeURIComponent(name)}/${action}`, {});
+          flash(`${action === 'pause' ? 'Paused' : 'Resumed'} ${name}.`, false);
+        } catch (err) {
+          flash(`Could not ${action} ${name}: ${err.message}`, true);
+        } finally {
+          pause.disabled = false;
+          refreshNow();
+        }
+        return;
+      }
       const button = event.target instanceof Element ? event.target.closest('button.trigger') : null;
       if (!button) return;
       const name = button.getAttribute('data-name');
@@ -497,8 +548,11 @@
           ' ',
           el('span', { class: 'sub' }, `→ ${s.pipeline}`),
           s.enabled ? null : [' ', el('span', { class: 'badge s-CANCELLED' }, 'disabled')],
+          s.paused ? [' ', el('span', { class: 'badge s-RETRY_WAIT paused' }, 'paused')] : null,
           ' ',
           el('button', { type: 'button', class: 'secondary trigger', 'data-name': s.name }, 'Trigger now'),
+          ' ',
+          el('button', { type: 'button', class: 'secondary pause', 'data-name': s.name, 'data-action': s.paused ? 'resume' : 'pause' }, s.paused ? 'Resume' : 'Pause'),
         ),
         el(
           'dl',
@@ -513,7 +567,9 @@
           el(
             'dd',
             {},
-            s.next_fire_times.length === 0 ? '—' : s.next_fire_times.slice(0, 3).flatMap((t, i) => [i ? ', ' : '', fmtTime(t), ' ', el('span', { class: 'sub' }, `(${fmtRelative(t)})`)]),
+            s.next_fire_times.length === 0
+              ? '—'
+              : el('ul', { class: 'ticks' }, s.next_fire_times.slice(0, 3).map((t) => el('li', {}, fmtTime(t), ' ', el('span', { class: 'sub' }, '· ', fmtZoned(t, s.timezone), ` · ${fmtRelative(t)}`)))),
           ),
         ),
         el(
@@ -544,6 +600,51 @@
 
   // ------------------------------------------------------------------ start
 
-  const pages = { overview: overviewPage, work: workPage, item: itemPage, grid: gridPage, schedules: schedulesPage };
+  // ------------------------------------------------------------------ backfills
+
+  const BACKFILL_STATES = ['enqueuing', 'running', 'done', 'cancelled', 'failed'];
+  function progressText(b) {
+    const p = b.progress;
+    const eta = p.outstanding === 0 ? 'finished' : p.eta_seconds === null ? 'ETA unknown' : `ETA ${p.eta_seconds}s`;
+    return `${p.finished}/${p.total} items finished (${p.percent}%) · ${p.complete} complete · ${p.failed} failed · ${p.outstanding} outstanding · ${p.rate_per_minute === null ? '—' : p.rate_per_minute}/min · ${eta}`;
+  }
+  function progressBar(b) {
+    return el('progress', { class: 'bf-bar', max: Math.max(b.progress.total, 1), value: b.progress.finished, title: `${b.progress.percent}%` }, `${b.progress.percent}%`);
+  }
+
+  function backfillPage() {
+    const id = Number(body.dataset.backfillId);
+    const refresh = async () => {
+      const b = await getJson(`/api/v1/backfills/${id}`);
+      const state = byId('bf-state');
+      state.textContent = b.state;
+      state.className = `bf-state st-${BACKFILL_STATES.includes(b.state) ? b.state : 'running'}`;
+      byId('btn-bf-cancel').hidden = !(b.state === 'running' || b.state === 'enqueuing');
+      renderInto(byId('bf-bar'), b.progress, () => progressBar(b));
+      byId('bf-progress').textContent = progressText(b);
+      byId('bf-partitions').textContent = String(b.partitions);
+      renderInto(byId('bf-counts'), b.progress, () =>
+        ['requested', 'downstream'].map((part) =>
+          el('tr', { 'data-part': part }, el('th', {}, part === 'requested' ? b.pipeline : 'downstream'), STATES.map((s) => el('td', { class: 'num', 'data-state': s }, String(b.progress[part][s] || 0)))),
+        ),
+      );
+    };
+    const refreshNow = poll(refresh, 1000);
+    const button = byId('btn-bf-cancel');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      try {
+        const r = await postJson(`/api/v1/backfills/${id}/cancel`, {});
+        flash(`Cancelled backfill #${id}: ${r.cancelled} item(s) cancelled.`, false);
+      } catch (err) {
+        flash(`Could not cancel: ${err.message}`, true);
+      } finally {
+        button.disabled = false;
+        refreshNow();
+      }
+    });
+  }
+
+  const pages = { overview: overviewPage, work: workPage, item: itemPage, grid: gridPage, schedules: schedulesPage, backfill: backfillPage };
   if (pages[page]) pages[page]();
 })();
