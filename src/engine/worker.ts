@@ -8,6 +8,7 @@ import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
 import { OutputTail } from './output-tail.js';
 import { rerunStaleDownstream } from './dependencies.js';
+import { redactSecrets } from './secrets.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 import { newWorkerId } from './worker-id.js';
 
@@ -396,7 +397,7 @@ export class Worker extends EventEmitter {
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
         run.finishing = true;
         if (this.localQueue > 0) freeSlot();
-        const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: output.toString() });
+        const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: redactSecrets(output.toString()) });
         outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
         log.info({ duration_ms: outcome.durationMs }, ok ? 'attempt succeeded' : 'attempt finished after its claim was lost');
         if (ok && result?.is_revision === true) {
@@ -426,7 +427,7 @@ export class Worker extends EventEmitter {
     const { store } = this.options;
     const reason = controller.signal.aborted ? controller.signal.reason : undefined;
     const durationMs = Date.now() - startedAt;
-    const base = { itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, outputTail: output.toString() };
+    const base = { itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, outputTail: redactSecrets(output.toString()) };
     try {
       if (reason instanceof ShutdownAbort) {
         await store.release({ ...base, reason: reason.message });
@@ -438,7 +439,7 @@ export class Worker extends EventEmitter {
         return { item, status: reason.why === 'cancelled' ? 'cancelled' : 'lost', error: reason.message, durationMs };
       }
       const error = reason instanceof TimeoutError ? reason : raw;
-      const message = describeError(error);
+      const message = redactSecrets(describeError(error));
       const permanent = error instanceof PermanentError;
       const retryAt = permanent ? null : new Date(Date.now() + backoffDelayMs(item.backoff, item.attempts));
       const status = error instanceof TimeoutError ? 'timed_out' : 'failed';

@@ -30,11 +30,11 @@ async function waitForUrl(proc: SluiceProcess, timeoutMs = 20_000): Promise<stri
 describe('binding beyond loopback needs a token or --insecure', () => {
   it('sluice start --host 0.0.0.0 and sluice api with api.host "::" and no token refuse, in one line, and serve nothing', async () => {
     env = new TestEnv({ scheduler: { enabled: false } });
-    expectRefused(await env.cli(['start', '--host', '0.0.0.0', '--port', '0']), 'refusing to serve the API on 0.0.0.0 without a token', /set SLUICE_API_TOKEN, bind to 127\.0\.0\.1, or pass --insecure/);
+    expectRefused(await env.cli(['start', '--host', '0.0.0.0', '--port', '0']), 'refusing to serve the API on 0.0.0.0 without a token', /set SLUICE_API_TOKEN, bind to 127\.0\.0\.1, or pass --insecure/, 1);
     env.writeConfig({ api: { host: '::', port: 0 } });
-    expectRefused(await env.cli(['api']), 'refusing to serve the API on :: without a token');
+    expectRefused(await env.cli(['api']), 'refusing to serve the API on :: without a token', undefined, 1);
     // An empty token is no token.
-    expectRefused(await env.cli(['api'], { env: { SLUICE_API_TOKEN: '' } }), 'refusing to serve the API on :: without a token');
+    expectRefused(await env.cli(['api'], { env: { SLUICE_API_TOKEN: '' } }), 'refusing to serve the API on :: without a token', undefined, 1);
   });
 
   it('the default (127.0.0.1) needs no token; a token, or --insecure, allows another host', async () => {

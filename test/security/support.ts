@@ -1,9 +1,10 @@
 import { expect } from 'vitest';
 import type { ExitResult } from '../helpers/process.js';
 
-/** The CLI's answer to bad input: exit 64 (EX_USAGE), one line on stderr naming `field`, nothing on stdout. */
-export function expectRefused(r: ExitResult, field: string, rule?: RegExp): void {
-  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(64);
+/** The CLI's answer to bad input: exit 64 (EX_USAGE), one line on stderr naming `field`, nothing on stdout.
+ * A refusal that is not about the input's form (an unsafe bind) exits 1: pass `code`. */
+export function expectRefused(r: ExitResult, field: string, rule?: RegExp, code = 64): void {
+  expect(r.code, `exit code; stderr:\n${r.stderr}`).toBe(code);
   expect(r.stdout).toBe('');
   const lines = r.stderr.trimEnd().split('\n');
   expect(lines, `stderr should be one line:\n${r.stderr}`).toHaveLength(1);

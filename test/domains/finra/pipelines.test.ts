@@ -286,7 +286,9 @@ describe('finra.otc_transparency end to end', () => {
     const a = await setup();
     const dry = await runFinraBatch(a, { lookbackWeeks: 20, asOf: '2025-12-22', dryRun: true });
     expect(dry.status).toBe('dry_run');
-    expect(dry.warnings).toEqual(['--lookback-weeks: 20 weeks is over the maximum of 12; clamped to 12 (use --force to allow)']);
+    // (No source is configured here, so the dry run also says its inputs are missing.)
+    expect(dry.warnings.filter((w) => !w.startsWith('dry-run:'))).toEqual(['--lookback-weeks: 20 weeks is over the maximum of 12; clamped to 12 (use --force to allow)']);
+    expect(dry.warnings.filter((w) => w.startsWith('dry-run:'))).toEqual([expect.stringMatching(/^dry-run: input missing: no FINRA source configured/)]);
     const weeks = dry.config.weeks as string[];
     expect(weeks).toHaveLength(12);
     // As of Monday 2025-12-22 the week ending 2025-12-19 is published.
@@ -295,7 +297,7 @@ describe('finra.otc_transparency end to end', () => {
     expect(await a.store.countItems()).toBe(0);
 
     const forced = await runFinraBatch(a, { lookbackWeeks: 20, asOf: '2025-12-21', dryRun: true, force: true });
-    expect(forced.warnings).toEqual([]);
+    expect(forced.warnings.filter((w) => !w.startsWith('dry-run:'))).toEqual([]);
     expect((forced.config.weeks as string[]).length).toBe(20);
     // Sunday 2025-12-21: that week is not published until Monday.
     expect((forced.config.weeks as string[]).at(-1)).toBe('2025-12-12');
