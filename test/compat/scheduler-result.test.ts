@@ -75,4 +75,13 @@ describe("the guide's run result document", () => {
     expect(res.code).toBe(1);
     expect(result.runs.map((r: any) => r.status)).toEqual(['failed', 'skipped', 'skipped']);
   }, 120_000);
+
+  it('a run whose items are blocked on missing inputs is not a success (issue 17): failure, exit 1', async () => {
+    env = new TestEnv({ access: TEST_ACCESS });
+    const res = await env.cli(['run', 'features.daily_matrix', '--partition', 'date=2025-12-23', '--json']);
+    const result = JSON.parse(res.stdout) as Record<string, any>;
+    expect(result.status).toBe('failure');
+    expect(res.code).toBe(1);
+    expect(result.runs[0]).toMatchObject({ status: 'skipped', blocked: true, reason: expect.stringMatching(/missing inputs/) });
+  }, 120_000);
 });
