@@ -24,7 +24,8 @@ import type { Dataset, DataRow } from './dataset.js';
  *      revision summary against the prior capture -> captures row -> manifest row ->
  *      anomalies, rejects. A crash anywhere before COMMIT leaves nothing visible.
  *
- * capture_id = `domain:partition_key:YYYY-MM-DD` (captured date, UTC). Landing the same bytes
+ * capture_id = `domain:{partition values in key order}:YYYYMMDD` (captured date, UTC), e.g.
+ * `finra.otc_transparency:NMS_TIER_1:2025-12-19:20251222`, the operational guide's form. Landing the same bytes
  * again the same day (force, or after a failure) reuses the id and replaces that capture's
  * rows; different bytes the same day get `#2`, `#3`, … The id family is shared by every
  * stage of a domain's partition, so two stages landing the same day also get distinct ids.
@@ -284,7 +285,10 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
 
 /** `domain:partition_key:YYYY-MM-DD` for the UTC date of `capturedAt`. */
 export function captureIdBase(domain: string, partitionKey: string, capturedAt: Date): string {
-  return `${domain}:${partitionKey}:${capturedAt.toISOString().slice(0, 10)}`;
+  // The operational guide's form `{domain}:{tier}:{week_ending}:{YYYYMMDD}`: the partition's
+  // values in key order (tier < week_ending), then the captured date without dashes.
+  const values = partitionKey === '-' ? [] : partitionKey.split('|').map((pair) => (pair.includes('=') ? decodeURIComponent(pair.slice(pair.indexOf('=') + 1)) : pair));
+  return [domain, ...values, capturedAt.toISOString().slice(0, 10).replace(/-/g, '')].join(':');
 }
 
 /** 1 for the base id, N for `base#N`, null when `id` is not of this family. */

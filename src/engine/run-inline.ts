@@ -52,7 +52,7 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
       const entry = emptyRunEntry(pipelineKey, item.partitionKey);
       entry.item_id = item.id;
       if (stop) {
-        runs.push({ ...entry, reason: 'not run: an earlier partition failed and --fail-fast is set' });
+        runs.push({ ...entry, not_run: true, reason: 'not run: an earlier partition failed and --fail-fast is set' });
         continue;
       }
       if (!created && item.state === 'COMPLETE' && !request.force) {
@@ -62,7 +62,7 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
       if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) await app.store.rerun(item.id, 'cli:run');
       // A WAITING item (new or old) cannot be claimed: its upstream partitions are not COMPLETE.
       if (item.state === 'WAITING') {
-        runs.push({ ...entry, reason: 'waiting for upstream partitions' });
+        runs.push({ ...entry, blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
         continue;
       }
       const [outcome] = await worker.runItems([item.id]);
@@ -76,7 +76,7 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
       const skippedByHandler = ok && result.skipped === true;
       runs.push({
         ...entry,
-        status: skippedByHandler ? 'skipped' : ok ? 'success' : 'failed',
+        status: skippedByHandler ? 'skipped' : ok ? 'completed' : 'failed',
         duration_ms: outcome.durationMs,
         attempt: outcome.item.attemptNo,
         error: ok ? null : (outcome.error ?? outcome.status),
@@ -93,6 +93,7 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
   }
   return buildRunResult({
     domain,
+    scheduler: pipelineKey,
     startedAt,
     dryRun: request.dryRun === true,
     runs,

@@ -51,7 +51,7 @@ describe('probes, docs, manifest, unknown routes', () => {
     expect(manifest.status).toBe(200);
     expect(manifest.body.entries).toHaveLength(1);
     expect(manifest.body.entries[0]).toMatchObject({ domain: 'test.api', partition_key: 'date=2026-01-05', stage: 'ingest', row_count: 2, dataset: 'prices' });
-    expect(manifest.body.entries[0].capture_id).toMatch(/^test\.api:date=2026-01-05:2026-01-06/);
+    expect(manifest.body.entries[0].capture_id).toMatch(/^test\.api:2026-01-05:20260106/);
 
     const captures = await h.call('GET', '/api/v1/captures?domain=test.api&partition_key=date%3D2026-01-05');
     expect(captures.status).toBe(200);

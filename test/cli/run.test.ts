@@ -11,7 +11,7 @@ afterEach(async () => {
 });
 
 interface RunResultJson {
-  schema_version: number;
+  schema_version: string;
   domain: string;
   scheduler: string;
   started_at: string;
@@ -30,7 +30,7 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 function expectContract(result: RunResultJson): void {
   for (const key of TOP_KEYS) expect(result, `run result has ${key}`).toHaveProperty(key);
-  expect(result.schema_version).toBe(1);
+  expect(result.schema_version).toBe('1.0.0');
   expect(typeof result.domain).toBe('string');
   expect(typeof result.scheduler).toBe('string');
   expect(result.started_at).toMatch(ISO);
@@ -61,8 +61,9 @@ describe('sluice run', () => {
     expect(r1.runs).toHaveLength(1);
     expect(r1.runs[0]).toMatchObject({
       pipeline: 'ops.sleep',
-      partition_key: 'day=2026-01-05',
-      status: 'success',
+      partition_key: '2026-01-05',
+      sluice_partition_key: 'day=2026-01-05',
+      status: 'completed',
       capture_id: null,
       row_count: null,
       is_revision: false,
@@ -77,14 +78,14 @@ describe('sluice run', () => {
     const r2 = parseJsonOutput<RunResultJson>(again);
     expectContract(r2);
     expect(r2.stats).toEqual({ attempted: 0, succeeded: 0, failed: 0, skipped: 1 });
-    expect(r2.runs[0]).toMatchObject({ status: 'skipped', partition_key: 'day=2026-01-05' });
+    expect(r2.runs[0]).toMatchObject({ status: 'skipped', partition_key: '2026-01-05' });
     expect(String(r2.runs[0]!.reason)).toMatch(/already complete/);
     expect(env.attempts(item!.id)).toHaveLength(1);
 
     const forced = await env.cli(['run', 'ops.sleep', '--partition', 'day=2026-01-05', '--force']);
     expect(forced.code).toBe(0);
     // Without --json: one line per run and a summary, for humans.
-    expect(forced.stdout).toMatch(/^success\s+ops\.sleep \[day=2026-01-05\] \d+ms/m);
+    expect(forced.stdout).toMatch(/^completed\s+ops\.sleep \[day=2026-01-05\] \d+ms/m);
     expect(forced.stdout).toMatch(/^success: 1 succeeded, 0 failed, 0 skipped$/m);
     expect(env.attempts(item!.id).map((t) => [t.attempt_no, t.status])).toEqual([
       [1, 'succeeded'],
@@ -99,7 +100,7 @@ describe('sluice run', () => {
     const result = parseJsonOutput<RunResultJson>(r);
     expectContract(result);
     expect(result).toMatchObject({ status: 'failure', stats: { attempted: 1, succeeded: 0, failed: 1, skipped: 0 } });
-    expect(result.runs[0]).toMatchObject({ status: 'failed', pipeline: 'ops.fail', partition_key: 'case=x' });
+    expect(result.runs[0]).toMatchObject({ status: 'failed', pipeline: 'ops.fail', partition_key: 'x' });
     expect(String(result.runs[0]!.error)).toMatch(/deliberate failure/);
     expect(env.items()[0]).toMatchObject({ state: 'RETRY_WAIT', attempts: 1 });
   });
@@ -120,8 +121,8 @@ describe('sluice run', () => {
     const result = parseJsonOutput<RunResultJson>(r);
     expectContract(result);
     expect(result).toMatchObject({ domain: 'test', status: 'partial', stats: { attempted: 2, succeeded: 1, failed: 1, skipped: 0 } });
-    expect(result.runs.map((x) => [x.partition_key, x.status])).toEqual([
-      ['case=good', 'success'],
+    expect(result.runs.map((x) => [x.sluice_partition_key, x.status])).toEqual([
+      ['case=good', 'completed'],
       ['case=bad', 'failed'],
     ]);
     expect(result.runs[1]!.error).toBe('sh exited with code 4');
@@ -140,8 +141,8 @@ describe('sluice run', () => {
     expect(result.status).toBe('dry_run');
     expect(result.stats).toEqual({ attempted: 0, succeeded: 0, failed: 0, skipped: 0 });
     expect(result.runs.map((x) => [x.partition_key, x.status])).toEqual([
-      ['day=1', 'dry_run'],
-      ['day=2', 'dry_run'],
+      ['1', 'dry_run'],
+      ['2', 'dry_run'],
     ]);
     expect(env.counts()).toEqual({ items: 0, attempts: 0, events: 0 });
   });

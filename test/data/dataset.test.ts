@@ -127,7 +127,7 @@ describe('capture ids', () => {
   const ds = venueVolume('finra');
   const day = new Date('2025-12-22T15:00:00Z');
   const cap = (over: Partial<ScopeCapture>): ScopeCapture => ({
-    capture_id: 'finra:p:2025-12-22',
+    capture_id: 'finra:p:20251222',
     dataset: 'venue_volume',
     stage: 'ingest',
     status: 'landed',
@@ -141,15 +141,15 @@ describe('capture ids', () => {
     planCapture({ ds, partitionKey: 'p', stage: 'ingest', hash, capturedAt: day, related, familyIds, forFailure });
 
   it('numbers the day family across stages and reuses only the latest same-content capture', () => {
-    expect(plan([], []).captureId).toBe('finra:p:2025-12-22');
-    expect(plan([cap({})], ['finra:p:2025-12-22', 'finra:p:2025-12-22#2', 'finra:p:2025-12-2']).captureId).toBe('finra:p:2025-12-22#3');
+    expect(plan([], []).captureId).toBe('finra:p:20251222');
+    expect(plan([cap({})], ['finra:p:20251222', 'finra:p:20251222#2', 'finra:p:2025122']).captureId).toBe('finra:p:20251222#3');
     // forced re-run of the latest capture: same id
-    expect(plan([cap({})], ['finra:p:2025-12-22'], 'h1')).toMatchObject({ captureId: 'finra:p:2025-12-22', reuse: { capture_id: 'finra:p:2025-12-22' } });
+    expect(plan([cap({})], ['finra:p:20251222'], 'h1')).toMatchObject({ captureId: 'finra:p:20251222', reuse: { capture_id: 'finra:p:20251222' } });
     // a failure never takes over a landed capture's id
-    expect(plan([cap({})], ['finra:p:2025-12-22'], 'h1', true).captureId).toBe('finra:p:2025-12-22#2');
+    expect(plan([cap({})], ['finra:p:20251222'], 'h1', true).captureId).toBe('finra:p:20251222#2');
     // back to older bytes after a newer capture: a new id, history untouched
     const older = cap({});
-    const newer = cap({ capture_id: 'finra:p:2025-12-22#2', content_hash: 'h2', seq: 2, captured_at: new Date('2025-12-22T14:30:00Z') });
-    expect(plan([older, newer], [older.capture_id, newer.capture_id], 'h1')).toMatchObject({ captureId: 'finra:p:2025-12-22#3', reuse: null });
+    const newer = cap({ capture_id: 'finra:p:20251222#2', content_hash: 'h2', seq: 2, captured_at: new Date('2025-12-22T14:30:00Z') });
+    expect(plan([older, newer], [older.capture_id, newer.capture_id], 'h1')).toMatchObject({ captureId: 'finra:p:20251222#3', reuse: null });
   });
 });

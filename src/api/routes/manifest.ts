@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { ServerContext, ZodServer } from '../context.js';
+import { normalizePartition, partitionKey } from '../../core/partition.js';
+import { translateMarketSpine } from '../market-spine.js';
 import { pickErrors } from '../schemas.js';
 
 const manifestEntrySchema = z.object({
@@ -27,6 +29,27 @@ const captureSchema = z.object({
   error: z.string().nullable(),
 });
 
+/** Market Spine's stage names beside Sluice's own (which pass through unchanged). */
+function manifestStage(stage: string | undefined): { sluiceStage: string | undefined; keep: (e: { stage: string }) => boolean } {
+  switch (stage?.toUpperCase()) {
+    case 'RAW':
+      return { sluiceStage: 'ingest', keep: () => true };
+    case 'NORMALIZED':
+      return { sluiceStage: 'normalize', keep: () => true };
+    case 'CALC':
+      return { sluiceStage: undefined, keep: (e) => e.stage !== 'ingest' && e.stage !== 'normalize' };
+    default:
+      return { sluiceStage: stage, keep: () => true };
+  }
+}
+
+/** A partition as Sluice's key text, or as Market Spine's JSON object. */
+function manifestPartitionKey(raw: string | undefined, domain: string | undefined): { key: string | undefined; warnings: string[] } {
+  if (raw === undefined || !raw.trim().startsWith('{')) return { key: raw, warnings: [] };
+  const t = translateMarketSpine({ pipeline: `${domain ?? 'finra.otc_transparency'}.manifest`, partition_key: raw });
+  return { key: partitionKey(normalizePartition(t.partition, 'partition_key')), warnings: t.warnings };
+}
+
 const iso = (d: Date | string | null | undefined) => (d instanceof Date ? d.toISOString() : (d ?? null));
 
 /** The manifest ("is this ready?") and the captures behind it, from the data layer. */
@@ -43,13 +66,25 @@ export function registerManifestRoutes(server: ZodServer, { app }: ServerContext
           stage: z.string().min(1).optional(),
           dataset: z.string().min(1).optional(),
         }),
-        response: { 200: z.object({ entries: z.array(manifestEntrySchema) }), ...pickErrors(400, 401) },
+        description:
+          '`partition_key` is Sluice\'s key text (`tier=NMS_TIER_1|week_ending=2025-12-19`) or, as in Market Spine\'s readiness check, a JSON object ' +
+          '(a Monday week_ending names the FINRA week ending the Friday before). `stage` is a Sluice stage (`ingest`, `normalize`, a dataset name) or ' +
+          'Market Spine\'s `RAW` (ingest), `NORMALIZED` (normalize), `CALC` (every other stage). When both a partition and a stage are given, ' +
+          '`row_count` at the top level sums the matching entries (0 when nothing landed yet), so `row_count > 0` means ready.',
+        response: {
+          200: z.object({ entries: z.array(manifestEntrySchema), row_count: z.number().optional(), warnings: z.array(z.string()).optional() }),
+          ...pickErrors(400, 401),
+        },
       },
     },
     async (request) => {
       const q = request.query;
-      const entries = await app.data.manifest({ domain: q.domain, partitionKey: q.partition_key, stage: q.stage, dataset: q.dataset });
-      return { entries: entries.map((e) => ({ ...e, captured_at: iso(e.captured_at)!, updated_at: iso(e.updated_at)! })) };
+      const key = manifestPartitionKey(q.partition_key, q.domain);
+      const stage = manifestStage(q.stage);
+      const entries = (await app.data.manifest({ domain: q.domain, partitionKey: key.key, stage: stage.sluiceStage, dataset: q.dataset })).filter(stage.keep);
+      const out = { entries: entries.map((e) => ({ ...e, captured_at: iso(e.captured_at)!, updated_at: iso(e.updated_at)! })) };
+      if (key.key === undefined || q.stage === undefined) return key.warnings.length ? { ...out, warnings: key.warnings } : out;
+      return { ...out, row_count: entries.reduce((n, e) => n + Number(e.row_count), 0), ...(key.warnings.length ? { warnings: key.warnings } : {}) };
     },
   );
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ATTEMPT_STATUSES } from '../../core/states.js';
 import { enqueueWork, type EnqueueRequest } from '../../engine/enqueue.js';
 import type { ServerContext, ZodServer } from '../context.js';
+import { marketSpineEntry, stateListKey, translateMarketSpine } from '../market-spine.js';
 import { itemDetail, itemJson, listWork, recentRuns, resolvePipelineFilter } from '../queries.js';
 import { attemptSchema, eventSchema, idParam, limitParam, offsetParam, paramsDoc, partitionDoc, pickErrors, stateFilter, workItemSchema, workStateSchema } from '../schemas.js';
 
@@ -20,6 +21,10 @@ export const enqueueFields = {
     .union([z.string(), z.number()], { error: 'be a duration such as 500ms, 5s, 15m' })
     .optional()
     .meta({ description: 'retry back-off base delay, e.g. 5s' }),
+  // Market Spine's names (the operational scheduling guide), translated by translateMarketSpine.
+  domain: z.string({ error: 'be a domain name, e.g. finra.otc_transparency' }).optional().meta({ description: 'Market Spine form: the domain, with a short pipeline name' }),
+  partition_key: partitionDoc.optional().meta({ description: 'Market Spine form of partition (an object, or its JSON text)' }),
+  desired_at: z.string({ error: 'be an ISO-8601 instant, e.g. 2025-12-23T10:30:00Z' }).optional().meta({ description: 'Market Spine form of at' }),
 };
 
 const enqueueOne = z.strictObject({
@@ -37,7 +42,7 @@ const enqueueBody = z
     if (body.items !== undefined) {
       const mixed = Object.keys(body).find((k) => k !== 'items');
       if (mixed) ctx.addIssue({ code: 'custom', path: [mixed], message: 'not be given beside items: put it inside each item' });
-    } else if (body.pipeline === undefined) {
+    } else if (body.pipeline === undefined && body.domain === undefined) {
       ctx.addIssue({ code: 'custom', path: ['pipeline'], message: 'be given: a pipeline name domain.name, e.g. ops.noop (or send {items:[...]})' });
     }
   })
@@ -46,16 +51,23 @@ const enqueueBody = z
     example: { pipeline: 'ops.noop', partition: { date: '2026-01-05' } },
   });
 
-const enqueueResult = z.object({ created: z.boolean().meta({ description: 'false: the (pipeline, partition) already existed; nothing changed' }), item: workItemSchema });
-const batchResult = z.object({ created: z.number().int(), existing: z.number().int(), results: z.array(enqueueResult) });
+const enqueueResult = z.object({
+  created: z.boolean().meta({ description: 'false: the (pipeline, partition) already existed; nothing changed' }),
+  item: workItemSchema,
+  work_item_id: z.number().int().optional().meta({ description: 'the item id, under the name Market Spine scripts read' }),
+  warnings: z.array(z.string()).optional(),
+});
+const batchResult = z.object({ created: z.number().int(), existing: z.number().int(), results: z.array(enqueueResult), warnings: z.array(z.string()).optional() });
 
-export function toEnqueueRequest(body: z.infer<typeof enqueueOne> | (Omit<z.infer<typeof enqueueOne>, 'pipeline'> & { pipeline: string })): EnqueueRequest {
+export function toEnqueueRequest(body: Omit<z.infer<typeof enqueueOne>, 'pipeline'> & { pipeline?: string }, prefix = '', warnings: string[] = []): EnqueueRequest {
+  const t = translateMarketSpine(body, prefix);
+  warnings.push(...t.warnings);
   return {
-    pipeline: body.pipeline,
-    partition: body.partition,
-    params: body.params,
+    pipeline: t.pipeline ?? '',
+    partition: t.partition,
+    params: t.params,
     priority: body.priority,
-    desiredAt: body.at === undefined ? undefined : new Date(body.at),
+    desiredAt: t.at === undefined ? undefined : new Date(t.at),
     maxAttempts: body.max_attempts,
     baseDelay: body.base_delay,
   };
@@ -80,17 +92,21 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
     },
     async (request, reply) => {
       const body = request.body;
+      const warnings: string[] = [];
       if (body.items) {
-        const outcomes = await enqueueWork(app.store, app.registry, body.items.map(toEnqueueRequest));
+        const outcomes = await enqueueWork(app.store, app.registry, body.items.map((b, i) => toEnqueueRequest(b, `items[${i}]`, warnings)));
         const created = outcomes.filter((o) => o.created).length;
         return reply.code(created > 0 ? 201 : 200).send({
           created,
           existing: outcomes.length - created,
           results: outcomes.map((o) => ({ created: o.created, item: itemJson(o.item) })),
+          warnings,
         });
       }
-      const [outcome] = await enqueueWork(app.store, app.registry, [toEnqueueRequest({ ...body, pipeline: body.pipeline! })]);
-      return reply.code(outcome!.created ? 201 : 200).send({ created: outcome!.created, item: itemJson(outcome!.item) });
+      const [outcome] = await enqueueWork(app.store, app.registry, [toEnqueueRequest(body, '', warnings)]);
+      const item = itemJson(outcome!.item);
+      // work_item_id: the guide's scripts read the new item's id under that name.
+      return reply.code(outcome!.created ? 201 : 200).send({ created: outcome!.created, item, work_item_id: item.id, warnings });
     },
   );
 
@@ -112,14 +128,19 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
           order: z.enum(['newest', 'oldest'], { error: 'be newest or oldest' }).default('newest'),
         }),
         response: {
-          200: z.object({ items: z.array(workItemSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int(), states: z.union([z.literal('ALL'), z.array(workStateSchema)]) }),
+          200: z
+            .object({ items: z.array(workItemSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int(), states: z.union([z.literal('ALL'), z.array(workStateSchema)]) })
+            .catchall(z.unknown())
+            .meta({ description: 'When one state is asked for, its items are also listed under the lower-case state name (e.g. `failed`), in Market Spine form: partition_key as an object, attempt_count, last_error, last_error_at.' }),
           ...pickErrors(400, 401),
         },
       },
     },
     async (request) => {
       const q = request.query;
-      return listWork(ctx, { states: q.state, domain: q.domain, pipeline: q.pipeline, limit: q.limit, offset: q.offset, order: q.order });
+      const list = await listWork(ctx, { states: q.state, domain: q.domain, pipeline: q.pipeline, limit: q.limit, offset: q.offset, order: q.order });
+      const key = stateListKey(list.states);
+      return key === null ? list : { ...list, [key]: list.items.map(marketSpineEntry) };
     },
   );
 
@@ -161,7 +182,13 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
           '{id}: the item must be FAILED or CANCELLED (409 otherwise, 404 if unknown); it goes back to PENDING with a fresh attempt budget. ' +
           '{domain[, pipeline]} or {pipeline: "domain.name"}: every FAILED item there. Answers the items that were put back.',
         body: z
-          .strictObject({ id: idParam.optional(), domain: z.string().min(1).optional(), pipeline: z.string().min(1).optional() })
+          .strictObject({ id: idParam.optional(), work_item_id: idParam.optional().meta({ description: 'Market Spine name of id' }), domain: z.string().min(1).optional(), pipeline: z.string().min(1).optional() })
+          .transform((b, c) => {
+            if (b.work_item_id === undefined) return b;
+            if (b.id !== undefined) c.addIssue({ code: 'custom', path: ['work_item_id'], message: 'not be given beside id (the same field: use one)' });
+            const { work_item_id, ...rest } = b;
+            return { ...rest, id: work_item_id };
+          })
           .superRefine((b, c) => {
             if (b.id !== undefined && (b.domain !== undefined || b.pipeline !== undefined)) c.addIssue({ code: 'custom', path: ['id'], message: 'be given alone (not with domain/pipeline)' });
             if (b.id === undefined && b.domain === undefined && !b.pipeline?.includes('.')) c.addIssue({ code: 'custom', path: ['id'], message: 'be given, or a domain (and optionally a pipeline), or a pipeline as domain.name' });
@@ -183,12 +210,17 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
         tags: ['work'],
         summary: 'Cancel an item (a running handler is aborted)',
         description: 'Legal from WAITING, PENDING, RETRY_WAIT and RUNNING (409 from COMPLETE or FAILED; an already CANCELLED item answers changed: false).',
-        body: z.strictObject({ id: idParam }),
+        body: z
+          .strictObject({ id: idParam.optional(), work_item_id: idParam.optional().meta({ description: 'Market Spine name of id' }) })
+          .superRefine((b, c) => {
+            if (b.id !== undefined && b.work_item_id !== undefined) c.addIssue({ code: 'custom', path: ['work_item_id'], message: 'not be given beside id (the same field: use one)' });
+            if (b.id === undefined && b.work_item_id === undefined) c.addIssue({ code: 'custom', path: ['id'], message: 'be given (or work_item_id): a positive integer work item id' });
+          }),
         response: { 200: z.object({ changed: z.boolean(), item: workItemSchema }), ...pickErrors(400, 401, 404, 409) },
       },
     },
     async (request) => {
-      const outcome = await app.store.cancel(request.body.id, 'api');
+      const outcome = await app.store.cancel((request.body.id ?? request.body.work_item_id)!, 'api');
       return { changed: outcome.changed, item: itemJson(outcome.item) };
     },
   );

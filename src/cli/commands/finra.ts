@@ -91,7 +91,7 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
   for (const step of plan) {
     if (step.partitions.length === 0) continue;
     if (stopped) {
-      for (const p of step.partitions) runs.push({ ...emptyRunEntry(step.pipeline, partitionKey(p)), reason: 'not run: an earlier partition failed and --fail-fast is set' });
+      for (const p of step.partitions) runs.push({ ...emptyRunEntry(step.pipeline, partitionKey(p)), not_run: true, reason: 'not run: an earlier partition failed and --fail-fast is set' });
       continue;
     }
     const result = await runWithFinraOptions({ source: request.source, force: request.force === true }, () =>
@@ -113,6 +113,7 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
 
   return buildRunResult({
     domain: FINRA_DOMAIN,
+    scheduler: 'weekly_ingest',
     startedAt,
     dryRun,
     runs,
@@ -121,7 +122,8 @@ export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest):
     config: {
       weeks,
       tiers,
-      lookback_weeks: request.weeks?.length ? null : (request.lookbackWeeks ?? DEFAULT_LOOKBACK_WEEKS),
+      // The lookback used (after the clamp), as the guide's config reports it.
+      lookback_weeks: request.weeks?.length ? null : effectiveLookback(app, request),
       as_of: request.asOf ?? null,
       source: source ? (source.kind === 'file' ? { kind: 'file', data_dir: source.dataDir } : { kind: 'http', base_url: source.baseUrl }) : null,
       mode: dryRun ? 'dry-run' : 'run',
@@ -154,6 +156,12 @@ function describeDryRunInputs(source: FinraSource | null | undefined, partitions
   });
 }
 
+function effectiveLookback(app: SluiceApp, request: FinraBatchRequest): number {
+  const n = request.lookbackWeeks ?? DEFAULT_LOOKBACK_WEEKS;
+  const max = app.config.scheduler.max_lookback_weeks;
+  return n > max && !request.force ? max : n;
+}
+
 /**
  * The weeks to run: `--weeks` as given (each a Friday), else the last N weeks FINRA has
  * published as of today (a week is published on the Monday after its Friday), N clamped to
@@ -171,7 +179,8 @@ function planWeeks(app: SluiceApp, request: FinraBatchRequest, warnings: string[
   if (!Number.isInteger(n) || n < 1) throw new ValidationError('--lookback-weeks', n, 'be a positive integer');
   const max = app.config.scheduler.max_lookback_weeks;
   if (n > max && !request.force) {
-    warnings.push(`--lookback-weeks: ${n} weeks is over the maximum of ${max}; clamped to ${max} (use --force to allow)`);
+    // The guide's line, verbatim (scripts grep for it); also printed on stderr by the command.
+    warnings.push(`WARNING: Lookback ${n} exceeds max ${max}, clamped. Use --force to override.`);
     n = max;
   }
   let asOf: string;
@@ -243,6 +252,8 @@ export function registerFinra(program: Command): void {
         failFast: opts.failFast === true,
       };
       const result = await withApp(command, (app) => runFinraBatch(app, request), { logLevel: 'warn' });
+      // The scheduler ops guide prints the clamp warning on stderr, so --json stdout stays one document.
+      for (const w of result.warnings) if (w.startsWith('WARNING: Lookback ')) process.stderr.write(`${w}\n`);
       if (opts.json) printJson(result);
       else printRunResult(result);
       // A dry run whose inputs are missing would fail for real: say so with the exit code.

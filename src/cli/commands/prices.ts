@@ -101,6 +101,7 @@ export async function runPricesBatch(app: SluiceApp, request: PricesBatchRequest
       }),
   );
   return buildRunResult({
+    scheduler: 'daily_prices',
     domain: PRICES_DOMAIN,
     startedAt,
     dryRun,

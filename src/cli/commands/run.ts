@@ -33,7 +33,7 @@ export function registerRun(program: Command): void {
 export function printRunResult(result: RunResult): void {
   for (const run of result.runs) {
     const detail = run.error ?? run.reason ?? (run.row_count !== null ? `${run.row_count} rows` : '');
-    process.stdout.write(`${run.status.padEnd(8)} ${run.pipeline} [${run.partition_key}] ${run.duration_ms}ms ${detail}\n`);
+    process.stdout.write(`${run.status.padEnd(9)} ${run.pipeline} [${run.sluice_partition_key}] ${run.duration_ms}ms ${detail}\n`);
   }
   const s = result.stats;
   process.stdout.write(`${result.status}: ${s.succeeded} succeeded, ${s.failed} failed, ${s.skipped} skipped\n`);

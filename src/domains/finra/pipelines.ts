@@ -12,7 +12,7 @@ import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venue
 import { parseFinraFile } from './parse.js';
 import { addDaysIso, partitionKeyFor, weekPartition, weekTierPartition } from './partitions.js';
 import { currentFinraRunOptions } from './run-options.js';
-import { describeMissingSource, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource } from './source.js';
+import { describeMissingSource, fetchFileUrl, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource } from './source.js';
 import { itemAccessPolicy } from '../access.js';
 
 /** Bumped when a stage's output for the same input changes, so the next run re-lands. */
@@ -75,10 +75,12 @@ function ingestWeek(options: FinraDomainOptions) {
       const { week_ending: week, tier } = ctx.partition as { week_ending: string; tier: string };
       if (!isTier(tier)) throw new PermanentError(`partition.tier: ${JSON.stringify(tier)} is not one of ${TIERS.join(', ')}`);
       const run = currentFinraRunOptions();
-      const source = sourceOf(ctx, run?.source, options);
+      const fileUrl = (ctx.params as { file_url?: string }).file_url;
       let fetched;
       try {
-        fetched = await fetchWeekFile(source, week, tier, { signal: ctx.signal, log: ctx.log });
+        fetched = fileUrl
+          ? await fetchFileUrl(fileUrl, options.baseDir ?? process.cwd(), { signal: ctx.signal, log: ctx.log })
+          : await fetchWeekFile(sourceOf(ctx, run?.source, options), week, tier, { signal: ctx.signal, log: ctx.log });
       } catch (err) {
         if (err instanceof SourceError && err.permanent) throw new PermanentError(err.message);
         throw err;
@@ -103,7 +105,7 @@ function ingestWeek(options: FinraDomainOptions) {
 }
 
 function sourceOf(ctx: HandlerContext<z.infer<typeof ingestParams>>, override: z.infer<typeof sourceParamsSchema> | undefined, options: FinraDomainOptions): FinraSource {
-  const { force: _force, max_reject_share: _share, ...itemSource } = ctx.params;
+  const { force: _force, max_reject_share: _share, file_url: _fileUrl, ...itemSource } = ctx.params as z.infer<typeof ingestParams> & { file_url?: string };
   const cwd = process.cwd();
   const baseDir = options.baseDir ?? cwd;
   const layers = [

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/pipeline.js';
 import type { SluiceConfig } from '../../config/schema.js';
-import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
+import { allowedUrl, confinedPath, pathProblem, urlProblem, type AccessPolicy } from '../../connectors/access.js';
 import { FileSource } from '../../connectors/file-source.js';
 import { SourceNotFoundError } from '../../connectors/errors.js';
 import { sharedHttpSource, type SourceBytes } from '../../connectors/http-source.js';
@@ -21,7 +21,43 @@ export type FinraSourceParams = z.infer<typeof sourceParamsSchema>;
 
 /** The same fields as a work item may carry them: `data_dir` inside the data roots, `base_url` on an allowed host. */
 export function itemSourceParamsShape(policy: AccessPolicy) {
-  return { ...sourceParamsSchema.shape, data_dir: confinedPath(policy).optional(), base_url: allowedUrl(policy).optional() };
+  return { ...sourceParamsSchema.shape, data_dir: confinedPath(policy).optional(), base_url: allowedUrl(policy).optional(), file_url: fileUrlParam(policy).optional() };
+}
+
+/**
+ * The operational guide's `file_url`: one exact file for this item, an http(s) URL on an
+ * allowed host or a path inside the data roots. It overrides every other source for that
+ * item (and the candidate file names are not tried).
+ */
+export function fileUrlParam(policy: AccessPolicy) {
+  return z.string().min(1).superRefine((value, ctx) => {
+    const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? urlProblem(policy, value) : pathProblem(policy, path.dirname(value));
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** Reads the one file a `file_url` names (URL or path relative to `baseDir`). */
+export async function fetchFileUrl(fileUrl: string, baseDir: string, opts: { signal?: AbortSignal; log?: Logger }): Promise<SourceBytes> {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(fileUrl)) {
+    const full = path.resolve(baseDir, fileUrl);
+    return new FileSource(path.dirname(full)).read([path.basename(full)], opts.signal);
+  }
+  const url = new URL(fileUrl);
+  const slash = url.pathname.lastIndexOf('/');
+  const name = url.pathname.slice(slash + 1) + url.search;
+  const base = `${url.origin}${url.pathname.slice(0, slash + 1)}`;
+  const http = sharedHttpSource({
+    name: `finra ${url.host}`,
+    baseUrl: base,
+    timeoutMs: 60_000,
+    retries: 3,
+    rateLimit: { capacity: 10, intervalMs: 10_000 },
+    breaker: { failureThreshold: 5, resetTimeoutMs: 60_000 },
+    logger: opts.log,
+  });
+  const res = await http.getIfExists(name, { signal: opts.signal, log: opts.log });
+  if (res) return { bytes: res.bytes, uri: res.uri };
+  throw new SourceNotFoundError(`not found (HTTP 404): ${http.describe(name)}`, http.describe(name), [http.describe(name)]);
 }
 
 export type FinraSource = { kind: 'file'; dataDir: string } | { kind: 'http'; baseUrl: string };

@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 interface RunResultJson {
-  schema_version: number;
+  schema_version: string;
   domain: string;
   status: string;
   stats: { attempted: number; succeeded: number; failed: number; skipped: number };
@@ -34,7 +34,7 @@ const RUN_KEYS = ['pipeline', 'partition_key', 'status', 'duration_ms', 'capture
 
 function expectContract(r: RunResultJson): void {
   for (const k of TOP_KEYS) expect(r).toHaveProperty(k);
-  expect(r.schema_version).toBe(1);
+  expect(r.schema_version).toBe('1.0.0');
   expect(r.domain).toBe('finra.otc_transparency');
   for (const run of r.runs) for (const k of RUN_KEYS) expect(run).toHaveProperty(k);
 }
@@ -107,7 +107,7 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(dry.code, dry.stderr).toBe(0);
     const result = parseJsonOutput<RunResultJson>(dry);
     expect(result.status).toBe('dry_run');
-    expect(result.runs.map((r) => [r.pipeline, r.partition_key, r.status])).toEqual([['finra.otc_transparency.ingest_week', `tier=OTC|week_ending=${WEEK}`, 'dry_run']]);
+    expect(result.runs.map((r) => [r.pipeline, r.partition_key, r.status])).toEqual([['finra.otc_transparency.ingest_week', `${WEEK}|OTC`, 'dry_run']]);
     // It says what it would read.
     expect(result.warnings).toEqual([`dry-run: would read ${path.join(FIXTURES, 'otc_20251222.csv')} for OTC week ${WEEK}`]);
 

@@ -36,7 +36,7 @@ function run(a: SluiceApp, source: { source: 'file'; data_dir: string } | { sour
 }
 
 function entry(result: RunResult, pipeline: string, partitionKey: string) {
-  const found = result.runs.find((r) => r.pipeline === `${FINRA_DOMAIN}.${pipeline}` && r.partition_key === partitionKey);
+  const found = result.runs.find((r) => r.pipeline === `${FINRA_DOMAIN}.${pipeline}` && r.sluice_partition_key === partitionKey);
   if (!found) throw new Error(`no run entry for ${pipeline} [${partitionKey}] in ${JSON.stringify(result.runs.map((r) => [r.pipeline, r.partition_key]))}`);
   return found;
 }
@@ -112,7 +112,7 @@ describe('finra.otc_transparency end to end', () => {
     // The OTC file (named by its publication Monday) ends with an empty-symbol row and no newline:
     // the row is rejected with its line and reason, recorded, counted as an anomaly; the rest landed.
     const otc = entry(result, 'ingest_week', OTC);
-    expect(otc).toMatchObject({ status: 'success', row_count: 6, is_revision: false });
+    expect(otc).toMatchObject({ status: 'completed', row_count: 6, is_revision: false });
     expect(await a.data.rejects(otc.capture_id!)).toEqual([{ capture_id: otc.capture_id, line: 8, reason: 'empty issueSymbolIdentifier', raw: 'OTC|||||0|0|2025-12-22' }]);
     expect(result.anomalies).toContainEqual(expect.objectContaining({ pipeline: `${FINRA_DOMAIN}.ingest_week`, partition_key: OTC, check: 'rejected_rows' }));
     const captures = await a.data.listCaptures({ domain: FINRA_DOMAIN, partitionKey: OTC, stage: 'ingest' });
@@ -145,10 +145,10 @@ describe('finra.otc_transparency end to end', () => {
     const restated = await run(a, { source: 'file', data_dir: RESTATED });
     expect(restated.status).toBe('success');
     const ingest = entry(restated, 'ingest_week', T1);
-    expect(ingest).toMatchObject({ status: 'success', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 }, row_count: 9 });
-    expect(entry(restated, 'normalize_week', T1)).toMatchObject({ status: 'success', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 } });
+    expect(ingest).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 }, row_count: 9 });
+    expect(entry(restated, 'normalize_week', T1)).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 } });
     expect(entry(restated, 'ingest_week', OTC)).toMatchObject({ status: 'skipped' });
-    expect(entry(restated, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'success', is_revision: true, revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 } });
+    expect(entry(restated, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 } });
 
     // AAPL now 600000/300000/100000 of 1000000 -> 60² + 30² + 10² = 3600 + 900 + 100 = 4600.
     const latest = bySymbolTier(await a.data.latest(hhi, { where: { week_ending: WEEK } }));
@@ -277,8 +277,8 @@ describe('finra.otc_transparency end to end', () => {
     );
     expect((await a.store.findItem(FINRA_DOMAIN, 'ingest_week', OTC))!.state).toBe('RETRY_WAIT');
     // Its normalize and every compute wait for it instead of running on two tiers.
-    expect(entry(result, 'normalize_week', OTC)).toMatchObject({ status: 'skipped', reason: 'waiting for upstream partitions' });
-    expect(entry(result, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'skipped', reason: 'waiting for upstream partitions' });
+    expect(entry(result, 'normalize_week', OTC)).toMatchObject({ status: 'skipped', blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
+    expect(entry(result, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'skipped', blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
     expect(await a.data.latest(hhi)).toEqual([]);
   });
 
@@ -287,7 +287,7 @@ describe('finra.otc_transparency end to end', () => {
     const dry = await runFinraBatch(a, { lookbackWeeks: 20, asOf: '2025-12-22', dryRun: true });
     expect(dry.status).toBe('dry_run');
     // (No source is configured here, so the dry run also says its inputs are missing.)
-    expect(dry.warnings.filter((w) => !w.startsWith('dry-run:'))).toEqual(['--lookback-weeks: 20 weeks is over the maximum of 12; clamped to 12 (use --force to allow)']);
+    expect(dry.warnings.filter((w) => !w.startsWith('dry-run:'))).toEqual(['WARNING: Lookback 20 exceeds max 12, clamped. Use --force to override.']);
     expect(dry.warnings.filter((w) => w.startsWith('dry-run:'))).toEqual([expect.stringMatching(/^dry-run: input missing: no FINRA source configured/)]);
     const weeks = dry.config.weeks as string[];
     expect(weeks).toHaveLength(12);

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 interface RunResultJson {
-  schema_version: number;
+  schema_version: string;
   domain: string;
   scheduler: string;
   started_at: string;
@@ -35,7 +35,7 @@ const RUN_KEYS = ['pipeline', 'partition_key', 'status', 'duration_ms', 'capture
 
 function expectContract(r: RunResultJson): void {
   for (const k of TOP_KEYS) expect(r).toHaveProperty(k);
-  expect(r.schema_version).toBe(1);
+  expect(r.schema_version).toBe('1.0.0');
   expect(r.domain).toBe('prices');
   expect(Number.isNaN(Date.parse(r.started_at))).toBe(false);
   for (const run of r.runs) for (const k of RUN_KEYS) expect(run).toHaveProperty(k);
@@ -81,7 +81,7 @@ describe('sluice prices (child processes)', () => {
     expect(result.status).toBe('partial');
     expect(result.stats).toMatchObject({ succeeded: 1, failed: 1 });
     const failed = result.runs.find((r) => r.status === 'failed')!;
-    expect(failed.partition_key).toBe('date=2025-12-19|symbol=ZZZZ');
+    expect(failed.partition_key).toBe('2025-12-19|ZZZZ');
     expect(failed.error).toBe(`file not found: any of ${path.join(PRICE_FIXTURES, 'ZZZZ.csv')}, ${path.join(PRICE_FIXTURES, 'zzzz.csv')}`);
   });
 
@@ -121,10 +121,10 @@ describe('sluice prices (child processes)', () => {
     expect(result.status).toBe('dry_run');
     // 2025-12-20/21 are a weekend: two sessions × two symbols.
     expect(result.runs.map((r) => [r.partition_key, r.status])).toEqual([
-      ['date=2025-12-19|symbol=AAPL', 'dry_run'],
-      ['date=2025-12-22|symbol=AAPL', 'dry_run'],
-      ['date=2025-12-19|symbol=MSFT', 'dry_run'],
-      ['date=2025-12-22|symbol=MSFT', 'dry_run'],
+      ['2025-12-19|AAPL', 'dry_run'],
+      ['2025-12-22|AAPL', 'dry_run'],
+      ['2025-12-19|MSFT', 'dry_run'],
+      ['2025-12-22|MSFT', 'dry_run'],
     ]);
   });
 });

@@ -46,7 +46,7 @@ const FAST = { rate_limit_per_minute: 60_000 };
 const FULL_RANGE: Partial<PricesBatchRequest> = { symbols: [...SYMBOLS], from: DATES[0], to: DATES.at(-1) };
 
 function entry(result: RunResult, symbol: string, date: string) {
-  const found = result.runs.find((r) => r.partition_key === `date=${date}|symbol=${symbol}`);
+  const found = result.runs.find((r) => r.sluice_partition_key === `date=${date}|symbol=${symbol}`);
   if (!found) throw new Error(`no run entry for ${symbol} ${date}: ${JSON.stringify(result.runs.map((r) => r.partition_key))}`);
   return found;
 }
@@ -62,7 +62,7 @@ describe('prices.daily_ohlcv', () => {
     const av = await runPricesBatch(viaAv, { ...FULL_RANGE, source: { source: 'alphavantage', base_url: m.url, ...FAST } });
     const poly = await runPricesBatch(viaPolygon, { ...FULL_RANGE, source: { source: 'polygon', base_url: m.url, ...FAST } });
     for (const r of [file, av, poly]) {
-      expect(r.status, JSON.stringify(r.runs.filter((x) => x.status !== 'success'))).toBe('success');
+      expect(r.status, JSON.stringify(r.runs.filter((x) => x.status !== 'completed'))).toBe('success');
       expect(r.stats).toEqual({ attempted: 21, succeeded: 21, failed: 0, skipped: 0 });
       expect(r.domain).toBe(PRICES_DOMAIN);
     }
