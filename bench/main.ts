@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { benchBackfill } from './backfill.js';
+import { benchCli } from './cli.js';
 import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { benchQueue } from './queue.js';
@@ -68,5 +69,12 @@ program
   .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
+
+program
+  .command('cli')
+  .description("start-to-exit of the compiled CLI (sluice status --json, sluice --help) as a ratio to node -e '' in the same run")
+  .option('--runs <n>', 'samples per command', int, 15)
+  .option('--json', 'one JSON array on stdout')
+  .action(async (opts) => report(await benchCli({ runs: opts.runs }), opts.json === true));
 
 await program.parseAsync(process.argv);
