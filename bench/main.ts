@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { benchBackfill } from './backfill.js';
+import { benchCli } from './cli.js';
 import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { LATEST_SYSTEMS, benchLatestPeer, latestHarness, type LatestSystem } from './peers-latest.js';
@@ -136,5 +137,12 @@ program
   .action(async (opts) => {
     process.stdout.write(await explainQueue(opts));
   });
+
+program
+  .command('cli')
+  .description("start-to-exit of the compiled CLI (sluice status --json, sluice --help) as a ratio to node -e '' in the same run")
+  .option('--runs <n>', 'samples per command', int, 15)
+  .option('--json', 'one JSON array on stdout')
+  .action(async (opts) => report(await benchCli({ runs: opts.runs }), opts.json === true));
 
 await program.parseAsync(process.argv);

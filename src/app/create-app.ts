@@ -11,7 +11,7 @@ import { featuresPipelines } from '../domains/features/index.js';
 import { checkDependencyGraph } from '../engine/dependencies.js';
 import { PipelineRegistry } from '../engine/registry.js';
 import { Worker, type WorkerOptions } from '../engine/worker.js';
-import { loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/load-config.js';
+import { BUNDLED_DEMO_CONFIG, DEFAULT_CONFIG_NAMES, loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/load-config.js';
 import type { SluiceConfig } from '../config/schema.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
 import { openStore } from '../store/open-store.js';
@@ -56,6 +56,7 @@ export interface SluiceApp {
 
 export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const loaded = options.loaded ?? (await loadConfig(options.configPath));
+  if (!options.loaded) checkDemoFallback(loaded, options.database);
   const { config } = loaded;
   const logger = createLogger(options.logLevel ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? config.log_level);
   const databaseUrl = resolveDatabaseUrl(loaded, options.database);
@@ -182,6 +183,25 @@ function checkDependsOn(registry: PipelineRegistry, field: string, deps: readonl
       throw new ValidationError(`${at}.previous.key`, entry.previous.key, `name a date key of this pipeline's partition (${partitionKeys.join(', ')})`, file);
     }
   });
+}
+
+/**
+ * No config file here: the bundled demo config is a fallback for the repository's own demo.
+ * Anywhere else it would quietly create `./sluice.db` from a config the user never wrote, so
+ * it needs an explicit database (`--db`, SLUICE_DATABASE_URL), and says it is being used.
+ */
+function checkDemoFallback(loaded: LoadedConfig, database: string | undefined): void {
+  if (loaded.file !== BUNDLED_DEMO_CONFIG) return;
+  const packageRoot = path.resolve(path.dirname(BUNDLED_DEMO_CONFIG), '..');
+  if (path.resolve(process.cwd()) === packageRoot) return;
+  if (database === undefined && !process.env.SLUICE_DATABASE_URL) {
+    throw new ValidationError(
+      '--config',
+      undefined,
+      `be given: no ${DEFAULT_CONFIG_NAMES.join(', ')} in ${process.cwd()}; run "sluice init" to write a starter project, or pass --config FILE (the bundled demo is ${BUNDLED_DEMO_CONFIG}, used only with an explicit --db)`,
+    );
+  }
+  process.stderr.write(`sluice: no config file in ${process.cwd()}; using the bundled demo config ${BUNDLED_DEMO_CONFIG}\n`);
 }
 
 /** Lets built-in pipelines hold the store before it is opened (it is opened after the

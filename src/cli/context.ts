@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { SluiceError, ValidationError } from '../core/errors.js';
-import { createApp, type SluiceApp } from '../app/create-app.js';
+import type { SluiceApp } from '../app/create-app.js';
 import type { LogLevel } from '../log/logger.js';
 
 /** Options every command accepts (declared once on the root program). */
@@ -24,6 +24,9 @@ export function globalsOf(command: Command): GlobalOptions {
 /** Opens the app for one command and always closes it, whatever the command does. */
 export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel } = {}): Promise<T> {
   const g = globalsOf(command);
+  // Loaded on first use: the app pulls in every domain, the stores and the data layer,
+  // which `sluice --help` (and commands that fail at argument parsing) never need.
+  const { createApp } = await import('../app/create-app.js');
   const app = await createApp({ configPath: g.config, database: g.db, logLevel: g.logLevel ?? defaults.logLevel });
   try {
     return await fn(app);

@@ -6,6 +6,7 @@ import { registerData } from './commands/data.js';
 import { registerEnqueue } from './commands/enqueue.js';
 import { registerManifest } from './commands/manifest.js';
 import { registerFinra } from './commands/finra.js';
+import { registerInit } from './commands/init.js';
 import { registerPrices } from './commands/prices.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerScheduleControls } from './commands/schedule-controls.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   addGlobalOptions(program);
+  registerInit(program);
   registerStart(program);
   registerApi(program);
   registerWorker(program);

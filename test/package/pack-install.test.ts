@@ -104,7 +104,7 @@ describe('the packed package in a fresh project', () => {
   });
 
   it('runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision', { timeout: 300_000 }, () => {
-    expect(json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05']).state).toBe('PENDING');
+    expect(json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05'])[0].state).toBe('PENDING');
     const items = json(['work', 'list']) as { pipeline: string; state: string }[];
     expect(items.find((i) => i.pipeline === 'collect')?.state).toBe('WAITING');
 
