@@ -140,7 +140,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     sql: `CREATE INDEX attempts_started ON attempts (started_at, id);`,
   },
   {
-    version: 6,
+    version: 5,
     name: 'backfills and schedule pause',
     // See sqlite/schema.ts version 6.
     sql: `

@@ -34,7 +34,7 @@ const toRecord = (r: BackfillRow): BackfillRecord => ({
   cancelledAt: r.cancelled_at,
 });
 
-/** Backfills and schedule controls on the PostgreSQL store's pool and schema (migration 6).
+/** Backfills and schedule controls on the PostgreSQL store's pool and schema (migration 5).
  * Table names are the validated, quoted schema plus constants; values are bind parameters. */
 export class PgOperationsStore implements OperationsStore {
   private readonly t: (name: string) => string;

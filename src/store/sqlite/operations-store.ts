@@ -32,7 +32,7 @@ const toRecord = (r: BackfillRow): BackfillRecord => ({
   cancelledAt: r.cancelled_at === null ? null : new Date(r.cancelled_at),
 });
 
-/** Backfills and schedule controls on the SQLite store's own connection (migration 6). */
+/** Backfills and schedule controls on the SQLite store's own connection (migration 5). */
 export class SqliteOperationsStore implements OperationsStore {
   constructor(private readonly db: DB) {}
 

@@ -113,7 +113,7 @@ export const SQLITE_MIGRATIONS: readonly { version: number; name: string; sql: s
     sql: `CREATE INDEX attempts_started ON attempts (started_at);`,
   },
   {
-    version: 6,
+    version: 5,
     name: 'backfills and schedule pause',
     // A backfill is a tracked object: its request, and one link row per work item it brought
     // in (the named pipeline's partitions and, unless stopped, their auto downstream), so its
