@@ -102,7 +102,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect(r).toMatchObject({
         status: 'landed',
         skipped: false,
-        capture_id: `${dom}:${pk}:2025-12-22`,
+        capture_id: `${dom}:NMS_TIER_1:2025-12-19:20251222`,
         partition_key: pk,
         stage: 'ingest',
         row_count: 3,
@@ -238,7 +238,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       // the next day's bytes equal v1 again: a restatement back, compared with v2
       const c3 = await land(ds, v1, { capturedAt: at('2025-12-23T15:00:00Z') });
       expect(c3).toMatchObject({
-        capture_id: `${dom}:${partitionKey(T1)}:2025-12-23`,
+        capture_id: `${dom}:NMS_TIER_1:2025-12-19:20251223`,
         is_revision: true,
         revision_summary: { rows_added: 1, rows_removed: 2, rows_changed: 1 },
       });
@@ -259,7 +259,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
         data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(a), rows: a, capturedAt: when }),
         other.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(b), rows: b, capturedAt: when }),
       ]);
-      const base = `${dom}:${partitionKey(T1)}:2025-12-22`;
+      const base = `${dom}:NMS_TIER_1:2025-12-19:20251222`;
       expect([ra.capture_id, rb.capture_id].sort()).toEqual([base, `${base}#2`]);
       const [firstLanded, second] = ra.capture_id === base ? [ra, rb] : [rb, ra];
       expect(firstLanded.is_revision).toBe(false);
@@ -276,7 +276,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       await land(ds, t1, { capturedAt: at('2025-12-22T15:00:00Z') });
       const c2 = await land(ds, t2, { partition: T2, capturedAt: at('2025-12-22T15:01:00Z') });
       // each partition has its own history: T2's first capture is not a revision of T1
-      expect(c2).toMatchObject({ capture_id: `${dom}:${partitionKey(T2)}:2025-12-22`, is_revision: false });
+      expect(c2).toMatchObject({ capture_id: `${dom}:NMS_TIER_2:2025-12-19:20251222`, is_revision: false });
       const all = await data.latest(ds);
       expect(all.map((r) => [r.partition_key, r.symbol, r.mpid])).toEqual([
         [partitionKey(T1), 'AAPL', 'ABCD'],
@@ -387,7 +387,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
         const bad = [vv('AAPL', 'ABCD', 1), vv('AAPL', 'ABCD', 2)];
         const e1 = (await caught(land(ds, bad, { capturedAt: at('2025-12-22T15:00:00Z') }))) as RowValidationError;
         const e2 = (await caught(land(ds, bad, { capturedAt: at('2025-12-22T15:05:00Z') }))) as RowValidationError;
-        expect(e1.captureId).toBe(`${dom}:${partitionKey(T1)}:2025-12-22`);
+        expect(e1.captureId).toBe(`${dom}:NMS_TIER_1:2025-12-19:20251222`);
         expect(e2.captureId).toBe(e1.captureId);
         expect((await data.listCaptures({ domain: dom })).map((c) => c.status)).toEqual(['failed']);
         expect(await data.manifest({ domain: dom })).toEqual([]);
@@ -441,7 +441,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       const again = await fresh.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(rows), rows, capturedAt: at('2025-12-23T15:00:00Z') });
       expect(again).toMatchObject({
         status: 'landed',
-        capture_id: `${dom}:${partitionKey(T1)}:2025-12-23`,
+        capture_id: `${dom}:NMS_TIER_1:2025-12-19:20251223`,
         row_count: BIG,
         is_revision: true,
         revision_summary: { rows_added: BIG, rows_removed: 3, rows_changed: 0 },
@@ -572,7 +572,7 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
         capturedAt: at('2025-12-22T15:10:00Z'),
       });
       // every stage of a partition draws from the day's id family, so ids stay distinct
-      expect(norm.capture_id).toBe(`${dom}:${partitionKey(T1)}:2025-12-22#2`);
+      expect(norm.capture_id).toBe(`${dom}:NMS_TIER_1:2025-12-19:20251222#2`);
 
       const report = await data.completion({ domain: dom, stages: [{ stage: 'ingest' }, { stage: 'normalize' }], partitionKeys: [T1, T2, OTC] });
       const cell = (c: { stage: string; partition_key: string }) => [c.stage, c.partition_key];
