@@ -18,6 +18,7 @@ import { registerSchedulerRoutes } from './routes/scheduler.js';
 import { registerWorkRoutes } from './routes/work.js';
 import { registerBackfillRoutes } from './routes/backfills.js';
 import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
+import { registerLaunchRoutes } from './routes/launch.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -100,6 +101,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerDataRoutes(server, ctx);
   registerBackfillRoutes(server, ctx);
   registerScheduleControlRoutes(server, ctx);
+  registerLaunchRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

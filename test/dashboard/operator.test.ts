@@ -3,6 +3,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { definePipeline } from '../../src/core/pipeline.js';
+import { enqueueWork } from '../../src/engine/enqueue.js';
 import type { Scheduler } from '../../src/engine/scheduler/scheduler.js';
 import { startHarness, type Harness } from '../api/support/harness.js';
 
@@ -34,6 +35,17 @@ const summarize = definePipeline({
   dependsOn: [{ pipeline: 'test.op.ingest', mapping: { kind: 'identity' as const }, auto: true }],
   handler: () => undefined,
 });
+/** Fails while its partition's n is in `broken` (the source is down for it). */
+const broken = new Set<string>();
+const flaky = definePipeline({
+  domain: 'test.op',
+  name: 'flaky',
+  partition: z.strictObject({ n: z.string() }),
+  params: z.object({}),
+  handler: ({ partition }) => {
+    if (broken.has(String(partition.n))) throw new Error(`source down for ${partition.n}`);
+  },
+});
 const SCHEDULE = { name: 'every-minute', pipeline: 'ops.noop', cron: '* * * * *', timezone: 'America/New_York', misfire_grace: '1h', coalesce: false };
 
 describe.skipIf(skip)('operator actions in a real browser', () => {
@@ -44,7 +56,7 @@ describe.skipIf(skip)('operator actions in a real browser', () => {
 
   beforeAll(async () => {
     h = await startHarness({
-      pipelines: [ingest, summarize],
+      pipelines: [ingest, summarize, flaky],
       config: { schedules: [SCHEDULE] },
       worker: { concurrency: 2 },
       scheduler: (app) => (scheduler = app.createScheduler({ store: app.store })),
@@ -96,5 +108,25 @@ describe.skipIf(skip)('operator actions in a real browser', () => {
     await expect.poll(() => section.locator('.badge.paused').count(), { timeout: 10_000 }).toBe(0);
     const events = (await h.call('GET', `/api/v1/schedules/${SCHEDULE.name}/events`)).body.events.map((e: { event: string }) => e.event);
     expect(events).toEqual(['resumed', 'paused']);
+  });
+
+  it('bulk retry of cells selected in the grid: the selected failed partitions run again, the others stay', async () => {
+    for (const n of ['1', '2', '3']) broken.add(n);
+    const outcomes = await enqueueWork(h.app.store, h.app.registry, ['1', '2', '3'].map((n) => ({ pipeline: 'test.op.flaky', partition: { n }, maxAttempts: 1 })));
+    const ids = outcomes.map((o) => o.item.id);
+    await expect.poll(async () => (await Promise.all(ids.map(async (id) => (await h.app.store.getItem(id))!.state))).join(','), { timeout: 20_000 }).toBe('FAILED,FAILED,FAILED');
+    broken.clear();
+    await page.goto('/grid/test.op.flaky');
+    const cellOf = (id: number) => page.locator(`td.cell:has(a[href="/items/${id}"])`);
+    await cellOf(ids[0]!).click({ modifiers: ['Shift'] });
+    await cellOf(ids[2]!).click({ modifiers: ['Shift'] });
+    expect(await page.textContent('#bulk-count')).toBe('2 selected');
+    expect(await cellOf(ids[0]!).getAttribute('class')).toContain('selected');
+    expect(page.url()).toContain('/grid/test.op.flaky'); // a selecting click does not navigate
+    await page.click('#bulk button[data-action="retry"]');
+    await expect.poll(() => page.textContent('#action-msg')).toContain('retry: 2 item(s) done');
+    await expect.poll(() => cellOf(ids[0]!).getAttribute('data-state'), { timeout: 20_000 }).toBe('COMPLETE');
+    await expect.poll(() => cellOf(ids[2]!).getAttribute('data-state'), { timeout: 20_000 }).toBe('COMPLETE');
+    expect(await cellOf(ids[1]!).getAttribute('data-state')).toBe('FAILED');
   });
 });

@@ -323,6 +323,9 @@ export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }
 <button type="submit">Apply</button> <a href="/work?pipeline=${encodeURIComponent(g.pipeline)}&amp;state=ALL">list items</a></form>
 <div class="legend">${WORK_STATES.map((s) => html`<span><i class="s-${s}"></i>${s} <b id="legend-${s}">${g.state_totals[s] ?? 0}</b></span>`)}<span><i class="none"></i>no item</span></div>
 <p class="sub" id="grid-summary">${gridSummary(g)}</p>
+<p class="sub">Shift-click cells to select them for a bulk action.</p>
+<p id="action-msg" class="flash" role="status"></p>
+<div id="bulk" class="bulk" hidden><span id="bulk-count">0 selected</span> <button type="button" data-action="retry">Retry selected</button> <button type="button" data-action="rerun" class="secondary">Re-run selected (force)</button> <button type="button" data-action="cancel" class="danger">Cancel selected</button> <button type="button" data-action="clear" class="secondary">Clear</button></div>
 <div class="grid-wrap"><table class="grid" id="grid">${gridTable(g)}</table></div>
 <div class="pager">
 <a href="${base}?${qs(Math.max(0, g.offset - g.limit), g.col_offset)}" class="${g.offset === 0 ? 'disabled' : ''}">↑ previous rows</a>

@@ -426,8 +426,60 @@ import { formatInstant, viewerZone } from './time-format.js';
       if (summary) summary.textContent = gridSummary(g);
       const { scanned_at: _ignored, ...stable } = g;
       renderInto(byId('grid'), stable, () => gridTable(g));
+      markSelected();
     };
-    poll(refresh, 3000);
+    const refreshNow = poll(refresh, 3000);
+
+    // Bulk actions: shift-click (or ctrl/cmd-click) cells to select their items, then retry,
+    // re-run (forced) or cancel them all at once through POST /api/v1/work/bulk.
+    const selected = new Set();
+    const bulk = byId('bulk');
+    const itemIdOf = (cell) => {
+      const a = cell.querySelector('a[href^="/items/"]');
+      return a ? Number(a.getAttribute('href').slice('/items/'.length)) : null;
+    };
+    function markSelected() {
+      for (const cell of document.querySelectorAll('#grid td.cell')) {
+        const id = itemIdOf(cell);
+        cell.classList.toggle('selected', id !== null && selected.has(id));
+      }
+      if (bulk) {
+        bulk.hidden = selected.size === 0;
+        byId('bulk-count').textContent = `${selected.size} selected`;
+      }
+    }
+    byId('grid').addEventListener('click', (event) => {
+      if (!(event.shiftKey || event.ctrlKey || event.metaKey)) return;
+      const cell = event.target instanceof Element ? event.target.closest('td.cell') : null;
+      if (!cell) return;
+      const id = itemIdOf(cell);
+      if (id === null) return;
+      event.preventDefault();
+      if (selected.has(id)) selected.delete(id);
+      else selected.add(id);
+      markSelected();
+    });
+    for (const button of document.querySelectorAll('#bulk button[data-action]')) {
+      button.addEventListener('click', async () => {
+        const action = button.getAttribute('data-action');
+        if (action === 'clear') {
+          selected.clear();
+          markSelected();
+          return;
+        }
+        button.disabled = true;
+        try {
+          const r = await postJson('/api/v1/work/bulk', { action, ids: [...selected], force: action === 'rerun' });
+          flash(`${action}: ${r.succeeded} item(s) done${r.failed ? `, ${r.failed} refused (${r.results.filter((x) => !x.ok).map((x) => `#${x.id}: ${x.error}`).slice(0, 3).join('; ')})` : ''}.`, r.failed > 0);
+          selected.clear();
+        } catch (err) {
+          flash(`Could not ${action}: ${err.message}`, true);
+        } finally {
+          button.disabled = false;
+          refreshNow();
+        }
+      });
+    }
   }
 
   function gridSummary(g) {
