@@ -9,7 +9,7 @@ describe.each(['sqlite', 'postgres'] as const)('command pipeline dependencies an
     const db = await openTestDatabase(backend);
     try {
       const configPath = db.writeConfig({ pipelines: [{ domain: 'app', name: 'x', command: ['true'], depends_on: ['app.nope'] }] });
-      await expect(createApp({ configPath, database: db.url, logLevel: 'silent' })).rejects.toThrow(/pipelines\[0\]\.depends_on\[0\]: "app\.nope" is invalid: name a registered pipeline/);
+      await expect(createApp({ configPath, database: db.url, logLevel: 'silent' })).rejects.toThrow(/pipelines\[0\]\.depends_on\[0\]: "app\.nope" is invalid: must name a registered pipeline/);
     } finally {
       await db.dispose();
     }

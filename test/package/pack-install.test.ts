@@ -124,7 +124,7 @@ describe('the packed package in a fresh project', () => {
     expect(again.runs[0].reason).toMatch(/unchanged/);
 
     const changed = json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
-    expect(changed.runs[0]).toMatchObject({ status: 'success', is_revision: true, row_count: 2 });
+    expect(changed.runs[0]).toMatchObject({ status: 'completed', is_revision: true, row_count: 2 });
     expect(changed.runs[0].capture_id).not.toBe(rows[0]!.capture_id);
     const revised = json(['data', 'app', 'prices']) as { symbol: string; close: number }[];
     expect(revised.map((r) => [r.symbol, r.close])).toEqual([

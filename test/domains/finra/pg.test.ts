@@ -44,7 +44,7 @@ describeIfPg('finra.otc_transparency on PostgreSQL', () => {
     expect(again.stats).toMatchObject({ attempted: 0, skipped: 11 });
 
     const restated = await runFinraBatch(app, { weeks: [WEEK], source: { source: 'file', data_dir: RESTATED } });
-    const ingest = restated.runs.find((r) => r.pipeline.endsWith('.ingest_week') && r.partition_key.startsWith('tier=NMS_TIER_1'))!;
+    const ingest = restated.runs.find((r) => r.pipeline.endsWith('.ingest_week') && r.sluice_partition_key?.startsWith('tier=NMS_TIER_1'))!;
     expect(ingest).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 } });
     expect(bySymbolTier(await app.data.latest(hhi, { where: { week_ending: WEEK } })).get('AAPL@NMS_TIER_1')!.hhi).toBeCloseTo(4600, 6); // 60² + 30² + 10²
   });
