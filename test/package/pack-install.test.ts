@@ -1,5 +1,6 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * of Sluice itself comes from the repository: the CLI and the 'sluice' import are the
  * tarball's compiled dist/.
  */
+// npm pack/install take minutes here: run them without blocking the test worker's event
+// loop (a blocked worker misses vitest's RPC deadline and the run reports an error).
+const run = (cmd: string, args: string[], cwd: string) => promisify(execFile)(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let work: string;
 let project: string;
@@ -79,14 +84,14 @@ with open(os.environ["SLUICE_OUTPUT"], "w") as out:
         out.write(json.dumps({"date": day, "symbol": symbol, "close": close * scale}) + "\\n")
 `;
 
-beforeAll(() => {
+beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'sluice-pack-'));
   project = path.join(work, 'consumer');
-  execFileSync('npm', ['pack', '--pack-destination', work], { cwd: REPO, stdio: 'pipe' });
+  await run('npm', ['pack', '--pack-destination', work], REPO);
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'))!;
-  execFileSync('mkdir', [project]);
+  mkdirSync(project);
   writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
-  execFileSync('npm', ['install', path.join(work, tarball), '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: project, stdio: 'pipe' });
+  await run('npm', ['install', path.join(work, tarball), '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'], project);
   cpSync(path.join(REPO, 'node_modules/better-sqlite3/build'), path.join(project, 'node_modules/better-sqlite3/build'), { recursive: true });
   writeFileSync(path.join(project, 'sluice.config.ts'), CONFIG);
   writeFileSync(path.join(project, 'collect.py'), COLLECT);
