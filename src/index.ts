@@ -3,7 +3,8 @@
  *   import { definePipeline, defineConfig, PermanentError } from 'sluice';
  */
 export { definePipeline } from './core/pipeline.js';
-export type { HandlerContext, HandlerResult, Logger, PipelineDefinition } from './core/pipeline.js';
+export type { HandlerContext, HandlerResult, PipelineDefinition, QueuePort } from './core/pipeline.js';
+export type { Logger } from './core/logger.js';
 export type { DependencySpec, PartitionMapping } from './core/dependencies.js';
 export type { Partition } from './core/partition.js';
 export type { RetryPolicy } from './core/retry-policy.js';
@@ -13,5 +14,4 @@ export type { ConfigPipelineEntry, UserConfig } from './config/define-config.js'
 export type { SluiceConfig, SluiceConfigInput } from './config/schema.js';
 export { createApp } from './app/create-app.js';
 export type { AppOptions, SluiceApp } from './app/create-app.js';
-export type { DataStore, LandInput, LandResult } from './data/data-store.js';
-export type { ColumnDef, ColumnType, Dataset, DataRow, DataValue } from './data/dataset.js';
+export type { ColumnDef, ColumnType, Dataset, DataRow, DataValue, DataStore, LandInput, LandResult } from './core/data-port.js';

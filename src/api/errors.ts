@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { mustRule, NotFoundError, SluiceError, TransitionError } from '../core/errors.js';
 import { ruleOfIssue } from '../core/zod-rule.js';
-import { formatPath } from '../engine/registry.js';
+import { formatPath } from '../core/zod-rule.js';
 
 /**
  * One error shape for every 4xx/5xx the API sends:

@@ -63,9 +63,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   // The registry is built (and the config's pipelines checked) before the database is
   // opened, so a bad config never creates or migrates a database file.
   const registry = new PipelineRegistry();
-  const pendingStore: { store?: Store } = {};
-  const storeProxy = lazyStore(pendingStore);
-  for (const def of opsPipelines(storeProxy)) registry.register(def);
+  for (const def of opsPipelines()) registry.register(def);
   for (const def of finraPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of pricesPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
   for (const def of fredPipelines({ config, baseDir: loaded.baseDir })) registry.register(def);
@@ -77,7 +75,6 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const schedules = compileSchedules(config, registry, loaded.file ?? undefined);
 
   const store = await openStore(databaseUrl);
-  pendingStore.store = store;
 
   const data = createDataStore(store);
   const workerDefaults = (): WorkerOptions => ({
@@ -202,16 +199,4 @@ function checkDemoFallback(loaded: LoadedConfig, database: string | undefined): 
     );
   }
   process.stderr.write(`sluice: no config file in ${process.cwd()}; using the bundled demo config ${BUNDLED_DEMO_CONFIG}\n`);
-}
-
-/** Lets built-in pipelines hold the store before it is opened (it is opened after the
- * config has been validated). */
-function lazyStore(holder: { store?: Store }): Store {
-  return new Proxy({} as Store, {
-    get(_target, prop) {
-      if (!holder.store) throw new Error('store used before it was opened');
-      const value = (holder.store as unknown as Record<string | symbol, unknown>)[prop];
-      return typeof value === 'function' ? value.bind(holder.store) : value;
-    },
-  });
 }

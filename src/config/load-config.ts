@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { ValidationError } from '../core/errors.js';
-import { zodToValidation } from '../engine/registry.js';
+import { zodToValidation } from '../core/zod-rule.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { CODE_EXTENSIONS, importUserModule, isPipelineDefinition, pipelinesExportedBy } from './load-module.js';
 import { configSchema, type SluiceConfig } from './schema.js';

@@ -1,5 +1,5 @@
 import CircuitBreaker from 'opossum';
-import type { Logger } from '../core/pipeline.js';
+import type { Logger } from '../core/logger.js';
 import { CircuitOpenError } from './errors.js';
 
 export interface BreakerOptions {

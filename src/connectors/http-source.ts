@@ -1,4 +1,4 @@
-import type { Logger } from '../core/pipeline.js';
+import type { Logger } from '../core/logger.js';
 import { ValidationError } from '../core/errors.js';
 import { abortableSleep } from './abortable.js';
 import { SourceCircuitBreaker, type BreakerOptions } from './circuit-breaker.js';

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { Partition } from './partition.js';
-// Type-only: the data layer's interface is what handlers land data through. No runtime
-// dependency from core upward.
-import type { DataStore } from '../data/data-store.js';
+// The data port's types live in core (core/data-port.ts); src/data/ implements them.
+import type { DataStore } from './data-port.js';
 import type { DependencySpec } from './dependencies.js';
+import type { Logger } from './logger.js';
 import type { RetryPolicy } from './retry-policy.js';
 
 /** What a handler gets for one attempt. */
@@ -23,16 +23,22 @@ export interface HandlerContext<P = Record<string, unknown>> {
   output(text: string): void;
   /** Captures, staging + MERGE, manifest, as-of reads, on the same database as the queue. */
   readonly data: DataStore;
+  /** The queue's housekeeping, for built-in pipelines such as `ops.maintenance`. */
+  readonly queue: QueuePort;
 }
 
-/** The subset of pino's logger handlers use; keeps `core` free of a logging dependency. */
-export interface Logger {
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
-  debug(obj: object | string, msg?: string): void;
-  child(bindings: Record<string, unknown>): Logger;
+/**
+ * The narrow part of the work queue a handler may reach: housekeeping only. Enqueueing and
+ * state changes go through the engine, never through a handler's context.
+ */
+export interface QueuePort {
+  /** Deletes finished items (and their attempts and events) older than `before`; returns how many. */
+  pruneFinished(before: Date): Promise<number>;
+  /** VACUUM / ANALYZE, as the backend does it. */
+  maintain(): Promise<void>;
 }
+
+export type { Logger } from './logger.js';
 
 /** Whatever a handler returns is stored on the attempt as its result (must be JSON). */
 export type HandlerResult = Record<string, unknown> | void;

@@ -21,33 +21,8 @@ import { isValidDate, type Dataset } from './dataset.js';
  * - `rejected_rows`: always on when `land` is given rejects (rows a parser refused).
  */
 
-export type AnomalySeverity = Anomaly['severity'];
-
-export type AnomalyCheckSpec =
-  | { check: 'row_count_drop'; threshold: number; severity?: AnomalySeverity; previous?: Partition | string }
-  | { check: 'late'; expected_by: Date | string; severity?: AnomalySeverity }
-  | { check: 'required_nulls'; max_fraction?: number; severity?: AnomalySeverity }
-  | { check: 'rejected_rows'; severity?: AnomalySeverity }
-  | { check: 'min_rows'; min: number; severity?: AnomalySeverity };
-
-/** A finding before it is recorded. */
-export interface AnomalyDraft {
-  check: string;
-  severity: AnomalySeverity;
-  message: string;
-  detail: Record<string, unknown>;
-}
-
-/** A recorded finding. */
-export interface DataAnomaly extends AnomalyDraft {
-  id: number;
-  domain: string;
-  dataset: string;
-  partition_key: string;
-  stage: string;
-  capture_id: string;
-  recorded_at: Date;
-}
+export type { AnomalySeverity, AnomalyCheckSpec, AnomalyDraft, DataAnomaly } from '../core/data-port.js';
+import type { AnomalySeverity, AnomalyCheckSpec, AnomalyDraft, DataAnomaly } from '../core/data-port.js';
 
 const SEVERITIES: readonly AnomalySeverity[] = ['info', 'warning', 'error'];
 

@@ -10,28 +10,8 @@ import { ValidationError } from '../core/errors.js';
  * values never reach SQL text, they are bound as parameters.
  */
 
-export type ColumnType = 'text' | 'integer' | 'real' | 'date' | 'boolean';
-
-export interface ColumnDef {
-  readonly name: string;
-  readonly type: ColumnType;
-  /** A non-key column that should always be filled: nulls are an anomaly, not a failure. */
-  readonly required?: boolean;
-}
-
-export interface Dataset {
-  /** e.g. `finra.otc_transparency` */
-  readonly domain: string;
-  /** e.g. `venue_volume` */
-  readonly name: string;
-  readonly columns: readonly ColumnDef[];
-  /** Column names; each row must fill them, and they are unique within one capture. */
-  readonly primaryKey: readonly string[];
-}
-
-/** The value types rows carry after validation (what reads return). */
-export type DataValue = string | number | boolean | null;
-export type DataRow = Record<string, DataValue>;
+export type { ColumnType, ColumnDef, Dataset, DataValue, DataRow } from '../core/data-port.js';
+import type { ColumnDef, ColumnType, Dataset, DataValue } from '../core/data-port.js';
 
 export const IDENT = /^[a-z_][a-z0-9_]*$/;
 const COLUMN_TYPES: readonly ColumnType[] = ['text', 'integer', 'real', 'date', 'boolean'];

@@ -1,4 +1,3 @@
-import { ruleOfIssue } from '../core/zod-rule.js';
 import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { normalizePartition, type Partition } from '../core/partition.js';
@@ -102,26 +101,8 @@ export class PipelineRegistry {
   }
 }
 
-export function zodToValidation(error: z.ZodError, field: string, root: unknown, source?: string): ValidationError {
-  const issue = error.issues[0]!;
-  // A misspelt key (strict objects) is reported by zod on the parent object; point at the
-  // key itself, so the message reads `workers.concurency: 4 is invalid: must not be present…`
-  // rather than dumping the whole parent object (or, at the top level, an empty path).
-  const fullPath: PropertyKey[] = issue.code === 'unrecognized_keys' && issue.keys.length > 0 ? [...issue.path, issue.keys[0]!] : [...issue.path];
-  let value: unknown = root;
-  for (const segment of fullPath.map(String)) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
-  const where = formatPath(field, fullPath) || '(top level)';
-  return new ValidationError(where, value, ruleOfIssue(issue), source);
-}
-
-/** `pipelines[0].retry.base_delay` style paths, as users read them in their JSON. */
-export function formatPath(root: string, path: readonly PropertyKey[]): string {
-  let out = root;
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out ? `.${String(segment)}` : String(segment);
-  }
-  return out;
-}
+// Moved down to core (config uses them too); kept here for existing importers.
+export { formatPath, zodToValidation } from '../core/zod-rule.js';
+import { zodToValidation } from '../core/zod-rule.js';
 
 export { NotFoundError };

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
-import type { HandlerContext, Logger } from '../core/pipeline.js';
+import type { HandlerContext } from '../core/pipeline.js';
+import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
@@ -392,6 +393,7 @@ export class Worker extends EventEmitter {
           itemId: item.id,
           output: (text) => output.write(text),
           data: this.data,
+          queue: this.options.store,
         };
         const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;

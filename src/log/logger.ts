@@ -1,5 +1,5 @@
 import pino from 'pino';
-import type { Logger } from '../core/pipeline.js';
+import type { Logger } from '../core/logger.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { WORK_STATES } from '../core/states.js';
-import type { Logger } from '../core/pipeline.js';
+import type { Logger } from '../core/logger.js';
 import type { AttemptOutcome, Worker } from '../engine/worker.js';
 import type { ClaimedItem, Store } from '../store/store.js';
 import type { PipelineRegistry } from '../engine/registry.js';

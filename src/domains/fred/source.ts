@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
-import type { Logger } from '../../core/pipeline.js';
+import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
 import { FileSource } from '../../connectors/file-source.js';

@@ -1,5 +1,4 @@
 import type { PipelineDefinition } from '../../core/pipeline.js';
-import type { Store } from '../../store/store.js';
 import { fail } from './fail.js';
 import { maintenance } from './maintenance.js';
 import { noop } from './noop.js';
@@ -12,6 +11,6 @@ export { commandPipeline } from './command-pipeline.js';
  * a program named in params (the old `ops.command`): programs come only from the config's
  * `pipelines[].command`.
  */
-export function opsPipelines(store: Store): PipelineDefinition[] {
-  return [noop, sleep, fail, maintenance(store)];
+export function opsPipelines(): PipelineDefinition[] {
+  return [noop, sleep, fail, maintenance];
 }

@@ -1,7 +1,7 @@
 import { operationsStoreFor } from '../../store/operations-store.js';
 import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
-import type { Logger } from '../../core/pipeline.js';
+import type { Logger } from '../../core/logger.js';
 import { OUTSTANDING_STATES, READY_STATES, type WorkState } from '../../core/states.js';
 import type { TickRecord } from '../../store/schedule-store.js';
 import type { Store } from '../../store/store.js';
