@@ -19,6 +19,7 @@ import { registerWorkRoutes } from './routes/work.js';
 import { registerBackfillRoutes } from './routes/backfills.js';
 import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
 import { registerLaunchRoutes } from './routes/launch.js';
+import { registerTurboModeRoutes } from './routes/turbomode-scheduler.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -39,7 +40,7 @@ export interface ServerOptions extends ServerContext {
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const { app } = options;
-  const ctx: ServerContext = { app, worker: options.worker, scheduler: options.scheduler };
+  const ctx: ServerContext = { app, worker: options.worker, scheduler: options.scheduler, turbomode: options.turbomode };
   const token = options.apiToken ?? process.env.SLUICE_API_TOKEN ?? '';
   const log = app.logger.child({ component: 'api' });
 
@@ -102,6 +103,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerBackfillRoutes(server, ctx);
   registerScheduleControlRoutes(server, ctx);
   registerLaunchRoutes(server, ctx);
+  if (ctx.turbomode) registerTurboModeRoutes(server, ctx.turbomode);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

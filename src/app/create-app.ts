@@ -116,7 +116,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
 
 /** Config `pipelines[]`: a `command` entry defines a new command pipeline; an entry without
  * one tunes a pipeline that code already registered (retry, timeout, concurrency). */
-function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): Dataset[] {
+export function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): Dataset[] {
   const datasets: Dataset[] = [];
   const dependencies: { field: string; deps: DependsOnEntry[]; partitionKeys: string[] | null }[] = [];
   loaded.config.pipelines.forEach((p, n) => {

@@ -7,6 +7,8 @@ import { zodToValidation } from '../core/zod-rule.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { CODE_EXTENSIONS, importUserModule, isPipelineDefinition, pipelinesExportedBy } from './load-module.js';
 import { configSchema, type SluiceConfig } from './schema.js';
+import { isTurboModeConfig } from './turbomode/schema.js';
+import { translateTurboMode, type TurboModeInfo } from './turbomode/translate.js';
 
 export const BUNDLED_DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.config.json', import.meta.url));
 
@@ -21,6 +23,8 @@ export interface LoadedConfig {
   codePipelines?: PipelineDefinition[];
   /** For each `config.pipelines[i]`, its index in the file (code pipelines sit between). */
   pipelineIndex?: number[];
+  /** Set when the file is a TurboMode scheduler_config.json (translated into `config`). */
+  turbomode?: TurboModeInfo;
 }
 
 /** Config file names looked for in the working directory, in this order. */
@@ -34,7 +38,10 @@ export const DEFAULT_CONFIG_NAMES = ['sluice.config.json', 'sluice.config.yaml',
 export async function loadConfig(explicit?: string, cwd = process.cwd()): Promise<LoadedConfig> {
   const file = explicit ? path.resolve(cwd, explicit) : findDefault(cwd);
   if (!existsSync(file)) throw new ValidationError('--config', explicit ?? file, 'name an existing config file');
-  const raw = await readRaw(file);
+  let raw = await readRaw(file);
+  // TurboMode's scheduler_config.json loads as written: translated into Sluice's own config.
+  const turbo = isTurboModeConfig(raw) ? translateTurboMode(raw, file) : undefined;
+  if (turbo) raw = turbo.settings;
   const { settings, code, indexOf } = splitCodePipelines(raw);
   const parsed = configSchema.safeParse(settings);
   if (!parsed.success) {
@@ -56,7 +63,7 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
     if (found.length === 0) throw new ValidationError(field, entry, 'export at least one pipeline made with definePipeline', file);
     codePipelines.push(...found);
   }
-  return { config: parsed.data, file, baseDir, codePipelines, pipelineIndex: indexOf };
+  return { config: parsed.data, file, baseDir, codePipelines, pipelineIndex: indexOf, ...(turbo ? { turbomode: turbo.info } : {}) };
 }
 
 /** Takes `definePipeline` objects out of `pipelines[]` (zod checks the JSON settings only),

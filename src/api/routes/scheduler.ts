@@ -5,7 +5,21 @@ import type { SchedulerPort } from '../scheduler-port.js';
 import { pickErrors } from '../schemas.js';
 
 const statusSchema = z
-  .object({ running: z.boolean(), leader: z.boolean(), schedules: z.number().int(), last_tick_at: z.string().nullable() })
+  .object({
+    running: z.boolean(),
+    leader: z.boolean(),
+    schedules: z.number().int(),
+    last_tick_at: z.string().nullable(),
+    // A process started on a TurboMode scheduler_config.json adds the seed's fields
+    // (see turbomode-scheduler.ts); start/stop add TurboMode's {success, message}.
+    version: z.string().nullable().optional(),
+    jobs: z.array(z.looseObject({ id: z.string(), name: z.string(), next_run: z.string().nullable() })).optional(),
+    last_runs: z.record(z.string(), z.string()).optional(),
+    last_results: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    errors: z.record(z.string(), z.looseObject({ timestamp: z.string(), error: z.string() })).optional(),
+    success: z.boolean().optional(),
+    message: z.string().optional(),
+  })
   .meta({ id: 'SchedulerStatus' });
 
 const tickSchema = z.object({ scheduled_at: z.string(), fired_at: z.string().nullable(), outcome: z.string(), detail: z.string().nullable() });
@@ -93,7 +107,7 @@ export function registerSchedulerRoutes(server: ZodServer, { scheduler }: Server
       async () => {
         const s = requireScheduler(scheduler);
         await s[action]();
-        return s.status();
+        return { ...(await s.status()), success: true, message: action === 'start' ? 'Unified scheduler started' : 'Unified scheduler stopped' };
       },
     );
   }

@@ -26,21 +26,26 @@ export function registerStart(program: Command): void {
         // Loaded here, not at the top: every other command (enqueue, worker, run, …) loads this
         // file too, and should neither pay for Fastify at startup nor break with the HTTP layer.
         const { buildServer } = await import('../../api/server.js');
-        const server = await buildServer({ app, worker, scheduler });
+        // A TurboMode scheduler_config.json: its /scheduler/* endpoints, and a scheduler that
+        // POST /scheduler/start rebuilds from the re-read file.
+        const turbomode = app.loaded.turbomode ? new (await import('../../app/turbomode.js')).TurboModeController(app, scheduler) : undefined;
+        const server = await buildServer({ app, worker, scheduler: turbomode?.hasScheduler ? turbomode : scheduler, turbomode });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
         await listenOrExplain(server, port, host);
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
         worker?.start();
-        await scheduler?.start();
+        if (turbomode?.hasScheduler) await turbomode.startLoaded();
+        else await scheduler?.start();
         const demo = opts.demo || app.loaded.file === BUNDLED_DEMO_CONFIG ? await seedDemo(app, app.loaded.baseDir) : undefined;
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
         process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
         await new Promise<void>((resolve) => {
           onShutdownSignals(async (immediate) => {
             demo?.stop();
-            await scheduler?.stop();
+            if (turbomode?.hasScheduler) await turbomode.stop();
+            else await scheduler?.stop();
             await worker?.stop(immediate ? 0 : undefined);
             await server.close();
             resolve();

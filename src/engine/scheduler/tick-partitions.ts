@@ -3,6 +3,7 @@ import type { Partition } from '../../core/partition.js';
 import { lastNWeekEndings } from '../../time/partitions.js';
 import type { TradingCalendar } from '../../time/trading-calendar.js';
 import { zonedDate } from '../../time/zoned.js';
+import { nightDate } from '../../time/night.js';
 
 /**
  * What one schedule tick enqueues, from the schedule's `partitions` spec:
@@ -12,6 +13,8 @@ import { zonedDate } from '../../time/zoned.js';
  *   date: "tick"             -> date = the tick's local date
  *   date: "session"          -> the tick's date if it is a session, else the session before it
  *   date: "previous_session" -> the session before the tick's date
+ *   date: "night"            -> the night the tick belongs to (local noon to noon, named by
+ *                               its evening's date; see time/night.ts)
  *   key: [a, b]              -> one partition per value (the cross product over all such keys);
  *                               `symbols` and `tiers` name the dimensions `symbol` and `tier`
  *   key: "value" | 123       -> the same value in every partition
@@ -66,6 +69,8 @@ export function expandTickPartitions(spec: Record<string, unknown> | undefined, 
         d = cal.previousSession(d);
       }
       dims.push(['date', dates]);
+    } else if (rawKey === 'date' && value === 'night') {
+      dims.push(['date', [nightDate(ctx.at, ctx.timezone)]]);
     } else if (rawKey === 'date' && typeof value === 'string' && ['tick', 'session', 'previous_session'].includes(value)) {
       dims.push(['date', [resolveDate(value, localDate, ctx, where)]]);
     } else if (Array.isArray(value)) {
