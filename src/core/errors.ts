@@ -82,7 +82,7 @@ export class PermanentError extends SluiceError {
 
   /** `x instanceof PermanentError` holds for one from any copy of Sluice (see
    * PERMANENT_BRAND); subclasses keep the ordinary prototype check. */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](value: unknown): boolean {
     return this === PermanentError ? isPermanentError(value) : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 }
