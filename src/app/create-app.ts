@@ -119,6 +119,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
 export function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedConfig): Dataset[] {
   const datasets: Dataset[] = [];
   const dependencies: { field: string; deps: DependsOnEntry[]; partitionKeys: string[] | null }[] = [];
+  const stages = new Map<string, { dataset: string; field: string }>();
   loaded.config.pipelines.forEach((p, n) => {
     const field = `pipelines[${loaded.pipelineIndex?.[n] ?? n}]`;
     const key = `${p.domain}.${p.name}`;
@@ -138,7 +139,16 @@ export function applyPipelineConfig(registry: PipelineRegistry, loaded: LoadedCo
       const def = commandPipeline({ domain: p.domain, name: p.name, description: p.description, argv: p.command, cwd, env: p.env, partition: p.partition, params: p.params, output: p.output });
       registry.register(p.depends_on ? { ...def, dependsOn: p.depends_on.map(toDependencySpec) } : def, settings);
       if (p.depends_on) dependencies.push({ field, deps: p.depends_on, partitionKeys: p.partition ? Object.keys(p.partition) : null });
-      if (p.output) datasets.push(outputDataset(p.domain, p.output));
+      if (p.output) {
+        // One (domain, stage) holds one dataset: its manifest row and content hash are shared.
+        const stageKey = `${p.domain} ${p.output.stage}`;
+        const other = stages.get(stageKey);
+        if (other && other.dataset !== p.output.dataset) {
+          throw new ValidationError(`${field}.output.stage`, p.output.stage, `be a stage no other output of domain ${p.domain} lands a different dataset in (${other.field} lands ${other.dataset} there)`, loaded.file ?? undefined);
+        }
+        stages.set(stageKey, { dataset: p.output.dataset, field });
+        datasets.push(outputDataset(p.domain, p.output));
+      }
     } else if (registry.has(key)) {
       registry.configure(key, settings);
     } else {

@@ -1,5 +1,5 @@
-import { Command, CommanderError } from 'commander';
-import { addGlobalOptions, EXIT_USAGE, reportError } from './context.js';
+import { Command } from 'commander';
+import { addGlobalOptions } from './context.js';
 import { registerApi } from './commands/api.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerData } from './commands/data.js';
@@ -48,22 +48,5 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  // `sluice work list | head` closes the pipe before we finish writing. That is the reader's
-  // choice, not a failure: without this handler Node crashed with an unhandled EPIPE stack.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-  const program = buildProgram();
-  try {
-    await program.parseAsync(argv);
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version "errors" exit 0; usage errors were already printed by commander.
-      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE;
-      return;
-    }
-    process.exitCode = reportError(err);
-  }
-}
+/** The CLI entry point: loads only the command asked for (see entry.ts). */
+export { main } from './entry.js';

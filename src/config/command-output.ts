@@ -14,9 +14,10 @@ import { z } from 'zod';
  * upstream partition is COMPLETE.
  *
  * output: the script writes rows to the file named by `SLUICE_OUTPUT`, as NDJSON (one JSON
- * object a line) or CSV (a header row), and Sluice lands them into `dataset` of the
- * pipeline's domain through the data layer (content hash, skip when unchanged, staging ->
- * MERGE, manifest, anomaly checks). Parquet is not built: `"format": "parquet"` is refused.
+ * object a line), CSV (a header row) or Parquet (one column per dataset column; INT64 and
+ * DATE are converted), and Sluice lands them into `dataset` of the pipeline's domain through
+ * the data layer (content hash, skip when unchanged, staging -> MERGE, manifest, anomaly
+ * checks).
  */
 const ident = z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case identifier such as close_price');
 const pipelineRef = z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be domain.name of a pipeline, e.g. app.ingest');
@@ -41,13 +42,12 @@ const columnType = z.enum(COLUMN_TYPES, { message: `must be one of ${COLUMN_TYPE
 export const commandOutputSchema = z
   .strictObject({
     dataset: ident,
-    format: z
-      .string()
-      .refine((f) => f !== 'parquet', { message: 'must be ndjson or csv: Parquet output is not built in this version' })
-      .pipe(z.enum(['ndjson', 'csv'], { message: 'must be ndjson or csv' }))
-      .default('ndjson'),
-    /** Manifest stage of the landing; default `output`. */
-    stage: ident.default('output'),
+    format: z.enum(['ndjson', 'csv', 'parquet'], { message: 'must be ndjson, csv or parquet' }).default('ndjson'),
+    /** Manifest stage of the landing; default: the dataset's name. Content-hash skipping and
+     * the manifest are per (domain, partition, stage), so two pipelines of one domain must
+     * not share a stage (a shared `output` stage made the second one fail, or skip as
+     * "unchanged" when its bytes happened to equal the first one's). */
+    stage: ident.optional(),
     columns: z.record(ident, z.union([columnType, z.strictObject({ type: columnType, required: z.boolean().optional() })])).refine((c) => Object.keys(c).length > 0, { message: 'must declare at least one column' }),
     primary_key: z.array(ident).min(1, 'must name at least one column'),
     checks: z
@@ -65,5 +65,6 @@ export const commandOutputSchema = z
     o.primary_key.forEach((k, i) => {
       if (!(k in o.columns)) ctx.addIssue({ code: 'custom', path: ['primary_key', i], message: `must name a declared column (declared: ${Object.keys(o.columns).join(', ')})` });
     });
-  });
+  })
+  .transform((o) => ({ ...o, stage: o.stage ?? o.dataset }));
 export type CommandOutput = z.output<typeof commandOutputSchema>;

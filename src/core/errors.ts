@@ -79,6 +79,27 @@ export class PermanentError extends SluiceError {
   constructor(message: string) {
     super(message, 'permanent');
   }
+
+  /** `x instanceof PermanentError` holds for one from any copy of Sluice (see
+   * PERMANENT_BRAND); subclasses keep the ordinary prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return this === PermanentError ? isPermanentError(value) : Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/**
+ * Brand of PermanentError, shared across copies of this module. A project's config or
+ * pipeline may import `sluice` from another copy than the one the worker runs (the dev CLI
+ * runs src/ through tsx while `import 'sluice'` resolves to dist/; a nested install), and
+ * `instanceof` against the worker's class then missed it: the error was retried. The
+ * global symbol registry is one per process, so the brand matches whichever copy threw.
+ */
+const PERMANENT_BRAND = Symbol.for('sluice.PermanentError');
+Object.defineProperty(PermanentError.prototype, PERMANENT_BRAND, { value: true });
+
+/** Whether `err` is a PermanentError (or a subclass) from any copy of Sluice. */
+export function isPermanentError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as Record<symbol, unknown>)[PERMANENT_BRAND] === true;
 }
 
 /** The attempt ran past its pipeline's timeout. */

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
+import { isPermanentError, PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
 import type { HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
@@ -442,7 +442,7 @@ export class Worker extends EventEmitter {
       }
       const error = reason instanceof TimeoutError ? reason : raw;
       const message = redactSecrets(describeError(error));
-      const permanent = error instanceof PermanentError;
+      const permanent = isPermanentError(error);
       const retryAt = permanent ? null : new Date(Date.now() + backoffDelayMs(item.backoff, item.attempts));
       const status = error instanceof TimeoutError ? 'timed_out' : 'failed';
       const after = await store.fail({ ...base, error: message, status, retryAt });

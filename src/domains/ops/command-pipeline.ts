@@ -6,7 +6,7 @@ import { getCalendar } from '../../time/calendars.js';
 import { dayOfWeek, FRIDAY, isValidDate } from '../../time/civil-date.js';
 import { runCommand } from './command.js';
 import type { CommandOutput } from '../../config/command-output.js';
-import { landOutput, outputDataset, outputFile } from './command-output.js';
+import { landOutput, outputDataset, outputFile, OutputFileError } from './command-output.js';
 
 /** A command pipeline as the config declares it (already validated by the config schema). */
 export interface CommandPipelineSpec {
@@ -124,12 +124,17 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
       if (!spec.output || !dataset) return runCommand(ctx, { argv, cwd: spec.cwd, env: spec.env });
       const output = spec.output;
       const out = outputFile(output);
+      let keep = false;
       try {
         const run = await runCommand(ctx, { argv, cwd: spec.cwd, env: { ...spec.env, SLUICE_OUTPUT: out.file, SLUICE_OUTPUT_FORMAT: output.format } });
         const landed = await landOutput(ctx, dataset, output, out.file, (ctx.params as { force?: boolean }).force === true);
         return { ...run, ...landed };
+      } catch (err) {
+        // Rows the dataset refused: the error names this file, so it stays for a look.
+        keep = err instanceof OutputFileError;
+        throw err;
       } finally {
-        out.cleanup();
+        if (!keep) out.cleanup();
       }
     },
   });
