@@ -206,12 +206,20 @@ describe("the TurboMode guide's night", () => {
     config.scheduled_tasks[0]!.schedule.hour = 21;
     config.scheduled_tasks[0]!.env = { TAG: 'v2' };
     config.scheduled_tasks[5]!.enabled = false;
+    delete config.scheduled_tasks[0]!.timeout_minutes;
+    config.scheduled_tasks.push({ task_id: 7, name: 'Nightly Report', function_name: 'run_report', endpoint: '/scheduler/run_report', schedule: { type: 'cron', hour: 1 }, command: taskCommand(7), depends_on: [5] });
+    expect(r.app.registry.require('turbomode.run_ingestion').timeoutMs).toBe(30 * 60_000);
     writeConfig(config, r.dir);
     expect((await r.call('POST', '/scheduler/start')).body).toEqual({ success: true, message: 'Unified scheduler started' });
     const status = (await r.call('GET', '/scheduler/status')).body;
     expect(status.running).toBe(true);
-    expect(status.jobs.map((j: { id: string }) => j.id)).toEqual(['task_1', 'task_2', 'task_3', 'task_4', 'task_5']);
+    expect(status.jobs.map((j: { id: string }) => j.id)).toEqual(['task_1', 'task_2', 'task_3', 'task_4', 'task_5', 'task_7']);
     expect(status.jobs[0].next_run).toMatch(/T21:45:00-0[45]:00$/);
+    expect(r.app.registry.require('turbomode.run_ingestion').timeoutMs).toBeUndefined();
+    // The new task's endpoint answers (it waits for task 5, which has not run tonight).
+    const added = await r.call('POST', '/scheduler/run_report');
+    expect(added.status).toBe(409);
+    expect(added.body).toMatchObject({ success: false, task_id: 7 });
     const run = await r.call('POST', '/scheduler/run_task/1');
     expect(run.body.success).toBe(true);
     expect(readMarkers(r.dir).at(-1)).toMatchObject({ task: 1, tag: 'v2' });
