@@ -264,7 +264,7 @@ describe('`sluice --config scheduler_config.json start`', () => {
     const file = writeConfig(sixTaskConfig(taskCommand), dir);
     const proc = startSluice(['--config', file, 'start', '--port', '0'], { cwd: dir, env: { SLUICE_LOG_LEVEL: 'warn' } });
     const base = await waitFor('the URL', () => /Sluice is running: (http:\/\/[^ ]+?)\/ /.exec(proc.stdout)?.[1], 30_000);
-    const status = await (await fetch(`${base}/scheduler/status`)).json();
+    const status = (await (await fetch(`${base}/scheduler/status`)).json()) as { jobs: unknown[] };
     expect(status).toMatchObject({ running: true, version: '1.0' });
     expect(status.jobs).toHaveLength(6);
     const run = await (await fetch(`${base}/scheduler/run_ingestion`, { method: 'POST' })).json();
