@@ -9,6 +9,7 @@ import { TurboModeController } from '../../src/app/turbomode.js';
 import type { Worker } from '../../src/engine/worker.js';
 import { nightDate } from '../../src/time/night.js';
 import { killStarted, startSluice } from '../helpers/process.js';
+import { createPgTestSchema, describeIfPg } from '../helpers/pg.js';
 import { sixTaskConfig, writeConfig } from './support/turbomode.js';
 import { installTaskScript, readMarkers, taskCommand, type Marker } from './support/turbomode-process.js';
 
@@ -35,11 +36,11 @@ afterEach(async () => {
 });
 afterAll(killStarted);
 
-async function rig(config: Record<string, unknown>, options: { apiToken?: string } = {}): Promise<Rig> {
+async function rig(config: Record<string, unknown>, options: { apiToken?: string; database?: string } = {}): Promise<Rig> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-turbomode-night-'));
   installTaskScript(dir);
   const file = writeConfig(config, dir);
-  const app = await createApp({ configPath: file, logLevel: 'silent' });
+  const app = await createApp({ configPath: file, logLevel: 'silent', database: options.database });
   const worker = app.createWorker({ pollMs: 50, shutdownGraceMs: 0 });
   const turbomode = new TurboModeController(app, app.createScheduler());
   const server = await buildServer({ app, worker, scheduler: turbomode, turbomode, apiToken: options.apiToken ?? '' });
@@ -254,6 +255,31 @@ describe("the TurboMode guide's night", () => {
     expect(readMarkers(r.dir)).toHaveLength(0);
     expect((await r.call('GET', '/scheduler/status', 'night-secret')).status).toBe(200);
     expect((await r.call('POST', '/scheduler/run_task/1', 'night-secret')).body.success).toBe(true);
+  }, 60_000);
+});
+
+describeIfPg('the night on PostgreSQL', () => {
+  it('runs the chain in order with three slots, and run_task answers', async () => {
+    const schema = createPgTestSchema();
+    try {
+      const r = await rig(sixTaskConfig(taskCommand, { global: { max_concurrent_jobs: 3 } }), { database: `${schema.connectionString}?schema=${schema.schema}` });
+      expect(r.app.store.backend).toBe('postgres');
+      const night = await fireNight(r);
+      const m = await waitFor('five tasks', () => {
+        const x = byTask(readMarkers(r.dir), night);
+        return Object.keys(x).length === 5 ? x : undefined;
+      });
+      expect(m[2]!.start).toBeGreaterThanOrEqual(m[1]!.end);
+      expect(m[3]!.start).toBeGreaterThanOrEqual(m[2]!.end);
+      expect(m[4]!.start).toBeGreaterThanOrEqual(m[1]!.end);
+      expect(m[5]!.start).toBeGreaterThanOrEqual(Math.max(m[2]!.end, m[4]!.end));
+      const run = await r.call('POST', '/scheduler/run_task/1');
+      expect(run.body).toMatchObject({ success: true, task_id: 1, results: { symbols_processed: 83 } });
+      await r.close();
+      rigs.splice(rigs.indexOf(r), 1);
+    } finally {
+      await schema.drop();
+    }
   }, 60_000);
 });
 
