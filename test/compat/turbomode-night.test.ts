@@ -258,6 +258,33 @@ describe("the TurboMode guide's night", () => {
   }, 60_000);
 });
 
+describe('a process without a scheduler (sluice start --no-scheduler)', () => {
+  it('answers status with running false and refuses start with 503; tasks still run on its worker', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-turbomode-nosched-'));
+    installTaskScript(dir);
+    const app = await createApp({ configPath: writeConfig(sixTaskConfig(taskCommand), dir), logLevel: 'silent' });
+    const worker = app.createWorker({ pollMs: 50, shutdownGraceMs: 0 });
+    const turbomode = new TurboModeController(app, undefined);
+    const server = await buildServer({ app, worker, turbomode, apiToken: '' });
+    worker.start();
+    try {
+      const status = await server.inject({ method: 'GET', url: '/scheduler/status' });
+      expect(status.json()).toMatchObject({ running: false, version: '1.0' });
+      expect(status.json().jobs).toHaveLength(6);
+      const start = await server.inject({ method: 'POST', url: '/scheduler/start' });
+      expect(start.statusCode).toBe(503);
+      expect(start.json()).toMatchObject({ success: false, message: expect.stringMatching(/No scheduler is attached/) });
+      expect((await server.inject({ method: 'GET', url: '/api/v1/scheduler/status' })).statusCode).toBe(503);
+      const run = await server.inject({ method: 'POST', url: '/scheduler/run_weekly_maintenance' });
+      expect(run.json()).toMatchObject({ success: true, task_id: 6 });
+    } finally {
+      await worker.stop(0);
+      await server.close();
+      await app.close();
+    }
+  }, 60_000);
+});
+
 describeIfPg('the night on PostgreSQL', () => {
   it('runs the chain in order with three slots, and run_task answers', async () => {
     const schema = createPgTestSchema();
