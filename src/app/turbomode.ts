@@ -66,7 +66,11 @@ export class TurboModeController {
     if (!app.loaded.turbomode) throw new ValidationError('--config', app.loaded.file, 'be a TurboMode scheduler_config.json (with scheduled_tasks)');
     this.info = app.loaded.turbomode;
     this.compiled = scheduler?.schedules ?? app.schedules;
+    this.fromFile = new Set(app.loaded.config.pipelines.filter((p) => p.command).map((p) => `${p.domain}.${p.name}`));
   }
+
+  /** Command pipelines the config file defined (replaced, not merged, on reload). */
+  private readonly fromFile: Set<string>;
 
   get hasScheduler(): boolean {
     return this.scheduler !== undefined;
@@ -210,15 +214,21 @@ export class TurboModeController {
     if (!file) return [];
     const loaded = await loadConfig(file);
     if (!loaded.turbomode) throw new ValidationError('--config', file, 'still be a TurboMode scheduler_config.json (it no longer has scheduled_tasks)', file);
+    // The scratch registry holds what code registered, not the old file's command pipelines,
+    // so the new file's settings are checked as written (a removed timeout stays removed).
     const scratch = new PipelineRegistry();
-    for (const p of this.app.registry.list()) scratch.register(p.definition, { retry: p.retry, timeoutMs: p.timeoutMs, concurrency: p.concurrency, priority: p.priority });
+    for (const p of this.app.registry.list()) {
+      if (this.fromFile.has(p.key)) continue;
+      scratch.register(p.definition, { retry: p.retry, timeoutMs: p.timeoutMs, concurrency: p.concurrency, priority: p.priority });
+    }
     applyPipelineConfig(scratch, loaded);
     checkDependencyGraph(scratch);
     const compiled = compileSchedules(loaded.config, scratch, file);
     // Checked: now apply. The worker shares app.registry, so new commands run from now on.
     for (const p of loaded.config.pipelines) {
       const fresh = scratch.require(`${p.domain}.${p.name}`);
-      this.app.registry.register(fresh.definition, { retry: fresh.retry, timeoutMs: fresh.timeoutMs, concurrency: fresh.concurrency, priority: fresh.priority });
+      this.app.registry.replace(fresh.definition, { retry: fresh.retry, timeoutMs: fresh.timeoutMs, concurrency: fresh.concurrency, priority: fresh.priority });
+      if (p.command) this.fromFile.add(fresh.key);
     }
     const notes: string[] = [];
     if (loaded.config.workers.concurrency !== this.app.config.workers.concurrency) {

@@ -43,6 +43,13 @@ export class PipelineRegistry {
     return this;
   }
 
+  /** Registers `definition` afresh, dropping what an earlier registration of the key set
+   * (a reloaded config's pipeline must not keep a timeout the file no longer gives). */
+  replace(definition: PipelineDefinition, overrides: Partial<Omit<RegisteredPipeline, 'key' | 'definition'>> = {}): this {
+    this.pipelines.delete(pipelineKey(definition.domain, definition.name));
+    return this.register(definition, overrides);
+  }
+
   /** Applies config settings (retry, timeout, concurrency) to an already registered pipeline. */
   configure(key: string, settings: Partial<Omit<RegisteredPipeline, 'key' | 'definition'>>): void {
     const current = this.require(key);

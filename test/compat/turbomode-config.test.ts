@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app/create-app.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -170,6 +172,7 @@ describe('TurboMode config errors name the task (or field) and the rule', () => 
     const lines = res.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^sluice: error: .*scheduler_config\.json: scheduled_tasks\[1\] \(task 2 "TurboMode Training Orchestrator"\)\.schedule\.hour: 24 is invalid: must be an hour 0-23$/);
+    expect(existsSync(path.join(path.dirname(file), 'sluice.db'))).toBe(false);
   });
 });
 
