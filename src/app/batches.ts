@@ -1,0 +1,21 @@
+import type { RunResult } from '../core/run-result.js';
+import type { BatchHost } from '../domains/batch-host.js';
+import { planFinraBatch, type FinraBatchRequest } from '../domains/finra/index.js';
+import { planPricesBatch, type PricesBatchRequest } from '../domains/prices/index.js';
+import { runBatch } from '../engine/batch-run.js';
+import type { SluiceApp } from './create-app.js';
+
+/** What a domain's batch planner needs of an open app. */
+export function batchHostOf(app: SluiceApp): BatchHost {
+  return { config: app.config, baseDir: app.loaded.baseDir, backend: app.store.backend };
+}
+
+/** `sluice finra` without the command line: the domain plans, the engine runs (library use and tests). */
+export function runFinraBatch(app: SluiceApp, request: FinraBatchRequest): Promise<RunResult> {
+  return runBatch(app, planFinraBatch(batchHostOf(app), request));
+}
+
+/** `sluice prices` without the command line. */
+export function runPricesBatch(app: SluiceApp, request: PricesBatchRequest): Promise<RunResult> {
+  return runBatch(app, planPricesBatch(batchHostOf(app), request));
+}
