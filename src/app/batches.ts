@@ -11,11 +11,11 @@ export function batchHostOf(app: SluiceApp): BatchHost {
 }
 
 /** `sluice finra` without the command line: the domain plans, the engine runs (library use and tests). */
-export function runFinraBatch(app: SluiceApp, request: FinraBatchRequest): Promise<RunResult> {
+export async function runFinraBatch(app: SluiceApp, request: FinraBatchRequest): Promise<RunResult> {
   return runBatch(app, planFinraBatch(batchHostOf(app), request));
 }
 
 /** `sluice prices` without the command line. */
-export function runPricesBatch(app: SluiceApp, request: PricesBatchRequest): Promise<RunResult> {
+export async function runPricesBatch(app: SluiceApp, request: PricesBatchRequest): Promise<RunResult> {
   return runBatch(app, planPricesBatch(batchHostOf(app), request));
 }
