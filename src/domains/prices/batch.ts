@@ -46,7 +46,7 @@ export interface PricesBatchRequest {
  */
 export function planPricesBatch(host: BatchHost, request: PricesBatchRequest): BatchPlan {
   const symbols = planSymbols(request);
-  const dates = planDates(request);
+  const dates = planSessionDates(request);
   const maxSymbols = request.maxSymbols ?? DEFAULT_MAX_SYMBOLS;
   if (!Number.isInteger(maxSymbols) || maxSymbols < 1) throw new ValidationError('--max-symbols', request.maxSymbols, 'be a positive integer');
   const sleepMs = request.sleepMs ?? 0;
@@ -143,8 +143,11 @@ function checkDate(flag: string, value: string): void {
   if (!isValidDate(value)) throw new ValidationError(flag, value, 'be a date YYYY-MM-DD');
 }
 
-/** --date (one session), --from/--to (the sessions between), or the latest session that has closed. */
-function planDates(request: PricesBatchRequest): string[] {
+/**
+ * --date (one session), --from/--to (the sessions between), or the latest session that has
+ * closed. Shared by the batches whose partitions are XNYS sessions (prices, FRED, the matrix).
+ */
+export function planSessionDates(request: { date?: string; from?: string; to?: string; now?: Date }): string[] {
   const { date, from, to } = request;
   if (date !== undefined) {
     if (from !== undefined || to !== undefined) throw new ValidationError('--date', date, 'not be combined with --from/--to (give one of them)');

@@ -3,7 +3,7 @@ export { PRICES_DATASETS, dailyOhlcv } from './datasets.js';
 export { AlphaVantageError, PolygonError, PriceParseError, RateLimitedError, parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs, type Bar } from './parse.js';
 export { isSession, previousSession, priceDayPartition, sessionDateSchema, sessionProblem, sessionsBetween, symbolSchema } from './partitions.js';
 export { findBar, priceRow, pricesPipelines, type PriceRow, type PricesBatchState, type PricesDomainOptions } from './pipelines.js';
-export { DEFAULT_MAX_SYMBOLS, DEFAULT_SLEEP_SECONDS, planPricesBatch, type PricesBatchRequest } from './batch.js';
+export { DEFAULT_MAX_SYMBOLS, DEFAULT_SLEEP_SECONDS, planPricesBatch, planSessionDates, type PricesBatchRequest } from './batch.js';
 export { mockSeries } from './mock.js';
 export {
   describeMissingSource,
