@@ -15,7 +15,7 @@ import { printRunResult } from './commands/run.js';
  * guide's schedulers log them, unless --log-level is above WARNING.
  */
 export async function runBatchCommand(command: Command, json: boolean, plan: (host: BatchHost) => BatchPlan, exitCode: (r: RunResult) => number = (r) => exitCodeFor(r.status)): Promise<void> {
-  const result = await withApp(command, (app) => runBatch(app, plan(batchHostOf(app))), { logLevel: 'info', databaseUrlEnv: true });
+  const result = await withApp(command, (app) => runBatch(app, plan(batchHostOf(app)), app.logger), { logLevel: 'info', databaseUrlEnv: true });
   const level = globalsOf(command).logLevel ?? 'info';
   if (!['error', 'fatal', 'silent'].includes(level)) for (const w of result.warnings) if (w.startsWith('WARNING: ')) process.stderr.write(`${w}\n`);
   if (json) printJson(result);

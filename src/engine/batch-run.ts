@@ -1,6 +1,7 @@
 import { ValidationError } from '../core/errors.js';
 import { partitionKey, type Partition } from '../core/partition.js';
 import type { BatchPlan } from '../core/batch-plan.js';
+import type { Logger } from '../core/pipeline.js';
 import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
 import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
 import type { EnqueueSpec } from '../store/store.js';
@@ -22,7 +23,7 @@ const NOT_RUN = 'not run: an earlier partition failed and --fail-fast is set';
  * a restated file flows downstream. An item still WAITING on inputs this batch did not
  * produce is reported as blocked.
  */
-export async function runBatch(app: InlineRunHost, plan: BatchPlan): Promise<RunResult> {
+export async function runBatch(app: InlineRunHost, plan: BatchPlan, log?: Logger): Promise<RunResult> {
   const startedAt = new Date();
   const runs: RunEntry[] = [];
   const anomalies: Anomaly[] = [];
@@ -34,6 +35,7 @@ export async function runBatch(app: InlineRunHost, plan: BatchPlan): Promise<Run
     const roots = step.partitions.map((p, i) => buildEnqueueSpec(app.registry, { pipeline: step.pipeline, partition: p, params: step.params }, step.partitions.length > 1 ? `partitions[${i}]` : ''));
     const levels = downstreamLevels(app, roots.map((r) => ({ pipeline: r.pipeline, partition: r.spec.partition })), plan.follow);
     const all = [roots, ...levels];
+    log?.debug({ scheduler: plan.scheduler, pipeline: step.pipeline, roots: roots.length, downstream: levels.map((l) => l.length), dry_run: plan.dryRun }, 'batch step planned');
     if (plan.dryRun) {
       for (const level of all) for (const { pipeline, spec } of level) runs.push({ ...emptyRunEntry(pipeline.key, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
       continue;
