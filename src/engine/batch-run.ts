@@ -3,14 +3,12 @@ import { partitionKey, type Partition } from '../core/partition.js';
 import type { BatchPlan } from '../core/batch-plan.js';
 import type { Logger } from '../core/pipeline.js';
 import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
-import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
 import type { EnqueueSpec } from '../store/store.js';
-import type { WorkItem } from '../core/work-item.js';
 import { autoDownstreams } from './dependencies.js';
 import { buildEnqueueSpec } from './enqueue.js';
 import type { RegisteredPipeline } from './registry.js';
 import type { InlineRunHost } from './run-inline.js';
-import type { Worker } from './worker.js';
+import { runInlineItem } from './inline-item.js';
 
 const NOT_RUN = 'not run: an earlier partition failed and --fail-fast is set';
 
@@ -55,7 +53,7 @@ export async function runBatch(app: InlineRunHost, plan: BatchPlan, log?: Logger
         }
         // Read again: an upstream that just completed (or restated) changed this item's state.
         const current = (await app.store.getItem(item.id)) ?? item;
-        const ran = await runOne(app, worker, current, created.get(item.id) === true, entry, pipeline.key, anomalies, warnings);
+        const ran = await runInlineItem(app.store, worker, current, { created: created.get(item.id) === true, rerunFinished: true, actor: 'cli:batch' }, entry, { anomalies, warnings });
         runs.push(ran);
         if (ran.status === 'failed' && plan.failFast) stopped = true;
       }
@@ -88,37 +86,6 @@ function downstreamLevels(app: InlineRunHost, roots: { pipeline: RegisteredPipel
     frontier = next.map((b) => ({ pipeline: b.pipeline, partition: b.spec.partition }));
   }
   return levels;
-}
-
-async function runOne(app: InlineRunHost, worker: Worker, item: WorkItem, created: boolean, entry: RunEntry, pipelineKey: string, anomalies: Anomaly[], warnings: string[]): Promise<RunEntry> {
-  if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) {
-    await app.store.rerun(item.id, 'cli:batch');
-    item = (await app.store.getItem(item.id)) ?? item;
-  }
-  // A WAITING item cannot be claimed: its upstream partitions are not COMPLETE.
-  if (item.state === 'WAITING') return { ...entry, blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' };
-  const [outcome] = await worker.runItems([item.id]);
-  if (!outcome) {
-    warnings.push(`${item.partitionKey}: item ${item.id} is running in another worker; not run here`);
-    return { ...entry, reason: 'running in another worker' };
-  }
-  const result = outcome.result ?? {};
-  const ok = outcome.status === 'succeeded';
-  const skipped = ok && result.skipped === true;
-  if (Array.isArray(result.anomalies)) for (const a of result.anomalies) anomalies.push(toRunAnomaly(a as DataAnomaly, pipelineKey));
-  if (Array.isArray(result.warnings)) for (const w of result.warnings) warnings.push(`${item.partitionKey}: ${String(w)}`);
-  return {
-    ...entry,
-    status: skipped ? 'skipped' : ok ? 'completed' : 'failed',
-    duration_ms: outcome.durationMs,
-    attempt: outcome.item.attemptNo,
-    error: ok ? null : (outcome.error ?? outcome.status),
-    reason: skipped ? String(result.reason ?? 'handler reported nothing to do') : null,
-    capture_id: typeof result.capture_id === 'string' ? result.capture_id : null,
-    row_count: typeof result.row_count === 'number' ? result.row_count : null,
-    is_revision: result.is_revision === true,
-    revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
-  };
 }
 
 /**
