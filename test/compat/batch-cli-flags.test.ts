@@ -1,7 +1,10 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
+import pg from 'pg';
+import { PG_URL, describeIfPg } from '../helpers/pg.js';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess, type InProcessResult } from '../helpers/in-process-cli.js';
 import { logLines, runSluice } from '../helpers/process.js';
@@ -393,6 +396,33 @@ describe('what only a process shows: --log-level and DATABASE_URL', () => {
     const info = await runSluice([...args, '--db', env.dbUrl], { cwd: env.dir, env: { PRICE_SOURCE: 'mock' } });
     expect(new Set(logLines(info.stderr).map((l) => l.level))).toContain(30);
   }, 240_000);
+});
+
+describeIfPg('DATABASE_URL naming PostgreSQL', () => {
+  it("postgresql:// (the guide's Compose form) opens that database; --db still wins", async () => {
+    fresh();
+    const schema = `sluice_test_${randomBytes(6).toString('hex')}`;
+    const url = `${PG_URL.replace(/^postgres:/, 'postgresql:')}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
+    try {
+      const res = await cliInProcess(['--config', env.configPath, 'prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'], { DATABASE_URL: url, PRICE_SOURCE: 'mock' });
+      expect(res.code, res.stderr).toBe(0);
+      expect(JSON.parse(res.stdout).config.database).toBe('postgres');
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        expect((await client.query(`SELECT count(*)::int AS n FROM "${schema}".work_items`)).rows[0].n).toBe(2);
+      } finally {
+        await client.end();
+      }
+      expect(existsSync(env.dbPath)).toBe(false);
+      const local = await cliInProcess(['--config', env.configPath, 'prices', '--db', env.dbUrl, '--symbols', 'AAPL', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'], { DATABASE_URL: url, PRICE_SOURCE: 'mock' });
+      expect(JSON.parse(local.stdout).config.database).toBe('sqlite');
+    } finally {
+      const admin = new pg.Client({ connectionString: PG_URL });
+      await admin.connect();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).finally(() => admin.end());
+    }
+  }, 120_000);
 });
 
 function countItems(file: string): number {
