@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { SluiceError, ValidationError } from '../core/errors.js';
 import type { SluiceApp } from '../app/create-app.js';
@@ -14,7 +15,33 @@ export function addGlobalOptions(program: Command): Command {
   return program
     .option('-c, --config <file>', 'config file (JSON, YAML or TS); default ./sluice.config.json, else the bundled demo')
     .option('--db <url>', 'database: sqlite:PATH or postgres://…; overrides the config and SLUICE_DATABASE_URL')
-    .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']));
+    .addOption(new Option('--log-level <level>', `log level (logs go to stderr): ${LOG_LEVELS.join(', ')}, or the scheduler ops guide's DEBUG, INFO, WARNING, ERROR`).argParser(parseLogLevel));
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Sluice's pino levels, or the guide's Python names in any case (`WARNING` is `warn`). */
+export function parseLogLevel(value: string): LogLevel {
+  const lower = value.toLowerCase();
+  const level = lower === 'warning' ? 'warn' : lower === 'critical' ? 'fatal' : lower;
+  if ((LOG_LEVELS as readonly string[]).includes(level)) return level as LogLevel;
+  throw new ValidationError('--log-level', value, `be one of DEBUG, INFO, WARNING, ERROR (or ${LOG_LEVELS.join(', ')})`);
+}
+
+/**
+ * The guide's `DATABASE_URL`: a postgres:// (or postgresql://) URL, a `sqlite:` URL
+ * (SQLAlchemy's `sqlite:///file.db` too) or a plain SQLite file path, relative to the working
+ * directory. Anything else is an error naming the variable.
+ */
+export function databaseFromEnv(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^postgres(ql)?:\/\//.test(value)) return value;
+  let file: string;
+  if (value.startsWith('sqlite:///')) file = value.slice('sqlite:///'.length);
+  else if (value.startsWith('sqlite:')) file = value.slice('sqlite:'.length);
+  else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) throw new ValidationError('DATABASE_URL', value, 'be a postgres:// URL, sqlite:PATH or a SQLite file path');
+  else file = value;
+  return file === ':memory:' ? 'sqlite::memory:' : `sqlite:${path.resolve(file)}`;
 }
 
 export function globalsOf(command: Command): GlobalOptions {
@@ -22,12 +49,14 @@ export function globalsOf(command: Command): GlobalOptions {
 }
 
 /** Opens the app for one command and always closes it, whatever the command does. */
-export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel } = {}): Promise<T> {
+export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel; databaseUrlEnv?: boolean } = {}): Promise<T> {
   const g = globalsOf(command);
+  // The batch commands take the guide's DATABASE_URL when neither --db nor SLUICE_DATABASE_URL says.
+  const database = g.db ?? (defaults.databaseUrlEnv && !process.env.SLUICE_DATABASE_URL ? databaseFromEnv(process.env.DATABASE_URL) : undefined);
   // Loaded on first use: the app pulls in every domain, the stores and the data layer,
   // which `sluice --help` (and commands that fail at argument parsing) never need.
   const { createApp } = await import('../app/create-app.js');
-  const app = await createApp({ configPath: g.config, database: g.db, logLevel: g.logLevel ?? defaults.logLevel });
+  const app = await createApp({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel });
   try {
     return await fn(app);
   } finally {
@@ -126,21 +155,4 @@ export function parseHttpUrl(value: string, flag: string): string {
     /* fall through to the error */
   }
   throw new ValidationError(flag, value, 'be an http:// or https:// URL');
-}
-
-/**
- * Checks a batch command's source flags (`--data-dir`, `--base-url`) the way an item's params
- * are checked, because they are recorded on the items it enqueues: a directory must be inside
- * the config's `access.data_roots`, a URL on an allowed host. The error names the flag.
- */
-export function checkSourceFlags(app: SluiceApp, pipeline: string, source: Record<string, unknown> | undefined): void {
-  if (!source) return;
-  const flags: Record<string, string> = { data_dir: '--data-dir', base_url: '--base-url' };
-  try {
-    app.registry.validateParams(app.registry.require(pipeline), source);
-  } catch (err) {
-    const key = err instanceof ValidationError ? /^params\.(\w+)$/.exec(err.field)?.[1] : undefined;
-    if (err instanceof ValidationError && key && flags[key]) throw new ValidationError(flags[key]!, err.value, err.rule);
-    throw err;
-  }
 }

@@ -25,6 +25,23 @@ export interface HandlerContext<P = Record<string, unknown>> {
   readonly data: DataStore;
   /** The queue's housekeeping, for built-in pipelines such as `ops.maintenance`. */
   readonly queue: QueuePort;
+  /**
+   * The options of the batch command running this item inline (`sluice finra --force
+   * --data-dir X`). A work item's params are fixed when it is first enqueued, so a later
+   * command's flags cannot change them; they come here instead and win over the params.
+   * Absent when a worker pool runs the item.
+   */
+  readonly run?: BatchRunOptions;
+}
+
+/** What one batch invocation passes to every handler it runs (see `HandlerContext.run`). */
+export interface BatchRunOptions {
+  /** Land even unchanged inputs again. */
+  readonly force?: boolean;
+  /** The source the command resolved once (flags, environment, config), in the domain's params form; paths absolute. */
+  readonly source?: Readonly<Record<string, unknown>>;
+  /** State a domain shares between the items of one batch (prices: the fetch window and series cache). */
+  readonly shared?: object;
 }
 
 /**

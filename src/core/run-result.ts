@@ -138,6 +138,11 @@ export function emptyRunEntry(pipeline: string, partitionKey: string): RunEntry 
   };
 }
 
+/** The guide's timestamp form, `2025-01-01T00:01:30Z`: UTC, whole seconds (durations are in `duration_ms`). */
+export function guideTimestamp(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** Assembles a run result from its runs: status and stats are derived, never passed in,
  * so every command (`run`, `finra`, `prices`) reports them the same way. */
 export function buildRunResult(parts: {
@@ -156,8 +161,8 @@ export function buildRunResult(parts: {
     schema_version: RUN_RESULT_SCHEMA_VERSION,
     domain: parts.domain,
     scheduler: parts.scheduler ?? 'sluice',
-    started_at: parts.startedAt.toISOString(),
-    finished_at: new Date().toISOString(),
+    started_at: guideTimestamp(parts.startedAt),
+    finished_at: guideTimestamp(new Date()),
     status,
     stats,
     runs: parts.runs,

@@ -1,10 +1,10 @@
 import { partitionKey } from '../core/partition.js';
 import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
-import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
 import type { Store } from '../store/store.js';
 import type { PipelineRegistry } from './registry.js';
 import type { Worker, WorkerOptions } from './worker.js';
 import { buildEnqueueSpec, type EnqueueRequest } from './enqueue.js';
+import { runInlineItem } from './inline-item.js';
 
 export interface InlineRunRequest {
   pipeline: string;
@@ -55,40 +55,9 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
         runs.push({ ...entry, not_run: true, reason: 'not run: an earlier partition failed and --fail-fast is set' });
         continue;
       }
-      if (!created && item.state === 'COMPLETE' && !request.force) {
-        runs.push({ ...entry, reason: 'already complete (use --force to run again)' });
-        continue;
-      }
-      if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) await app.store.rerun(item.id, 'cli:run');
-      // A WAITING item (new or old) cannot be claimed: its upstream partitions are not COMPLETE.
-      if (item.state === 'WAITING') {
-        runs.push({ ...entry, blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
-        continue;
-      }
-      const [outcome] = await worker.runItems([item.id]);
-      if (!outcome) {
-        warnings.push(`${item.partitionKey}: item ${item.id} is running in another worker; not run here`);
-        runs.push({ ...entry, reason: 'running in another worker' });
-        continue;
-      }
-      const result = outcome.result ?? {};
-      const ok = outcome.status === 'succeeded';
-      const skippedByHandler = ok && result.skipped === true;
-      runs.push({
-        ...entry,
-        status: skippedByHandler ? 'skipped' : ok ? 'completed' : 'failed',
-        duration_ms: outcome.durationMs,
-        attempt: outcome.item.attemptNo,
-        error: ok ? null : (outcome.error ?? outcome.status),
-        reason: skippedByHandler ? String(result.reason ?? 'handler reported nothing to do') : null,
-        capture_id: typeof result.capture_id === 'string' ? result.capture_id : null,
-        row_count: typeof result.row_count === 'number' ? result.row_count : null,
-        is_revision: result.is_revision === true,
-        revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
-      });
-      if (Array.isArray(result.anomalies)) for (const a of result.anomalies) anomalies.push(toRunAnomaly(a as DataAnomaly, pipelineKey));
-      if (Array.isArray(result.warnings)) for (const w of result.warnings) warnings.push(`${item.partitionKey}: ${String(w)}`);
-      if (!ok && request.failFast) stop = true;
+      const ran = await runInlineItem(app.store, worker, item, { created, rerunFinished: request.force === true, actor: 'cli:run' }, entry, { anomalies, warnings });
+      runs.push(ran);
+      if (ran.status === 'failed' && request.failFast) stop = true;
     }
   }
   return buildRunResult({

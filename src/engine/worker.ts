@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isPermanentError, PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
-import type { HandlerContext } from '../core/pipeline.js';
+import type { BatchRunOptions, HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
 import { createDataStore } from '../data/index.js';
@@ -43,6 +43,8 @@ export interface WorkerOptions {
   localQueue?: number;
   /** The data layer handlers land through; created from the store when not given. */
   data?: DataStore;
+  /** A batch command's options, handed to every handler this worker runs (`ctx.run`). */
+  runOptions?: BatchRunOptions;
 }
 
 /** Completions per statement: enough to amortise the round trip, few enough that one
@@ -394,6 +396,7 @@ export class Worker extends EventEmitter {
           output: (text) => output.write(text),
           data: this.data,
           queue: this.options.store,
+          run: this.options.runOptions,
         };
         const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;

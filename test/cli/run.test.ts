@@ -26,7 +26,8 @@ interface RunResultJson {
 
 const TOP_KEYS = ['schema_version', 'domain', 'scheduler', 'started_at', 'finished_at', 'status', 'stats', 'runs', 'anomalies', 'warnings', 'config'];
 const RUN_KEYS = ['pipeline', 'partition_key', 'status', 'duration_ms', 'capture_id', 'row_count', 'is_revision', 'revision_summary'];
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+// The scheduler ops guide's form, `2025-01-01T00:01:30Z` (UTC, whole seconds).
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 function expectContract(result: RunResultJson): void {
   for (const key of TOP_KEYS) expect(result, `run result has ${key}`).toHaveProperty(key);

@@ -121,7 +121,7 @@ export function featuresPipelines(options: FeaturesDomainOptions = {}): Pipeline
           sourceBytes: JSON.stringify({ version: MATRIX_VERSION, rows }),
           rows,
           source: `prices ${inputs.join(', ')}; fred.observations at or before ${date}`,
-          force: ctx.params.force,
+          force: ctx.run?.force ?? ctx.params.force,
         });
         const exports = await exportMatrix(dailyMatrix, exportDir(ctx.params.export_dir, options), date, rows);
         ctx.output(`${result.status} ${result.capture_id}: ${rows.length} rows; exported ${exports.parquet} and ${exports.csv}\n`);

@@ -11,8 +11,7 @@ import { FINRA_DOMAIN, MPID_RE, PIPELINES, ROLLING_WEEKS, SYMBOL_RE, TIERS, tier
 import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venueVolume } from './datasets.js';
 import { parseFinraFile } from './parse.js';
 import { addDaysIso, partitionKeyFor, weekPartition, weekTierPartition } from './partitions.js';
-import { currentFinraRunOptions } from './run-options.js';
-import { describeMissingSource, fetchFileUrl, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource } from './source.js';
+import { describeMissingSource, fetchFileUrl, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource, type FinraSourceParams } from './source.js';
 import { itemAccessPolicy } from '../access.js';
 
 /** Bumped when a stage's output for the same input changes, so the next run re-lands. */
@@ -74,13 +73,13 @@ function ingestWeek(options: FinraDomainOptions) {
     handler: async (ctx) => {
       const { week_ending: week, tier } = ctx.partition as { week_ending: string; tier: string };
       if (!isTier(tier)) throw new PermanentError(`partition.tier: ${JSON.stringify(tier)} is not one of ${TIERS.join(', ')}`);
-      const run = currentFinraRunOptions();
+      const run = ctx.run;
       const fileUrl = (ctx.params as { file_url?: string }).file_url;
       let fetched;
       try {
         fetched = fileUrl
           ? await fetchFileUrl(fileUrl, options.baseDir ?? process.cwd(), { signal: ctx.signal, log: ctx.log })
-          : await fetchWeekFile(sourceOf(ctx, run?.source, options), week, tier, { signal: ctx.signal, log: ctx.log });
+          : await fetchWeekFile(sourceOf(ctx, run?.source as FinraSourceParams | undefined, options), week, tier, { signal: ctx.signal, log: ctx.log });
       } catch (err) {
         if (err instanceof SourceError && err.permanent) throw new PermanentError(err.message);
         throw err;
@@ -164,7 +163,7 @@ function normalizeWeek() {
         rows,
         rejects,
         source: `capture ${capture.capture_id}`,
-        force: currentFinraRunOptions()?.force ?? ctx.params.force,
+        force: ctx.run?.force ?? ctx.params.force,
         checks: [{ check: 'row_count_drop', threshold: 0.5 }],
       });
       return { ...result, input_capture_id: capture.capture_id };
@@ -248,7 +247,7 @@ function computePipeline(name: string, description: string, ds: Dataset, compute
         sourceBytes: JSON.stringify({ pipeline: name, version: COMPUTE_VERSION, inputs: input.inputs.map((i) => [i.tier, i.content_hash]) }),
         rows,
         source: input.inputs.map((i) => i.capture_id).join(', '),
-        force: currentFinraRunOptions()?.force ?? ctx.params.force,
+        force: ctx.run?.force ?? ctx.params.force,
       });
       return { ...result, warnings, inputs: input.inputs.map((i) => i.capture_id) };
     },
@@ -284,7 +283,7 @@ function computeRolling() {
         sourceBytes: JSON.stringify({ pipeline: 'compute_rolling', version: COMPUTE_VERSION, inputs }),
         rows: rollingRows(week, weeks),
         source: `${ROLLING_WEEKS} weeks ending ${week}`,
-        force: currentFinraRunOptions()?.force ?? ctx.params.force,
+        force: ctx.run?.force ?? ctx.params.force,
       });
       const warnings = missing.length ? [`compute_rolling: window ending ${week} is incomplete; missing week(s) ${missing.join(', ')}`] : [];
       return { ...result, warnings };

@@ -105,7 +105,8 @@ export function describeMissingSource(kind?: 'file' | 'http'): string {
 export function sourceParamsFromEnv(env: Readonly<Record<string, string | undefined>>): FinraSourceParams | undefined {
   const source = env[SOURCE_ENV.source];
   const out: FinraSourceParams = {};
-  if (source === 'file' || source === 'http') out.source = source;
+  // `api` is the scheduler ops guide's name for the HTTP source.
+  if (source === 'file' || source === 'http' || source === 'api') out.source = source === 'api' ? 'http' : source;
   if (env[SOURCE_ENV.dataDir]) out.data_dir = env[SOURCE_ENV.dataDir];
   if (env[SOURCE_ENV.baseUrl]) out.base_url = env[SOURCE_ENV.baseUrl];
   return Object.keys(out).length ? out : undefined;

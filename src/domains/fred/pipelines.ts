@@ -10,7 +10,7 @@ import { sessionDateSchema } from '../prices/partitions.js';
 import { BUCKETS, BUCKET_NAMES, DEFAULT_BASE_URL, DEFAULT_LOOKBACK_DAYS, FRED_DOMAIN, FRED_ROW_VERSION, type Bucket } from './constants.js';
 import { observations } from './datasets.js';
 import type { Observation } from './parse.js';
-import { describeMissingSource, fetchObservations, resolveFredSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FredSource } from './source.js';
+import { describeMissingSource, fetchObservations, resolveFredSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FredSource, type FredSourceParams } from './source.js';
 import { itemAccessPolicy } from '../access.js';
 
 export interface FredDomainOptions {
@@ -125,7 +125,7 @@ function ingestBucket(options: FredDomainOptions) {
             sourceBytes: JSON.stringify({ version: FRED_ROW_VERSION, series_id: seriesId, month, observations: rows.map((r) => [r.date, r.value]) }),
             rows,
             source: fetched.uri,
-            force: ctx.params.force,
+            force: ctx.run?.force ?? ctx.params.force,
           });
           revision ||= result.is_revision;
           anomalies.push(...result.anomalies);
@@ -159,6 +159,8 @@ function sourceOf(ctx: HandlerContext<Params>, options: FredDomainOptions): Fred
   const cwd = process.cwd();
   const baseDir = options.baseDir ?? cwd;
   const source = resolveFredSource([
+    // A `sluice fred` batch resolved its source once; it wins over the item's params.
+    { params: ctx.run?.source as FredSourceParams | undefined, baseDir: cwd },
     { params: itemSource, baseDir },
     { params: sourceParamsFromEnv(options.env ?? process.env), baseDir: cwd },
     { params: sourceParamsFromConfig(options.config), baseDir },

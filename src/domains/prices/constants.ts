@@ -16,8 +16,20 @@ export const MARKET_TIMEZONE = 'America/New_York';
  */
 export const SYMBOL_RE = /^[A-Z0-9]{1,10}([.-][A-Z0-9]{1,4})?$/;
 
-export const SOURCE_KINDS = ['file', 'alphavantage', 'polygon'] as const;
+/** `mock`: deterministic bars computed from (symbol, date), no files or network (demos, CI). */
+export const SOURCE_KINDS = ['file', 'alphavantage', 'polygon', 'mock'] as const;
 export type PriceSourceKind = (typeof SOURCE_KINDS)[number];
+
+/** Every accepted spelling: Sluice's kinds and the scheduler ops guide's `alpha_vantage`. */
+export const SOURCE_NAMES = [...SOURCE_KINDS, 'alpha_vantage'] as const;
+export type PriceSourceName = (typeof SOURCE_NAMES)[number];
+
+export function canonicalSourceKind(name: PriceSourceName): PriceSourceKind {
+  return name === 'alpha_vantage' ? 'alphavantage' : name;
+}
+
+/** The guide's variable for the default `--source` (Sluice's SLUICE_PRICES_SOURCE wins when both are set). */
+export const GUIDE_SOURCE_ENV = 'PRICE_SOURCE';
 
 export const OUTPUT_SIZES = ['compact', 'full'] as const;
 export type OutputSize = (typeof OUTPUT_SIZES)[number];

@@ -9,7 +9,6 @@ import { itemAccessPolicy } from '../access.js';
 import { dailyOhlcv } from './datasets.js';
 import type { Bar } from './parse.js';
 import { previousSession, priceDayPartition } from './partitions.js';
-import { currentPricesRunOptions, type PricesRunOptions } from './run-options.js';
 import {
   describeMissingSource,
   fetchSeries,
@@ -20,6 +19,7 @@ import {
   itemSourceParamsShape,
   type FetchedSeries,
   type PriceSource,
+  type PriceSourceParams,
 } from './source.js';
 
 export interface PricesDomainOptions {
@@ -111,13 +111,15 @@ function dailyOhlcvPipeline(options: PricesDomainOptions) {
     concurrency: 2,
     handler: async (ctx) => {
       const { date, symbol } = ctx.partition as { date: string; symbol: string };
-      const run = currentPricesRunOptions();
-      const source = sourceOf(ctx, run?.source, options);
+      const run = ctx.run;
+      // Set by planPricesBatch, the only writer of `run.shared` for this pipeline.
+      const shared = run?.shared as PricesBatchState | undefined;
+      const source = sourceOf(ctx, run?.source as PriceSourceParams | undefined, options);
       const prevSession = previousSession(date);
-      const window = run?.window && run.window.from <= prevSession && run.window.to >= date ? run.window : { from: prevSession, to: date };
+      const window = shared && shared.window.from <= prevSession && shared.window.to >= date ? shared.window : { from: prevSession, to: date };
       let fetched: FetchedSeries;
       try {
-        fetched = await seriesFor(ctx, source, symbol, window, run);
+        fetched = await seriesFor(ctx, source, symbol, window, shared);
       } catch (err) {
         if (err instanceof SourceError && err.permanent) throw new PermanentError(err.message);
         throw err;
@@ -150,11 +152,28 @@ function dailyOhlcvPipeline(options: PricesDomainOptions) {
   });
 }
 
-/** The symbol's series over `window`, fetched once per `sluice prices` run (see run-options). */
-function seriesFor(ctx: HandlerContext<Params>, source: PriceSource, symbol: string, window: { from: string; to: string }, run: PricesRunOptions | undefined): Promise<FetchedSeries> {
+/**
+ * What the items of one `sluice prices` batch share (`ctx.run.shared`). Within a batch a
+ * symbol's series is fetched once, over `window` (the whole batch's date range), and shared
+ * by every date of that symbol: ten sessions of AAPL from Alpha Vantage are one call, not
+ * ten. A failed fetch fails every date of that symbol in the batch (it is not re-tried
+ * against a vendor that just refused it). Items run by a worker pool fetch per partition.
+ */
+export interface PricesBatchState {
+  /** Fetch range covering every date of the batch (and the session before the first). */
+  window: { from: string; to: string };
+  /** Pause this long before every vendor call after the first (`--sleep`, in ms here). */
+  sleepMs: number;
+  /** Series fetched so far, by source, symbol and window. */
+  cache: Map<string, Promise<FetchedSeries>>;
+  /** Vendor calls started so far, across every batch of the command (the first does not sleep). */
+  fetches: { count: number };
+}
+
+/** The symbol's series over `window`, fetched once per batch (see PricesBatchState). */
+function seriesFor(ctx: HandlerContext<Params>, source: PriceSource, symbol: string, window: { from: string; to: string }, run: PricesBatchState | undefined): Promise<FetchedSeries> {
   const fetch = async () => {
-    if (run && source.kind !== 'file') {
-      run.fetches ??= { count: 0 };
+    if (run && source.kind !== 'file' && source.kind !== 'mock') {
       if (run.sleepMs && run.fetches.count > 0) await abortableSleep(run.sleepMs, ctx.signal);
       run.fetches.count++;
     }
@@ -170,7 +189,7 @@ function seriesFor(ctx: HandlerContext<Params>, source: PriceSource, symbol: str
   return pending;
 }
 
-function sourceOf(ctx: HandlerContext<Params>, override: PricesRunOptions['source'], options: PricesDomainOptions): PriceSource {
+function sourceOf(ctx: HandlerContext<Params>, override: PriceSourceParams | undefined, options: PricesDomainOptions): PriceSource {
   const { force: _force, ...itemSource } = ctx.params;
   const cwd = process.cwd();
   const baseDir = options.baseDir ?? cwd;

@@ -11,16 +11,21 @@ import {
   DEFAULT_RATE_PER_MINUTE,
   OUTPUT_SIZES,
   PIPELINES,
+  GUIDE_SOURCE_ENV,
   SOURCE_ENV,
-  SOURCE_KINDS,
+  SOURCE_NAMES,
+  canonicalSourceKind,
   type OutputSize,
   type PriceSourceKind,
+  type PriceSourceName,
 } from './constants.js';
+import { mockSeries } from './mock.js';
+import { ValidationError } from '../../core/errors.js';
 import { parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs, type Bar } from './parse.js';
 
 /** Where prices come from, as params, config and flags spell it. API keys are never here. */
 export const sourceParamsSchema = z.strictObject({
-  source: z.enum(SOURCE_KINDS).optional(),
+  source: z.enum(SOURCE_NAMES).optional(),
   /** Directory of `AAPL.csv`-style files (relative: to the config file's directory). */
   data_dir: z.string().min(1).optional(),
   /** Vendor API root (default: the vendor's public URL). */
@@ -47,7 +52,8 @@ export interface RateSettings {
 export type PriceSource =
   | { kind: 'file'; dataDir: string }
   | { kind: 'alphavantage'; baseUrl: string; outputsize: OutputSize; rate: RateSettings }
-  | { kind: 'polygon'; baseUrl: string; rate: RateSettings };
+  | { kind: 'polygon'; baseUrl: string; rate: RateSettings }
+  | { kind: 'mock' };
 
 export interface SourceLayer {
   params: PriceSourceParams | undefined;
@@ -70,7 +76,7 @@ export function resolvePriceSource(layers: readonly SourceLayer[]): PriceSource 
   let burst: number | undefined;
   for (const { params, baseDir } of layers) {
     if (!params) continue;
-    kind ??= params.source;
+    kind ??= params.source && canonicalSourceKind(params.source);
     if (dataDir === undefined && params.data_dir) dataDir = path.resolve(baseDir, params.data_dir);
     baseUrl ??= params.base_url;
     outputsize ??= params.outputsize;
@@ -80,6 +86,7 @@ export function resolvePriceSource(layers: readonly SourceLayer[]): PriceSource 
   kind ??= dataDir !== undefined ? 'file' : undefined;
   if (kind === 'file') return dataDir !== undefined ? { kind, dataDir } : null;
   if (kind === undefined) return null;
+  if (kind === 'mock') return { kind };
   const per = perMinute ?? DEFAULT_RATE_PER_MINUTE[kind];
   const rate = { perMinute: per, burst: burst ?? Math.max(1, Math.floor(per)) };
   const url = baseUrl ?? DEFAULT_BASE_URL[kind];
@@ -87,19 +94,25 @@ export function resolvePriceSource(layers: readonly SourceLayer[]): PriceSource 
   return { kind, baseUrl: url, rate };
 }
 
-export function describeMissingSource(kind?: PriceSourceKind): string {
+export function describeMissingSource(kind?: PriceSourceName): string {
   const what = kind === 'file' ? 'data directory' : 'source';
   return (
-    `no prices ${what} configured: pass --source file --data-dir DIR, or --source alphavantage|polygon [--base-url URL], to \`sluice prices\`, ` +
+    `no prices ${what} configured: pass --source file --data-dir DIR, --source alpha_vantage|polygon [--base-url URL] or --source mock, to \`sluice prices\`, ` +
     `or set params {"source","data_dir"|"base_url"} on the item (or the prices schedule's params in the config), ` +
-    `or ${SOURCE_ENV.source} / ${SOURCE_ENV.dataDir} / ${SOURCE_ENV.baseUrl}`
+    `or ${GUIDE_SOURCE_ENV} / ${SOURCE_ENV.source} / ${SOURCE_ENV.dataDir} / ${SOURCE_ENV.baseUrl}`
   );
 }
 
 export function sourceParamsFromEnv(env: Readonly<Record<string, string | undefined>>): PriceSourceParams | undefined {
   const out: PriceSourceParams = {};
-  const source = env[SOURCE_ENV.source];
-  if (source && (SOURCE_KINDS as readonly string[]).includes(source)) out.source = source as PriceSourceKind;
+  // Sluice's variable wins over the guide's PRICE_SOURCE; a value that is no source is an
+  // error naming the variable, not silently another source.
+  const name = env[SOURCE_ENV.source] ? SOURCE_ENV.source : env[GUIDE_SOURCE_ENV] ? GUIDE_SOURCE_ENV : undefined;
+  const source = name ? env[name]! : undefined;
+  if (name && source) {
+    if (!(SOURCE_NAMES as readonly string[]).includes(source)) throw new ValidationError(name, source, `be one of ${SOURCE_NAMES.join(', ')}`);
+    out.source = source as PriceSourceName;
+  }
   if (env[SOURCE_ENV.dataDir]) out.data_dir = env[SOURCE_ENV.dataDir];
   if (env[SOURCE_ENV.baseUrl]) out.base_url = env[SOURCE_ENV.baseUrl];
   const size = env[SOURCE_ENV.outputsize];
@@ -131,6 +144,8 @@ export function describeSource(source: PriceSource): Record<string, unknown> {
       return { kind: 'alphavantage', base_url: source.baseUrl, outputsize: source.outputsize, rate_limit_per_minute: source.rate.perMinute };
     case 'polygon':
       return { kind: 'polygon', base_url: source.baseUrl, rate_limit_per_minute: source.rate.perMinute };
+    case 'mock':
+      return { kind: 'mock' };
   }
 }
 
@@ -150,7 +165,7 @@ export interface FetchOptions {
   log?: Logger;
 }
 
-function httpFor(source: Exclude<PriceSource, { kind: 'file' }>) {
+function httpFor(source: Extract<PriceSource, { kind: 'alphavantage' | 'polygon' }>) {
   const { perMinute, burst } = source.rate;
   return sharedHttpSource({
     name: `${source.kind} ${new URL(source.baseUrl).host}`,
@@ -175,6 +190,7 @@ export async function fetchSeries(source: PriceSource, symbol: string, opts: Fet
     const file = await new FileSource(source.dataDir).read([`${symbol}.csv`, `${symbol.toLowerCase()}.csv`], opts.signal);
     return { bars: parseDailyCsv(file.bytes, file.uri), uri: file.uri, remote: false };
   }
+  if (source.kind === 'mock') return { bars: mockSeries(symbol, opts.from, opts.to), uri: `mock:${symbol}`, remote: false };
   const http = httpFor(source);
   const secrets = [process.env[API_KEY_ENV[source.kind]]];
   if (source.kind === 'alphavantage') {

@@ -96,9 +96,10 @@ describe('sluice finra / sluice data (child processes)', () => {
     const tiers = await env.cli(['finra', '--weeks', WEEK, '--tiers', 'NMS_TIER_1,TIER9', '--data-dir', FIXTURES, '--json']);
     expect(tiers.code).toBe(64);
     expect(tiers.stderr).toContain('--tiers: "TIER9" is invalid: must be one of NMS_TIER_1, NMS_TIER_2, OTC');
-    const week = await env.cli(['finra', '--weeks', '2025-12-18', '--data-dir', FIXTURES]);
+    // Any date of a week names it (by its Friday, with a warning); a non-date is refused.
+    const week = await env.cli(['finra', '--weeks', '2025-12-18x', '--data-dir', FIXTURES]);
     expect(week.code).toBe(64);
-    expect(week.stderr).toContain('--weeks: "2025-12-18" is invalid: must be week_ending Fridays');
+    expect(week.stderr).toContain('--weeks: "2025-12-18x" is invalid: must be dates YYYY-MM-DD');
     const noSource = await env.cli(['finra', '--weeks', WEEK, '--json']);
     expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no FINRA source configured');

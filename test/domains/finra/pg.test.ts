@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { createApp, type SluiceApp } from '../../../src/app/create-app.js';
-import { runFinraBatch } from '../../../src/cli/commands/finra.js';
+import { runFinraBatch } from '../../../src/app/batches.js';
 import { hhi, tierSplit } from '../../../src/domains/finra/index.js';
 import { describeIfPg, PG_URL } from '../../helpers/pg.js';
 import { TEST_ACCESS, TestEnv } from '../../helpers/sqlite.js';

@@ -2,7 +2,7 @@ import { rmSync, writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SluiceApp } from '../../../src/app/create-app.js';
-import { runFinraBatch } from '../../../src/cli/commands/finra.js';
+import { runFinraBatch } from '../../../src/app/batches.js';
 import type { RunResult } from '../../../src/core/run-result.js';
 import { FINRA_DOMAIN, hhi, rawWeekly, tierSplit, venueShare } from '../../../src/domains/finra/index.js';
 import { startFixtureServer, type FixtureServer } from '../../helpers/fixture-server.js';

@@ -51,10 +51,13 @@ describe('sluice prices (child processes)', () => {
     const result = parseJsonOutput<RunResultJson>(res);
     expectContract(result);
     expect(result.status).toBe('success');
-    expect(result.stats).toEqual({ attempted: 10, succeeded: 10, failed: 0, skipped: 0 });
-    expect(result.warnings).toEqual(['--max-symbols: 3 symbols given; running the first 2 (NVDA not run)']);
+    // --max-symbols is the batch size (the guide's "maximum symbols per batch"): every symbol runs.
+    expect(result.stats).toEqual({ attempted: 15, succeeded: 15, failed: 0, skipped: 0 });
+    expect(result.warnings).toEqual(['3 symbols in 2 batches of at most 2 (--max-symbols)']);
     expect(result.config).toMatchObject({
-      symbols: ['AAPL', 'MSFT'],
+      symbols: ['AAPL', 'MSFT', 'NVDA'],
+      max_symbols: 2,
+      batches: 2,
       dates: ['2025-12-15', '2025-12-16', '2025-12-17', '2025-12-18', '2025-12-19'],
       source: { kind: 'file', data_dir: PRICE_FIXTURES },
       mode: 'run',
@@ -85,10 +88,10 @@ describe('sluice prices (child processes)', () => {
     expect(failed.error).toBe(`file not found: any of ${path.join(PRICE_FIXTURES, 'ZZZZ.csv')}, ${path.join(PRICE_FIXTURES, 'zzzz.csv')}`);
   });
 
-  it('--sleep pauses between vendor calls; the API key reaches the vendor but not the output', async () => {
+  it('--sleep (seconds) pauses between vendor calls; the API key reaches the vendor but not the output', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
     server = await startMarketServer();
-    const res = await env.cli(['prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--source', 'alphavantage', '--base-url', server.url, '--rate-limit', '6000', '--sleep', '400', '--json'], {
+    const res = await env.cli(['prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--source', 'alphavantage', '--base-url', server.url, '--rate-limit', '6000', '--sleep', '0.4', '--json'], {
       env: { ALPHAVANTAGE_API_KEY: AV_KEY },
     });
     expect(res.code, res.stderr).toBe(0);
