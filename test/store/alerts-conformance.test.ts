@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { alertStoreFor } from '../../src/store/alert-store.js';
 import type { EnqueueSpec, Store } from '../../src/store/store.js';
+import type { WorkItem } from '../../src/core/work-item.js';
 import { backendsUnderTest, openTestDatabase, type TestDatabase } from '../helpers/backends.js';
 
 const dbs: TestDatabase[] = [];
@@ -42,7 +43,7 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
 
   it('failed (attempts exhausted) and recovered are written with the state change; a retryable failure and a plain completion are not', async () => {
     const { store, alerts } = await open();
-    const [{ item }] = await store.enqueue([spec({ date: '2026-11-27' }, 2)]);
+    const item = (await store.enqueue([spec({ date: '2026-11-27' }, 2)]))[0]!.item;
     await failOnce(store, item.id, new Date()); // attempt 1 of 2: RETRY_WAIT, no alert
     expect(await alerts.unfannedEvents(10)).toEqual([]);
     await failOnce(store, item.id, new Date(), 'HTTP 503 from vendor'); // attempt 2 of 2: FAILED
@@ -55,7 +56,7 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
     // A second completion (forced re-run) after a success is not a recovery.
     await store.rerun(item.id);
     await completeOnce(store, item.id);
-    const [{ item: other }] = await store.enqueue([spec({ date: '2026-11-30' })]);
+    const other = (await store.enqueue([spec({ date: '2026-11-30' })]))[0]!.item;
     await completeOnce(store, other.id);
     expect((await alerts.unfannedEvents(10)).map((e) => e.event)).toEqual(['failed', 'recovered']);
   });
@@ -113,7 +114,7 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
 
   it('deadlines: the cursor moves once per sweep; met and missed are stored once, a miss writes one event', async () => {
     const { store, alerts } = await open();
-    const [{ item: done }, { item: late }] = await store.enqueue([spec({ date: '2026-11-27', symbol: 'AAPL' }), spec({ date: '2026-11-27', symbol: 'MSFT' }), spec({ date: '2026-11-30', symbol: 'AAPL' })]);
+    const [done, late] = (await store.enqueue([spec({ date: '2026-11-27', symbol: 'AAPL' }), spec({ date: '2026-11-27', symbol: 'MSFT' }), spec({ date: '2026-11-30', symbol: 'AAPL' })])).map((o) => o.item) as [WorkItem, WorkItem];
     await completeOnce(store, done.id);
     const day = await alerts.itemsOfDay('ops', 'noop', 'date', '2026-11-27');
     expect(day.map((d) => [d.partitionKey, d.state, d.firstCompletedAt !== null])).toEqual([

@@ -1,0 +1,51 @@
+import type { WorkItem } from '../../core/work-item.js';
+import type { AlertStore } from '../../store/alert-store.js';
+import { partitionDay } from '../../time/deadline.js';
+import type { DeadlineRule } from './deadline-rules.js';
+
+/**
+ * A partition's deadline as `work show`, the API and the grid show it. `met` and `missed`
+ * are the stored decisions (made when the deadline passed). Before that it is `pending`;
+ * `untracked` means the deadline passed with no decision stored: the partition's day is older
+ * than the pipeline's tracking (a backfilled past week) or the sweeper has not run yet.
+ */
+export interface DeadlineView {
+  deadline: string;
+  due_at: string;
+  state: 'pending' | 'met' | 'missed' | 'untracked';
+  met_at: string | null;
+}
+
+export async function deadlineViews(
+  alerts: AlertStore,
+  rules: readonly DeadlineRule[],
+  domain: string,
+  pipeline: string,
+  partitions: readonly { partitionKey: string; partition: WorkItem['partition'] }[],
+  now: Date = new Date(),
+): Promise<Map<string, DeadlineView>> {
+  const out = new Map<string, DeadlineView>();
+  const rule = rules.find((r) => r.domain === domain && r.pipeline === pipeline);
+  if (!rule || partitions.length === 0) return out;
+  const stored = new Map((await alerts.deadlinesFor(domain, pipeline, partitions.map((p) => p.partitionKey))).map((r) => [r.partitionKey, r]));
+  for (const p of partitions) {
+    const raw = p.partition[rule.dayKey];
+    if (raw === undefined) continue;
+    let day: string | undefined;
+    try {
+      day = partitionDay({ [rule.dayKey]: raw });
+    } catch {
+      continue; // not a date: no deadline to show
+    }
+    if (!day) continue;
+    const row = stored.get(p.partitionKey);
+    const due = row?.dueAt ?? rule.dueAt(day);
+    out.set(p.partitionKey, {
+      deadline: rule.text,
+      due_at: due.toISOString(),
+      state: row ? row.state : due.getTime() > now.getTime() ? 'pending' : 'untracked',
+      met_at: row?.metAt?.toISOString() ?? null,
+    });
+  }
+  return out;
+}
