@@ -1,4 +1,17 @@
 import { z } from 'zod';
+import { DURATION_RULE, parseDuration } from '../core/duration.js';
+
+const duration = z.union([z.string(), z.number()]).refine(
+  (v) => {
+    try {
+      parseDuration(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: `must ${DURATION_RULE}` },
+);
 
 /**
  * Config for freshness deadlines and alerts (issue #12). Deadline text is checked by the
@@ -30,6 +43,8 @@ export const alertConfigSchema = z.strictObject({
   format: z.enum(['json', 'slack']).default('json'),
   /** Base URL of the dashboard for the item link; default the URL `sluice start` serves. */
   dashboard_url: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
+  /** Back-off between tries of one delivery: base_delay doubling up to max_delay (default 1s, 5m). Tries never stop for 5xx/network errors. */
+  retry: z.strictObject({ base_delay: duration.optional(), max_delay: duration.optional() }).optional(),
 });
 
 export type DeadlineConfig = z.output<typeof deadlineConfigSchema>;

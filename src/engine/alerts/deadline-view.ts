@@ -49,3 +49,9 @@ export async function deadlineViews(
   }
   return out;
 }
+
+/** One item's deadline view, or null when its pipeline declares none (or its partition has no day). */
+export async function itemDeadlineView(alerts: AlertStore, rules: readonly DeadlineRule[], item: WorkItem, now: Date = new Date()): Promise<DeadlineView | null> {
+  const views = await deadlineViews(alerts, rules, item.domain, item.pipeline, [item], now);
+  return views.get(item.partitionKey) ?? null;
+}

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/pipeline.js';
+import { parseDuration } from '../../core/duration.js';
 import { redact } from '../../connectors/redact.js';
 import type { AlertConfig } from '../../config/alerts-schema.js';
 import type { AlertDelivery, AlertEvent, AlertStore } from '../../store/alert-store.js';
@@ -155,7 +156,9 @@ export class AlertDispatcher {
       this.o.logger.error({ alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure }, 'alert rejected by the receiver; not retried');
       return true;
     }
-    const delay = Math.min(this.o.maxDelayMs ?? 300_000, (this.o.baseDelayMs ?? 1000) * 2 ** Math.min(d.attempts, 20));
+    const base = rule.retry?.base_delay !== undefined ? parseDuration(rule.retry.base_delay) : (this.o.baseDelayMs ?? 1000);
+    const max = rule.retry?.max_delay !== undefined ? parseDuration(rule.retry.max_delay) : (this.o.maxDelayMs ?? 300_000);
+    const delay = Math.min(max, base * 2 ** Math.min(d.attempts, 20));
     await this.o.alerts.markRetry(d.id, new Date(now().getTime() + delay), failure);
     this.o.logger.warn({ alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure, retry_in_ms: delay }, 'alert delivery failed; will retry');
     return false;
