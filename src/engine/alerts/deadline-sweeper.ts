@@ -71,7 +71,8 @@ export class DeadlineSweeper {
    * `week_ending` (a week_ending Friday need not be a session). */
   private *candidateDays(rule: DeadlineRule, from: Date, to: Date): Generator<DateString> {
     const tz = rule.calendar.timezone;
-    const last = zonedDate(to, tz);
+    // A day in another zone ("17:00 Asia/Tokyo") can be due before the calendar's date turns.
+    const last = addDays(zonedDate(to, tz), 2);
     for (let day = addDays(zonedDate(from, tz), -SEARCH_MARGIN_DAYS); day <= last; day = addDays(day, 1)) {
       if (rule.dayKey === 'date' ? rule.calendar.isSession(day) : new Date(`${day}T12:00:00Z`).getUTCDay() === 5) yield day;
     }
