@@ -89,6 +89,8 @@ export interface AlertStore {
   itemsOfDay(domain: string, pipeline: string, dayKey: string, day: string): Promise<DayItem[]>;
   deadlinesFor(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<DeadlineRecord[]>;
   countDeadlines(): Promise<{ domain: string; pipeline: string; state: string; count: number }[]>;
+  /** Item ids of a pipeline's partitions whose deadline was decided `state` (the grid's marks), at most `limit`. */
+  deadlineItemIds(domain: string, pipeline: string, state: 'met' | 'missed', limit: number): Promise<number[]>;
 }
 
 const cache = new WeakMap<Store, AlertStore>();

@@ -148,6 +148,8 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
       { domain: 'ops', pipeline: 'noop', state: 'met', count: 1 },
       { domain: 'ops', pipeline: 'noop', state: 'missed', count: 2 },
     ]);
+    expect(await alerts.deadlineItemIds('ops', 'noop', 'missed', 10)).toEqual([late.id]);
+    expect(await alerts.deadlineItemIds('ops', 'noop', 'met', 10)).toEqual([done.id]);
     const events = (await alerts.unfannedEvents(10)).filter((e) => e.event === 'deadline_missed');
     expect(events.map((e) => [e.partitionKey, e.itemId, e.at.toISOString()])).toEqual([
       ['date=2026-11-27|symbol=MSFT', late.id, '2026-11-27T20:00:00.000Z'],

@@ -1,7 +1,11 @@
 import type { WorkItem } from '../../core/work-item.js';
 import type { AlertStore } from '../../store/alert-store.js';
 import { partitionDay } from '../../time/deadline.js';
-import type { DeadlineRule } from './deadline-rules.js';
+import { compileDeadlines, type DeadlineRule } from './deadline-rules.js';
+import { alertStoreFor } from '../../store/alert-store.js';
+import type { Store } from '../../store/store.js';
+import type { SluiceConfig } from '../../config/schema.js';
+import type { PipelineRegistry } from '../registry.js';
 
 /**
  * A partition's deadline as `work show`, the API and the grid show it. `met` and `missed`
@@ -54,4 +58,17 @@ export async function deadlineViews(
 export async function itemDeadlineView(alerts: AlertStore, rules: readonly DeadlineRule[], item: WorkItem, now: Date = new Date()): Promise<DeadlineView | null> {
   const views = await deadlineViews(alerts, rules, item.domain, item.pipeline, [item], now);
   return views.get(item.partitionKey) ?? null;
+}
+
+/** The grid's deadline field: which items missed (for a cell marker) and decided counts. */
+export async function gridDeadline(
+  app: { store: Store; config: SluiceConfig; registry: PipelineRegistry },
+  domain: string,
+  pipeline: string,
+): Promise<{ deadline: string; missed_item_ids: number[]; counts: Record<string, number> } | null> {
+  const rule = compileDeadlines(app.config, app.registry).find((r) => r.domain === domain && r.pipeline === pipeline);
+  if (!rule) return null;
+  const alerts = alertStoreFor(app.store);
+  const counts = Object.fromEntries((await alerts.countDeadlines()).filter((c) => c.domain === domain && c.pipeline === pipeline).map((c) => [c.state, c.count]));
+  return { deadline: rule.text, missed_item_ids: await alerts.deadlineItemIds(domain, pipeline, 'missed', 10_000), counts };
 }

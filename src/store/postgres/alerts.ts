@@ -198,4 +198,12 @@ export class PgAlertStore implements AlertStore {
     );
     return rows;
   }
+
+  async deadlineItemIds(domain: string, pipeline: string, state: 'met' | 'missed', limit: number): Promise<number[]> {
+    const { rows } = await this.pool.query<{ item_id: string }>(
+      `SELECT item_id FROM ${this.t('partition_deadlines')} WHERE domain = $1 AND pipeline = $2 AND state = $3 AND item_id IS NOT NULL ORDER BY partition_key LIMIT $4`,
+      [domain, pipeline, state, limit],
+    );
+    return rows.map((r) => Number(r.item_id));
+  }
 }

@@ -172,4 +172,11 @@ export class SqliteAlertStore implements AlertStore {
       count: number;
     }[];
   }
+
+  async deadlineItemIds(domain: string, pipeline: string, state: 'met' | 'missed', limit: number): Promise<number[]> {
+    return this.db
+      .prepare('SELECT item_id FROM partition_deadlines WHERE domain = ? AND pipeline = ? AND state = ? AND item_id IS NOT NULL ORDER BY partition_key LIMIT ?')
+      .pluck()
+      .all(domain, pipeline, state, limit) as number[];
+  }
 }
