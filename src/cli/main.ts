@@ -15,6 +15,7 @@ import { registerStart } from './commands/start.js';
 import { registerStatus } from './commands/status.js';
 import { registerWork } from './commands/work.js';
 import { registerWorker } from './commands/worker.js';
+import { registerAlerts } from './commands/alerts.js';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerPrices(program);
   registerData(program);
   registerManifest(program);
+  registerAlerts(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.
   const override = (cmd: Command): void => {
