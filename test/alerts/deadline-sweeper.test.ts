@@ -16,6 +16,7 @@ import { DeadlineSweeper } from '../../src/engine/alerts/deadline-sweeper.js';
 import { itemDeadlineView } from '../../src/engine/alerts/deadline-view.js';
 import { alertStoreFor } from '../../src/store/alert-store.js';
 import { buildEnqueueSpec } from '../../src/engine/enqueue.js';
+import type { WorkItem } from '../../src/core/work-item.js';
 
 const apps: SluiceApp[] = [];
 const dirs: string[] = [];
@@ -50,7 +51,7 @@ describe('deadline sweeper', () => {
     expect(rule!.dueAt('2027-01-15').toISOString()).toBe('2027-01-19T17:30:00.000Z');
     const sweeper = sweeperOf(app);
     await sweeper.sweep(at('2027-01-12T00:00:00Z')); // creates the cursor: nothing before is replayed
-    const [{ item: tier1 }] = await app.store.enqueue([buildEnqueueSpec(app.registry, { pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending: '2027-01-15', tier: 'NMS_TIER_1' } }).spec]);
+    const tier1 = (await app.store.enqueue([buildEnqueueSpec(app.registry, { pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending: '2027-01-15', tier: 'NMS_TIER_1' } }).spec]))[0]!.item;
     const [claimed] = await app.store.claim({ workerId: 'w', limit: 1, leaseMs: 60_000 });
     await app.store.complete([{ itemId: tier1.id, attemptId: claimed!.attemptId, workerId: 'w' }]);
     const alerts = alertStoreFor(app.store);
@@ -80,7 +81,7 @@ describe('deadline sweeper', () => {
     const sweeper = sweeperOf(app);
     await sweeper.sweep(at('2026-11-27T12:00:00Z'));
     const spec = (date: string) => buildEnqueueSpec(app.registry, { pipeline: 'ops.noop', partition: { date } }).spec;
-    const [{ item: day }, { item: old }] = await app.store.enqueue([spec('2026-11-27'), spec('2026-11-20')]);
+    const [day, old] = (await app.store.enqueue([spec('2026-11-27'), spec('2026-11-20')])).map((o) => o.item) as [WorkItem, WorkItem];
     await app.store.claim({ workerId: 'w', limit: 1, leaseMs: 600_000 }); // RUNNING past the deadline
     expect(await sweeper.sweep(at('2026-11-27T20:00:01Z'))).toBe(1);
     const alerts = alertStoreFor(app.store);
