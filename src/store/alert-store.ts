@@ -76,6 +76,9 @@ export interface AlertStore {
   /** Newest first. */
   listDeliveries(limit: number): Promise<AlertDelivery[]>;
   countDeliveries(): Promise<{ alert: string; state: string; count: number }[]>;
+  /** Deletes fanned-out events older than `before` with no pending delivery, and their
+   * delivered or rejected deliveries (the outbox's retention). Returns events deleted. */
+  pruneAlerts(before: Date): Promise<number>;
   /** false when an event with this dedupe key exists already. */
   insertEvent(e: Omit<AlertEvent, 'id'> & { dedupeKey: string }): Promise<boolean>;
 

@@ -110,6 +110,11 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
     const [newest] = await alerts.listDeliveries(1);
     expect(newest!.alert).toBe('desk');
     expect((await alerts.countDeliveries()).find((c) => c.alert === 'desk' && c.state === 'rejected')?.count).toBe(1);
+    // Retention: only events whose every delivery is finished go; a pending one keeps its event.
+    const later2 = new Date(now.getTime() + 86_400_000);
+    expect(await alerts.pruneAlerts(later2)).toBe(1); // event a: ops delivered, desk rejected
+    expect((await alerts.listDeliveries(10)).map((d) => d.event.id).sort()).toEqual([events[1]!.id, events[1]!.id, events[2]!.id, events[2]!.id]);
+    expect(await alerts.pruneAlerts(new Date(now.getTime() - 1000))).toBe(0);
   });
 
   it('deadlines: the cursor moves once per sweep; met and missed are stored once, a miss writes one event', async () => {

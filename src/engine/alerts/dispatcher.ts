@@ -70,9 +70,16 @@ export class AlertDispatcher {
     await this.loop;
   }
 
+  private lastPruneAt = 0;
+
   /** One pass: fan out, then deliver heads until none is due. Returns deliveries acknowledged. */
   async runOnce(now: () => Date = () => new Date()): Promise<number> {
     await this.fanOut(now());
+    if (now().getTime() - this.lastPruneAt > 3_600_000) {
+      // Hourly: what was delivered (or refused) more than 30 days ago leaves the outbox.
+      this.lastPruneAt = now().getTime();
+      await this.o.alerts.pruneAlerts(new Date(this.lastPruneAt - 30 * 86_400_000));
+    }
     let sent = 0;
     for (let round = 0; round < 1000 && !this.abort.signal.aborted; round++) {
       // The claim outlives one request, so a dispatcher killed mid-request blocks its head only briefly.

@@ -112,6 +112,15 @@ export class PgAlertStore implements AlertStore {
     return rows;
   }
 
+  async pruneAlerts(before: Date): Promise<number> {
+    // Deliveries go with their event (ON DELETE CASCADE).
+    const { rowCount } = await this.pool.query(
+      `DELETE FROM ${this.t('alert_events')} e WHERE e.fanned_out AND e.at < $1 AND NOT EXISTS (SELECT 1 FROM ${this.t('alert_deliveries')} d WHERE d.event_id = e.id AND d.state = 'pending')`,
+      [before],
+    );
+    return rowCount ?? 0;
+  }
+
   async insertEvent(e: Omit<AlertEvent, 'id'> & { dedupeKey: string }): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `INSERT INTO ${this.t('alert_events')} (event, domain, pipeline, partition_key, item_id, schedule, error, at, dedupe_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (dedupe_key) DO NOTHING`,

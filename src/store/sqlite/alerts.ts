@@ -95,6 +95,13 @@ export class SqliteAlertStore implements AlertStore {
     return this.db.prepare('SELECT alert, state, count(*) AS count FROM alert_deliveries GROUP BY alert, state ORDER BY alert, state').all() as { alert: string; state: string; count: number }[];
   }
 
+  async pruneAlerts(before: Date): Promise<number> {
+    // Deliveries go with their event (ON DELETE CASCADE).
+    return this.db
+      .prepare(`DELETE FROM alert_events WHERE fanned_out = 1 AND at < ? AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.event_id = alert_events.id AND d.state = 'pending')`)
+      .run(before.getTime()).changes;
+  }
+
   async insertEvent(e: Omit<AlertEvent, 'id'> & { dedupeKey: string }): Promise<boolean> {
     const info = this.db
       .prepare('INSERT OR IGNORE INTO alert_events (event, domain, pipeline, partition_key, item_id, schedule, error, at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
