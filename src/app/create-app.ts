@@ -25,6 +25,7 @@ import { outputDataset } from '../domains/ops/command-output.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
 import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
 import type pino from 'pino';
+import { compileAlerting } from '../engine/alerts/service.js';
 
 export interface AppOptions {
   configPath?: string;
@@ -73,6 +74,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const datasets = applyPipelineConfig(registry, loaded);
   checkDependencyGraph(registry);
   const schedules = compileSchedules(config, registry, loaded.file ?? undefined);
+  compileAlerting(config, registry, loaded.file ?? undefined);
 
   const store = await openStore(databaseUrl);
 

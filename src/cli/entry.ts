@@ -17,6 +17,8 @@ interface TopLevel {
   /** As commander prints it in the command list, e.g. `enqueue [options] <pipeline>`. */
   term: string;
   description: string;
+  /** Other names the command answers to (`matrix` is also `features`). */
+  aliases?: readonly string[];
 }
 
 interface CommandModule {
@@ -90,12 +92,31 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => [(await import('./commands/prices.js')).registerPrices],
   },
   {
+    commands: [{ name: 'fred', term: 'fred [options]', description: `Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions now, in this process; ${RUN_RESULT}` }],
+    load: async () => [(await import('./commands/fred.js')).registerFred],
+  },
+  {
+    commands: [
+      {
+        name: 'matrix',
+        aliases: ['features'],
+        term: 'matrix|features [options]',
+        description: 'Build the features.daily_matrix (prices × FRED) for XNYS sessions now, in this process, and export it; a date whose inputs have not landed is blocked (exit 1 if all are)',
+      },
+    ],
+    load: async () => [(await import('./commands/matrix.js')).registerMatrix],
+  },
+  {
     commands: [{ name: 'data', term: 'data [options] <domain> <dataset>', description: 'Print the rows of a published dataset (latest captures, or as of an instant or capture)' }],
     load: async () => [(await import('./commands/data.js')).registerData],
   },
   {
     commands: [{ name: 'manifest', term: 'manifest [options]', description: 'Latest capture per (domain, partition, stage): row count, content hash, when; the answer to "is this ready?"' }],
     load: async () => [(await import('./commands/manifest.js')).registerManifest],
+  },
+  {
+    commands: [{ name: 'alerts', term: 'alerts', description: 'Alert webhooks (config "alerts")' }],
+    load: async () => [(await import('./commands/alerts.js')).registerAlerts],
   },
 ];
 
@@ -131,12 +152,12 @@ export async function buildProgramFor(argv: readonly string[]): Promise<Command>
   program.configureHelp({ subcommandTerm: (cmd) => terms.get(cmd) ?? plain.subcommandTerm(cmd) });
   addGlobalOptions(program);
   for (const mod of COMMAND_MODULES) {
-    if (wanted !== undefined && mod.commands.some((c) => c.name === wanted)) {
+    if (wanted !== undefined && mod.commands.some((c) => c.name === wanted || (c.aliases ?? []).includes(wanted))) {
       for (const register of await mod.load()) register(program);
       continue;
     }
     for (const c of mod.commands) {
-      const placeholder = program.command(c.name).description(c.description).helpOption(false).allowUnknownOption().allowExcessArguments();
+      const placeholder = program.command(c.name).aliases([...(c.aliases ?? [])]).description(c.description).helpOption(false).allowUnknownOption().allowExcessArguments();
       // Not reached unless the command word was misread: then run it with every module.
       placeholder.action(async () => {
         const { buildProgram } = await import('./main.js');

@@ -17,6 +17,7 @@ import { registerWork } from './commands/work.js';
 import { registerWorker } from './commands/worker.js';
 import { registerFred } from './commands/fred.js';
 import { registerMatrix } from './commands/matrix.js';
+import { registerAlerts } from './commands/alerts.js';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -38,10 +39,11 @@ export function buildProgram(): Command {
   registerBackfill(program);
   registerFinra(program);
   registerPrices(program);
-  registerData(program);
-  registerManifest(program);
   registerFred(program);
   registerMatrix(program);
+  registerData(program);
+  registerManifest(program);
+  registerAlerts(program);
   // Every subcommand inherits the error behaviour: throw instead of process.exit, so
   // main() decides the exit code and resources are closed.
   const override = (cmd: Command): void => {

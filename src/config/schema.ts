@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { DURATION_RULE, parseDuration } from '../core/duration.js';
 import { checkCommandEntry, commandFields } from './command-pipeline.js';
 import { commandOutputSchema, dependsOnEntrySchema } from './command-output.js';
+import { alertConfigSchema, deadlineConfigSchema } from './alerts-schema.js';
 
 /**
  * The config file, as in the design's contract. Objects are strict: a misspelt key
@@ -57,6 +58,8 @@ export const pipelineConfigSchema = z
     depends_on: z.array(dependsOnEntrySchema).optional(),
     /** Command pipelines: the dataset the script's rows land in (see command-output.ts). */
     output: commandOutputSchema.optional(),
+    /** When each partition is due (freshness deadline), e.g. "close+2h": see alerts-schema.ts. */
+    deadline: deadlineConfigSchema.optional(),
   })
   .superRefine(checkCommandEntry);
 
@@ -84,6 +87,8 @@ export const scheduleConfigSchema = z.strictObject({
   catchup: z.union([duration, z.boolean()]).optional(),
   overlap: z.enum(['skip', 'buffer_one', 'allow']).optional(),
   enabled: z.boolean().optional(),
+  /** Freshness deadline of the partitions this schedule enqueues (see alerts-schema.ts). */
+  deadline: deadlineConfigSchema.optional(),
 });
 
 export const configSchema = z.strictObject({
@@ -136,6 +141,8 @@ export const configSchema = z.strictObject({
   /** Files (relative to the config) whose exports are pipelines made with definePipeline. */
   modules: z.array(z.string().min(1, 'must name a file such as ./pipelines/train.ts')).optional(),
   schedules: z.array(scheduleConfigSchema).default([]),
+  /** Webhooks for failed, deadline_missed, schedule_missed and recovered events. */
+  alerts: z.array(alertConfigSchema).default([]),
   calendars: z
     .record(
       z.string(),

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { AttemptOutcome, Worker } from '../engine/worker.js';
 import type { ClaimedItem, Store } from '../store/store.js';
 import type { PipelineRegistry } from '../engine/registry.js';
+import { alertStoreFor } from '../store/alert-store.js';
 
 /** The scheduler surface metrics read (a subset of the API's SchedulerPort). */
 export interface SchedulerMetricsSource {
@@ -187,6 +188,35 @@ export function createMetrics(options: MetricsOptions): SluiceMetrics {
     });
   }
 
+  // Freshness deadlines and the alert outbox, read at scrape time like the work item gauges.
+  new Gauge({
+    name: 'sluice_partition_deadlines',
+    help: 'Partitions whose freshness deadline was decided, by pipeline (domain.name) and state (met, missed)',
+    labelNames: ['pipeline', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const c of await alertStoreFor(store).countDeadlines()) this.set({ pipeline: `${c.domain}.${c.pipeline}`, state: c.state }, c.count);
+      } catch (err) {
+        logger?.warn({ err }, 'metrics: could not count deadlines');
+      }
+    },
+  });
+  new Gauge({
+    name: 'sluice_alert_deliveries',
+    help: 'Alert webhook deliveries by alert name and state (pending, delivered, rejected)',
+    labelNames: ['alert', 'state'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const c of await alertStoreFor(store).countDeliveries()) this.set({ alert: c.alert, state: c.state }, c.count);
+      } catch (err) {
+        logger?.warn({ err }, 'metrics: could not count alert deliveries');
+      }
+    },
+  });
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
 
   const onStart = (item: ClaimedItem) => started.inc({ pipeline: `${item.domain}.${item.pipeline}` });

@@ -1,10 +1,11 @@
 /**
  * Freshness deadlines: when a partition is due, relative to its own calendar time.
- * (The time-layer half of issue #12's deadlines; storing and alerting on them is not built yet.)
+ * (The instants; engine/alerts/ stores each partition's state and alerts on misses.)
  *
  * Grammar (no spaces, lower case):
  *   open | close | next_open | next_close   optionally with a signed offset (+2h, -15m, +1h30m)
- *   HH:MM                                   a fixed local time (calendar zone) on the partition's day
+ *   HH:MM [ZONE]                            a fixed local time on the partition's day, in ZONE
+ *                                           (an IANA zone, e.g. "17:00 America/New_York") or the calendar's
  *   next_session@HH:MM                      a fixed local time on the session after the partition's day
  *
  * The partition's day is its `date` (a session) or its `week_ending` (a Friday). `open`/`close`
@@ -16,16 +17,16 @@
 import { TimeInputError } from './errors.js';
 import { parseDate, type DateString } from './civil-date.js';
 import type { TradingCalendar } from './trading-calendar.js';
-import { parseTimeOfDay, zonedDateTimeToInstant } from './zoned.js';
+import { parseTimeOfDay, validateTimezone, zonedDateTimeToInstant } from './zoned.js';
 
 export type DeadlineSpec =
   | { kind: 'market'; anchor: 'open' | 'close' | 'next_open' | 'next_close'; offsetMinutes: number }
-  | { kind: 'local'; nextSession: boolean; time: string };
+  | { kind: 'local'; nextSession: boolean; time: string; timezone?: string };
 
 const MARKET_RE = /^(open|close|next_open|next_close)(?:([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?)?$/;
-const LOCAL_RE = /^(next_session@)?(\d{2}:\d{2})$/;
+const LOCAL_RE = /^(next_session@)?(\d{2}:\d{2})(?: +([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*))?$/;
 const MAX_OFFSET_MINUTES = 7 * 24 * 60;
-const GRAMMAR = 'must be open, close, next_open or next_close with an optional offset (close+2h, next_open+3h), HH:MM, or next_session@HH:MM';
+const GRAMMAR = 'must be open, close, next_open or next_close with an optional offset (close+2h, next_open+3h), HH:MM or "HH:MM Area/City", or next_session@HH:MM';
 
 export function parseDeadline(value: unknown, field = 'deadline'): DeadlineSpec {
   if (typeof value !== 'string') throw new TimeInputError(field, value, GRAMMAR);
@@ -33,7 +34,8 @@ export function parseDeadline(value: unknown, field = 'deadline'): DeadlineSpec 
   const local = LOCAL_RE.exec(text);
   if (local) {
     parseTimeOfDay(local[2], field);
-    return { kind: 'local', nextSession: local[1] !== undefined, time: local[2]! };
+    if (local[3] !== undefined) validateTimezone(local[3]);
+    return { kind: 'local', nextSession: local[1] !== undefined, time: local[2]!, ...(local[3] ? { timezone: local[3] } : {}) };
   }
   const m = MARKET_RE.exec(text);
   if (!m) throw new TimeInputError(field, value, GRAMMAR);
@@ -57,7 +59,7 @@ export function deadlineFor(spec: DeadlineSpec | string, calendar: TradingCalend
   const d = typeof spec === 'string' ? parseDeadline(spec) : spec;
   if (d.kind === 'local') {
     const onDay = d.nextSession ? calendar.nextSession(day) : day;
-    return zonedDateTimeToInstant(onDay, d.time, calendar.timezone);
+    return zonedDateTimeToInstant(onDay, d.time, d.timezone ?? calendar.timezone);
   }
   const next = d.anchor.startsWith('next_');
   // A partition day that is not a session (a Friday holiday week_ending) anchors on the

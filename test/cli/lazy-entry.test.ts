@@ -30,8 +30,8 @@ describe('the CLI loads only the command asked for', () => {
   it('its table lists every top-level command of buildProgram(), in order, with the same term and description', () => {
     const full = buildProgram();
     const help = full.createHelp();
-    const expected = full.commands.map((c) => ({ name: c.name(), term: help.subcommandTerm(c), description: c.description() }));
-    expect(COMMAND_MODULES.flatMap((m) => m.commands)).toEqual(expected);
+    const expected = full.commands.map((c) => ({ name: c.name(), term: help.subcommandTerm(c), description: c.description(), aliases: c.aliases() }));
+    expect(COMMAND_MODULES.flatMap((m) => m.commands).map((c) => ({ ...c, aliases: [...(c.aliases ?? [])] }))).toEqual(expected);
   });
 
   it('prints the same help for the program and every command path, and the same unknown-command error', async () => {

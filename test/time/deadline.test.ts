@@ -22,6 +22,10 @@ describe('freshness deadline instants (calendar rules)', () => {
   it('a fixed local time on the day, or on the next session', () => {
     expect(due('17:30', '2026-11-27')).toBe('2026-11-27T17:30:00-05:00');
     expect(due('next_session@12:00', '2026-12-24')).toBe('2026-12-28T12:00:00-05:00'); // 12-25 holiday
+    // In a named zone: 17:00 in London on 2026-03-09 is 13:00 New York (the US is on DST, the UK not yet).
+    expect(due('17:00 Europe/London', '2026-03-09')).toBe('2026-03-09T13:00:00-04:00');
+    expect(due('17:00 America/New_York', '2026-11-02')).toBe('2026-11-02T17:00:00-05:00');
+    expect(() => parseDeadline('17:00 Mars/Olympus')).toThrow(/time zone/);
   });
 
   it('the partition day is its date or its week_ending', () => {

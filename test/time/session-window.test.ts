@@ -83,6 +83,12 @@ describe('every (interval triggers)', () => {
     expect(times).toEqual(['2026-03-06T20:30:00.000Z', '2026-03-09T13:30:00.000Z', '2026-03-09T14:30:00.000Z']);
   });
 
+  it('with window session across the fall-back: 13:30Z on Friday 2026-10-30 (EDT), 14:30Z on Monday 2026-11-02 (EST)', () => {
+    const times = nextIntervalTimes({ everyMs: 60 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-10-30T19:00:00Z'), 4).map((d) => d.toISOString());
+    // 15:30 EDT = 19:30Z is Friday's last hourly tick; Monday's first is 09:30 EST = 14:30Z.
+    expect(times).toEqual(['2026-10-30T19:30:00.000Z', '2026-11-02T14:30:00.000Z', '2026-11-02T15:30:00.000Z', '2026-11-02T16:30:00.000Z']);
+  });
+
   it('without a window: aligned to the UTC epoch by default, or to start', () => {
     const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
     expect(iso(nextIntervalTimes({ everyMs: 15 * 60_000 }, new Date('2026-01-05T10:07:00Z'), 3))).toEqual([

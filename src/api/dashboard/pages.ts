@@ -351,7 +351,8 @@ export function cellTitle(g: GridJson, row: string, col: string, cell: GridJson[
   return `${where}: ${Object.entries(cell.counts).map(([s, n]) => `${n} ${s}`).join(', ')}`;
 }
 
-export function gridTable(g: GridJson): SafeHtml {
+export function gridTable(g: GridJson & { deadline?: { missed_item_ids: number[] } | null }): SafeHtml {
+  const missed = new Set(g.deadline?.missed_item_ids ?? []);
   if (g.total_items === 0) return html`<tbody><tr><td class="empty">No work items for this pipeline yet.</td></tr></tbody>`;
   return html`<thead><tr><th class="corner">${g.row_key ?? ''}${g.col_key ? ` \u2193 / ${g.col_key} \u2192` : ''}</th>${g.columns.map(
     (c) => html`<th title="${c}">${g.col_key ? c : ''}</th>`,
@@ -359,10 +360,11 @@ export function gridTable(g: GridJson): SafeHtml {
     (r, ri) =>
       html`<tr><th title="${r}">${r}</th>${g.columns.map((c, ci) => {
         const cell = g.cells[ri]![ci] ?? null;
-        const title = cellTitle(g, r, c, cell);
+        const late = cell?.item_id != null && missed.has(cell.item_id);
+        const title = cellTitle(g, r, c, cell) + (late ? ' (missed its deadline)' : '');
         if (!cell) return html`<td class="cell none" data-row="${r}" data-col="${c}" title="${title}"></td>`;
         const inner = cell.item_id !== null ? html`<a href="/items/${cell.item_id}" aria-label="${title}"></a>` : html`<span>${cell.count}</span>`;
-        return html`<td class="cell s-${cell.state}" data-state="${cell.state}" data-row="${r}" data-col="${c}" title="${title}">${inner}</td>`;
+        return html`<td class="cell s-${cell.state}${late ? ' deadline-missed' : ''}" data-state="${cell.state}" data-row="${r}" data-col="${c}" title="${title}">${inner}</td>`;
       })}</tr>`,
   )}</tbody>`;
 }

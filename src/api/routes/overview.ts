@@ -1,3 +1,4 @@
+import { gridDeadline } from '../../engine/alerts/deadline-view.js';
 import { z } from 'zod';
 import { summarizeCounts } from '../../engine/state-summary.js';
 import type { ServerContext, ZodServer } from '../context.js';
@@ -104,6 +105,10 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
             col_limit: z.number().int(),
             state_totals: countsSchema,
             cells: z.array(z.array(gridCellSchema.nullable())),
+            deadline: z
+              .object({ deadline: z.string(), missed_item_ids: z.array(z.number().int()), counts: z.record(z.string(), z.number().int()) })
+              .nullable()
+              .meta({ description: 'the pipeline\'s freshness deadline: items whose partition missed it (cells with that item_id), and decided partitions by state' }),
           }),
           ...pickErrors(400, 401),
         },
@@ -116,5 +121,6 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
 export async function gridFor(ctx: ServerContext, grids: GridScanner, pipeline: string, q: z.infer<typeof gridQuery>) {
   const registered = ctx.app.registry.require(pipeline, 'pipeline');
   const scan = await grids.scan(registered.definition.domain, registered.definition.name);
-  return buildGrid(registered.key, scan, { rows: q.rows, cols: q.cols, limit: q.limit, offset: q.offset, colLimit: q.col_limit, colOffset: q.col_offset });
+  const grid = buildGrid(registered.key, scan, { rows: q.rows, cols: q.cols, limit: q.limit, offset: q.offset, colLimit: q.col_limit, colOffset: q.col_offset });
+  return { ...grid, deadline: await gridDeadline(ctx.app, registered.definition.domain, registered.definition.name) };
 }

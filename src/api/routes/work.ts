@@ -1,3 +1,6 @@
+import { alertStoreFor } from '../../store/alert-store.js';
+import { compileDeadlines } from '../../engine/alerts/deadline-rules.js';
+import { itemDeadlineView } from '../../engine/alerts/deadline-view.js';
 import { blockedReason } from '../../engine/dependencies.js';
 import { z } from 'zod';
 import { ATTEMPT_STATUSES } from '../../core/states.js';
@@ -160,6 +163,10 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
               .array(z.object({ pipeline: z.string(), partition_key: z.string(), state: workStateSchema.nullable(), item_id: z.number().int().nullable(), last_error: z.string().nullable() }))
               .meta({ description: 'upstream partitions this item waits on (state null: not enqueued yet)' }),
             blocked_reason: z.string().nullable().meta({ description: 'for a WAITING item: what it waits for, or which failed upstream blocks it' }),
+            deadline: z
+              .object({ deadline: z.string(), due_at: z.string(), state: z.enum(['pending', 'met', 'missed', 'untracked']), met_at: z.string().nullable() })
+              .nullable()
+              .meta({ description: "the partition's freshness deadline and its state (null: the pipeline declares none)" }),
           }),
           ...pickErrors(400, 401, 404),
         },
@@ -168,7 +175,9 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
     async (request) => {
       const detail = await itemDetail(ctx, request.params.id);
       const blocked = detail.item.state === 'WAITING' ? blockedReason(await app.store.listDependencies(request.params.id)) : null;
-      return { ...detail, blocked_reason: blocked };
+      const item = (await app.store.getItem(request.params.id))!;
+      const deadline = await itemDeadlineView(alertStoreFor(app.store), compileDeadlines(app.config, app.registry), item);
+      return { ...detail, blocked_reason: blocked, deadline };
     },
   );
 

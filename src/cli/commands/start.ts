@@ -5,6 +5,7 @@ import { parseBoundedIntOption, parseIntOption, withApp } from '../context.js';
 import { listenOrExplain } from '../listen.js';
 import { onShutdownSignals } from '../signals.js';
 import { checkBind } from '../bind-policy.js';
+import { Alerting } from '../../engine/alerts/service.js';
 
 export function registerStart(program: Command): void {
   program
@@ -38,6 +39,9 @@ export function registerStart(program: Command): void {
         worker?.start();
         if (turbomode?.hasScheduler) await turbomode.startLoaded();
         else await scheduler?.start();
+        // Deadlines and alert delivery run beside the worker, never in its path.
+        const alerting = new Alerting({ store: app.store, registry: app.registry, config: app.config, logger: app.logger, source: app.loaded.file ?? undefined, dashboardUrl: url });
+        alerting.start();
         const demo = opts.demo || app.loaded.file === BUNDLED_DEMO_CONFIG ? await seedDemo(app, app.loaded.baseDir) : undefined;
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
         process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
@@ -46,6 +50,7 @@ export function registerStart(program: Command): void {
             demo?.stop();
             if (turbomode?.hasScheduler) await turbomode.stop();
             else await scheduler?.stop();
+            await alerting.stop();
             await worker?.stop(immediate ? 0 : undefined);
             await server.close();
             resolve();

@@ -1,3 +1,6 @@
+import { alertStoreFor } from '../../store/alert-store.js';
+import { compileDeadlines } from '../../engine/alerts/deadline-rules.js';
+import { itemDeadlineView } from '../../engine/alerts/deadline-view.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
@@ -51,10 +54,12 @@ export function registerWork(program: Command): void {
         const events = await app.store.listEvents(id);
         const dependencies = await app.store.listDependencies(id);
         const blocked = item.state === 'WAITING' ? blockedReason(dependencies) : null;
+        const deadline = await itemDeadlineView(alertStoreFor(app.store), compileDeadlines(app.config, app.registry), item);
         if (opts.json) {
           return printJson({
             ...workItemToJson(item),
             blocked_reason: blocked,
+            deadline,
             dependencies: dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition_key: d.partitionKey, state: d.state, item_id: d.itemId, last_error: d.lastError })),
             attempts: attempts.map(attemptToJson),
             events: events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor, detail: e.detail })),
@@ -65,6 +70,7 @@ export function registerWork(program: Command): void {
         out.write(`state ${item.state}  attempts ${item.attempts}/${item.maxAttempts}  priority ${item.priority}  desired_at ${item.desiredAt.toISOString()}\n`);
         if (item.lastError) out.write(`last error: ${item.lastError}\n`);
         if (blocked) out.write(`${blocked}\n`);
+        if (deadline) out.write(`deadline ${deadline.deadline}: due ${deadline.due_at}, ${deadline.state}${deadline.met_at ? ` at ${deadline.met_at}` : ''}\n`);
         if (dependencies.length) {
           out.write('\nupstream:\n');
           printTable(dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition: d.partitionKey, state: d.state ?? 'not enqueued', item: d.itemId ?? '' })), ['pipeline', 'partition', 'state', 'item']);
