@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
@@ -26,14 +26,15 @@ export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src '
  */
 export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: GridScanner, auth: { enabled: boolean }): void {
   const { app, scheduler } = ctx;
-  const js = readFileSync(new URL('dashboard.js', ASSETS), 'utf8');
+  // Every script of the assets folder, read once: dashboard.js imports the page modules.
+  const scripts = new Map(readdirSync(ASSETS).filter((f) => /^[a-z-]+\.js$/.test(f)).map((f) => [f, readFileSync(new URL(f, ASSETS), 'utf8')]));
   const css = readFileSync(new URL('dashboard.css', ASSETS), 'utf8');
-  const timeJs = readFileSync(new URL('time-format.js', ASSETS), 'utf8');
   const hidden = { hide: true } as const;
   const config = { dashboard: true };
 
-  server.get('/assets/dashboard.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(js));
-  server.get('/assets/time-format.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(timeJs));
+  for (const [name, source] of scripts) {
+    server.get(`/assets/${name}`, { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source));
+  }
   server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css));
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 
