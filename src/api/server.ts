@@ -19,6 +19,7 @@ import { registerWorkRoutes } from './routes/work.js';
 import { registerBackfillRoutes } from './routes/backfills.js';
 import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
 import { registerLaunchRoutes } from './routes/launch.js';
+import { registerCaptureRoutes } from './routes/captures.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -102,6 +103,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerBackfillRoutes(server, ctx);
   registerScheduleControlRoutes(server, ctx);
   registerLaunchRoutes(server, ctx);
+  registerCaptureRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

@@ -6,6 +6,8 @@ import { html, type SafeHtml } from '../html.js';
 import { formatInstant } from './assets/time-format.js';
 import type { attemptJson, eventJson, ItemJson, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
+import type { LineageEntry } from '../lineage.js';
+import { lineageRows } from './graph-svg.js';
 
 /**
  * Server-rendered dashboard pages. Every value goes through the `html` template, which
@@ -15,7 +17,7 @@ import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 
 export interface Shell {
   title: string;
-  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error';
+  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error' | 'manifest' | 'captures' | 'diff' | 'data' | 'graph';
   data?: Record<string, string>;
   database: string;
   authEnabled: boolean;
@@ -27,6 +29,8 @@ const NAV: Array<[Shell['page'][], string, string]> = [
   [['grid', 'grid-index'], '/grid', 'Partitions'],
   [['schedules'], '/schedules', 'Schedules'],
   [['backfills', 'backfill'], '/backfills', 'Backfills'],
+  [['manifest', 'captures', 'diff', 'data'], '/manifest', 'Data'],
+  [['graph'], '/graph', 'Graph'],
 ];
 
 export function page(shell: Shell, body: SafeHtml): string {
@@ -219,6 +223,7 @@ export interface ItemView {
   attempts: ReturnType<typeof attemptJson>[];
   events: ReturnType<typeof eventJson>[];
   dependencies: Array<{ pipeline: string; partition_key: string; state: WorkState | null; item_id: number | null; last_error: string | null }>;
+  lineage?: { upstream: LineageEntry[]; downstream: LineageEntry[] };
 }
 
 const RETRYABLE: readonly WorkState[] = ['FAILED', 'CANCELLED'];
@@ -240,10 +245,18 @@ export function itemBody(v: ItemView): SafeHtml {
 </div>
 <section class="panel" id="deps-panel"${v.dependencies.length ? '' : html` hidden`}><h2>Upstream dependencies</h2><table><thead><tr><th>pipeline</th><th>partition</th><th>state</th></tr></thead>
 <tbody id="deps-body">${dependencyRows(v.dependencies)}</tbody></table></section>
+${v.lineage ? lineagePanel(v.lineage) : ''}
 <section class="panel" id="last-error-panel"${i.last_error ? '' : html` hidden`}><h2>Last error</h2><pre class="error" id="last-error">${i.last_error ?? ''}</pre></section>
 <section class="panel"><h2>Attempts</h2><div id="attempts">${attemptsBlock(v.attempts)}</div></section>
 <section class="panel"><h2>Events</h2><table><thead><tr><th>at</th><th>event</th><th>from</th><th>to</th><th>actor</th><th>detail</th></tr></thead>
 <tbody id="events-body">${eventRows(v.events)}</tbody></table></section>`;
+}
+
+/** Upstream and downstream partitions of the item in the pipeline graph, with states. */
+function lineagePanel(l: NonNullable<ItemView['lineage']>): SafeHtml {
+  const head = html`<thead><tr><th>pipeline</th><th>partition</th><th>mapping</th><th>state</th></tr></thead>`;
+  return html`<section class="panel" id="lineage-panel"><h2>Lineage <span class="sub"><a href="/graph">graph</a></span></h2><div class="panels"><div><h3>Upstream</h3><table>${head}<tbody id="lineage-up">${lineageRows(l.upstream, 'No upstream: a root pipeline.')}</tbody></table></div>
+<div><h3>Downstream</h3><table>${head}<tbody id="lineage-down">${lineageRows(l.downstream, 'Nothing depends on this partition.')}</tbody></table></div></div></section>`;
 }
 
 export function facts(i: ItemJson): SafeHtml {

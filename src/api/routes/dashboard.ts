@@ -13,6 +13,9 @@ import { idParam, limitParam, offsetParam, stateFilter } from '../schemas.js';
 import { gridFor, gridQuery } from './overview.js';
 import { backfillBody, backfillListBody } from '../dashboard/backfill-pages.js';
 import { backfillStatus, listBackfills } from '../../engine/backfills.js';
+import { registerDataPages } from './data-pages.js';
+import { registerGraphPage } from './graph-page.js';
+import { itemLineage } from '../lineage.js';
 
 const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
@@ -39,6 +42,8 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 
   const shell = (s: Omit<Shell, 'database' | 'authEnabled'>): Shell => ({ ...s, database: app.store.backend, authEnabled: auth.enabled });
+  registerDataPages(server, ctx, shell);
+  registerGraphPage(server, ctx, shell);
 
   server.get('/', { schema: hidden, config }, async (_req, reply) => {
     const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0 })]);
@@ -78,8 +83,8 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   );
 
   server.get('/items/:id', { schema: { ...hidden, params: z.object({ id: idParam }) }, config }, async (request, reply) => {
-    const detail = await itemDetail(ctx, request.params.id);
-    return sendPage(reply, page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody(detail)));
+    const [detail, lineage] = await Promise.all([itemDetail(ctx, request.params.id), itemLineage(ctx, request.params.id)]);
+    return sendPage(reply, page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody({ ...detail, lineage })));
   });
 
   server.get('/grid', { schema: hidden, config }, async (_req, reply) => {
@@ -126,7 +131,7 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   });
 }
 
-function sendPage(reply: import('fastify').FastifyReply, markup: string) {
+export function sendPage(reply: import('fastify').FastifyReply, markup: string) {
   return reply
     .type('text/html; charset=utf-8')
     .header('content-security-policy', DASHBOARD_CSP)

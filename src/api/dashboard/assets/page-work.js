@@ -65,6 +65,11 @@ export function itemPage() {
     );
     renderInto(byId('attempts'), data.attempts, attemptsBlock);
     renderInto(byId('events-body'), data.events, eventRows);
+    if (byId('lineage-panel')) {
+      const l = await getJson(`/api/v1/work/${id}/lineage`);
+      renderInto(byId('lineage-up'), l.upstream, (rows) => lineageRows(rows, 'No upstream: a root pipeline.'));
+      renderInto(byId('lineage-down'), l.downstream, (rows) => lineageRows(rows, 'Nothing depends on this partition.'));
+    }
   };
   const refreshNow = poll(refresh, 1000);
   const act = (button, url, verb) => {
@@ -135,4 +140,18 @@ function eventRows(events) {
   return [...events]
     .reverse()
     .map((e) => el('tr', {}, el('td', {}, fmtTime(e.at)), el('td', {}, e.event), el('td', {}, e.from_state || ''), el('td', {}, badge(e.to_state)), el('td', {}, e.actor || ''), el('td', { class: 'err' }, e.detail || '')));
+}
+
+function lineageRows(rows, none) {
+  if (rows.length === 0) return emptyRow(4, none);
+  return rows.map((d) =>
+    el(
+      'tr',
+      {},
+      el('td', {}, link(`/grid/${encodeURIComponent(d.pipeline)}`, d.pipeline)),
+      el('td', { class: 'key' }, d.item_id !== null ? link(`/items/${d.item_id}`, partitionLabel(d.partition_key)) : partitionLabel(d.partition_key)),
+      el('td', { class: 'sub' }, `${d.mapping}${d.auto ? ' · auto' : ''}`),
+      el('td', {}, d.state ? badge(d.state) : el('span', { class: 'sub' }, 'not enqueued')),
+    ),
+  );
 }
