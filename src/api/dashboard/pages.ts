@@ -8,6 +8,7 @@ import type { attemptJson, eventJson, ItemJson, overview, recentRuns } from '../
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 import type { LineageEntry } from '../lineage.js';
 import { lineageRows } from './graph-svg.js';
+import { calendarTable, oneDimLayout } from './grid-calendar.js';
 
 /**
  * Server-rendered dashboard pages. Every value goes through the `html` template, which
@@ -323,7 +324,8 @@ export function gridQueryString(g: Pick<GridJson, 'row_key' | 'col_key'> & { exp
   return q.toString();
 }
 
-export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }): SafeHtml {
+export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }, extras: { launch?: SafeHtml } = {}): SafeHtml {
+  const layout = oneDimLayout(g);
   const base = `/grid/${encodeURIComponent(g.pipeline)}`;
   const qs = (offset: number, colOffset: number) => gridQueryString({ ...g, explicitRows: explicit.rows, explicitCols: explicit.cols }, offset, colOffset, g.limit, g.col_limit);
   const option = (value: string, selected: string | undefined, label = value) => html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`;
@@ -339,7 +341,10 @@ export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }
 <p class="sub">Shift-click cells to select them for a bulk action.</p>
 <p id="action-msg" class="flash" role="status"></p>
 <div id="bulk" class="bulk" hidden><span id="bulk-count">0 selected</span> <button type="button" data-action="retry">Retry selected</button> <button type="button" data-action="rerun" class="secondary">Re-run selected (force)</button> <button type="button" data-action="cancel" class="danger">Cancel selected</button> <button type="button" data-action="clear" class="secondary">Clear</button></div>
-<div class="grid-wrap"><table class="grid" id="grid">${gridTable(g)}</table></div>
+<div class="grid-wrap">${
+    layout ? html`<table class="grid calendar" id="grid" data-layout="${layout}" data-row-key="${g.row_key ?? ''}">${calendarTable(g, layout)}</table>` : html`<table class="grid" id="grid" data-row-key="${g.row_key ?? ''}" data-col-key="${g.col_key ?? ''}">${gridTable(g)}</table>`
+  }</div>
+${extras.launch ?? ''}
 <div class="pager">
 <a href="${base}?${qs(Math.max(0, g.offset - g.limit), g.col_offset)}" class="${g.offset === 0 ? 'disabled' : ''}">↑ previous rows</a>
 <a href="${base}?${qs(g.offset + g.limit, g.col_offset)}" class="${g.offset + g.limit >= g.total_rows ? 'disabled' : ''}">next rows ↓</a>

@@ -16,6 +16,8 @@ import { backfillStatus, listBackfills } from '../../engine/backfills.js';
 import { registerDataPages } from './data-pages.js';
 import { registerGraphPage } from './graph-page.js';
 import { itemLineage } from '../lineage.js';
+import { CALENDAR_PAGE, launchPanel, oneDimLayout } from '../dashboard/grid-calendar.js';
+import { partitionFields } from '../partition-fields.js';
 
 const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
@@ -100,9 +102,11 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
     const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
     // A well-formed name that is not registered is a missing page (404), not bad input.
     if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
-    const g = await gridFor(ctx, grids, request.params.pipeline, q);
+    let g = await gridFor(ctx, grids, request.params.pipeline, q);
+    // A one-dimensional set shows as a calendar or wrapped strip: a page holds a year of days.
+    if (oneDimLayout(g) && !/[?&]limit=/.test(request.url)) g = await gridFor(ctx, grids, request.params.pipeline, { ...q, limit: CALENDAR_PAGE });
     const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
-    return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols })));
+    return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols }, { launch: launchPanel(g.pipeline, partitionFields(app.registry.require(g.pipeline))) })));
   });
 
   server.get('/backfills', { schema: hidden, config }, async (_req, reply) => {
