@@ -2,7 +2,7 @@
 // the bundled demo: node scripts/screenshots.mjs. Needs Debian's Chromium at /usr/bin/chromium
 // (playwright-core drives it; nothing is downloaded). Not a test: it only takes pictures.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +14,12 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgrou
 const dir = mkdtempSync(path.join(tmpdir(), 'sluice-shots-'));
 mkdirSync(OUT, { recursive: true });
 
-const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'sluice.js'), '--config', path.join(ROOT, 'config', 'demo.config.json'), '--db', `sqlite:${path.join(dir, 'demo.db')}`, '--log-format', 'json', 'start', '--port', '0'], {
-  cwd: ROOT,
+// The demo config copied into a fresh folder: the demo's files (and its "already restated"
+// marker) live beside the config, so every run starts from the vendor's first files.
+const config = path.join(dir, 'demo.config.json');
+copyFileSync(path.join(ROOT, 'config', 'demo.config.json'), config);
+const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'sluice.js'), '--config', config, '--db', `sqlite:${path.join(dir, 'demo.db')}`, '--log-format', 'json', 'start', '--port', '0', '--demo'], {
+  cwd: dir,
   stdio: ['ignore', 'pipe', 'ignore'],
 });
 const base = await new Promise((resolve, reject) => {
@@ -36,7 +40,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 try {
   // Let the demo run: FINRA weeks in, the restatement landed, the flaky source retried.
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 240_000;
   let revision = null;
   while (Date.now() < deadline) {
     const { captures } = await api('/api/v1/captures?domain=finra.otc_transparency');
@@ -44,7 +48,7 @@ try {
     if (revision) break;
     await sleep(2000);
   }
-  await api('/api/v1/backfills', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'finra.otc_transparency.ingest_week', from: '2025-11-07', to: '2025-11-28' }) });
+  await api('/api/v1/backfills', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'finra.otc_transparency.ingest_week', from: '2025-12-05', to: '2025-12-19', reprocess: 'all', params: { source: 'file', data_dir: path.join(dir, '.sluice-demo', 'finra') } }) });
   await sleep(3000);
   const { items } = await api('/api/v1/work/pending?state=ALL&pipeline=finra.otc_transparency.normalize_week&limit=1');
 

@@ -11,7 +11,7 @@ import { partitionLabel } from './pages.js';
  */
 const NODE_W = 300;
 const NODE_H = 54;
-const GAP_X = 120;
+const GAP_X = 220;
 const GAP_Y = 26;
 const PAD = 20;
 
@@ -49,6 +49,13 @@ function nodeState(c: Partial<Record<WorkState, number>> | undefined): string {
 export function graphSvg(g: Graph, counts: Counts): SafeHtml {
   if (g.nodes.length === 0) return html`<p class="empty">No pipelines registered.</p>`;
   const { pos, width, height } = layout(g);
+  // Edges into one box stack their labels above each other.
+  const intoTarget = new Map<string, number>();
+  const slot = new Map<GraphEdge, number>();
+  for (const e of g.edges) {
+    slot.set(e, intoTarget.get(e.to) ?? 0);
+    intoTarget.set(e.to, (intoTarget.get(e.to) ?? 0) + 1);
+  }
   const edge = (e: GraphEdge) => {
     const a = pos.get(e.from);
     const b = pos.get(e.to);
@@ -58,7 +65,8 @@ export function graphSvg(g: Graph, counts: Counts): SafeHtml {
     const x2 = b.x;
     const y2 = b.y + NODE_H / 2;
     const mx = (x1 + x2) / 2;
-    return html`<g class="edge${e.auto ? ' auto' : ''}" data-from="${e.from}" data-to="${e.to}"><path d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 6},${y2}" marker-end="url(#arrow)"></path><text x="${mx}" y="${(y1 + y2) / 2 - 4}" text-anchor="middle">${e.mapping}${e.auto ? ' · auto' : ''}</text></g>`;
+    // The label sits just before its target box: edges into different boxes never share it.
+    return html`<g class="edge${e.auto ? ' auto' : ''}" data-from="${e.from}" data-to="${e.to}"><path d="M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2 - 6},${y2}" marker-end="url(#arrow)"></path><text x="${x2 - 10}" y="${y2 - 7 - 13 * (slot.get(e) ?? 0)}" text-anchor="end">${e.mapping}${e.auto ? ' · auto' : ''}</text></g>`;
   };
   return html`<svg id="graph-svg" class="graph" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="pipeline dependency graph">
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"></path></marker></defs>
