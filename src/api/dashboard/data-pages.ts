@@ -29,21 +29,26 @@ export function dataNav(current: 'manifest' | 'captures' | 'data', domain?: stri
 // ---------------------------------------------------------------- manifest
 
 export function manifestBody(entries: ManifestEntry[], domain: string | undefined, domains: string[]): SafeHtml {
+  // One board per domain and partition shape: weekly-only stages (the analytics) and
+  // week × tier stages (ingest, normalize) would otherwise show each other as missing.
   const byDomain = new Map<string, ManifestEntry[]>();
-  for (const e of entries) byDomain.set(e.domain, [...(byDomain.get(e.domain) ?? []), e]);
+  for (const e of entries) {
+    const shape = `${e.domain}\u0000${e.partition_key.split('|').map((pair) => pair.split('=')[0]).join(' × ')}`;
+    byDomain.set(shape, [...(byDomain.get(shape) ?? []), e]);
+  }
   return html`<h1>Readiness <span class="sub">latest capture per (domain, partition, stage)</span></h1>
 ${dataNav('manifest', domain)}
 <form class="filters" method="get" action="/manifest"><label>domain<select name="domain"><option value="">every domain</option>${domains.map(
     (d) => html`<option value="${d}"${d === domain ? html` selected` : ''}>${d}</option>`,
   )}</select></label><button type="submit">Apply</button></form>
-${byDomain.size === 0 ? html`<section class="panel"><p class="empty">Nothing has landed yet.</p></section>` : [...byDomain].map(([d, list]) => manifestBoard(d, list))}`;
+${byDomain.size === 0 ? html`<section class="panel"><p class="empty">Nothing has landed yet.</p></section>` : [...byDomain].map(([shape, list]) => manifestBoard(list[0]!.domain, shape.split('\u0000')[1]!, list))}`;
 }
 
-function manifestBoard(domain: string, list: ManifestEntry[]): SafeHtml {
+function manifestBoard(domain: string, shape: string, list: ManifestEntry[]): SafeHtml {
   const stages = [...new Set(list.map((e) => e.stage))].sort(byStage);
   const partitions = [...new Set(list.map((e) => e.partition_key))].sort().reverse();
   const at = new Map(list.map((e) => [`${e.partition_key}\u0000${e.stage}`, e]));
-  return html`<section class="panel manifest" data-domain="${domain}"><h2>${domain} <span class="sub">${partitions.length} partitions · ${stages.length} stages</span></h2>
+  return html`<section class="panel manifest" data-domain="${domain}"><h2>${domain} <span class="sub">by ${shape || 'no partition'} · ${partitions.length} partitions · ${stages.length} stages</span></h2>
 <table class="board"><thead><tr><th>partition</th>${stages.map((s) => html`<th>${s}</th>`)}</tr></thead><tbody>${partitions.map(
     (p) =>
       html`<tr data-partition="${p}"><th class="key"><a href="/captures?${q({ domain, partition_key: p })}">${partitionLabel(p)}</a></th>${stages.map((s) => {
