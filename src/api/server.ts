@@ -20,6 +20,7 @@ import { registerBackfillRoutes } from './routes/backfills.js';
 import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
 import { registerLaunchRoutes } from './routes/launch.js';
 import { registerTurboModeRoutes } from './routes/turbomode-scheduler.js';
+import { registerCaptureRoutes } from './routes/captures.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -104,6 +105,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerScheduleControlRoutes(server, ctx);
   registerLaunchRoutes(server, ctx);
   if (ctx.turbomode) registerTurboModeRoutes(server, ctx.turbomode);
+  registerCaptureRoutes(server, ctx);
   registerOverviewRoutes(server, ctx, grids);
   registerDashboard(server, ctx, grids, auth);
 

@@ -14,6 +14,7 @@ import { Worker, type WorkerOptions } from '../engine/worker.js';
 import { BUNDLED_DEMO_CONFIG, DEFAULT_CONFIG_NAMES, loadConfig, resolveDatabaseUrl, type LoadedConfig } from '../config/load-config.js';
 import type { SluiceConfig } from '../config/schema.js';
 import { createLogger, type LogLevel } from '../log/logger.js';
+import { resolveLogFormat } from '../log/pretty.js';
 import { openStore } from '../store/open-store.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
@@ -32,6 +33,8 @@ export interface AppOptions {
   /** `--db`: overrides the config's database (and SLUICE_DATABASE_URL). */
   database?: string;
   logLevel?: LogLevel;
+  /** `--log-format`: json or pretty; default pretty when stderr is a terminal (SLUICE_LOG_FORMAT). */
+  logFormat?: string;
   /** Extra pipelines (library users, tests). */
   pipelines?: PipelineDefinition[];
   /** Use an already loaded config instead of reading a file. */
@@ -59,7 +62,7 @@ export async function createApp(options: AppOptions = {}): Promise<SluiceApp> {
   const loaded = options.loaded ?? (await loadConfig(options.configPath));
   if (!options.loaded) checkDemoFallback(loaded, options.database);
   const { config } = loaded;
-  const logger = createLogger(options.logLevel ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? config.log_level);
+  const logger = createLogger(options.logLevel ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? config.log_level, 2, resolveLogFormat(options.logFormat, process.stderr));
   const databaseUrl = resolveDatabaseUrl(loaded, options.database);
   // The registry is built (and the config's pipelines checked) before the database is
   // opened, so a bad config never creates or migrates a database file.

@@ -9,13 +9,15 @@ export interface GlobalOptions {
   config?: string;
   db?: string;
   logLevel?: LogLevel;
+  logFormat?: string;
 }
 
 export function addGlobalOptions(program: Command): Command {
   return program
     .option('-c, --config <file>', 'config file (JSON, YAML or TS); default ./sluice.config.json, else the bundled demo')
     .option('--db <url>', 'database: sqlite:PATH or postgres://…; overrides the config and SLUICE_DATABASE_URL')
-    .addOption(new Option('--log-level <level>', `log level (logs go to stderr): ${LOG_LEVELS.join(', ')}, or the scheduler ops guide's DEBUG, INFO, WARNING, ERROR`).argParser(parseLogLevel));
+    .addOption(new Option('--log-level <level>', `log level (logs go to stderr): ${LOG_LEVELS.join(', ')}, or the scheduler ops guide's DEBUG, INFO, WARNING, ERROR`).argParser(parseLogLevel))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or pretty text (default: pretty on a terminal, JSON otherwise; SLUICE_LOG_FORMAT)').choices(['json', 'pretty']));
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -56,7 +58,7 @@ export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promi
   // Loaded on first use: the app pulls in every domain, the stores and the data layer,
   // which `sluice --help` (and commands that fail at argument parsing) never need.
   const { createApp } = await import('../app/create-app.js');
-  const app = await createApp({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel });
+  const app = await createApp({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel, logFormat: g.logFormat });
   try {
     return await fn(app);
   } finally {

@@ -121,7 +121,7 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
 ];
 
 /** Global options that take a value (the next argument, unless written `--db=…`). */
-const VALUE_OPTIONS = new Set(['-c', '--config', '--db', '--log-level']);
+const VALUE_OPTIONS = new Set(['-c', '--config', '--db', '--log-level', '--log-format']);
 
 /** The top-level command an argv names (`sluice --db x status` -> `status`; `sluice help
  * work` -> `work`), or undefined (`sluice`, `sluice --help`). */

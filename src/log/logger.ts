@@ -1,5 +1,6 @@
 import pino from 'pino';
 import type { Logger } from '../core/logger.js';
+import { prettyDestination, wantsColour, type LogFormat } from './pretty.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -7,7 +8,9 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
  * Structured JSON logs on stderr, so `--json` output on stdout stays one clean document.
  * Secret-looking fields are redacted wherever they appear in a log object.
  */
-export function createLogger(level: LogLevel = 'info', destination: number | NodeJS.WritableStream = 2): pino.Logger & Logger {
+export function createLogger(level: LogLevel = 'info', destination: number | NodeJS.WritableStream = 2, format: LogFormat = 'json'): pino.Logger & Logger {
+  // Pretty lines for people at a terminal: the same records, re-rendered on stderr.
+  const out = format === 'pretty' && destination === 2 ? prettyDestination(process.stderr, wantsColour(process.stderr)) : format === 'pretty' && typeof destination !== 'number' ? prettyDestination(destination, false) : undefined;
   return pino(
     {
       level,
@@ -18,7 +21,7 @@ export function createLogger(level: LogLevel = 'info', destination: number | Nod
       },
       serializers: { err: pino.stdSerializers.err },
     },
-    typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination,
+    out ?? (typeof destination === 'number' ? pino.destination({ fd: destination, sync: true }) : destination),
   ) as pino.Logger & Logger;
 }
 

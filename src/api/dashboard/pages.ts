@@ -6,6 +6,9 @@ import { html, type SafeHtml } from '../html.js';
 import { formatInstant } from './assets/time-format.js';
 import type { attemptJson, eventJson, ItemJson, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
+import type { LineageEntry } from '../lineage.js';
+import { lineageRows } from './graph-svg.js';
+import { calendarTable, oneDimLayout } from './grid-calendar.js';
 
 /**
  * Server-rendered dashboard pages. Every value goes through the `html` template, which
@@ -15,7 +18,7 @@ import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 
 export interface Shell {
   title: string;
-  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error';
+  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error' | 'manifest' | 'captures' | 'diff' | 'data' | 'graph';
   data?: Record<string, string>;
   database: string;
   authEnabled: boolean;
@@ -27,6 +30,8 @@ const NAV: Array<[Shell['page'][], string, string]> = [
   [['grid', 'grid-index'], '/grid', 'Partitions'],
   [['schedules'], '/schedules', 'Schedules'],
   [['backfills', 'backfill'], '/backfills', 'Backfills'],
+  [['manifest', 'captures', 'diff', 'data'], '/manifest', 'Data'],
+  [['graph'], '/graph', 'Graph'],
 ];
 
 export function page(shell: Shell, body: SafeHtml): string {
@@ -219,6 +224,7 @@ export interface ItemView {
   attempts: ReturnType<typeof attemptJson>[];
   events: ReturnType<typeof eventJson>[];
   dependencies: Array<{ pipeline: string; partition_key: string; state: WorkState | null; item_id: number | null; last_error: string | null }>;
+  lineage?: { upstream: LineageEntry[]; downstream: LineageEntry[] };
 }
 
 const RETRYABLE: readonly WorkState[] = ['FAILED', 'CANCELLED'];
@@ -240,10 +246,18 @@ export function itemBody(v: ItemView): SafeHtml {
 </div>
 <section class="panel" id="deps-panel"${v.dependencies.length ? '' : html` hidden`}><h2>Upstream dependencies</h2><table><thead><tr><th>pipeline</th><th>partition</th><th>state</th></tr></thead>
 <tbody id="deps-body">${dependencyRows(v.dependencies)}</tbody></table></section>
+${v.lineage ? lineagePanel(v.lineage) : ''}
 <section class="panel" id="last-error-panel"${i.last_error ? '' : html` hidden`}><h2>Last error</h2><pre class="error" id="last-error">${i.last_error ?? ''}</pre></section>
 <section class="panel"><h2>Attempts</h2><div id="attempts">${attemptsBlock(v.attempts)}</div></section>
 <section class="panel"><h2>Events</h2><table><thead><tr><th>at</th><th>event</th><th>from</th><th>to</th><th>actor</th><th>detail</th></tr></thead>
 <tbody id="events-body">${eventRows(v.events)}</tbody></table></section>`;
+}
+
+/** Upstream and downstream partitions of the item in the pipeline graph, with states. */
+function lineagePanel(l: NonNullable<ItemView['lineage']>): SafeHtml {
+  const head = html`<thead><tr><th>pipeline</th><th>partition</th><th>mapping</th><th>state</th></tr></thead>`;
+  return html`<section class="panel" id="lineage-panel"><h2>Lineage <span class="sub"><a href="/graph">graph</a></span></h2><div class="panels"><div><h3>Upstream</h3><table>${head}<tbody id="lineage-up">${lineageRows(l.upstream, 'No upstream: a root pipeline.')}</tbody></table></div>
+<div><h3>Downstream</h3><table>${head}<tbody id="lineage-down">${lineageRows(l.downstream, 'Nothing depends on this partition.')}</tbody></table></div></div></section>`;
 }
 
 export function facts(i: ItemJson): SafeHtml {
@@ -310,7 +324,8 @@ export function gridQueryString(g: Pick<GridJson, 'row_key' | 'col_key'> & { exp
   return q.toString();
 }
 
-export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }): SafeHtml {
+export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }, extras: { launch?: SafeHtml } = {}): SafeHtml {
+  const layout = oneDimLayout(g);
   const base = `/grid/${encodeURIComponent(g.pipeline)}`;
   const qs = (offset: number, colOffset: number) => gridQueryString({ ...g, explicitRows: explicit.rows, explicitCols: explicit.cols }, offset, colOffset, g.limit, g.col_limit);
   const option = (value: string, selected: string | undefined, label = value) => html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`;
@@ -326,7 +341,10 @@ export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }
 <p class="sub">Shift-click cells to select them for a bulk action.</p>
 <p id="action-msg" class="flash" role="status"></p>
 <div id="bulk" class="bulk" hidden><span id="bulk-count">0 selected</span> <button type="button" data-action="retry">Retry selected</button> <button type="button" data-action="rerun" class="secondary">Re-run selected (force)</button> <button type="button" data-action="cancel" class="danger">Cancel selected</button> <button type="button" data-action="clear" class="secondary">Clear</button></div>
-<div class="grid-wrap"><table class="grid" id="grid">${gridTable(g)}</table></div>
+<div class="grid-wrap">${
+    layout ? html`<table class="grid calendar" id="grid" data-layout="${layout}" data-row-key="${g.row_key ?? ''}">${calendarTable(g, layout)}</table>` : html`<table class="grid" id="grid" data-row-key="${g.row_key ?? ''}" data-col-key="${g.col_key ?? ''}">${gridTable(g)}</table>`
+  }</div>
+${extras.launch ?? ''}
 <div class="pager">
 <a href="${base}?${qs(Math.max(0, g.offset - g.limit), g.col_offset)}" class="${g.offset === 0 ? 'disabled' : ''}">↑ previous rows</a>
 <a href="${base}?${qs(g.offset + g.limit, g.col_offset)}" class="${g.offset + g.limit >= g.total_rows ? 'disabled' : ''}">next rows ↓</a>

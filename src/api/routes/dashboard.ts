@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
@@ -13,6 +13,11 @@ import { idParam, limitParam, offsetParam, stateFilter } from '../schemas.js';
 import { gridFor, gridQuery } from './overview.js';
 import { backfillBody, backfillListBody } from '../dashboard/backfill-pages.js';
 import { backfillStatus, listBackfills } from '../../engine/backfills.js';
+import { registerDataPages } from './data-pages.js';
+import { registerGraphPage } from './graph-page.js';
+import { itemLineage } from '../lineage.js';
+import { CALENDAR_PAGE, launchPanel, oneDimLayout } from '../dashboard/grid-calendar.js';
+import { partitionFields } from '../partition-fields.js';
 
 const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
@@ -26,18 +31,21 @@ export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src '
  */
 export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: GridScanner, auth: { enabled: boolean }): void {
   const { app, scheduler } = ctx;
-  const js = readFileSync(new URL('dashboard.js', ASSETS), 'utf8');
+  // Every script of the assets folder, read once: dashboard.js imports the page modules.
+  const scripts = new Map(readdirSync(ASSETS).filter((f) => /^[a-z-]+\.js$/.test(f)).map((f) => [f, readFileSync(new URL(f, ASSETS), 'utf8')]));
   const css = readFileSync(new URL('dashboard.css', ASSETS), 'utf8');
-  const timeJs = readFileSync(new URL('time-format.js', ASSETS), 'utf8');
   const hidden = { hide: true } as const;
   const config = { dashboard: true };
 
-  server.get('/assets/dashboard.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(js));
-  server.get('/assets/time-format.js', { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(timeJs));
+  for (const [name, source] of scripts) {
+    server.get(`/assets/${name}`, { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source));
+  }
   server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css));
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 
   const shell = (s: Omit<Shell, 'database' | 'authEnabled'>): Shell => ({ ...s, database: app.store.backend, authEnabled: auth.enabled });
+  registerDataPages(server, ctx, shell);
+  registerGraphPage(server, ctx, shell);
 
   server.get('/', { schema: hidden, config }, async (_req, reply) => {
     const [o, runs] = await Promise.all([overview(ctx), recentRuns(ctx, { limit: 10, offset: 0 })]);
@@ -77,8 +85,8 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   );
 
   server.get('/items/:id', { schema: { ...hidden, params: z.object({ id: idParam }) }, config }, async (request, reply) => {
-    const detail = await itemDetail(ctx, request.params.id);
-    return sendPage(reply, page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody(detail)));
+    const [detail, lineage] = await Promise.all([itemDetail(ctx, request.params.id), itemLineage(ctx, request.params.id)]);
+    return sendPage(reply, page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody({ ...detail, lineage })));
   });
 
   server.get('/grid', { schema: hidden, config }, async (_req, reply) => {
@@ -94,9 +102,11 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
     const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
     // A well-formed name that is not registered is a missing page (404), not bad input.
     if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
-    const g = await gridFor(ctx, grids, request.params.pipeline, q);
+    let g = await gridFor(ctx, grids, request.params.pipeline, q);
+    // A one-dimensional set shows as a calendar or wrapped strip: a page holds a year of days.
+    if (oneDimLayout(g) && !/[?&]limit=/.test(request.url)) g = await gridFor(ctx, grids, request.params.pipeline, { ...q, limit: CALENDAR_PAGE });
     const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
-    return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols })));
+    return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols }, { launch: launchPanel(g.pipeline, partitionFields(app.registry.require(g.pipeline))) })));
   });
 
   server.get('/backfills', { schema: hidden, config }, async (_req, reply) => {
@@ -125,7 +135,7 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
   });
 }
 
-function sendPage(reply: import('fastify').FastifyReply, markup: string) {
+export function sendPage(reply: import('fastify').FastifyReply, markup: string) {
   return reply
     .type('text/html; charset=utf-8')
     .header('content-security-policy', DASHBOARD_CSP)

@@ -33,9 +33,15 @@ export function registerStart(program: Command): void {
         const server = await buildServer({ app, worker, scheduler: turbomode?.hasScheduler ? turbomode : scheduler, turbomode });
         const port = opts.port ?? app.config.api.port;
         const host = opts.host ?? app.config.api.host;
+        // Fastify's own "Server listening" line would come before ours: ours says it first.
+        const apiLevel = server.log.level;
+        server.log.level = 'warn';
         await listenOrExplain(server, port, host);
+        server.log.level = apiLevel;
         const address = server.server.address();
         const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}/`;
+        // The URL first, before the worker, scheduler and demo start logging.
+        process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
         worker?.start();
         if (turbomode?.hasScheduler) await turbomode.startLoaded();
         else await scheduler?.start();
@@ -44,7 +50,6 @@ export function registerStart(program: Command): void {
         alerting.start();
         const demo = opts.demo || app.loaded.file === BUNDLED_DEMO_CONFIG ? await seedDemo(app, app.loaded.baseDir) : undefined;
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');
-        process.stdout.write(`Sluice is running: ${url}  (database: ${app.store.backend}; Ctrl-C to stop)\n`);
         await new Promise<void>((resolve) => {
           onShutdownSignals(async (immediate) => {
             demo?.stop();
