@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
 import type { HandlerContext, Logger } from '../core/pipeline.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
+import { crashPoint } from '../core/crash-points.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
 import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
@@ -299,6 +300,7 @@ export class Worker extends EventEmitter {
         await this.sleepUntilWoken(delay);
         continue;
       }
+      if (items.length) crashPoint('after_claim');
       for (const item of items) this.queued.set(item.id, item);
       if (this.stopping) break;
       this.startQueued();

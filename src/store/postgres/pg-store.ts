@@ -28,6 +28,7 @@ import { PgListener } from './listener.js';
 import { LOCK_CLASS, migrate as runMigrations, quoteIdent } from './migrations.js';
 import { itemFromSpec } from '../new-item.js';
 import { withClient, withTransaction } from './transaction.js';
+import { crashPoint } from '../../core/crash-points.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -1114,6 +1115,7 @@ export class PostgresStore implements Store, ScheduleStore {
         ],
       );
       const done = rows.filter((r) => r.ok);
+      if (done.length) crashPoint('in_complete');
       let promoted = 0;
       if (done.length > 0) {
         const upstreams = [done.map((d) => d.domain), done.map((d) => d.pipeline), done.map((d) => d.partition_key)];
@@ -1126,6 +1128,7 @@ export class PostgresStore implements Store, ScheduleStore {
             this.wakePayload(),
           ]);
           promoted = p.rows[0]?.n ?? 0;
+          if (promoted) crashPoint('in_promotion');
         }
       }
       return { results: rows.map((r) => r.ok), promoted };

@@ -5,6 +5,7 @@ import { NotFoundError, TransitionError } from '../../core/errors.js';
 import { partitionKey } from '../../core/partition.js';
 import { TRANSITIONS, type TransitionName, type WorkState } from '../../core/states.js';
 import type { Attempt, Backoff, WorkEvent, WorkItem } from '../../core/work-item.js';
+import { crashPoint } from '../../core/crash-points.js';
 import type {
   ClaimRequest,
   ClaimedItem,
@@ -443,6 +444,7 @@ export class SqliteStore implements Store, ScheduleStore {
       if ((this.s.openUpstreams.pluck().get(id) as number) > 0) continue;
       if (this.s.promote.run({ id, now }).changes === 1) {
         this.event(id, now, 'upstream_ready', 'WAITING', 'PENDING', null, `${up.domain}.${up.pipeline} [${up.partition_key}] completed`);
+        crashPoint('in_promotion');
         n++;
       }
     }
@@ -480,6 +482,7 @@ export class SqliteStore implements Store, ScheduleStore {
         });
         if (changed) {
           this.event(r.itemId, now, 'complete', 'RUNNING', 'COMPLETE', r.workerId);
+          crashPoint('in_complete');
           promoted += this.promoteDependents(r.itemId, now);
         }
         return changed;
