@@ -391,6 +391,7 @@ export class Worker extends EventEmitter {
           signal: controller.signal,
           log,
           attempt: item.attempts,
+          attemptNo: item.attemptNo,
           itemId: item.id,
           output: (text) => output.write(text),
           data: this.data,

@@ -88,6 +88,7 @@ function toItem(row: ItemRow): WorkItem {
     desiredAt: row.desired_at,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
+    totalAttempts: row.total_attempts,
     backoff: row.backoff,
     lockedBy: row.locked_by,
     leaseExpiresAt: row.lease_expires_at,

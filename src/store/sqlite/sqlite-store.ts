@@ -68,6 +68,7 @@ function toItem(row: ItemRow): WorkItem {
     desiredAt: new Date(row.desired_at),
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
+    totalAttempts: row.total_attempts,
     backoff: JSON.parse(row.backoff),
     lockedBy: row.locked_by,
     leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
