@@ -12,7 +12,7 @@ afterEach(async () => {
 const KILLS = Number(process.env.SLUICE_CRASH_KILLS ?? 12);
 
 describe.each(backendsUnderTest())('crash matrix on %s', (backend) => {
-  it(`workers SIGKILLed at every point of an item's life (${KILLS} kills): nothing lost, no half capture, no overlap`, { timeout: 240_000 }, async () => {
+  it(`workers SIGKILLed at every point of an item's life (${KILLS} kills): nothing lost, no half capture, no overlap`, { timeout: 480_000 }, async () => {
     const f = await runCrashMatrix({ backend, kills: KILLS, batch: 6 });
     expect(f.violations).toEqual([]);
     expect(f.kills).toBeGreaterThanOrEqual(KILLS);
