@@ -25,6 +25,7 @@ export function itemJson(item: WorkItem) {
     state: WorkState;
     attempts: number;
     max_attempts: number;
+    attempts_total: number;
     priority: number;
     desired_at: string;
     locked_by: string | null;

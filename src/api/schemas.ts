@@ -18,6 +18,7 @@ export const workItemSchema = z
     state: workStateSchema,
     attempts: z.number().int().meta({ description: 'attempts used from the current budget' }),
     max_attempts: z.number().int(),
+    attempts_total: z.number().int().meta({ description: 'every attempt the item ever had (the latest attempt_no), across manual retries and re-runs' }),
     priority: z.number().int(),
     desired_at: z.string(),
     locked_by: z.string().nullable(),

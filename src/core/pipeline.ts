@@ -18,6 +18,8 @@ export interface HandlerContext<P = Record<string, unknown>> {
   readonly log: Logger;
   /** 1-based attempt number within the current retry budget. */
   readonly attempt: number;
+  /** This attempt's number in the item's whole history (attempt #N on the item page). */
+  readonly attemptNo: number;
   readonly itemId: number;
   /** Append process output or progress text; the last few KiB are kept on the attempt. */
   output(text: string): void;

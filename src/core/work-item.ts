@@ -24,6 +24,10 @@ export interface WorkItem {
   /** Attempts used from the current budget (a manual retry starts a fresh budget). */
   attempts: number;
   maxAttempts: number;
+  /** Every attempt the item ever had, across retries and re-runs: the number of the latest
+   * attempt in its history (`Attempt.attemptNo`). Kept apart from `attempts` so a page can
+   * say "budget 1 of 5" and "2 attempts in all" without the two being read as one count. */
+  totalAttempts: number;
   backoff: Backoff;
   lockedBy: string | null;
   leaseExpiresAt: Date | null;
@@ -83,6 +87,7 @@ export function workItemToJson(item: WorkItem): Record<string, unknown> {
     state: item.state,
     attempts: item.attempts,
     max_attempts: item.maxAttempts,
+    attempts_total: item.totalAttempts,
     priority: item.priority,
     desired_at: item.desiredAt.toISOString(),
     locked_by: item.lockedBy,

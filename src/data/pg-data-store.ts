@@ -49,6 +49,7 @@ import {
 } from './dataset.js';
 import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withTransaction } from '../store/postgres/transaction.js';
+import { crashPoint } from '../core/crash-points.js';
 
 /** A captures row as `pg` returns it: the record plus the per-day sequence behind `#2`, `#3`. */
 interface CaptureRow extends CaptureRecord {
@@ -281,6 +282,7 @@ export class PgDataStore implements DataStore {
       const chunk = validated.rows.slice(start, start + STAGING_CHUNK);
       await c.query(insert, [...fixed, ...cols.map((_, i) => chunk.map((row) => row[i]))]);
     }
+    crashPoint('after_staging');
     if (onStaged) await onStaged();
 
     // 2. revision summary against the prior capture, then (replacing rows) MERGE on
@@ -359,6 +361,7 @@ export class PgDataStore implements DataStore {
       );
       anomalies.push({ ...a, id: Number(rows[0]!.id), domain: ds.domain, dataset: ds.name, partition_key: n.partitionKey, stage: n.stage, capture_id: captureId, recorded_at: now });
     }
+    crashPoint('in_capture_tx');
     if (n.rejects.length) {
       await c.query(`INSERT INTO ${this.t('rejects')} (capture_id, line, reason, raw) SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`, [
         captureId,

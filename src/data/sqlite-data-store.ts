@@ -47,6 +47,7 @@ import {
   type ValidatedRows,
 } from './dataset.js';
 import { asOfCapturesCte, datasetSql, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
+import { crashPoint } from '../core/crash-points.js';
 
 interface CaptureRow {
   capture_id: string;
@@ -275,6 +276,7 @@ export class SqliteDataStore implements DataStore {
       throw err;
     }
     try {
+      crashPoint('after_staging');
       if (onStaged) await onStaged();
       if (!db.inTransaction) throw new Error('the landing transaction ended while the onStaged hook ran');
       return this.mergeAndRecord(ds, sql, n, checks, validated, captureId, plan);
@@ -357,6 +359,7 @@ export class SqliteDataStore implements DataStore {
     const insR = db.prepare(`INSERT INTO rejects (capture_id, line, reason, raw) VALUES (?, ?, ?, ?)`);
     for (const r of n.rejects) insR.run(captureId, r.line, r.reason, r.raw ?? null);
 
+    crashPoint('in_capture_tx');
     db.prepare('COMMIT').run();
     return {
       status: 'landed',

@@ -3,6 +3,7 @@ import { isPermanentError, PermanentError, TimeoutError, ValidationError } from 
 import type { BatchRunOptions, HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
+import { crashPoint } from '../core/crash-points.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
 import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
@@ -302,6 +303,7 @@ export class Worker extends EventEmitter {
         await this.sleepUntilWoken(delay);
         continue;
       }
+      if (items.length) crashPoint('after_claim');
       for (const item of items) this.queued.set(item.id, item);
       if (this.stopping) break;
       this.startQueued();
@@ -392,6 +394,7 @@ export class Worker extends EventEmitter {
           signal: controller.signal,
           log,
           attempt: item.attempts,
+          attemptNo: item.attemptNo,
           itemId: item.id,
           output: (text) => output.write(text),
           data: this.data,

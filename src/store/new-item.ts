@@ -19,6 +19,7 @@ export function itemFromSpec(id: number, spec: EnqueueSpec, key: string, paramsJ
     priority: spec.priority ?? 0,
     desiredAt: new Date((spec.desiredAt ?? createdAt).getTime()),
     attempts: 0,
+    totalAttempts: 0,
     maxAttempts: spec.maxAttempts,
     backoff: { ...spec.backoff },
     lockedBy: null,

@@ -264,7 +264,10 @@ export function facts(i: ItemJson): SafeHtml {
   const rows: Array<[string, unknown]> = [
     ['pipeline', html`<a href="/grid/${encodeURIComponent(`${i.domain}.${i.pipeline}`)}">${i.domain}.${i.pipeline}</a>`],
     ['partition key', html`<span class="key">${i.partition_key}</span>`],
-    ['attempts', `${i.attempts} of ${i.max_attempts}`],
+    // Two counts, two names: the retry budget restarts on a manual retry or re-run, the
+    // history (attempt #1, #2, … below) never does.
+    ['retry budget', `${i.attempts} of ${i.max_attempts} used`],
+    ['attempts in all', i.attempts_total],
     ['priority', i.priority],
     ['desired at', fmtTime(i.desired_at)],
     ['locked by', i.locked_by ?? '—'],

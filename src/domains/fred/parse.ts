@@ -1,4 +1,5 @@
 import { PermanentError } from '../../core/errors.js';
+import { describeJsonError } from '../../core/json-location.js';
 import { SourceError } from '../../connectors/errors.js';
 import { redact } from '../../connectors/redact.js';
 import { isValidDate } from '../../time/civil-date.js';
@@ -43,10 +44,12 @@ const NUM_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
  */
 export function parseFredObservations(bytes: Buffer | string, uri: string, secrets: readonly (string | null | undefined)[] = []): Observation[] {
   let doc: unknown;
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   try {
-    doc = JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-  } catch (err) {
-    throw new SourceError(`GET ${uri} returned invalid JSON: ${(err as Error).message}`, uri, 'source_invalid_json');
+    doc = JSON.parse(text);
+  } catch {
+    // Our own location, not V8's message: that one may quote the whole body (and a key).
+    throw new SourceError(`GET ${uri} returned invalid JSON: ${describeJsonError(text)}`, uri, 'source_invalid_json');
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new FredParseError(uri, 'body', 'is not a JSON object');
   const body = doc as Record<string, unknown>;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { CommandOutput } from '../../config/command-output.js';
 import { describeValue, mustRule, SluiceError } from '../../core/errors.js';
+import { describeJsonError } from '../../core/json-location.js';
 import type { HandlerContext } from '../../core/pipeline.js';
 import type { AnomalyCheckSpec } from '../../data/anomaly-checks.js';
 import type { LandResult } from '../../data/data-store.js';
@@ -67,10 +68,11 @@ export async function readOutputRows(file: string, format: CommandOutput['format
     let value: unknown;
     try {
       value = JSON.parse(line);
-    } catch (err) {
-      throw new OutputFileError(`${where(file, format)} line ${i + 1}: must be one JSON object per line (${(err as Error).message})`);
+    } catch {
+      const at = describeJsonError(line).replace(/^line 1, /, '');
+      throw new OutputFileError(`${where(file, format)} line ${i + 1}, ${at}: must be one JSON object per line`);
     }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OutputFileError(`${where(file, format)} line ${i + 1}: must be a JSON object of column values`);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OutputFileError(`${where(file, format)} line ${i + 1}, column ${line.length - line.trimStart().length + 1}: must be a JSON object of column values`);
     rows.push({ ...(value as Record<string, unknown>), __line: i + 1 });
   });
   return { bytes, rows };

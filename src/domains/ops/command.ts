@@ -15,7 +15,7 @@ export interface CommandSpec {
  * aborted (timeout, cancel, shutdown) the child's whole process group gets SIGTERM, then
  * SIGKILL after 5 s.
  * The child inherits the worker's environment, plus `SLUICE_PIPELINE`, `SLUICE_PARTITION_KEY`,
- * `SLUICE_PARTITION` (JSON), `SLUICE_PARTITION_<KEY>` (one per key, upper case), `SLUICE_PARAMS` (JSON), `SLUICE_ITEM_ID` and `SLUICE_ATTEMPT`, plus the
+ * `SLUICE_PARTITION` (JSON), `SLUICE_PARTITION_<KEY>` (one per key, upper case), `SLUICE_PARAMS` (JSON), `SLUICE_ITEM_ID`, `SLUICE_ATTEMPT` (the attempt's number in the item's history) and `SLUICE_BUDGET_ATTEMPT` (its number in the current retry budget), plus the
  * config's `env`; nothing of it is logged.
  */
 export async function runCommand(ctx: HandlerContext<unknown>, spec: CommandSpec): Promise<{ exit_code: number }> {
@@ -75,7 +75,10 @@ function itemEnv(ctx: HandlerContext<unknown>): Record<string, string> {
     ...Object.fromEntries(Object.entries(ctx.partition).map(([k, v]) => [`SLUICE_PARTITION_${k.toUpperCase()}`, v])),
     SLUICE_PARAMS: JSON.stringify(ctx.params ?? {}),
     SLUICE_ITEM_ID: String(ctx.itemId),
-    SLUICE_ATTEMPT: String(ctx.attempt),
+    // The number the item page and `work show` list the attempt under; the budget count
+    // (which restarts on a manual retry) is SLUICE_BUDGET_ATTEMPT.
+    SLUICE_ATTEMPT: String(ctx.attemptNo),
+    SLUICE_BUDGET_ATTEMPT: String(ctx.attempt),
   };
 }
 

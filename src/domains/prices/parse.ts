@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { PermanentError } from '../../core/errors.js';
+import { describeJsonError } from '../../core/json-location.js';
 import { SourceError } from '../../connectors/errors.js';
 import { redact } from '../../connectors/redact.js';
 import { isValidDate } from '../../time/civil-date.js';
@@ -119,21 +120,28 @@ export function parseDailyCsv(bytes: Buffer | string, uri: string): Bar[] {
     throw new PriceParseError(uri, 'line 1', `header lacks ${missing.join(', ')}${html}; expected ${CSV_COLUMNS.join(',')}`);
   }
   const bars: Bar[] = [];
+  // Line of each date, so a repeated date names both lines (finish() only knows dates).
+  const lineOf = new Map<string, number>();
   for (let i = 1; i < records.length; i++) {
     const r = records[i]!;
     const where = `line ${i + 1}`;
     const [d, o, h, l, c, v] = index.map((j) => r[j]!);
     if (!isValidDate(d)) throw new PriceParseError(uri, where, `date ${JSON.stringify(d)} is not a date YYYY-MM-DD`);
+    const first = lineOf.get(d!);
+    if (first !== undefined) throw new PriceParseError(uri, where, `date ${d} appears twice (first on line ${first})`);
+    lineOf.set(d!, i + 1);
     bars.push(bar(d!, o, h, l, c, v, uri, where));
   }
   return finish(bars, uri);
 }
 
 function parseJson(bytes: Buffer | string, uri: string): unknown {
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
   try {
-    return JSON.parse(typeof bytes === 'string' ? bytes : bytes.toString('utf8'));
-  } catch (err) {
-    throw new SourceError(`GET ${uri} returned invalid JSON: ${(err as Error).message}`, uri, 'source_invalid_json');
+    return JSON.parse(text);
+  } catch {
+    // Our own location, not V8's message: that one may quote the whole body (and a key).
+    throw new SourceError(`GET ${uri} returned invalid JSON: ${describeJsonError(text)}`, uri, 'source_invalid_json');
   }
 }
 

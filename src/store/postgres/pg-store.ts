@@ -28,6 +28,7 @@ import { PgListener } from './listener.js';
 import { LOCK_CLASS, migrate as runMigrations, quoteIdent } from './migrations.js';
 import { itemFromSpec } from '../new-item.js';
 import { withClient, withTransaction } from './transaction.js';
+import { crashPoint } from '../../core/crash-points.js';
 
 export interface PostgresStoreOptions {
   connectionString: string;
@@ -87,6 +88,7 @@ function toItem(row: ItemRow): WorkItem {
     desiredAt: row.desired_at,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
+    totalAttempts: row.total_attempts,
     backoff: row.backoff,
     lockedBy: row.locked_by,
     leaseExpiresAt: row.lease_expires_at,
@@ -1114,6 +1116,7 @@ export class PostgresStore implements Store, ScheduleStore {
         ],
       );
       const done = rows.filter((r) => r.ok);
+      if (done.length) crashPoint('in_complete');
       let promoted = 0;
       if (done.length > 0) {
         const upstreams = [done.map((d) => d.domain), done.map((d) => d.pipeline), done.map((d) => d.partition_key)];
@@ -1126,6 +1129,7 @@ export class PostgresStore implements Store, ScheduleStore {
             this.wakePayload(),
           ]);
           promoted = p.rows[0]?.n ?? 0;
+          if (promoted) crashPoint('in_promotion');
         }
       }
       return { results: rows.map((r) => r.ok), promoted };

@@ -5,6 +5,7 @@ import { NotFoundError, TransitionError } from '../../core/errors.js';
 import { partitionKey } from '../../core/partition.js';
 import { TRANSITIONS, type TransitionName, type WorkState } from '../../core/states.js';
 import type { Attempt, Backoff, WorkEvent, WorkItem } from '../../core/work-item.js';
+import { crashPoint } from '../../core/crash-points.js';
 import type {
   ClaimRequest,
   ClaimedItem,
@@ -67,6 +68,7 @@ function toItem(row: ItemRow): WorkItem {
     desiredAt: new Date(row.desired_at),
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
+    totalAttempts: row.total_attempts,
     backoff: JSON.parse(row.backoff),
     lockedBy: row.locked_by,
     leaseExpiresAt: row.lease_expires_at === null ? null : new Date(row.lease_expires_at),
@@ -443,6 +445,7 @@ export class SqliteStore implements Store, ScheduleStore {
       if ((this.s.openUpstreams.pluck().get(id) as number) > 0) continue;
       if (this.s.promote.run({ id, now }).changes === 1) {
         this.event(id, now, 'upstream_ready', 'WAITING', 'PENDING', null, `${up.domain}.${up.pipeline} [${up.partition_key}] completed`);
+        crashPoint('in_promotion');
         n++;
       }
     }
@@ -480,6 +483,7 @@ export class SqliteStore implements Store, ScheduleStore {
         });
         if (changed) {
           this.event(r.itemId, now, 'complete', 'RUNNING', 'COMPLETE', r.workerId);
+          crashPoint('in_complete');
           promoted += this.promoteDependents(r.itemId, now);
         }
         return changed;

@@ -94,7 +94,8 @@ function facts(i) {
   const rows = [
     ['pipeline', link(`/grid/${encodeURIComponent(`${i.domain}.${i.pipeline}`)}`, `${i.domain}.${i.pipeline}`)],
     ['partition key', el('span', { class: 'key' }, i.partition_key)],
-    ['attempts', `${i.attempts} of ${i.max_attempts}`],
+    ['retry budget', `${i.attempts} of ${i.max_attempts} used`],
+    ['attempts in all', i.attempts_total],
     ['priority', String(i.priority)],
     ['desired at', fmtTime(i.desired_at)],
     ['locked by', i.locked_by || '—'],
