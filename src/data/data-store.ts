@@ -52,8 +52,12 @@ export interface LandInput {
   /** The fetched bytes; their SHA-256 is the content hash. Or give `contentHash` directly. */
   sourceBytes?: string | Uint8Array;
   contentHash?: string;
-  /** Rows by column name; `__line` (source line) is used in error messages and not stored. */
-  rows: readonly object[];
+  /**
+   * Rows by column name; `__line` (source line) is used in error messages and not stored.
+   * Either all rows at once, or a RowStream of chunks landed one by one inside the one
+   * landing transaction (bounded memory for files of any size).
+   */
+  rows: readonly object[] | RowStream;
   /** Where the bytes came from: a URL, a path. */
   source?: string;
   /** Land even when the bytes are unchanged. */
@@ -76,6 +80,28 @@ export interface LandInput {
    * runs, so it is for tests and fault injection only.
    */
   onStaged?: () => Promise<void> | void;
+}
+
+/**
+ * Rows in chunks, as a streaming parser produces them. The content hash must be known before
+ * (`sourceBytes` or `contentHash`: hash the file in a first streamed pass), so an unchanged
+ * source is skipped without writing anything.
+ *
+ * On SQLite the chunks must be a synchronous iterable: the landing transaction holds the
+ * connection the queue store shares, so nothing may run in between (read files with
+ * `readSync`). On PostgreSQL they may be asynchronous too.
+ *
+ * Validation is per chunk (types, keys, a key twice within a chunk); a key repeated across
+ * chunks is caught by the table's primary key and reported as the same RowValidationError.
+ */
+export interface RowStream {
+  readonly chunks: Iterable<readonly object[]> | AsyncIterable<readonly object[]>;
+  /** Rows the parser refused; read once the chunks are exhausted (added to `LandInput.rejects`). */
+  rejects?(): readonly RejectInput[];
+}
+
+export function isRowStream(rows: LandInput['rows']): rows is RowStream {
+  return !Array.isArray(rows) && typeof rows === 'object' && rows !== null && 'chunks' in rows;
 }
 
 export interface LandResult {
@@ -264,13 +290,14 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
   const capturedAt = input.capturedAt ?? new Date();
   if (!(capturedAt instanceof Date) || Number.isNaN(capturedAt.getTime())) throw new ValidationError('capturedAt', input.capturedAt, 'be a valid Date');
   if (input.source !== undefined && typeof input.source !== 'string') throw new ValidationError('source', input.source, 'be a string');
-  const rejects = (input.rejects ?? []).map((r, i) => {
-    if (!r || typeof r.reason !== 'string' || (r.line !== null && !Number.isInteger(r.line))) {
-      throw new ValidationError(`rejects[${i}]`, r, 'be {line: integer | null, reason: string, raw?: string}');
-    }
-    return { line: r.line, reason: r.reason, raw: r.raw ?? null };
-  });
-  checkRejectShare(Array.isArray(input.rows) ? input.rows.length : 0, rejects, input.maxRejectShare, input.source ?? null);
+  const rejects = normalizeRejects(input.rejects ?? []);
+  if (isRowStream(input.rows)) {
+    // Checked with the final counts once the stream is exhausted (land.ts); the share itself now.
+    checkRejectShare(1, [], input.maxRejectShare, null);
+  } else {
+    if (!Array.isArray(input.rows)) throw new ValidationError('rows', input.rows, 'be an array of row objects or a RowStream {chunks}');
+    checkRejectShare(input.rows.length, rejects, input.maxRejectShare, input.source ?? null);
+  }
   return {
     partitionKey: key,
     stage: input.stage,
@@ -281,6 +308,15 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
     force: input.force === true,
     rejects,
   };
+}
+
+export function normalizeRejects(list: readonly RejectInput[], from = 0): RejectInput[] {
+  return list.map((r, i) => {
+    if (!r || typeof r.reason !== 'string' || (r.line !== null && !Number.isInteger(r.line))) {
+      throw new ValidationError(`rejects[${from + i}]`, r, 'be {line: integer | null, reason: string, raw?: string}');
+    }
+    return { line: r.line, reason: r.reason, raw: r.raw ?? null };
+  });
 }
 
 /** `domain:partition_key:YYYY-MM-DD` for the UTC date of `capturedAt`. */
