@@ -6,14 +6,15 @@ const PIECE = 1 << 20;
 
 /**
  * A file's bytes in pieces, read synchronously: a streaming parser over them can feed a
- * SQLite landing transaction, which must not yield to other code on its connection. Only one
- * piece is held at a time (each is a fresh buffer, so a consumer may keep a slice).
+ * SQLite landing transaction, which must not yield to other code on its connection. One
+ * buffer is reused for every piece, so memory stays at one piece however lazily the garbage
+ * collector runs: a consumer must copy (decode) a piece before asking for the next.
  */
 export function* filePieces(file: string, size = PIECE): Generator<Buffer> {
   const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(size);
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(size);
       const n = readSync(fd, buf, 0, size, null);
       if (n === 0) return;
       yield n === size ? buf : buf.subarray(0, n);
