@@ -46,8 +46,7 @@ export const bindSqlite = (v: DataValue): string | number | null => (typeof v ==
 
 /** Rows per multi-row INSERT: fewer statement runs per row, well under SQLite's 32,766 parameters. */
 const ROWS_PER_INSERT = 64;
-/** Page cache of a landing transaction, KiB (see begin). */
-const LANDING_CACHE_KIB = 96 * 1024;
+
 
 /**
  * The landing driver on a better-sqlite3 connection: every call is synchronous, so a landing
@@ -57,7 +56,6 @@ const LANDING_CACHE_KIB = 96 * 1024;
 export class SqliteLandDriver implements LandDriver {
   readonly seqInsert = { column: 'seq, ', value: `(SELECT coalesce(max(seq), 0) + 1 FROM captures), ` };
   private readonly inserts = new Map<string, Statement>();
-  private savedCache: number | null = null;
 
   constructor(private readonly db: DB) {}
 
@@ -65,26 +63,14 @@ export class SqliteLandDriver implements LandDriver {
     return quoteIdent(name);
   }
   begin(): void {
-    // A large capture inserts into two B-trees (primary key, key index) in source order,
-    // which is rarely key order: with SQLite's default 2 MiB page cache every insert then
-    // misses, and a million rows took ~30x the time of 100,000. The landing gets a bigger
-    // cache for the length of its transaction (it is released at COMMIT/ROLLBACK).
-    this.savedCache = this.db.pragma('cache_size', { simple: true }) as number;
-    this.db.pragma(`cache_size = -${LANDING_CACHE_KIB}`);
     this.db.prepare('BEGIN IMMEDIATE').run();
   }
   commit(): void {
     if (!this.db.inTransaction) throw new Error('the landing transaction ended while the onStaged hook ran');
     this.db.prepare('COMMIT').run();
-    this.restoreCache();
   }
   rollback(): void {
     if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
-    this.restoreCache();
-  }
-  private restoreCache(): void {
-    if (this.savedCache !== null) this.db.pragma(`cache_size = ${this.savedCache}`);
-    this.savedCache = null;
   }
   lock(): void {}
   run(sql: string, params: unknown[]): number {
