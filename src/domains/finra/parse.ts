@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import { SeenKeys } from './seen-keys.js';
 import { PermanentError } from '../../core/errors.js';
 import type { RejectInput } from '../../data/data-store.js';
 import { HEADER, MPID_RE, SYMBOL_RE, TIER_DESCRIPTIONS, tierFromDescription, type Tier } from './constants.js';
@@ -114,7 +115,7 @@ export class FinraStreamParser {
   readonly rejects: RejectInput[] = [];
   /** Data lines seen (header excluded). */
   lines = 0;
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new SeenKeys();
 
   constructor(
     private readonly pieces: Iterable<Uint8Array | string>,
@@ -169,10 +170,8 @@ export class FinraStreamParser {
       return reject(`issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`);
     }
     if (!MPID_RE.test(mpid)) return reject(`MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
-    const key = `${symbol}|${mpid}`;
-    const first = this.seen.get(key);
+    const first = this.seen.firstOrAdd(symbol, mpid, line);
     if (first !== undefined) return reject(`duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
-    this.seen.set(key, line);
     return {
       week_ending: this.opts.weekEnding,
       tier,
