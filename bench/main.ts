@@ -9,6 +9,7 @@ import { benchIngest } from './ingest.js';
 import { benchGraphileWorker, benchPgBoss } from './peers.js';
 import { LATEST_SYSTEMS, benchLatestPeer, latestHarness, type LatestSystem } from './peers-latest.js';
 import { benchQueue } from './queue.js';
+import { benchScheduler } from './scheduler.js';
 import { explainQueue } from './explain.js';
 import { round } from './support.js';
 
@@ -97,6 +98,7 @@ program
       rows.push(await benchQueue({ backend, jobs: 300, concurrency: 4, samples: 5, depth: 1_000, localQueue: 50 }));
       rows.push(await benchIngest({ backend, rows: 2_000 }));
       rows.push(await benchBackfill({ backend, partitions: 2_000 }));
+      rows.push(await benchScheduler({ backend, schedules: 120, seconds: 2 }));
     }
     const required: Record<string, string[]> = {
       queue: ['enqueue_per_s', 'processed_per_s', 'latency_ms_p50', 'latency_ms_p99', 'depth_ratio'],
@@ -125,6 +127,15 @@ program
   .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
+
+program
+  .command('scheduler')
+  .description('S cron schedules on one scheduler, S/60 ticks due every second: lateness of each tick (target p99 <= 1 s at 10,000)')
+  .addOption(new Option('--backend <backend>').choices(['sqlite', 'postgres']).default('sqlite'))
+  .option('--schedules <n>', 'schedules, each once a minute at its own second', int, 10_000)
+  .option('--seconds <n>', 'how long the scheduler runs', int, 65)
+  .option('--json', 'one JSON object on stdout')
+  .action(async (opts) => report(await benchScheduler(opts), opts.json === true));
 
 program
   .command('explain')

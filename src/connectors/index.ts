@@ -5,3 +5,4 @@ export * from './circuit-breaker.js';
 export * from './http-source.js';
 export * from './file-source.js';
 export { abortableSleep } from './abortable.js';
+export * from './file-pieces.js';

@@ -82,8 +82,12 @@ export interface LandInput {
   /** The fetched bytes; their SHA-256 is the content hash. Or give `contentHash` directly. */
   sourceBytes?: string | Uint8Array;
   contentHash?: string;
-  /** Rows by column name; `__line` (source line) is used in error messages and not stored. */
-  rows: readonly object[];
+  /**
+   * Rows by column name; `__line` (source line) is used in error messages and not stored.
+   * Either all rows at once, or a RowStream of chunks landed one by one inside the one
+   * landing transaction (bounded memory for files of any size).
+   */
+  rows: readonly object[] | RowStream;
   /** Where the bytes came from: a URL, a path. */
   source?: string;
   /** Land even when the bytes are unchanged. */
@@ -106,6 +110,24 @@ export interface LandInput {
    * runs, so it is for tests and fault injection only.
    */
   onStaged?: () => Promise<void> | void;
+}
+
+/**
+ * Rows in chunks, as a streaming parser produces them. The content hash must be known before
+ * (`sourceBytes` or `contentHash`: hash the file in a first streamed pass), so an unchanged
+ * source is skipped without writing anything.
+ *
+ * On SQLite the chunks must be a synchronous iterable: the landing transaction holds the
+ * connection the queue store shares, so nothing may run in between (read files with
+ * `readSync`). On PostgreSQL they may be asynchronous too.
+ *
+ * Validation is per chunk (types, keys, a key twice within a chunk); a key repeated across
+ * chunks is caught by the table's primary key and reported as the same RowValidationError.
+ */
+export interface RowStream {
+  readonly chunks: Iterable<readonly object[]> | AsyncIterable<readonly object[]>;
+  /** Rows the parser refused; read once the chunks are exhausted (added to `LandInput.rejects`). */
+  rejects?(): readonly RejectInput[];
 }
 
 export interface LandResult {

@@ -36,9 +36,13 @@ import type { Dataset } from './dataset.js';
 // The interface and its types are the data port, in core (handlers name them); this module
 // keeps the helpers both implementations share.
 export type * from '../core/data-port.js';
-import type { RejectInput, LandInput, LandResult, CaptureRecord, AsOfRef, CompletionRequest, CompletionCell, CompletionReport } from '../core/data-port.js';
+import type { RejectInput, LandInput, RowStream, LandResult, CaptureRecord, AsOfRef, CompletionRequest, CompletionCell, CompletionReport } from '../core/data-port.js';
 // ---------------------------------------------------------------------------------------
 // Shared pure helpers used by both implementations.
+
+export function isRowStream(rows: LandInput['rows']): rows is RowStream {
+  return !Array.isArray(rows) && typeof rows === 'object' && rows !== null && 'chunks' in rows;
+}
 
 export function sha256Hex(bytes: string | Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -85,13 +89,14 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
   const capturedAt = input.capturedAt ?? new Date();
   if (!(capturedAt instanceof Date) || Number.isNaN(capturedAt.getTime())) throw new ValidationError('capturedAt', input.capturedAt, 'be a valid Date');
   if (input.source !== undefined && typeof input.source !== 'string') throw new ValidationError('source', input.source, 'be a string');
-  const rejects = (input.rejects ?? []).map((r, i) => {
-    if (!r || typeof r.reason !== 'string' || (r.line !== null && !Number.isInteger(r.line))) {
-      throw new ValidationError(`rejects[${i}]`, r, 'be {line: integer | null, reason: string, raw?: string}');
-    }
-    return { line: r.line, reason: r.reason, raw: r.raw ?? null };
-  });
-  checkRejectShare(Array.isArray(input.rows) ? input.rows.length : 0, rejects, input.maxRejectShare, input.source ?? null);
+  const rejects = normalizeRejects(input.rejects ?? []);
+  if (isRowStream(input.rows)) {
+    // Checked with the final counts once the stream is exhausted (land.ts); the share itself now.
+    checkRejectShare(1, [], input.maxRejectShare, null);
+  } else {
+    if (!Array.isArray(input.rows)) throw new ValidationError('rows', input.rows, 'be an array of row objects or a RowStream {chunks}');
+    checkRejectShare(input.rows.length, rejects, input.maxRejectShare, input.source ?? null);
+  }
   return {
     partitionKey: key,
     stage: input.stage,
@@ -102,6 +107,15 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
     force: input.force === true,
     rejects,
   };
+}
+
+export function normalizeRejects(list: readonly RejectInput[], from = 0): RejectInput[] {
+  return list.map((r, i) => {
+    if (!r || typeof r.reason !== 'string' || (r.line !== null && !Number.isInteger(r.line))) {
+      throw new ValidationError(`rejects[${from + i}]`, r, 'be {line: integer | null, reason: string, raw?: string}');
+    }
+    return { line: r.line, reason: r.reason, raw: r.raw ?? null };
+  });
 }
 
 /** `domain:partition_key:YYYY-MM-DD` for the UTC date of `capturedAt`. */

@@ -185,7 +185,7 @@ export interface ValidatedRows {
  * no key twice, every value of its column's type. The first violation throws a
  * RowValidationError naming the row (or `__line`) and the column.
  */
-export function validateRows(ds: Dataset, rows: readonly object[], source?: string): ValidatedRows {
+export function validateRows(ds: Dataset, rows: readonly object[], source?: string, offset = 0): ValidatedRows {
   if (!Array.isArray(rows)) throw new ValidationError('rows', rows, 'be an array of row objects');
   const columns = ds.columns;
   const known = new Set(columns.map((c) => c.name));
@@ -198,7 +198,7 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
 
   for (let r = 0; r < rows.length; r++) {
     const raw = rows[r] as Record<string, unknown> | null | undefined;
-    const rowNo = r + 1;
+    const rowNo = offset + r + 1;
     let line: number | null = null;
     if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
       const l = (raw as Record<string, unknown>).__line;

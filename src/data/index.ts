@@ -1,5 +1,3 @@
-import type pg from 'pg';
-import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import type { DataStore } from './data-store.js';
 import { PgDataStore } from './pg-data-store.js';
@@ -15,24 +13,16 @@ export { SqliteDataStore } from './sqlite-data-store.js';
 const cache = new WeakMap<Store, DataStore>();
 
 /**
- * The data layer on the same database as `store`: SQLite through the store's own
- * connection (`store.database`), PostgreSQL through its pool and schema (`store.pool`,
- * `store.schema`). One instance per store, so dataset and schema set-up happen once.
- * Tables are created on first use (or by an explicit `ensureSchema()`).
+ * The data layer on the same database as `store`, through the store's typed hook
+ * `dataConnection()`: SQLite on the store's own connection, PostgreSQL on its pool and
+ * schema. One instance per store, so dataset and schema set-up happen once. Tables are
+ * created on first use (or by an explicit `ensureSchema()`).
  */
 export function createDataStore(store: Store): DataStore {
   const existing = cache.get(store);
   if (existing) return existing;
-  let data: DataStore;
-  if (store.backend === 'sqlite') {
-    data = new SqliteDataStore((store as SqliteStore).database);
-  } else if (store.backend === 'postgres') {
-    const pgStore = store as unknown as { pool?: pg.Pool; schema?: string };
-    if (!pgStore.pool) throw new Error('createDataStore: this PostgreSQL store exposes no connection pool (`pool`)');
-    data = new PgDataStore(pgStore.pool, pgStore.schema ?? 'sluice');
-  } else {
-    throw new Error(`createDataStore: unknown store backend ${JSON.stringify((store as { backend?: unknown }).backend)}`);
-  }
+  const conn = store.dataConnection();
+  const data: DataStore = conn.backend === 'sqlite' ? new SqliteDataStore(conn.database) : new PgDataStore(conn.pool, conn.schema);
   cache.set(store, data);
   return data;
 }

@@ -1,3 +1,5 @@
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import type pg from 'pg';
 import type { Partition } from '../core/partition.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { AttemptStatus, WorkState } from '../core/states.js';
@@ -140,8 +142,13 @@ export interface CommandOutcome {
   changed: boolean;
 }
 
+/** The connection the data layer lands through: the store's own, so rows and queue share one database. */
+export type DataConnection = { readonly backend: 'sqlite'; readonly database: SqliteDatabase } | { readonly backend: 'postgres'; readonly pool: pg.Pool; readonly schema: string };
+
 export interface Store extends ScheduleStore {
   readonly backend: 'sqlite' | 'postgres';
+  /** Typed hook for `createDataStore` (src/data/index.ts). */
+  dataConnection(): DataConnection;
   /** Creates or upgrades the schema; safe to call from several processes at once. */
   migrate(): Promise<void>;
   close(): Promise<void>;

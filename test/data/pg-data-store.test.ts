@@ -1,9 +1,10 @@
 import { checkIdent, createDataStore } from '../../src/data/index.js';
 import { createPgTestSchema, describeIfPg } from '../helpers/pg.js';
-import { dataStoreConformance } from './conformance.js';
+import { chunkedLandingConformance } from './conformance-chunked.js';
+import { dataStoreConformance, type DataHarness } from './conformance.js';
 
 describeIfPg('data layer on PostgreSQL', () => {
-  dataStoreConformance('PostgreSQL (schema per file)', async () => {
+  const pgHarness = async (): Promise<DataHarness> => {
     const db = createPgTestSchema();
     const main = db.open();
     await main.migrate();
@@ -19,5 +20,7 @@ describeIfPg('data layer on PostgreSQL', () => {
       },
       close: () => db.drop(),
     };
-  });
+  };
+  dataStoreConformance('PostgreSQL (schema per file)', pgHarness);
+  chunkedLandingConformance('PostgreSQL (schema per file)', pgHarness);
 });

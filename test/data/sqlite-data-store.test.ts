@@ -4,9 +4,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { checkIdent, createDataStore } from '../../src/data/index.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { dataStoreConformance } from './conformance.js';
+import { chunkedLandingConformance } from './conformance-chunked.js';
+import { dataStoreConformance, type DataHarness } from './conformance.js';
 
-dataStoreConformance('SQLite (temp file)', async () => {
+async function sqliteHarness(): Promise<DataHarness> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-data-'));
   const file = path.join(dir, 'sluice.db');
   const stores: SqliteStore[] = [];
@@ -18,7 +19,7 @@ dataStoreConformance('SQLite (temp file)', async () => {
   };
   const main = await openStore();
   return {
-    backend: 'sqlite',
+    backend: 'sqlite' as const,
     data: () => createDataStore(main),
     reopen: async () => createDataStore(await openStore()),
     childLocation: () => ({ backend: 'sqlite', path: file }),
@@ -36,4 +37,7 @@ dataStoreConformance('SQLite (temp file)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}
+
+dataStoreConformance('SQLite (temp file)', sqliteHarness);
+chunkedLandingConformance('SQLite (temp file)', sqliteHarness);

@@ -1,4 +1,5 @@
-import { parse } from 'csv-parse/sync';
+import { StringDecoder } from 'node:string_decoder';
+import { SeenKeys } from './seen-keys.js';
 import { PermanentError } from '../../core/errors.js';
 import type { RejectInput } from '../../data/data-store.js';
 import { HEADER, MPID_RE, SYMBOL_RE, TIER_DESCRIPTIONS, tierFromDescription, type Tier } from './constants.js';
@@ -47,6 +48,51 @@ const QTY = 5;
 const TRADES = 6;
 const INT_RE = /^-?\d+$/;
 
+/** Rows per chunk handed to the data layer by the streaming parser. */
+export const FINRA_CHUNK_ROWS = 10_000;
+
+/**
+ * The lines of pipe-delimited text arriving in pieces (file reads, one buffer): UTF-8 decoded
+ * across piece boundaries, BOM dropped, `\n` or `\r\n` endings, empty lines skipped but
+ * counted. FINRA files are not quoted (a `"` inside an issue name is just a character), so a
+ * record is a line. Only the current piece and one partial line are held.
+ */
+export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ fields: string[]; line: number; raw: string }> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let line = 0;
+  let first = true;
+  const emit = function* (text: string) {
+    line++;
+    const raw = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (raw === '') return;
+    yield { fields: raw.split('|'), line, raw };
+  };
+  const take = function* (text: string) {
+    if (first && text.length > 0) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      first = false;
+    }
+    let start = 0;
+    let nl = text.indexOf('\n');
+    if (nl >= 0 && carry) {
+      yield* emit(carry + text.slice(0, nl));
+      carry = '';
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    while (nl >= 0) {
+      yield* emit(text.slice(start, nl));
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    carry += text.slice(start);
+  };
+  for (const piece of pieces) yield* take(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
+  yield* take(decoder.end());
+  if (carry) yield* emit(carry);
+}
+
 /**
  * Parses one weekly file (pipe-delimited, header row, optional final newline) for the
  * partition (`weekEnding`, `tier`). Structural damage throws FinraParseError naming the
@@ -54,78 +100,81 @@ const INT_RE = /^-?\d+$/;
  * not the partition's, or a duplicate (symbol, MPID) are returned as rejects.
  */
 export function parseFinraFile(bytes: Buffer | string, opts: { uri: string; weekEnding: string; tier: Tier }): ParsedFile {
-  const { uri } = opts;
-  let records: { record: string[]; info: { lines: number; raw?: string } }[];
-  try {
-    records = parse(bytes, {
-      delimiter: '|',
-      // FINRA files are not quoted; a `"` inside an issue name is just a character.
-      quote: false,
-      bom: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-      info: true,
-      raw: true,
-    }) as unknown as typeof records;
-  } catch (err) {
-    const e = err as { lines?: number; message?: string };
-    throw new FinraParseError(uri, e.lines ?? 1, 1, null, `cannot be parsed as pipe-delimited text: ${e.message ?? String(err)}`);
-  }
-  const withRaw = records as unknown as { record: string[]; info: { lines: number }; raw: string }[];
-  if (withRaw.length === 0) {
-    throw new FinraParseError(uri, 1, 1, HEADER[0], `the file is empty; expected the header row ${HEADER.join('|')}`);
-  }
-  checkHeader(withRaw[0]!.record.map((f) => f.trim()), withRaw[0]!.info.lines, uri);
-
+  const parser = new FinraStreamParser([bytes], opts);
   const rows: RawRow[] = [];
-  const rejects: RejectInput[] = [];
-  const seen = new Map<string, number>();
-  for (let i = 1; i < withRaw.length; i++) {
-    const { record, info, raw } = withRaw[i]!;
-    const line = info.lines;
+  for (const chunk of parser.chunks()) for (const r of chunk) rows.push(r);
+  return { rows, rejects: parser.rejects, lines: parser.lines };
+}
+
+/**
+ * The same parser over pieces of the file, yielding rows in chunks of `chunkRows` (for
+ * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects }`). It
+ * holds one chunk of rows and, to reject a duplicate (symbol, MPID), the keys seen so far.
+ */
+export class FinraStreamParser {
+  readonly rejects: RejectInput[] = [];
+  /** Data lines seen (header excluded). */
+  lines = 0;
+  private readonly seen = new SeenKeys();
+
+  constructor(
+    private readonly pieces: Iterable<Uint8Array | string>,
+    private readonly opts: { uri: string; weekEnding: string; tier: Tier; chunkRows?: number },
+  ) {}
+
+  *chunks(): Generator<RawRow[]> {
+    const { uri } = this.opts;
+    const size = this.opts.chunkRows ?? FINRA_CHUNK_ROWS;
+    let header = true;
+    let chunk: RawRow[] = [];
+    for (const { fields, line, raw } of pipeLines(this.pieces)) {
+      if (header) {
+        checkHeader(fields.map((f) => f.trim()), line, uri);
+        header = false;
+        continue;
+      }
+      this.lines++;
+      const row = this.record(fields, line, raw);
+      if (row === null) continue;
+      chunk.push(row);
+      if (chunk.length >= size) {
+        yield chunk;
+        chunk = [];
+      }
+    }
+    if (header) throw new FinraParseError(uri, 1, 1, HEADER[0], `the file is empty; expected the header row ${HEADER.join('|')}`);
+    if (chunk.length) yield chunk;
+  }
+
+  private record(record: string[], line: number, rawText: string): RawRow | null {
+    const { uri, tier } = this.opts;
     const fields = record.map((f) => f.trim());
-    const rawText = raw.replace(/\r?\n$/, '');
     if (fields.length !== HEADER.length) {
       const column = fields.length < HEADER.length ? fields.length + 1 : HEADER.length + 1;
       const what = fields.length < HEADER.length ? `missing ${HEADER[fields.length]} onwards` : 'extra fields after lastUpdateDate';
       throw new FinraParseError(uri, line, column, HEADER[column - 1] ?? null, `has ${fields.length} columns, expected ${HEADER.length} (${what}; truncated file or wrong delimiter?)`);
     }
     const [tierDescription, symbol, issueName, participant, mpid, qty, trades, lastUpdate] = fields as [string, string, string, string, string, string, string, string];
-    const reject = (reason: string) => rejects.push({ line, reason, raw: rawText });
+    const reject = (reason: string) => {
+      this.rejects.push({ line, reason, raw: rawText });
+      return null;
+    };
     // A trailing row with no symbol is common in real files: not data, but not damage either.
-    if (symbol === '') {
-      reject('empty issueSymbolIdentifier');
-      continue;
-    }
+    if (symbol === '') return reject('empty issueSymbolIdentifier');
     const shares = integerField(qty, uri, line, QTY);
     const tradeCount = integerField(trades, uri, line, TRADES);
     const rowTier = tierFromDescription(tierDescription);
-    if (rowTier === null) {
-      reject(`tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
-      continue;
-    }
-    if (rowTier !== opts.tier) {
-      reject(`tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${opts.tier} (${TIER_DESCRIPTIONS[opts.tier]})`);
-      continue;
-    }
+    if (rowTier === null) return reject(`tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
+    if (rowTier !== tier) return reject(`tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`);
     if (!SYMBOL_RE.test(symbol)) {
-      reject(`issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`);
-      continue;
+      return reject(`issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`);
     }
-    if (!MPID_RE.test(mpid)) {
-      reject(`MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
-      continue;
-    }
-    const key = `${symbol}|${mpid}`;
-    const first = seen.get(key);
-    if (first !== undefined) {
-      reject(`duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
-      continue;
-    }
-    seen.set(key, line);
-    rows.push({
-      week_ending: opts.weekEnding,
-      tier: opts.tier,
+    if (!MPID_RE.test(mpid)) return reject(`MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
+    const first = this.seen.firstOrAdd(symbol, mpid, line);
+    if (first !== undefined) return reject(`duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
+    return {
+      week_ending: this.opts.weekEnding,
+      tier,
       symbol,
       mpid,
       tier_description: tierDescription,
@@ -135,9 +184,8 @@ export function parseFinraFile(bytes: Buffer | string, opts: { uri: string; week
       total_weekly_trade_count: tradeCount,
       last_update_date: lastUpdate,
       __line: line,
-    });
+    };
   }
-  return { rows, rejects, lines: withRaw.length - 1 };
 }
 
 function checkHeader(fields: string[], line: number, uri: string): void {

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_REJECT_SHARE } from '../../data/reject-threshold.js';
 import { rollingRows, hhiRows, tierSplitRows, venueShareRows, venueVolumeRows, type VenueRow } from './analytics.js';
 import { FINRA_DOMAIN, MPID_RE, PIPELINES, ROLLING_WEEKS, SYMBOL_RE, TIERS, tierFromDescription, type Tier } from './constants.js';
 import { hhi, normalizedWeekly, rawWeekly, rolling, tierSplit, venueShare, venueVolume } from './datasets.js';
-import { parseFinraFile } from './parse.js';
+import { FinraStreamParser } from './parse.js';
 import { addDaysIso, partitionKeyFor, weekPartition, weekTierPartition } from './partitions.js';
 import { describeMissingSource, fetchFileUrl, fetchWeekFile, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, sourceParamsSchema, itemSourceParamsShape, type FinraSource, type FinraSourceParams } from './source.js';
 import { itemAccessPolicy } from '../access.js';
@@ -85,20 +85,21 @@ function ingestWeek(options: FinraDomainOptions) {
         throw err;
       }
       ctx.log.info({ uri: fetched.uri, bytes: fetched.bytes.length }, 'fetched FINRA file');
-      const parsed = parseFinraFile(fetched.bytes, { uri: fetched.uri, weekEnding: week, tier });
+      // Rows are parsed chunk by chunk inside the landing, so a large file never exists as
+      // one array of row objects (an unchanged file is skipped before it is parsed).
+      const parser = new FinraStreamParser([fetched.bytes], { uri: fetched.uri, weekEnding: week, tier });
       const result = await ctx.data.land(rawWeekly, {
         partition: ctx.partition,
         stage: 'ingest',
         sourceBytes: fetched.bytes,
-        rows: parsed.rows,
-        rejects: parsed.rejects,
+        rows: { chunks: parser.chunks(), rejects: () => parser.rejects },
         maxRejectShare: ctx.params.max_reject_share,
         source: fetched.uri,
         force: run?.force ?? ctx.params.force,
         checks: [{ check: 'row_count_drop', threshold: 0.5 }],
       });
-      ctx.output(`${result.status} ${result.capture_id}: ${result.row_count} rows, ${parsed.rejects.length} rejected, from ${fetched.uri}\n`);
-      return { ...result, source_uri: fetched.uri, rejected_rows: result.skipped ? 0 : parsed.rejects.length };
+      ctx.output(`${result.status} ${result.capture_id}: ${result.row_count} rows, ${parser.rejects.length} rejected, from ${fetched.uri}\n`);
+      return { ...result, source_uri: fetched.uri, rejected_rows: result.skipped ? 0 : parser.rejects.length };
     },
   });
 }

@@ -1,4 +1,5 @@
 import { operationsStoreFor } from '../../store/operations-store.js';
+import { lastCronTicks } from '../../store/last-ticks.js';
 import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
 import type { Logger } from '../../core/logger.js';
@@ -67,6 +68,18 @@ export class Scheduler {
   private readonly startedAt = new Date();
   private readonly leaseMs: number;
   private readonly maxSleepMs: number;
+  /**
+   * Per schedule, the newest cron tick this leader has handled (the catch-up cursor) and the
+   * first instant after it that can fire. Read from the store in one query on becoming
+   * leader, then kept in memory, so an evaluation touches only the schedules that are due:
+   * with 10,000 schedules, one query per schedule per evaluation made every tick late.
+   * Another scheduler firing meanwhile only leaves a cursor behind, and the unique tick row
+   * turns those re-examined ticks into no-ops.
+   */
+  private cursors: Map<string, Date> | null = null;
+  private readonly nextAt = new Map<string, number>();
+  /** Paused schedules, read once per evaluation pass that has something due. */
+  private paused: Set<string> | null = null;
 
   constructor(private readonly options: SchedulerOptions) {
     this.schedulerId = options.schedulerId ?? `scheduler:${newWorkerId()}`;
@@ -133,6 +146,7 @@ export class Scheduler {
       try {
         const wasLeader = this.leader;
         this.leader = await store.acquireLease(LEASE_NAME, this.schedulerId, this.leaseMs);
+        if (this.leader && !wasLeader) this.cursors = null;
         if (this.leader !== wasLeader) logger.info({ scheduler_id: this.schedulerId }, this.leader ? 'scheduler leadership acquired' : 'scheduler leadership lost');
         if (this.leader) await this.evaluate(new Date());
       } catch (err) {
@@ -152,16 +166,20 @@ export class Scheduler {
     let next = now + this.maxSleepMs;
     for (const s of this.options.schedules) {
       if (!s.enabled) continue;
-      const [t] = s.nextTimes(new Date(now), 1);
-      if (t && t.getTime() < next) next = t.getTime();
+      let t = this.nextAt.get(s.name);
+      if (t === undefined) t = s.nextTimes(new Date(now), 1)[0]?.getTime() ?? Infinity;
+      if (t < next) next = t;
     }
     return Math.max(5, next - now + 5);
   }
 
   /** One pass over every enabled schedule at `now`. Public so tests can drive time. */
   async evaluate(now: Date): Promise<void> {
+    this.cursors ??= await lastCronTicks(this.options.store);
+    this.paused = null;
     for (const schedule of this.options.schedules) {
       if (!schedule.enabled) continue;
+      if ((this.nextAt.get(schedule.name) ?? -Infinity) > now.getTime()) continue;
       try {
         await this.evaluateSchedule(schedule, now);
       } catch (err) {
@@ -172,15 +190,18 @@ export class Scheduler {
   }
 
   private async evaluateSchedule(schedule: CompiledSchedule, now: Date): Promise<void> {
-    const { store } = this.options;
-    const last = await store.lastTickAt(schedule.name);
+    const last = this.cursors?.get(schedule.name) ?? null;
     // First run ever: start when this scheduler started. A new schedule does not replay
     // its history (that is what `sluice backfill` is for); catch-up applies to ticks that
     // fell due after the schedule's last recorded tick.
     const cursor = last ?? new Date(Math.min(this.startedAt.getTime(), now.getTime()) - 1);
     const limit = this.options.maxDueTicks ?? 1_000;
     const due = schedule.timesBetween(cursor, now, limit);
-    if (due.length === 0) return;
+    if (due.length === 0) {
+      // Nothing due up to now: the first time after the cursor is in the future.
+      this.nextAt.set(schedule.name, schedule.nextTimes(cursor, 1)[0]?.getTime() ?? Infinity);
+      return;
+    }
     const planned = planDueTicks(due, now, schedule.misfire);
     // Keep the record readable after a long outage: every fired and coalesced tick, and
     // the newest missed ones, with a note on how many older ones were dropped.
@@ -194,6 +215,11 @@ export class Scheduler {
       if (tick.outcome === 'missed' && !keepMissed.has(tick)) continue;
       await this.recordTick(schedule, tick, 'cron');
     }
+    // Only once every due tick is recorded: a failure above leaves the cursor where it was.
+    const newest = due[due.length - 1]!;
+    this.cursors?.set(schedule.name, newest);
+    // Up to `limit` ticks per pass: if that many were due, more may be; look again next pass.
+    this.nextAt.set(schedule.name, due.length >= limit ? now.getTime() : (schedule.nextTimes(newest, 1)[0]?.getTime() ?? Infinity));
   }
 
   private async recordTick(schedule: CompiledSchedule, tick: PlannedTick, kind: 'cron' | 'manual'): Promise<TickRecord | null> {
@@ -265,8 +291,8 @@ export class Scheduler {
 
   /** The operator's pause flag, read at tick time so a pause from any process applies. */
   private async isPaused(name: string): Promise<boolean> {
-    const controls = await operationsStoreFor(this.options.store).scheduleControls();
-    return controls.some((c) => c.schedule === name && c.paused);
+    this.paused ??= new Set((await operationsStoreFor(this.options.store).scheduleControls()).filter((c) => c.paused).map((c) => c.schedule));
+    return this.paused.has(name);
   }
 
   /** Manual trigger (CLI, API, dashboard): fires the schedule now, whatever its policy. */

@@ -23,6 +23,7 @@ import type {
   StateCount,
   Store,
 } from '../store.js';
+import type { DataConnection } from '../store.js';
 import type { ScheduleStore, TickRecord } from '../schedule-store.js';
 import { PgListener } from './listener.js';
 import { LOCK_CLASS, migrate as runMigrations, quoteIdent } from './migrations.js';
@@ -822,6 +823,10 @@ export class PostgresStore implements Store, ScheduleStore {
   }
 
   /** The connection pool, for the data layer (staging, MERGE, manifest) on the same database. */
+  dataConnection(): DataConnection {
+    return { backend: 'postgres', pool: this.pgPool, schema: this.schema };
+  }
+
   get pool(): pg.Pool {
     return this.pgPool;
   }

@@ -24,6 +24,7 @@ import type {
   StateCount,
   Store,
 } from '../store.js';
+import type { DataConnection } from '../store.js';
 import type { ScheduleStore, TickRecord } from '../schedule-store.js';
 import { itemFromSpec } from '../new-item.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
@@ -150,6 +151,10 @@ export class SqliteStore implements Store, ScheduleStore {
   /** Direct handle for the data layer (staging, MERGE, manifest) on the same file. */
   get database(): DB {
     return this.db;
+  }
+
+  dataConnection(): DataConnection {
+    return { backend: 'sqlite', database: this.db };
   }
 
   private get s() {

@@ -1,0 +1,138 @@
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { RevisionSummary } from '../../core/run-result.js';
+import type { CaptureRecord, RejectInput } from '../data-store.js';
+import { quoteIdent, type DataValue, type Dataset } from '../dataset.js';
+import type { CaptureWithSeq, LandDriver, RowTarget } from '../land.js';
+import { toPgParams, type DatasetSql } from '../sql.js';
+
+/** A captures row as `pg` returns it: the record plus the sequence behind `#2`, `#3`. */
+export interface PgCaptureRow extends CaptureRecord {
+  seq: string;
+}
+
+export const pgCapture = (r: PgCaptureRow): CaptureRecord => ({
+  capture_id: r.capture_id,
+  domain: r.domain,
+  dataset: r.dataset,
+  partition_key: r.partition_key,
+  stage: r.stage,
+  content_hash: r.content_hash,
+  row_count: r.row_count,
+  captured_at: r.captured_at,
+  landed_at: r.landed_at,
+  source: r.source,
+  status: r.status,
+  is_revision: r.is_revision,
+  revision_summary: r.revision_summary as RevisionSummary | null,
+  error: r.error,
+});
+
+/** One COPY text-format field (tab-separated, `\N` for NULL, backslash escapes). */
+function copyField(v: DataValue | string): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  if (typeof v === 'number') return String(v);
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : v;
+}
+
+/** Bytes handed to the COPY stream per write: large enough to amortize, small enough to stay bounded. */
+const COPY_PIECE = 1 << 20;
+
+/**
+ * The landing driver on one checked-out PostgreSQL connection. Rows go in with
+ * `COPY … FROM STDIN` (pg-copy-streams), one COPY per chunk, respecting the stream's
+ * back-pressure. An advisory transaction lock per (schema, domain, partition) serializes
+ * landings of one partition across processes while other partitions land in parallel.
+ */
+export class PgLandDriver implements LandDriver {
+  readonly seqInsert = { column: '', value: '' };
+  private readonly q: string;
+
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly schema: string,
+  ) {
+    this.q = quoteIdent(schema, 'schema');
+  }
+
+  t(name: string): string {
+    return `${this.q}.${quoteIdent(name)}`;
+  }
+  async begin(): Promise<void> {
+    await this.client.query('BEGIN');
+  }
+  async commit(): Promise<void> {
+    await this.client.query('COMMIT');
+  }
+  async rollback(): Promise<void> {
+    // A broken connection fails the ROLLBACK too; the caller reports the original error.
+    await this.client.query('ROLLBACK').catch(() => undefined);
+  }
+  async lock(domain: string, partitionKey: string): Promise<void> {
+    await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [`sluice:data:${this.schema}:${domain}:${partitionKey}`]);
+  }
+  async run(sql: string, params: unknown[]): Promise<number> {
+    return (await this.client.query(toPgParams(sql), params)).rowCount ?? 0;
+  }
+  async all<R>(sql: string, params: unknown[]): Promise<R[]> {
+    return (await this.client.query(toPgParams(sql), params)).rows as R[];
+  }
+  async captures(where: string, params: unknown[]): Promise<CaptureWithSeq[]> {
+    return (await this.all<PgCaptureRow>(`SELECT * FROM ${this.t('captures')} WHERE ${where}`, params)).map((r) => ({ ...pgCapture(r), seq: Number(r.seq) }));
+  }
+
+  async writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const cols = ds.columns.map((c) => quoteIdent(c.name)).join(', ');
+    const into = target.direct ? `${this.t(sql.table)} (capture_id, partition_key, ${cols})` : `${this.t(sql.staging)} (capture_id, ${cols})`;
+    const prefix = (target.direct ? [target.captureId, target.partitionKey] : [target.captureId]).map(copyField).join('\t');
+    const stream = this.client.query(copyFrom(`COPY ${into} FROM STDIN`));
+    let failed: Error | null = null;
+    const done = new Promise<void>((resolve, reject) => {
+      stream.on('finish', resolve);
+      stream.on('error', (err: Error) => {
+        failed = err;
+        reject(err);
+      });
+    });
+    done.catch(() => undefined);
+    let piece = '';
+    for (const row of rows) {
+      let line = prefix;
+      for (const v of row) line += `\t${copyField(v)}`;
+      piece += `${line}\n`;
+      if (piece.length >= COPY_PIECE) {
+        if (failed) break;
+        const ok = stream.write(piece);
+        piece = '';
+        if (!ok) await new Promise<void>((resolve) => stream.once('drain', resolve).once('error', () => resolve()));
+      }
+    }
+    if (!failed) stream.end(piece);
+    await done;
+  }
+
+  duplicateRow(err: unknown, rows: DataValue[][]): number | null {
+    const e = err as { code?: unknown; where?: unknown } | null;
+    if (e?.code !== '23505') return null;
+    const m = typeof e.where === 'string' ? /COPY [^,]+, line (\d+)/.exec(e.where) : null;
+    const line = m ? Number(m[1]) : NaN;
+    return Number.isInteger(line) && line >= 1 && line <= rows.length ? line - 1 : null;
+  }
+
+  async insertRejects(captureId: string, rejects: readonly RejectInput[]): Promise<void> {
+    await this.client.query(`INSERT INTO ${this.t('rejects')} (capture_id, line, reason, raw) SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[])`, [
+      captureId,
+      rejects.map((r) => r.line),
+      rejects.map((r) => r.reason),
+      rejects.map((r) => r.raw ?? null),
+    ]);
+  }
+  time(d: Date): Date {
+    return d;
+  }
+  bool(b: boolean): boolean {
+    return b;
+  }
+}

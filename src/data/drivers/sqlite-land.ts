@@ -1,0 +1,162 @@
+import type { Database as DB, Statement } from 'better-sqlite3';
+import type { RevisionSummary } from '../../core/run-result.js';
+import type { CaptureRecord, RejectInput } from '../data-store.js';
+import { quoteIdent, type DataValue, type Dataset } from '../dataset.js';
+import type { CaptureWithSeq, LandDriver, RowTarget } from '../land.js';
+import type { DatasetSql } from '../sql.js';
+
+/** A captures row as better-sqlite3 returns it (instants in ms, booleans 0/1, JSON as text). */
+export interface SqliteCaptureRow {
+  capture_id: string;
+  seq: number;
+  domain: string;
+  dataset: string;
+  partition_key: string;
+  stage: string;
+  content_hash: string;
+  row_count: number | null;
+  captured_at: number;
+  landed_at: number | null;
+  source: string | null;
+  status: 'landed' | 'failed';
+  is_revision: number;
+  revision_summary: string | null;
+  error: string | null;
+}
+
+export const sqliteCapture = (r: SqliteCaptureRow): CaptureRecord => ({
+  capture_id: r.capture_id,
+  domain: r.domain,
+  dataset: r.dataset,
+  partition_key: r.partition_key,
+  stage: r.stage,
+  content_hash: r.content_hash,
+  row_count: r.row_count,
+  captured_at: new Date(r.captured_at),
+  landed_at: r.landed_at === null ? null : new Date(r.landed_at),
+  source: r.source,
+  status: r.status,
+  is_revision: r.is_revision === 1,
+  revision_summary: r.revision_summary === null ? null : (JSON.parse(r.revision_summary) as RevisionSummary),
+  error: r.error,
+});
+
+/** better-sqlite3 binds no booleans. */
+export const bindSqlite = (v: DataValue): string | number | null => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
+
+/** Rows per multi-row INSERT: fewer statement runs per row, well under SQLite's 32,766 parameters. */
+const ROWS_PER_INSERT = 64;
+
+
+/**
+ * The landing driver on a better-sqlite3 connection: every call is synchronous, so a landing
+ * holds the shared connection from BEGIN IMMEDIATE to COMMIT (the write lock serializes
+ * landings across processes, so `lock` has nothing to add).
+ */
+export class SqliteLandDriver implements LandDriver {
+  readonly seqInsert = { column: 'seq, ', value: `(SELECT coalesce(max(seq), 0) + 1 FROM captures), ` };
+  private readonly inserts = new Map<string, Statement>();
+
+  constructor(private readonly db: DB) {}
+
+  t(name: string): string {
+    return quoteIdent(name);
+  }
+  begin(): void {
+    this.db.prepare('BEGIN IMMEDIATE').run();
+  }
+  commit(): void {
+    if (!this.db.inTransaction) throw new Error('the landing transaction ended while the onStaged hook ran');
+    this.db.prepare('COMMIT').run();
+  }
+  rollback(): void {
+    if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+  }
+  lock(): void {}
+  run(sql: string, params: unknown[]): number {
+    return this.db.prepare(sql).run(...params).changes;
+  }
+  all<R>(sql: string, params: unknown[]): R[] {
+    return this.db.prepare(sql).all(...params) as R[];
+  }
+  captures(where: string, params: unknown[]): CaptureWithSeq[] {
+    return (this.db.prepare(`SELECT * FROM captures WHERE ${where}`).all(...params) as SqliteCaptureRow[]).map((r) => ({ ...sqliteCapture(r), seq: Number(r.seq) }));
+  }
+
+  private insert(ds: Dataset, sql: DatasetSql, direct: boolean, rows: number): Statement {
+    const key = `${sql.table}:${direct}:${rows}`;
+    let stmt = this.inserts.get(key);
+    if (!stmt) {
+      const cols = ds.columns.map((c) => quoteIdent(c.name)).join(', ');
+      const one = `(${direct ? '?, ?' : '?'}${', ?'.repeat(ds.columns.length)})`;
+      const into = direct ? `${quoteIdent(sql.table)} (capture_id, partition_key, ${cols})` : `${quoteIdent(sql.staging)} (capture_id, ${cols})`;
+      stmt = this.db.prepare(`INSERT INTO ${into} VALUES ${Array.from({ length: rows }, () => one).join(', ')}`);
+      this.inserts.set(key, stmt);
+    }
+    return stmt;
+  }
+
+  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): void {
+    const fixed = target.direct ? [target.captureId, target.partitionKey] : [target.captureId];
+    const width = fixed.length + ds.columns.length;
+    const many = this.insert(ds, sql, target.direct, ROWS_PER_INSERT);
+    const params: unknown[] = new Array(width * ROWS_PER_INSERT);
+    let i = 0;
+    for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
+      let p = 0;
+      for (let r = i; r < i + ROWS_PER_INSERT; r++) {
+        for (const f of fixed) params[p++] = f;
+        for (const v of rows[r]!) params[p++] = bindSqlite(v);
+      }
+      try {
+        many.run(params);
+      } catch (err) {
+        throw this.locate(err, ds, sql, target, rows, i, i + ROWS_PER_INSERT);
+      }
+    }
+    if (i < rows.length) {
+      const one = this.insert(ds, sql, target.direct, 1);
+      for (let r = i; r < rows.length; r++) this.runOne(one, fixed, rows, r);
+    }
+  }
+
+  private runOne(one: Statement, fixed: unknown[], rows: DataValue[][], r: number): void {
+    try {
+      one.run(...fixed, ...rows[r]!.map(bindSqlite));
+    } catch (err) {
+      if (isPkViolation(err)) (err as { sluiceRow?: number }).sluiceRow = r;
+      throw err;
+    }
+  }
+
+  /** A multi-row INSERT failed as a whole (nothing of it was written): redo it row by row to find the row. */
+  private locate(err: unknown, ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], from: number, to: number): unknown {
+    if (!isPkViolation(err)) return err;
+    const one = this.insert(ds, sql, target.direct, 1);
+    const fixed = target.direct ? [target.captureId, target.partitionKey] : [target.captureId];
+    try {
+      for (let r = from; r < to; r++) this.runOne(one, fixed, rows, r);
+    } catch (rowErr) {
+      return rowErr;
+    }
+    return err;
+  }
+
+  duplicateRow(err: unknown): number | null {
+    const r = (err as { sluiceRow?: unknown } | null)?.sluiceRow;
+    return typeof r === 'number' ? r : null;
+  }
+
+  insertRejects(captureId: string, rejects: readonly RejectInput[]): void {
+    const ins = this.db.prepare(`INSERT INTO rejects (capture_id, line, reason, raw) VALUES (?, ?, ?, ?)`);
+    for (const r of rejects) ins.run(captureId, r.line, r.reason, r.raw ?? null);
+  }
+  time(d: Date): number {
+    return d.getTime();
+  }
+  bool(b: boolean): number {
+    return b ? 1 : 0;
+  }
+}
+
+const isPkViolation = (err: unknown) => (err as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
