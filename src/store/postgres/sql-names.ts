@@ -1,9 +1,8 @@
-import { OUTSTANDING_STATES, TRANSITIONS, type TransitionName, type WorkState } from '../../core/states.js';
+import { OUTSTANDING_STATES } from '../../core/states.js';
+import { FROM, inList } from '../sql-fragments.js';
 import { quoteIdent } from './migrations.js';
 
-/** `IN (...)` list for a transition's source states; values come from the constant table, never from input. */
-export const inList = (states: readonly WorkState[]) => states.map((s) => `'${s}'`).join(', ');
-export const FROM = (...names: TransitionName[]) => inList([...new Set(names.flatMap((n) => TRANSITIONS[n].from))]);
+export { FROM, inList } from '../sql-fragments.js';
 
 /**
  * Instants the database stamps itself come from its clock, not the caller's, so leases set
