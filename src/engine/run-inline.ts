@@ -1,6 +1,8 @@
 import { partitionKey } from '../core/partition.js';
+import { RERUNNABLE_STATES } from '../core/states.js';
 import { buildRunResult, emptyRunEntry, type Anomaly, type RunEntry, type RunResult } from '../core/run-result.js';
-import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
+import { readHandlerResult } from '../core/handler-result.js';
+import { toRunAnomaly } from '../data/anomaly-checks.js';
 import type { Store } from '../store/store.js';
 import type { PipelineRegistry } from './registry.js';
 import type { Worker, WorkerOptions } from './worker.js';
@@ -59,7 +61,7 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
         runs.push({ ...entry, reason: 'already complete (use --force to run again)' });
         continue;
       }
-      if (!created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) await app.store.rerun(item.id, 'cli:run');
+      if (!created && RERUNNABLE_STATES.includes(item.state)) await app.store.rerun(item.id, 'cli:run');
       // A WAITING item (new or old) cannot be claimed: its upstream partitions are not COMPLETE.
       if (item.state === 'WAITING') {
         runs.push({ ...entry, blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
@@ -71,23 +73,23 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
         runs.push({ ...entry, reason: 'running in another worker' });
         continue;
       }
-      const result = outcome.result ?? {};
+      const result = readHandlerResult(outcome.result);
       const ok = outcome.status === 'succeeded';
-      const skippedByHandler = ok && result.skipped === true;
+      const skippedByHandler = ok && result.skipped;
       runs.push({
         ...entry,
         status: skippedByHandler ? 'skipped' : ok ? 'completed' : 'failed',
         duration_ms: outcome.durationMs,
         attempt: outcome.item.attemptNo,
         error: ok ? null : (outcome.error ?? outcome.status),
-        reason: skippedByHandler ? String(result.reason ?? 'handler reported nothing to do') : null,
-        capture_id: typeof result.capture_id === 'string' ? result.capture_id : null,
-        row_count: typeof result.row_count === 'number' ? result.row_count : null,
-        is_revision: result.is_revision === true,
-        revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
+        reason: skippedByHandler ? (result.reason ?? 'handler reported nothing to do') : null,
+        capture_id: result.landed?.capture_id ?? null,
+        row_count: result.landed?.row_count ?? null,
+        is_revision: result.landed?.is_revision === true,
+        revision_summary: result.landed?.revision_summary ?? null,
       });
-      if (Array.isArray(result.anomalies)) for (const a of result.anomalies) anomalies.push(toRunAnomaly(a as DataAnomaly, pipelineKey));
-      if (Array.isArray(result.warnings)) for (const w of result.warnings) warnings.push(`${item.partitionKey}: ${String(w)}`);
+      for (const a of result.anomalies) anomalies.push(toRunAnomaly(a, pipelineKey));
+      for (const w of result.warnings) warnings.push(`${item.partitionKey}: ${w}`);
       if (!ok && request.failFast) stop = true;
     }
   }

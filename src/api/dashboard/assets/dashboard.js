@@ -9,9 +9,10 @@ import { formatInstant, viewerZone } from './time-format.js';
 
   const STATES = ['WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT', 'COMPLETE', 'FAILED', 'CANCELLED'];
   const ATTEMPT_STATUSES = ['running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'interrupted'];
-  const RETRYABLE = ['FAILED', 'CANCELLED'];
-  const CANCELLABLE = ['WAITING', 'PENDING', 'RETRY_WAIT', 'RUNNING'];
   const body = document.body;
+  // Served by the page (pages.ts), derived from the transition table in core/states.ts.
+  const RETRYABLE = (body.dataset.retryable || '').split(',');
+  const CANCELLABLE = (body.dataset.cancellable || '').split(',');
   const page = body.dataset.page;
 
   // ------------------------------------------------------------------ helpers
