@@ -1,41 +1,24 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { WorkItem, Attempt, WorkEvent } from '../../core/work-item.js';
-import type {
-  ClaimRequest,
-  ClaimedItem,
-  CommandOutcome,
-  CompletionReport,
-  DependencyStatus,
-  EnqueueOutcome,
-  EnqueueSpec,
-  FailureReport,
-  ListFilter,
-  PartitionState,
-  PartitionStatesOptions,
-  RecentAttempt,
-  RecentAttemptsFilter,
-  RetryFilter,
-  StateCount,
-  Store,
-} from '../store.js';
-import type { ScheduleStore, TickRecord } from '../schedule-store.js';
+import type { Store } from '../store.js';
+import type { ScheduleStore } from '../schedule-store.js';
+import { bindOperations, type BoundOperations, type Operations } from '../operations.js';
+import * as enqueue from './enqueue.js';
+import * as claim from './claim.js';
+import * as leases from './leases.js';
+import * as complete from './complete.js';
+import * as fail from './fail.js';
+import * as commands from './commands.js';
+import * as queries from './queries.js';
+import * as dependencies from './dependencies.js';
+import * as maintenance from './maintenance.js';
+import * as schedules from './schedules.js';
 import type { PgContext } from './context.js';
 import { PgListener } from './listener.js';
 import { migrate as runMigrations, quoteIdent } from './migrations.js';
 import { pgStatements, type PgStatements, type StatementName } from './statements.js';
 import { withClient, withTransaction } from './transaction.js';
-import * as enqueueOps from './enqueue.js';
-import * as claimOps from './claim.js';
-import * as leasesOps from './leases.js';
-import * as completeOps from './complete.js';
-import * as failOps from './fail.js';
-import * as commandsOps from './commands.js';
-import * as queriesOps from './queries.js';
-import * as dependenciesOps from './dependencies.js';
-import * as maintenanceOps from './maintenance.js';
-import * as schedulesOps from './schedules.js';
 
 export { pgStatements, type PgStatements } from './statements.js';
 
@@ -61,6 +44,13 @@ function channelName(prefix: string, schema: string): string {
  */
 const BATCH_STATEMENTS: ReadonlySet<string> = new Set(['claimFast', 'claimCapped', 'complete', 'lockDependents', 'promote', 'heartbeat', 'enqueue', 'enqueueDependent', 'findMany', 'triplesOf']);
 
+/** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
+const OPERATIONS: Operations<PgContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules };
+
+// The bound operations become this class's methods (see ../operations.ts).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface PostgresStore extends BoundOperations {}
+
 /**
  * Scale-out store on PostgreSQL. Many worker processes on many hosts share one database:
  * claims take rows with `FOR UPDATE SKIP LOCKED` (no two workers get the same item, none
@@ -78,6 +68,8 @@ const BATCH_STATEMENTS: ReadonlySet<string> = new Set(['claimFast', 'claimCapped
  * Also the scheduler's store (`ScheduleStore`): ticks unique on (schedule, kind,
  * scheduled_at), enqueued in the same transaction, and leases on the database clock.
  */
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PostgresStore implements Store, ScheduleStore {
   readonly backend = 'postgres' as const;
   readonly schema: string;
@@ -122,6 +114,7 @@ export class PostgresStore implements Store, ScheduleStore {
       emitWake: () => this.emitWake(),
       emitCancel: (itemId) => this.emitter.emit('cancel', itemId),
     };
+    Object.assign(this, bindOperations(this.ctx, OPERATIONS));
   }
 
   /** The connection pool, for the data layer (staging, MERGE, manifest) on the same database. */
@@ -172,144 +165,6 @@ export class PostgresStore implements Store, ScheduleStore {
 
   private emitWake(): void {
     this.emitter.emit('wake');
-  }
-
-  async enqueue(specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]> {
-    return enqueueOps.enqueue(this.ctx, specs);
-  }
-
-  async claim(request: ClaimRequest): Promise<ClaimedItem[]> {
-    return claimOps.claim(this.ctx, request);
-  }
-
-  async claimItem(itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null> {
-    return claimOps.claimItem(this.ctx, itemId, workerId, leaseMs);
-  }
-
-  async heartbeat(workerId: string, itemIds: readonly number[], leaseMs: number): Promise<number[]> {
-    return leasesOps.heartbeat(this.ctx, workerId, itemIds, leaseMs);
-  }
-
-  /**
-   * Completes a batch in one transaction: one statement finishes every item and attempt;
-   * one more looks for WAITING items that waited on them, and only if there are some, a
-   * third promotes those whose last open upstream this was.
-   */
-  async complete(reports: readonly CompletionReport[]): Promise<boolean[]> {
-    return completeOps.complete(this.ctx, reports);
-  }
-
-  async fail(report: FailureReport): Promise<WorkItem | null> {
-    return failOps.fail(this.ctx, report);
-  }
-
-  async release(report: CompletionReport & { reason: string }): Promise<boolean> {
-    return failOps.release(this.ctx, report);
-  }
-
-  async reclaimExpired(now?: Date): Promise<number> {
-    return leasesOps.reclaimExpired(this.ctx, now);
-  }
-
-  async cancel(itemId: number, actor: string | null = null): Promise<CommandOutcome> {
-    return commandsOps.cancel(this.ctx, itemId, actor);
-  }
-
-  async retry(filter: RetryFilter, actor: string | null = null): Promise<WorkItem[]> {
-    return commandsOps.retry(this.ctx, filter, actor);
-  }
-
-  async rerun(itemId: number, actor: string | null = null): Promise<CommandOutcome> {
-    return commandsOps.rerun(this.ctx, itemId, actor);
-  }
-
-  async getItem(itemId: number): Promise<WorkItem | null> {
-    return queriesOps.getItem(this.ctx, itemId);
-  }
-
-  async findItem(domain: string, pipeline: string, key: string): Promise<WorkItem | null> {
-    return queriesOps.findItem(this.ctx, domain, pipeline, key);
-  }
-
-  async listItems(filter: ListFilter = {}): Promise<WorkItem[]> {
-    return queriesOps.listItems(this.ctx, filter);
-  }
-
-  async countItems(filter: ListFilter = {}): Promise<number> {
-    return queriesOps.countItems(this.ctx, filter);
-  }
-
-  async countByState(): Promise<StateCount[]> {
-    return queriesOps.countByState(this.ctx);
-  }
-
-  async listAttempts(itemId: number): Promise<Attempt[]> {
-    return queriesOps.listAttempts(this.ctx, itemId);
-  }
-
-  async partitionStates(domain: string, pipeline: string, opts: PartitionStatesOptions = {}): Promise<PartitionState[]> {
-    return queriesOps.partitionStates(this.ctx, domain, pipeline, opts);
-  }
-
-  async countPartitions(domain: string, pipeline: string): Promise<number> {
-    return queriesOps.countPartitions(this.ctx, domain, pipeline);
-  }
-
-  async listRecentAttempts(filter: RecentAttemptsFilter): Promise<RecentAttempt[]> {
-    return queriesOps.listRecentAttempts(this.ctx, filter);
-  }
-
-  async listEvents(itemId: number): Promise<WorkEvent[]> {
-    return queriesOps.listEvents(this.ctx, itemId);
-  }
-
-  async listDependencies(itemId: number): Promise<DependencyStatus[]> {
-    return dependenciesOps.listDependencies(this.ctx, itemId);
-  }
-
-  async countOutstanding(pipelines?: readonly string[]): Promise<number> {
-    return dependenciesOps.countOutstanding(this.ctx, pipelines);
-  }
-
-  async countFailedSince(since: Date): Promise<number> {
-    return queriesOps.countFailedSince(this.ctx, since);
-  }
-
-  async nextDesiredAt(pipelines?: readonly string[]): Promise<Date | null> {
-    return queriesOps.nextDesiredAt(this.ctx, pipelines);
-  }
-
-  async pruneFinished(before: Date): Promise<number> {
-    return maintenanceOps.pruneFinished(this.ctx, before);
-  }
-
-  /** VACUUM cannot run inside a transaction block; a pooled query runs in autocommit. */
-  async maintain(): Promise<void> {
-    return maintenanceOps.maintain(this.ctx);
-  }
-
-  async fireTick(tick: Omit<TickRecord, 'itemIds' | 'firedAt'>, specs: readonly EnqueueSpec[]): Promise<{ recorded: boolean; outcomes: EnqueueOutcome[] }> {
-    return schedulesOps.fireTick(this.ctx, tick, specs);
-  }
-
-  async listTicks(schedule: string, limit: number): Promise<TickRecord[]> {
-    return schedulesOps.listTicks(this.ctx, schedule, limit);
-  }
-
-  async lastTickAt(schedule: string): Promise<Date | null> {
-    return schedulesOps.lastTickAt(this.ctx, schedule);
-  }
-
-  async acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean> {
-    return leasesOps.acquireLease(this.ctx, name, holder, ttlMs);
-  }
-
-  async releaseLease(name: string, holder: string): Promise<void> {
-    return leasesOps.releaseLease(this.ctx, name, holder);
-  }
-
-  async leaseHolder(name: string): Promise<{ holder: string; expiresAt: Date } | null> {
-    return leasesOps.leaseHolder(this.ctx, name);
   }
 
   onWake(listener: () => void): () => void {
