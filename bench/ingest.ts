@@ -69,7 +69,6 @@ export function writeFinraFile(file: string, rows: number): number {
 
 const COLUMNS = rawWeekly.columns.map((c) => c.name) as (keyof RawRow)[];
 const PG_TYPES: Record<ColumnType, string> = { text: 'text', integer: 'bigint', real: 'double precision', date: 'date', boolean: 'boolean' };
-const PG_ARRAY: Record<ColumnType, string> = { text: 'text[]', integer: 'int8[]', real: 'float8[]', date: 'date[]', boolean: 'bool[]' };
 
 function baselineDdl(table: string, pgTypes: boolean): string {
   return `CREATE TABLE ${table} (${rawWeekly.columns.map((c) => `${quoteIdent(c.name)} ${pgTypes ? PG_TYPES[c.type] : c.type === 'integer' ? 'INTEGER' : 'TEXT'}`).join(', ')})`;

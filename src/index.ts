@@ -5,6 +5,7 @@
 export { definePipeline } from './core/pipeline.js';
 export type { HandlerContext, HandlerResult, PipelineDefinition, QueuePort } from './core/pipeline.js';
 export type { Logger } from './core/logger.js';
+export type { HandlerReport, LandedSummary } from './core/handler-result.js';
 export type { DependencySpec, PartitionMapping } from './core/dependencies.js';
 export type { Partition } from './core/partition.js';
 export type { RetryPolicy } from './core/retry-policy.js';

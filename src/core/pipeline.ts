@@ -3,6 +3,7 @@ import type { Partition } from './partition.js';
 // The data port's types live in core (core/data-port.ts); src/data/ implements them.
 import type { DataStore } from './data-port.js';
 import type { DependencySpec } from './dependencies.js';
+import type { HandlerReport } from './handler-result.js';
 import type { Logger } from './logger.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -59,8 +60,11 @@ export interface QueuePort {
 
 export type { Logger } from './logger.js';
 
-/** Whatever a handler returns is stored on the attempt as its result (must be JSON). */
-export type HandlerResult = Record<string, unknown> | void;
+/**
+ * Whatever a handler returns is stored on the attempt as its result (must be JSON). The keys
+ * the engine reads are typed in HandlerReport (`landed`, `warnings`, `skipped`, `reason`).
+ */
+export type HandlerResult = (HandlerReport & Record<string, unknown>) | void;
 
 export interface PipelineDefinition<P = any> {
   readonly domain: string;

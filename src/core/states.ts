@@ -49,6 +49,12 @@ export const TRANSITIONS = {
 
 export type TransitionName = keyof typeof TRANSITIONS;
 
+/** States an operator may retry from / cancel in: read off the table, never restated
+ * (the dashboard gets them from the server, see api/dashboard/pages.ts). */
+export const RETRYABLE_STATES: readonly WorkState[] = TRANSITIONS.retry.from;
+export const CANCELLABLE_STATES: readonly WorkState[] = TRANSITIONS.cancel.from;
+export const RERUNNABLE_STATES: readonly WorkState[] = TRANSITIONS.rerun.from;
+
 export function canTransition(from: WorkState, event: TransitionName): boolean {
   return (TRANSITIONS[event].from as readonly WorkState[]).includes(from);
 }

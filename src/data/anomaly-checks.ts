@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors.js';
-import { parsePartitionKey, partitionKey, type Partition } from '../core/partition.js';
+import { parsePartitionKey, partitionKey } from '../core/partition.js';
 import type { Anomaly } from '../core/run-result.js';
 import { isValidDate, type Dataset } from './dataset.js';
 

@@ -1,6 +1,8 @@
 import type { Anomaly, RunEntry } from '../core/run-result.js';
+import { readHandlerResult } from '../core/handler-result.js';
+import { RERUNNABLE_STATES } from '../core/states.js';
 import type { WorkItem } from '../core/work-item.js';
-import { toRunAnomaly, type DataAnomaly } from '../data/anomaly-checks.js';
+import { toRunAnomaly } from '../data/anomaly-checks.js';
 import type { Store } from '../store/store.js';
 import type { Worker } from './worker.js';
 
@@ -20,7 +22,7 @@ export async function runInlineItem(
   out: { anomalies: Anomaly[]; warnings: string[] },
 ): Promise<RunEntry> {
   if (!opts.created && item.state === 'COMPLETE' && !opts.rerunFinished) return { ...entry, reason: 'already complete (use --force to run again)' };
-  if (!opts.created && ['COMPLETE', 'FAILED', 'CANCELLED'].includes(item.state)) {
+  if (!opts.created && RERUNNABLE_STATES.includes(item.state)) {
     await store.rerun(item.id, opts.actor);
     item = (await store.getItem(item.id)) ?? item;
   }
@@ -30,21 +32,21 @@ export async function runInlineItem(
     out.warnings.push(`${item.partitionKey}: item ${item.id} is running in another worker; not run here`);
     return { ...entry, reason: 'running in another worker' };
   }
-  const result = outcome.result ?? {};
+  const result = readHandlerResult(outcome.result);
   const ok = outcome.status === 'succeeded';
-  const skipped = ok && result.skipped === true;
-  if (Array.isArray(result.anomalies)) for (const a of result.anomalies) out.anomalies.push(toRunAnomaly(a as DataAnomaly, entry.pipeline));
-  if (Array.isArray(result.warnings)) for (const w of result.warnings) out.warnings.push(`${item.partitionKey}: ${String(w)}`);
+  const skipped = ok && result.skipped;
+  for (const a of result.anomalies) out.anomalies.push(toRunAnomaly(a, entry.pipeline));
+  for (const w of result.warnings) out.warnings.push(`${item.partitionKey}: ${w}`);
   return {
     ...entry,
     status: skipped ? 'skipped' : ok ? 'completed' : 'failed',
     duration_ms: outcome.durationMs,
     attempt: outcome.item.attemptNo,
     error: ok ? null : (outcome.error ?? outcome.status),
-    reason: skipped ? String(result.reason ?? 'handler reported nothing to do') : null,
-    capture_id: typeof result.capture_id === 'string' ? result.capture_id : null,
-    row_count: typeof result.row_count === 'number' ? result.row_count : null,
-    is_revision: result.is_revision === true,
-    revision_summary: (result.revision_summary as RunEntry['revision_summary']) ?? null,
+    reason: skipped ? (result.reason ?? 'handler reported nothing to do') : null,
+    capture_id: result.landed?.capture_id ?? null,
+    row_count: result.landed?.row_count ?? null,
+    is_revision: result.landed?.is_revision === true,
+    revision_summary: result.landed?.revision_summary ?? null,
   };
 }

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { NotFoundError, ValidationError } from '../core/errors.js';
 import { normalizePartition, type Partition } from '../core/partition.js';
 import type { PipelineDefinition } from '../core/pipeline.js';

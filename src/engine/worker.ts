@@ -1,70 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { isPermanentError, PermanentError, TimeoutError, ValidationError } from '../core/errors.js';
-import type { BatchRunOptions, HandlerContext } from '../core/pipeline.js';
+import { isPermanentError, TimeoutError } from '../core/errors.js';
+import { readHandlerResult } from '../core/handler-result.js';
+import type { HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
 import { crashPoint } from '../core/crash-points.js';
 import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
-import type { ClaimedItem, CompletionReport, Store } from '../store/store.js';
+import type { ClaimedItem } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
+import { describeError, paramsForRun, sleep, untilAborted } from './attempt-helpers.js';
+import { CompletionBatcher } from './completion-batcher.js';
 import { OutputTail } from './output-tail.js';
 import { rerunStaleDownstream } from './dependencies.js';
 import { redactSecrets } from './secrets.js';
-import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 import { newWorkerId } from './worker-id.js';
+import type { AttemptOutcome, WorkerOptions } from './worker-options.js';
 
-export interface WorkerOptions {
-  store: Store;
-  registry: PipelineRegistry;
-  logger: Logger;
-  workerId?: string;
-  /** Concurrent handler slots. */
-  concurrency: number;
-  /** How long a claim stays valid without a heartbeat; a crashed worker's items are
-   * re-claimed by others this long after its last heartbeat. */
-  leaseMs: number;
-  /** Default: a third of the lease, at most 5 s, so cancels are noticed quickly. */
-  heartbeatMs?: number;
-  /** Idle poll interval: the fallback when no wake-up arrives (other processes on SQLite). */
-  pollMs?: number;
-  /** On stop: how long running handlers may finish before they are aborted and handed back. */
-  shutdownGraceMs?: number;
-  /** After aborting a handler, how long to wait for it to notice before moving on. */
-  abortGraceMs?: number;
-  /** Items per claim call (bounded by free slots plus the local queue's room). */
-  claimBatch?: number;
-  /**
-   * Items claimed ahead of free slots and held in memory, graphile-worker's "local queue":
-   * one claim round trip then feeds hundreds of handler starts. Held items are RUNNING in
-   * the store with their attempt recorded, kept alive by the heartbeat, dropped when
-   * cancelled, and handed back (attempt `interrupted`) on stop. 0 = claim only for free
-   * slots. The queue is refilled when it falls to half.
-   */
-  localQueue?: number;
-  /** The data layer handlers land through; created from the store when not given. */
-  data?: DataStore;
-  /** A batch command's options, handed to every handler this worker runs (`ctx.run`). */
-  runOptions?: BatchRunOptions;
-}
-
-/** Completions per statement: enough to amortise the round trip, few enough that one
- * statement's locks and work stay small under a burst. */
-const MAX_COMPLETION_BATCH = 1_000;
-
-export interface AttemptOutcome {
-  item: ClaimedItem;
-  status: 'succeeded' | 'failed' | 'timed_out' | 'interrupted' | 'cancelled' | 'lost';
-  error?: string;
-  durationMs: number;
-  result?: Record<string, unknown> | null;
-}
-
-interface PendingCompletion {
-  report: CompletionReport;
-  resolve: (durable: boolean) => void;
-  reject: (err: unknown) => void;
-}
+export type { AttemptOutcome, WorkerOptions } from './worker-options.js';
+export { describeError } from './attempt-helpers.js';
 
 interface ActiveRun {
   item: ClaimedItem;
@@ -96,9 +50,7 @@ export class Worker extends EventEmitter {
   private busySlots = 0;
   /** Claimed ahead of free slots, in claim order (see `localQueue`). */
   private readonly queued = new Map<number, ClaimedItem>();
-  private readonly pendingCompletions: PendingCompletion[] = [];
-  private flushScheduled = false;
-  private flushing: Promise<void> | null = null;
+  private readonly completions: CompletionBatcher;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
   private wakeResolver: (() => void) | null = null;
@@ -116,6 +68,7 @@ export class Worker extends EventEmitter {
   constructor(private readonly options: WorkerOptions) {
     super();
     this.workerId = options.workerId ?? newWorkerId();
+    this.completions = new CompletionBatcher((reports) => options.store.complete(reports));
     this.heartbeatMs = options.heartbeatMs ?? Math.max(100, Math.min(5_000, Math.floor(options.leaseMs / 3)));
     this.pollMs = options.pollMs ?? 1_000;
     this.shutdownGraceMs = options.shutdownGraceMs ?? 30_000;
@@ -180,7 +133,7 @@ export class Worker extends EventEmitter {
     }
     for (const run of this.active.values()) run.controller.abort(new ShutdownAbort());
     await this.allSettled();
-    await this.flushCompletions();
+    await this.completions.flush();
     for (const t of this.timers) clearInterval(t);
     for (const off of this.unsubscribe) off();
     this.timers = [];
@@ -405,10 +358,10 @@ export class Worker extends EventEmitter {
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
         run.finishing = true;
         if (this.localQueue > 0) freeSlot();
-        const ok = await this.queueCompletion({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: redactSecrets(output.toString()) });
+        const ok = await this.completions.add({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: redactSecrets(output.toString()) });
         outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
         log.info({ duration_ms: outcome.durationMs }, ok ? 'attempt succeeded' : 'attempt finished after its claim was lost');
-        if (ok && result?.is_revision === true) {
+        if (ok && readHandlerResult(result).landed?.is_revision === true) {
           // Best effort after the completion is durable: a failure here must not turn a
           // successful attempt into a failed one.
           try {
@@ -462,43 +415,6 @@ export class Worker extends EventEmitter {
     }
   }
 
-  /** Queues a completion for the next batched write and resolves when it is durable. */
-  private queueCompletion(report: CompletionReport): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.pendingCompletions.push({ report, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => void this.flushCompletions());
-      }
-    });
-  }
-
-  /**
-   * Group commit: one batch is written at a time; completions that arrive meanwhile wait
-   * for it and go together in the next, so batches grow with the load instead of the
-   * number of concurrent transactions.
-   */
-  private flushCompletions(): Promise<void> {
-    this.flushScheduled = false;
-    this.flushing ??= (async () => {
-      try {
-        for (;;) {
-          const batch = this.pendingCompletions.splice(0, MAX_COMPLETION_BATCH);
-          if (batch.length === 0) return;
-          try {
-            const results = await this.options.store.complete(batch.map((b) => b.report));
-            batch.forEach((b, i) => b.resolve(results[i] ?? false));
-          } catch (err) {
-            batch.forEach((b) => b.reject(err));
-          }
-        }
-      } finally {
-        this.flushing = null;
-      }
-    })();
-    return this.flushing;
-  }
-
   private async heartbeat(): Promise<void> {
     // Items whose outcome is being written are left out: their completion statement holds
     // their row locks, and a heartbeat touching them only queued up behind it (or deadlocked).
@@ -527,68 +443,5 @@ export class Worker extends EventEmitter {
     } catch (err) {
       this.options.logger.warn({ err }, 'lease sweep failed; will retry');
     }
-  }
-}
-
-/** Resolves with the handler's value, or rejects once the signal aborts and the handler
- * has either settled or had `graceMs` to notice. A handler that ignores its signal cannot
- * hold a slot (or a shutdown) hostage; its promise is left to finish in the background. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let abortedAt = 0;
-    const onAbort = () => {
-      abortedAt = Date.now();
-      const t = setTimeout(() => reject(signal.reason), graceMs);
-      work.then(
-        () => {
-          clearTimeout(t);
-          reject(signal.reason);
-        },
-        () => {
-          clearTimeout(t);
-          reject(signal.reason);
-        },
-      );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        if (!abortedAt) {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        }
-      },
-      (e) => {
-        if (!abortedAt) {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        }
-      },
-    );
-  });
-}
-
-export function describeError(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return typeof err === 'string' ? err : JSON.stringify(err);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * An item's params checked again before it runs (it may predate the current config, or have
- * been written behind the engine's back): a path outside the data roots or a host not
- * allowed must not run. Bad params do not fix themselves, so the attempt fails for good
- * (retry it by hand after fixing the config).
- */
-function paramsForRun(registry: PipelineRegistry, registered: RegisteredPipeline, params: unknown): Record<string, unknown> {
-  try {
-    return registry.validateParams(registered, params);
-  } catch (err) {
-    if (err instanceof ValidationError) throw new PermanentError(err.message);
-    throw err;
   }
 }

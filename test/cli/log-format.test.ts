@@ -47,7 +47,7 @@ describe('log format of sluice start', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line).toMatch(PRETTY_LINE);
     expect(r.stderr).not.toMatch(ANSI);
-    expect(lines.find((l) => l.includes('sluice started'))).toMatch(/ INFO  sluice started {2}url=http:\/\/127\.0\.0\.1:\d+\/ database=sqlite/);
+    expect(lines.find((l) => l.includes('sluice started'))).toMatch(/ INFO {2}sluice started {2}url=http:\/\/127\.0\.0\.1:\d+\/ database=sqlite/);
   }, 120_000);
 
   it('--log-format json (and the default off a terminal): one JSON record per line', async () => {

@@ -11,7 +11,7 @@ import { logLines, runSluice } from '../helpers/process.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 import { TEST_ACCESS, TestEnv } from '../helpers/sqlite.js';
 import { AV_KEY, POLYGON_KEY, PRICE_FIXTURES, avPath, polygonPath, startMarketServer, type MarketServer } from '../domains/prices/support.js';
-import { FIXTURES, weekDir } from '../domains/finra/support.js';
+import { FIXTURES } from '../domains/finra/support.js';
 
 /**
  * Every flag of the scheduler ops guide's two CLI tables (seed 001: schedule_finra.py and

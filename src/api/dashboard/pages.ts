@@ -1,4 +1,4 @@
-import { OUTSTANDING_STATES, WORK_STATES, type WorkState } from '../../core/states.js';
+import { CANCELLABLE_STATES, OUTSTANDING_STATES, RETRYABLE_STATES, WORK_STATES, type WorkState } from '../../core/states.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import type { GridJson } from '../grid.js';
 import { parsePartitionKey } from '../../core/partition.js';
@@ -35,7 +35,10 @@ const NAV: Array<[Shell['page'][], string, string]> = [
 ];
 
 export function page(shell: Shell, body: SafeHtml): string {
-  const dataAttrs = Object.entries({ page: shell.page, ...shell.data }).map(([k, v]) => html` data-${k}="${v}"`);
+  // The browser script reads the operator actions' states from here (derived from the
+  // transition table) instead of restating them.
+  const states = { retryable: RETRYABLE_STATES.join(','), cancellable: CANCELLABLE_STATES.join(',') };
+  const dataAttrs = Object.entries({ page: shell.page, ...states, ...shell.data }).map(([k, v]) => html` data-${k}="${v}"`);
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${shell.title} · Sluice</title><link rel="stylesheet" href="/assets/dashboard.css"></head>
@@ -227,14 +230,11 @@ export interface ItemView {
   lineage?: { upstream: LineageEntry[]; downstream: LineageEntry[] };
 }
 
-const RETRYABLE: readonly WorkState[] = ['FAILED', 'CANCELLED'];
-const CANCELLABLE: readonly WorkState[] = ['WAITING', 'PENDING', 'RETRY_WAIT', 'RUNNING'];
-
 export function itemBody(v: ItemView): SafeHtml {
   const i = v.item;
   return html`<h1>Work item #${i.id} <span id="item-state" class="badge s-${i.state}">${i.state}</span>
-<span class="actions"><button id="btn-retry" type="button"${RETRYABLE.includes(i.state) ? '' : html` hidden`}>Retry</button>
-<button id="btn-cancel" type="button" class="danger"${CANCELLABLE.includes(i.state) ? '' : html` hidden`}>Cancel</button></span></h1>
+<span class="actions"><button id="btn-retry" type="button"${RETRYABLE_STATES.includes(i.state) ? '' : html` hidden`}>Retry</button>
+<button id="btn-cancel" type="button" class="danger"${CANCELLABLE_STATES.includes(i.state) ? '' : html` hidden`}>Cancel</button></span></h1>
 <p class="sub item-sub">${i.domain}.${i.pipeline} · ${partitionLabel(i.partition_key)}</p>
 <p id="action-msg" class="flash" role="status"></p>
 <div class="panels">

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseBoundedIntOption, parseIntOption, withApp } from '../context.js';
+import { parseBoundedIntOption, withApp } from '../context.js';
 import { listenOrExplain } from '../listen.js';
 import { onShutdownSignals } from '../signals.js';
 import { checkBind } from '../bind-policy.js';

@@ -1,5 +1,5 @@
 // Overview page: totals, failing pipelines, next ticks, pipelines, recent runs.
-import { STATES, body, el, byId, attemptBadge, numCell, emptyRow, link, partitionLabel, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, poll, flash, renderInto } from './common.js';
+import { STATES, el, byId, attemptBadge, numCell, emptyRow, link, partitionLabel, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, poll, renderInto } from './common.js';
 
 export function overviewPage() {
   const refresh = async () => {

@@ -1,5 +1,5 @@
 // Schedules page: scheduler start/stop, per-schedule trigger and pause/resume.
-import { body, el, byId, safeClass, badge, emptyRow, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, postJson, poll, flash, renderInto } from './common.js';
+import { body, el, byId, safeClass, emptyRow, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, postJson, poll, flash, renderInto } from './common.js';
 
 export function schedulesPage() {
   if (body.dataset.attached !== '1') return;

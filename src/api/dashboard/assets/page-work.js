@@ -1,8 +1,9 @@
 // Work list and item pages.
 import { body, el, byId, safeState, badge, attemptBadge, emptyRow, link, partitionLabel, fmtTime, fmtDuration, getJson, postJson, poll, flash, renderInto } from './common.js';
 
-const RETRYABLE = ['FAILED', 'CANCELLED'];
-const CANCELLABLE = ['WAITING', 'PENDING', 'RETRY_WAIT', 'RUNNING'];
+// Served by the page (pages.ts), derived from the transition table in core/states.ts.
+const RETRYABLE = (document.body.dataset.retryable || '').split(',');
+const CANCELLABLE = (document.body.dataset.cancellable || '').split(',');
 
 export function workPage() {
   const api = body.dataset.api;

@@ -1,0 +1,21 @@
+// The dashboard's Retry / Cancel buttons follow the transition table: the page carries the
+// states (derived in core/states.ts) and the browser script reads them from the page.
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { page } from '../../src/api/dashboard/pages.js';
+import { html } from '../../src/api/html.js';
+import { CANCELLABLE_STATES, RETRYABLE_STATES, TRANSITIONS } from '../../src/core/states.js';
+
+it('the page serves the retryable and cancellable states of the transition table', () => {
+  expect(RETRYABLE_STATES).toEqual(TRANSITIONS.retry.from);
+  expect(CANCELLABLE_STATES).toEqual(TRANSITIONS.cancel.from);
+  const out = page({ title: 't', page: 'item', database: 'sqlite', authEnabled: false }, html`<p>x</p>`);
+  expect(out).toContain(`data-retryable="${TRANSITIONS.retry.from.join(',')}"`);
+  expect(out).toContain(`data-cancellable="${TRANSITIONS.cancel.from.join(',')}"`);
+});
+
+it('the browser script restates no state list for the operator actions', () => {
+  const js = readFileSync(new URL('../../src/api/dashboard/assets/dashboard.js', import.meta.url), 'utf8');
+  expect(js).toMatch(/RETRYABLE = \(body\.dataset\.retryable/);
+  expect(js).toMatch(/CANCELLABLE = \(body\.dataset\.cancellable/);
+});
