@@ -50,6 +50,12 @@ export function globalsOf(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
+let oneShot = false;
+/** This process runs one command and exits (not a worker, scheduler or server). */
+export function markOneShot(): void {
+  oneShot = true;
+}
+
 /** Opens the app for one command and always closes it, whatever the command does. */
 export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel; databaseUrlEnv?: boolean } = {}): Promise<T> {
   const g = globalsOf(command);
@@ -58,6 +64,11 @@ export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promi
   // Loaded on first use: the app pulls in every domain, the stores and the data layer,
   // which `sluice --help` (and commands that fail at argument parsing) never need.
   const { createApp } = await import('../app/create-app.js');
+  if (oneShot) {
+    // zod compiles a fast parser for each object schema on first use, which pays off only
+    // over many parses; a command that parses the config once and exits is faster without.
+    (await import('zod')).z.config({ jitless: true });
+  }
   const app = await createApp({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel, logFormat: g.logFormat });
   try {
     return await fn(app);

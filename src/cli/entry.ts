@@ -1,5 +1,5 @@
 import { Command, CommanderError, Help } from 'commander';
-import { addGlobalOptions, EXIT_USAGE, reportError } from './context.js';
+import { addGlobalOptions, EXIT_USAGE, markOneShot, reportError } from './context.js';
 
 /**
  * The CLI as `sluice` runs it: only the command asked for is loaded.
@@ -120,6 +120,9 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
   },
 ];
 
+/** Commands that keep running or parse many partitions and rows: zod keeps its JIT. */
+const SERVICES = new Set(['start', 'api', 'worker', 'scheduler', 'run', 'backfill', 'finra', 'prices', 'fred', 'matrix', 'features']);
+
 /** Global options that take a value (the next argument, unless written `--db=…`). */
 const VALUE_OPTIONS = new Set(['-c', '--config', '--db', '--log-level', '--log-format']);
 
@@ -142,6 +145,7 @@ export function requestedCommand(args: readonly string[]): string | undefined {
  * others as placeholders that list the same way in `--help`. */
 export async function buildProgramFor(argv: readonly string[]): Promise<Command> {
   const wanted = requestedCommand(argv.slice(2));
+  if (wanted !== undefined && !SERVICES.has(wanted)) markOneShot();
   const terms = new Map<Command, string>();
   const program = new Command('sluice')
     .description('Scheduler, durable work queue and tracker for market-data pipelines')

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { ValidationError } from '../core/errors.js';
 import { zodToValidation } from '../core/zod-rule.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
@@ -109,8 +108,10 @@ async function readRaw(file: string): Promise<unknown> {
     throw new ValidationError('--config', path.basename(file), 'end in .json, .yaml, .yml, .ts, .mts, .cts, .js, .mjs or .cjs', file);
   }
   const text = readFileSync(file, 'utf8');
+  // yaml is ~70 CommonJS files: loaded only for a YAML config, not on every command.
+  const YAML = ext === '.json' ? undefined : (await import('yaml')).default;
   try {
-    return ext === '.yaml' || ext === '.yml' ? YAML.parse(text) : JSON.parse(text);
+    return YAML ? YAML.parse(text) : JSON.parse(text);
   } catch (err) {
     const detail = err instanceof Error ? err.message : String(err);
     throw new ValidationError('(file)', path.basename(file), `be valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${detail}`, file);

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -90,6 +90,19 @@ describe.each(backendsUnderTest())('command pipeline dependencies and landing (%
     await expect(createApp({ configPath, database: db.url, logLevel: 'silent' })).rejects.toThrow(/pipelines\[0\]\.depends_on\[0\]: "app\.nope" is invalid: must name a registered pipeline/);
   });
 
+  it('two outputs of one domain sharing a stage with different datasets is a config error naming the path', async () => {
+    const db = await openTestDatabase(backend);
+    dbs.push(db);
+    const out = (dataset: string) => ({ dataset, stage: 'raw', columns: { id: 'text' }, primary_key: ['id'] });
+    const configPath = db.writeConfig({
+      pipelines: [
+        { domain: 'app', name: 'a', command: ['true'], output: out('one') },
+        { domain: 'app', name: 'b', command: ['true'], output: out('two') },
+      ],
+    });
+    await expect(createApp({ configPath, logLevel: 'silent' })).rejects.toThrow(/pipelines\[1\]\.output\.stage: "raw" is invalid: must be a stage no other output of domain app lands a different dataset in \(pipelines\[0\] lands one there\)/);
+  });
+
   it('python scripts: the downstream waits, NDJSON and CSV land, unchanged is skipped, a change is a revision, bad rows land nothing', { timeout: 120_000 }, async () => {
     const db = await openTestDatabase(backend);
     dbs.push(db);
@@ -152,6 +165,10 @@ describe.each(backendsUnderTest())('command pipeline dependencies and landing (%
     expect(failedBars.state).toBe('FAILED');
     expect(failedBars.lastError).toMatch(/rows\.csv.*line 3\.high: "lots" is invalid: must be a finite number/);
     expect((await rowsOf(bars)).map((r) => r.high)).toEqual([191.2, 412]);
+    // The refused file stays where the error says, for the script's author to look at.
+    const kept = /SLUICE_OUTPUT (\S+) \(csv\)/.exec(failedBars.lastError ?? '')?.[1];
+    expect(readFileSync(kept!, 'utf8')).toContain(`MSFT,${DATE},lots,2000`);
+    rmSync(path.dirname(kept!), { recursive: true, force: true });
 
     write('ingest-rows.ndjson', ndjson([{ symbol: 'AAPL', date: DATE, close: 1 }, { symbol: 'MSFT', date: DATE, close: 'n/a' }]));
     await app.store.rerun((await item('ingest')).id, 'test');
@@ -166,7 +183,7 @@ describe.each(backendsUnderTest())('command pipeline dependencies and landing (%
  * file, the row and the column. */
 const WRITER_URL = pathToFileURL(createRequire(import.meta.url).resolve('hyparquet-writer')).href;
 const PARQUET_JS = `
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 const { parquetWriteBuffer } = await import(${JSON.stringify(WRITER_URL)});
 const rows = JSON.parse(readFileSync(new URL('./fx-rows.json', import.meta.url), 'utf8'));
 // DATE (INT32 days) and INT64 as pyarrow writes them for datetime.date and int64 columns.

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,13 +26,21 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 let work: string;
 let project: string;
 
-function sluice(args: string[], env: Record<string, string> = {}) {
+/** Runs the installed `npx sluice` without blocking the worker (a spawnSync per call kept
+ * it from answering vitest's RPC, and the run ended with an unhandled "Timeout calling
+ * onTaskUpdate" error although every test passed). */
+async function sluice(args: string[], env: Record<string, string> = {}) {
   const { SLUICE_DATABASE_URL: _ignored, ...inherited } = process.env;
-  const r = spawnSync('npx', ['--no-install', 'sluice', ...args], { cwd: project, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  try {
+    const r = await promisify(execFile)('npx', ['--no-install', 'sluice', ...args], { cwd: project, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number | string; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : null, stdout: e.stdout ?? '', stderr: e.stderr ?? String(err) };
+  }
 }
-function json(args: string[], env: Record<string, string> = {}) {
-  const r = sluice([...args, '--json'], env);
+async function json(args: string[], env: Record<string, string> = {}) {
+  const r = await sluice([...args, '--json'], env);
   expect(r.code, r.stderr).toBe(0);
   return JSON.parse(r.stdout);
 }
@@ -108,30 +116,30 @@ describe('the packed package in a fresh project', () => {
     expect(existsSync(path.join(pkg, 'src'))).toBe(false);
   });
 
-  it('runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision', { timeout: 300_000 }, () => {
-    expect(json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05'])[0].state).toBe('PENDING');
-    const items = json(['work', 'list']) as { pipeline: string; state: string }[];
+  it('runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision', { timeout: 300_000 }, async () => {
+    expect((await json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05']))[0].state).toBe('PENDING');
+    const items = (await json(['work', 'list'])) as { pipeline: string; state: string }[];
     expect(items.find((i) => i.pipeline === 'collect')?.state).toBe('WAITING');
 
-    const drain = sluice(['worker', '--drain', '--log-level', 'warn']);
+    const drain = await sluice(['worker', '--drain', '--log-level', 'warn']);
     expect(drain.code, drain.stderr).toBe(0);
     expect(readFileSync(path.join(project, 'order.log'), 'utf8')).toBe('prepare 2026-01-05\ncollect 2026-01-05\n');
-    expect((json(['work', 'list']) as { state: string }[]).map((i) => i.state)).toEqual(['COMPLETE', 'COMPLETE']);
+    expect(((await json(['work', 'list'])) as { state: string }[]).map((i) => i.state)).toEqual(['COMPLETE', 'COMPLETE']);
 
-    const rows = json(['data', 'app', 'prices']) as { symbol: string; close: number; capture_id: string }[];
+    const rows = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number; capture_id: string }[];
     expect(rows.map((r) => [r.symbol, r.close])).toEqual([
       ['AAPL', 190.5],
       ['MSFT', 410.25],
     ]);
 
-    const again = json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force']);
+    const again = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force']);
     expect(again.runs[0]).toMatchObject({ status: 'skipped', is_revision: false, capture_id: rows[0]!.capture_id });
     expect(again.runs[0].reason).toMatch(/unchanged/);
 
-    const changed = json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
+    const changed = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
     expect(changed.runs[0]).toMatchObject({ status: 'completed', is_revision: true, row_count: 2 });
     expect(changed.runs[0].capture_id).not.toBe(rows[0]!.capture_id);
-    const revised = json(['data', 'app', 'prices']) as { symbol: string; close: number }[];
+    const revised = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number }[];
     expect(revised.map((r) => [r.symbol, r.close])).toEqual([
       ['AAPL', 381],
       ['MSFT', 820.5],

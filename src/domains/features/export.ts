@@ -1,6 +1,6 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parquetWriteBuffer, type ColumnSource } from 'hyparquet-writer';
+import type { ColumnSource } from 'hyparquet-writer';
 import type { ColumnType, Dataset } from '../../data/dataset.js';
 
 type Value = string | number | boolean | null;
@@ -14,8 +14,11 @@ const PARQUET_TYPE: Record<ColumnType, 'STRING' | 'DOUBLE' | 'INT64' | 'BOOLEAN'
   boolean: 'BOOLEAN',
 };
 
-/** Parquet bytes of `rows` with the dataset's columns (all nullable), in column order. */
-export function toParquet(ds: Dataset, rows: readonly Record<string, Value>[]): Uint8Array {
+/** Parquet bytes of `rows` with the dataset's columns (all nullable), in column order.
+ * The writer (~50 modules with hyparquet) is loaded on first use, not by every command
+ * that registers this domain's pipelines. */
+export async function toParquet(ds: Dataset, rows: readonly Record<string, Value>[]): Promise<Uint8Array> {
+  const { parquetWriteBuffer } = await import('hyparquet-writer');
   const columnData: ColumnSource[] = ds.columns.map((c) => {
     const type = PARQUET_TYPE[c.type];
     const data = rows.map((r) => {
@@ -59,7 +62,7 @@ export async function exportMatrix(ds: Dataset, dir: string, date: string, rows:
   await mkdir(dir, { recursive: true });
   const base = path.join(dir, `${ds.name}_${date}`);
   const files = { parquet: `${base}.parquet`, csv: `${base}.csv` };
-  await writeAtomic(files.parquet, toParquet(ds, rows));
+  await writeAtomic(files.parquet, await toParquet(ds, rows));
   await writeAtomic(files.csv, toCsv(ds, rows));
   return files;
 }

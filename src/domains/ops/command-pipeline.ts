@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ESCAPED_PLACEHOLDER_RE, placeholderKey, type ValueKind } from '../../config/command-pipeline.js';
 import { PermanentError } from '../../core/errors.js';
@@ -131,7 +132,7 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
         return { ...run, ...landed };
       } catch (err) {
         // Rows the dataset refused: the error names this file, so it stays for a look.
-        keep = err instanceof OutputFileError;
+        keep = err instanceof OutputFileError && existsSync(out.file);
         throw err;
       } finally {
         if (!keep) out.cleanup();
