@@ -46,7 +46,9 @@ describe('cancel', () => {
     const nextAttempt = env.attempts(nextId)[0]!;
     // The slot freed seconds after the cancel, not when the 30 s sleep would have ended.
     expect(nextAttempt.started_at).toBeGreaterThanOrEqual(cancelIssuedAt);
-    expect(nextAttempt.started_at - cancelIssuedAt).toBeLessThan(5_000);
+    // Bounded from the cancel's commit (the CLI has exited), not from its launch: the CLI's own
+    // start-up time under load is not the worker's reaction time.
+    expect(nextAttempt.started_at - cancelledAt).toBeLessThan(5_000);
 
     // The handler saw the abort: the worker logged it for this item.
     await worker.waitForStderr(new RegExp(`"item_id":${longId}[^\\n]*"why":"cancelled"`), 5_000);
