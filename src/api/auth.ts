@@ -52,7 +52,22 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/\\') ? next : '/';
 }
 
-export function registerAuth(server: ZodServer, token: string | undefined): { enabled: boolean } {
+/** What the server needs of auth: whether it is on, and the hook that guards one scope. */
+export interface Auth {
+  enabled: boolean;
+  /** The onRequest hook: the root runs it outside the /api/v1 scope, that scope adds it itself. */
+  guard?: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+/** Route config flag set on every route of the /api/v1 scope (see `markApiScope`). */
+const API_SCOPE = 'apiScope';
+
+/** An onRoute hook: marks the routes of a scope that runs the guard as its own hook. */
+export function markApiScope(route: { config?: unknown }): void {
+  route.config = { ...(route.config as object | undefined), [API_SCOPE]: true };
+}
+
+export function registerAuth(server: ZodServer, token: string | undefined): Auth {
   if (!token) return { enabled: false };
   const sessionKey = randomBytes(32);
   const sessionValue = createHmac('sha256', sessionKey).update(token, 'utf8').digest('base64url');
@@ -69,7 +84,7 @@ export function registerAuth(server: ZodServer, token: string | undefined): { en
     return 'missing';
   };
 
-  server.addHook('onRequest', async (request, reply) => {
+  const guard = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
     const path = request.url.split('?')[0]!;
     if (isOpenPath(path)) return;
     const verdict = authorized(request);
@@ -85,6 +100,13 @@ export function registerAuth(server: ZodServer, token: string | undefined): { en
       .header('www-authenticate', 'Bearer realm="sluice"')
       .type('application/json; charset=utf-8')
       .send(errorBody('unauthorized', message, 'authorization', undefined, 'be "Bearer " followed by the server\'s API token'));
+  };
+
+  // Everything outside the /api/v1 scope (dashboard, TurboMode /scheduler/*, unknown paths,
+  // which answer 401 before 404) is guarded here; the /api/v1 scope adds the guard itself.
+  server.addHook('onRequest', async (request, reply) => {
+    if ((request.routeOptions.config as { [API_SCOPE]?: boolean } | undefined)?.[API_SCOPE] === true) return;
+    return guard(request, reply);
   });
 
   server.register(async (scope) => {
@@ -120,7 +142,7 @@ export function registerAuth(server: ZodServer, token: string | undefined): { en
     );
   });
 
-  return { enabled: true };
+  return { enabled: true, guard };
 }
 
 function sendLogin(reply: FastifyReply, next: string, error: string | null, status: number): FastifyReply {

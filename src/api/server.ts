@@ -10,17 +10,8 @@ import { errorBody, toErrorResponse } from './errors.js';
 import { GridScanner } from './grid.js';
 import { registerDashboard, errorPage } from './routes/dashboard.js';
 import { registerHealthRoutes } from './routes/health.js';
-import { registerDataRoutes } from './routes/data.js';
-import { registerManifestRoutes } from './routes/manifest.js';
-import { registerOverviewRoutes } from './routes/overview.js';
-import { registerPipelineRoutes } from './routes/pipelines.js';
-import { registerSchedulerRoutes } from './routes/scheduler.js';
-import { registerWorkRoutes } from './routes/work.js';
-import { registerBackfillRoutes } from './routes/backfills.js';
-import { registerScheduleControlRoutes } from './routes/schedule-controls.js';
-import { registerLaunchRoutes } from './routes/launch.js';
-import { registerTurboModeRoutes } from './routes/turbomode-scheduler.js';
-import { registerCaptureRoutes } from './routes/captures.js';
+import { turboModeRoutes, turboModeRunRoutes } from './routes/turbomode-scheduler.js';
+import { apiV1Plugin } from './api-v1.js';
 
 export type { ServerContext } from './context.js';
 export type { SchedulerPort } from './scheduler-port.js';
@@ -35,8 +26,9 @@ export interface ServerOptions extends ServerContext {
  * OpenAPI at /docs and /docs/json), the dashboard (/, /work, /items/:id, /grid, /schedules),
  * Prometheus metrics at /metrics and probes at /healthz and /readyz.
  *
- * Routes live in `routes/`, one file per concern, each a function taking the Fastify
- * instance and the context it needs. Request logs go to the app's pino logger at debug
+ * Routes live in `routes/`, one file per concern. The /api/v1 routes are Fastify plugins
+ * registered inside one scope (`api-v1.ts`, `{ prefix: '/api/v1' }`, auth as its hook); the
+ * dashboard, probes and TurboMode's /scheduler paths sit at the root under the root auth hook. Request logs go to the app's pino logger at debug
  * level (method, path, status, time; never headers, so never the Authorization token).
  */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -95,20 +87,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   server.addHook('onClose', async () => metrics.detach());
   const grids = new GridScanner(app.store);
 
-  registerHealthRoutes(server, ctx, metrics);
-  registerWorkRoutes(server, ctx);
-  registerPipelineRoutes(server, ctx);
-  registerSchedulerRoutes(server, ctx);
-  registerManifestRoutes(server, ctx);
-  registerDataRoutes(server, ctx);
-  registerBackfillRoutes(server, ctx);
-  registerScheduleControlRoutes(server, ctx);
-  registerLaunchRoutes(server, ctx);
-  if (ctx.turbomode) registerTurboModeRoutes(server, ctx.turbomode);
-  registerCaptureRoutes(server, ctx);
-  registerOverviewRoutes(server, ctx, grids);
-  registerDashboard(server, ctx, grids, auth);
-
   server.setErrorHandler((err, request, reply) => {
     const { status, body } = toErrorResponse(err, request);
     if (status === 500) log.error({ err, method: request.method, path: request.url.split('?')[0] }, 'request failed');
@@ -129,6 +107,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     }
     return reply.code(404).type('application/json; charset=utf-8').send(errorBody('not_found', message, 'path', path, 'name an existing route (see /docs)'));
   });
+
+  registerHealthRoutes(server, ctx, metrics);
+  await server.register(apiV1Plugin, { prefix: '/api/v1', ...ctx, grids, auth });
+  if (ctx.turbomode) {
+    // TurboMode's own paths (seed 004), outside /api/v1: guarded by the root hook like the dashboard.
+    await server.register(turboModeRoutes, { turbomode: ctx.turbomode });
+    await server.register(turboModeRunRoutes, { prefix: '/scheduler', turbomode: ctx.turbomode });
+  }
+  registerDashboard(server, ctx, grids, auth);
 
   await server.ready();
   return server as unknown as FastifyInstance;

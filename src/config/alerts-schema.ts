@@ -1,17 +1,7 @@
 import { z } from 'zod';
-import { DURATION_RULE, parseDuration } from '../core/duration.js';
+import { durationField } from './duration-field.js';
 
-const duration = z.union([z.string(), z.number()]).refine(
-  (v) => {
-    try {
-      parseDuration(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: `must ${DURATION_RULE}` },
-);
+const duration = durationField;
 
 /**
  * Config for freshness deadlines and alerts (issue #12). Deadline text is checked by the

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DURATION_RULE, parseDuration } from '../core/duration.js';
+import { durationField } from './duration-field.js';
 import { checkCommandEntry, commandFields } from './command-pipeline.js';
 import { commandOutputSchema, dependsOnEntrySchema } from './command-output.js';
 import { alertConfigSchema, deadlineConfigSchema } from './alerts-schema.js';
@@ -8,17 +8,7 @@ import { alertConfigSchema, deadlineConfigSchema } from './alerts-schema.js';
  * The config file, as in the design's contract. Objects are strict: a misspelt key
  * (`max_attemps`) is an error naming the path, not a silently ignored setting.
  */
-const duration = z.union([z.string(), z.number()]).refine(
-  (v) => {
-    try {
-      parseDuration(v);
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: `must ${DURATION_RULE}` },
-);
+const duration = durationField;
 
 const timezone = z.string().refine(
   (tz) => {

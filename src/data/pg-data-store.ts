@@ -6,7 +6,6 @@ import {
   checkCaptureRef,
   completionCells,
   completionReport,
-  filters,
   mismatch,
   type AnomalyFilter,
   type AsOfRef,
@@ -24,39 +23,16 @@ import {
   type RejectRecord,
   type Where,
 } from './data-store.js';
+import { anomalyFilters, anomalyText, captureFilters, manifestFilters, type AnomalyRowOf } from './row-common.js';
 import { datasetSignature, datasetTables, quoteIdent, validateDataset, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
 import { PgLandDriver, pgCapture, type PgCaptureRow } from './drivers/pg-land.js';
 import { landWith } from './land.js';
 import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withClient, withTransaction } from '../store/postgres/transaction.js';
 
-interface AnomalyRow {
-  id: string;
-  domain: string;
-  dataset: string;
-  partition_key: string;
-  stage: string;
-  capture_id: string;
-  check: string;
-  severity: DataAnomaly['severity'];
-  message: string;
-  detail: Record<string, unknown> | null;
-  recorded_at: Date;
-}
+type AnomalyRow = AnomalyRowOf<string, Record<string, unknown> | null, Date>;
 
-const toAnomaly = (r: AnomalyRow): DataAnomaly => ({
-  id: Number(r.id),
-  domain: r.domain,
-  dataset: r.dataset,
-  partition_key: r.partition_key,
-  stage: r.stage,
-  capture_id: r.capture_id,
-  check: r.check,
-  severity: r.severity,
-  message: r.message,
-  detail: r.detail ?? {},
-  recorded_at: r.recorded_at,
-});
+const toAnomaly = (r: AnomalyRow): DataAnomaly => ({ ...anomalyText(r), id: Number(r.id), detail: r.detail ?? {}, recorded_at: r.recorded_at });
 
 /**
  * The data layer on the PostgreSQL store's pool, in the store's schema.
@@ -201,25 +177,14 @@ export class PgDataStore implements DataStore {
   async listCaptures(filter: CaptureFilter): Promise<CaptureRecord[]> {
     await this.ensureSchema();
     if (!filter || typeof filter.domain !== 'string') throw new ValidationError('domain', filter?.domain, 'be given');
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['dataset', filter.dataset],
-      ['stage', filter.stage],
-      ['status', filter.status],
-    ]);
+    const { text, params } = captureFilters(filter);
     const { rows } = await this.query<PgCaptureRow>(this.pool, `SELECT * FROM ${this.t('captures')} WHERE 1 = 1${text} ORDER BY captured_at, seq`, params);
     return rows.map(pgCapture);
   }
 
   async manifest(filter: ManifestFilter = {}): Promise<ManifestEntry[]> {
     await this.ensureSchema();
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['stage', filter.stage],
-      ['dataset', filter.dataset],
-    ]);
+    const { text, params } = manifestFilters(filter);
     const { rows } = await this.query<ManifestEntry>(
       this.pool,
       `SELECT * FROM ${this.t('manifest')} WHERE 1 = 1${text} ORDER BY domain COLLATE "C", stage COLLATE "C", partition_key COLLATE "C"`,
@@ -249,14 +214,7 @@ export class PgDataStore implements DataStore {
 
   async anomalies(filter: AnomalyFilter = {}): Promise<DataAnomaly[]> {
     await this.ensureSchema();
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['stage', filter.stage],
-      ['capture_id', filter.captureId],
-      ['"check"', filter.check],
-      ['severity', filter.severity],
-    ]);
+    const { text, params } = anomalyFilters(filter);
     const { rows } = await this.query<AnomalyRow>(this.pool, `SELECT * FROM ${this.t('anomalies')} WHERE 1 = 1${text} ORDER BY id`, params);
     return rows.map(toAnomaly);
   }

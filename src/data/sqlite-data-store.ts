@@ -6,7 +6,6 @@ import {
   completionReport,
   checkAt,
   checkCaptureRef,
-  filters,
   mismatch,
   type AnomalyFilter,
   type AsOfRef,
@@ -24,52 +23,20 @@ import {
   type RejectRecord,
   type Where,
 } from './data-store.js';
+import { anomalyFilters, anomalyText, captureFilters, manifestFilters, type AnomalyRowOf } from './row-common.js';
 import { datasetSignature, datasetTables, quoteIdent, validateDataset, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
 import { SqliteLandDriver, bindSqlite, sqliteCapture, type SqliteCaptureRow } from './drivers/sqlite-land.js';
 import { landWith } from './land.js';
 import { asOfCapturesCte, datasetSql, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
 
-interface ManifestRow {
-  domain: string;
-  partition_key: string;
-  stage: string;
-  dataset: string;
-  capture_id: string;
-  row_count: number;
-  content_hash: string;
-  captured_at: number;
-  updated_at: number;
-}
+/** A manifest row with its instants in ms. */
+type ManifestRow = Omit<ManifestEntry, 'captured_at' | 'updated_at'> & { captured_at: number; updated_at: number };
 
-interface AnomalyRow {
-  id: number;
-  domain: string;
-  dataset: string;
-  partition_key: string;
-  stage: string;
-  capture_id: string;
-  check: string;
-  severity: DataAnomaly['severity'];
-  message: string;
-  detail: string | null;
-  recorded_at: number;
-}
+type AnomalyRow = AnomalyRowOf<number, string | null, number>;
 
 const toManifest = (r: ManifestRow): ManifestEntry => ({ ...r, captured_at: new Date(r.captured_at), updated_at: new Date(r.updated_at) });
 
-const toAnomaly = (r: AnomalyRow): DataAnomaly => ({
-  id: r.id,
-  domain: r.domain,
-  dataset: r.dataset,
-  partition_key: r.partition_key,
-  stage: r.stage,
-  capture_id: r.capture_id,
-  check: r.check,
-  severity: r.severity,
-  message: r.message,
-  detail: r.detail === null ? {} : (JSON.parse(r.detail) as Record<string, unknown>),
-  recorded_at: new Date(r.recorded_at),
-});
+const toAnomaly = (r: AnomalyRow): DataAnomaly => ({ ...anomalyText(r), id: r.id, detail: r.detail === null ? {} : (JSON.parse(r.detail) as Record<string, unknown>), recorded_at: new Date(r.recorded_at) });
 
 /**
  * The data layer on the store's own better-sqlite3 connection (same file, same WAL).
@@ -200,25 +167,14 @@ export class SqliteDataStore implements DataStore {
   async listCaptures(filter: CaptureFilter): Promise<CaptureRecord[]> {
     this.ensureSchemaSync();
     if (!filter || typeof filter.domain !== 'string') throw new ValidationError('domain', filter?.domain, 'be given');
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['dataset', filter.dataset],
-      ['stage', filter.stage],
-      ['status', filter.status],
-    ]);
+    const { text, params } = captureFilters(filter);
     const rows = this.db.prepare(`SELECT * FROM captures WHERE 1 = 1${text} ORDER BY captured_at, seq`).all(...params) as SqliteCaptureRow[];
     return rows.map(sqliteCapture);
   }
 
   async manifest(filter: ManifestFilter = {}): Promise<ManifestEntry[]> {
     this.ensureSchemaSync();
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['stage', filter.stage],
-      ['dataset', filter.dataset],
-    ]);
+    const { text, params } = manifestFilters(filter);
     const rows = this.db.prepare(`SELECT * FROM manifest WHERE 1 = 1${text} ORDER BY domain, stage, partition_key`).all(...params) as ManifestRow[];
     return rows.map(toManifest);
   }
@@ -238,14 +194,7 @@ export class SqliteDataStore implements DataStore {
 
   async anomalies(filter: AnomalyFilter = {}): Promise<DataAnomaly[]> {
     this.ensureSchemaSync();
-    const { text, params } = filters([
-      ['domain', filter.domain],
-      ['partition_key', filter.partitionKey],
-      ['stage', filter.stage],
-      ['capture_id', filter.captureId],
-      ['"check"', filter.check],
-      ['severity', filter.severity],
-    ]);
+    const { text, params } = anomalyFilters(filter);
     const rows = this.db.prepare(`SELECT * FROM anomalies WHERE 1 = 1${text} ORDER BY id`).all(...params) as AnomalyRow[];
     return rows.map(toAnomaly);
   }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { WORK_STATES } from '../../core/states.js';
 import { ValidationError } from '../../core/errors.js';
 import { backfillStatus, cancelBackfill, createBackfill, listBackfills } from '../../engine/backfills.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { idParam, limitParam, offsetParam, paramsDoc, partitionDoc, pickErrors } from '../schemas.js';
 
 const counts = z.object(Object.fromEntries(WORK_STATES.map((s) => [s, z.number().int()])) as Record<(typeof WORK_STATES)[number], z.ZodNumber>);
@@ -40,9 +41,9 @@ export const backfillSchema = z
 const fixedDoc = z.union([partitionDoc, z.array(partitionDoc)]);
 
 /** Backfills as objects: create (enqueue runs in the background), list, status, cancel. */
-export function registerBackfillRoutes(server: ZodServer, { app }: ServerContext): void {
+export const backfillRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.post(
-    '/api/v1/backfills',
+    '/backfills',
     {
       schema: {
         tags: ['backfills'],
@@ -87,7 +88,7 @@ export function registerBackfillRoutes(server: ZodServer, { app }: ServerContext
   );
 
   server.get(
-    '/api/v1/backfills',
+    '/backfills',
     {
       schema: {
         tags: ['backfills'],
@@ -100,13 +101,13 @@ export function registerBackfillRoutes(server: ZodServer, { app }: ServerContext
   );
 
   server.get(
-    '/api/v1/backfills/:id',
+    '/backfills/:id',
     { schema: { tags: ['backfills'], summary: 'A backfill with its progress: items by state, rate, ETA', params: z.object({ id: idParam }), response: { 200: backfillSchema, ...pickErrors(400, 401, 404) } } },
     async (request) => backfillStatus(app.store, request.params.id),
   );
 
   server.post(
-    '/api/v1/backfills/:id/cancel',
+    '/backfills/:id/cancel',
     {
       schema: {
         tags: ['backfills'],
@@ -117,4 +118,4 @@ export function registerBackfillRoutes(server: ZodServer, { app }: ServerContext
     },
     async (request) => cancelBackfill(app.store, request.params.id, 'api'),
   );
-}
+};

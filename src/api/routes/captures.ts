@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { diffCaptures } from '../capture-diff.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { pickErrors } from '../schemas.js';
 
 const row = z.record(z.string(), z.unknown());
@@ -17,9 +18,9 @@ export const diffQuery = z.strictObject({
  * changed, rows added / removed / changed against the capture before it (or `against`),
  * computed from both captures' rows. And `GET /api/v1/anomalies` for the captures page.
  */
-export function registerCaptureRoutes(server: ZodServer, { app }: ServerContext): void {
+export const captureRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.get(
-    '/api/v1/captures/diff',
+    '/captures/diff',
     {
       schema: {
         tags: ['data'],
@@ -48,7 +49,7 @@ export function registerCaptureRoutes(server: ZodServer, { app }: ServerContext)
   );
 
   server.get(
-    '/api/v1/anomalies',
+    '/anomalies',
     {
       schema: {
         tags: ['data'],
@@ -63,4 +64,4 @@ export function registerCaptureRoutes(server: ZodServer, { app }: ServerContext)
       return { anomalies: found.map((a) => ({ ...a, recorded_at: a.recorded_at.toISOString() })) };
     },
   );
-}
+};

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { parseAsOf } from '../../data/as-of-ref.js';
 import type { Where } from '../../data/data-store.js';
 import { findDataset } from '../../domains/published-datasets.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { pickErrors } from '../schemas.js';
 
 /**
@@ -10,9 +11,9 @@ import { pickErrors } from '../schemas.js';
  * `sluice data`. Every query parameter other than `as_of` filters a column (or
  * partition_key); unknown columns are a 400 naming the column.
  */
-export function registerDataRoutes(server: ZodServer, { app }: ServerContext): void {
+export const dataRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.get(
-    '/api/v1/data/:domain/:dataset',
+    '/data/:domain/:dataset',
     {
       schema: {
         tags: ['data'],
@@ -32,4 +33,4 @@ export function registerDataRoutes(server: ZodServer, { app }: ServerContext): v
       return { domain, dataset, rows };
     },
   );
-}
+};

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { WorkState } from '../../core/states.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext, ZodServer } from '../context.js';
 import { graphBody } from '../dashboard/graph-svg.js';
 import { page, type Shell } from '../dashboard/pages.js';
@@ -29,9 +30,13 @@ export function registerGraphPage(server: ZodServer, ctx: ServerContext, shell: 
     const body = graphBody(pipelineGraph(app.registry), await countsByPipeline());
     return sendPage(reply, page(shell({ title: 'Pipeline graph', page: 'graph' }), body));
   });
+}
 
+/** The graph and lineage JSON, inside the /api/v1 scope. */
+export const lineageRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, ctx) => {
+  const { app } = ctx;
   server.get(
-    '/api/v1/graph',
+    '/graph',
     {
       schema: {
         tags: ['pipelines'],
@@ -49,7 +54,7 @@ export function registerGraphPage(server: ZodServer, ctx: ServerContext, shell: 
   );
 
   server.get(
-    '/api/v1/work/:id/lineage',
+    '/work/:id/lineage',
     {
       schema: {
         tags: ['work'],
@@ -60,4 +65,4 @@ export function registerGraphPage(server: ZodServer, ctx: ServerContext, shell: 
     },
     async (request) => itemLineage(ctx, request.params.id),
   );
-}
+};

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { bulkAction, launchPartition } from '../../engine/launch.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { itemJson } from '../queries.js';
 import { paramsDoc, partitionDoc, pickErrors, workItemSchema } from '../schemas.js';
 
 /** Launch a partition now, and bulk retry / re-run / cancel of selected items (grid cells). */
-export function registerLaunchRoutes(server: ZodServer, { app }: ServerContext): void {
+export const launchRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.post(
-    '/api/v1/launch',
+    '/launch',
     {
       schema: {
         tags: ['work'],
@@ -30,7 +31,7 @@ export function registerLaunchRoutes(server: ZodServer, { app }: ServerContext):
   );
 
   server.post(
-    '/api/v1/work/bulk',
+    '/work/bulk',
     {
       schema: {
         tags: ['work'],
@@ -51,4 +52,4 @@ export function registerLaunchRoutes(server: ZodServer, { app }: ServerContext):
       return { results, succeeded: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
     },
   );
-}
+};

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { normalizePartition, partitionKey } from '../../core/partition.js';
 import { translateMarketSpine } from '../market-spine.js';
 import { pickErrors } from '../schemas.js';
@@ -53,9 +54,9 @@ function manifestPartitionKey(raw: string | undefined, domain: string | undefine
 const iso = (d: Date | string | null | undefined) => (d instanceof Date ? d.toISOString() : (d ?? null));
 
 /** The manifest ("is this ready?") and the captures behind it, from the data layer. */
-export function registerManifestRoutes(server: ZodServer, { app }: ServerContext): void {
+export const manifestRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.get(
-    '/api/v1/manifest',
+    '/manifest',
     {
       schema: {
         tags: ['data'],
@@ -89,7 +90,7 @@ export function registerManifestRoutes(server: ZodServer, { app }: ServerContext
   );
 
   server.get(
-    '/api/v1/captures',
+    '/captures',
     {
       schema: {
         tags: ['data'],
@@ -117,4 +118,4 @@ export function registerManifestRoutes(server: ZodServer, { app }: ServerContext
       };
     },
   );
-}
+};

@@ -1,7 +1,8 @@
 import { gridDeadline } from '../../engine/alerts/deadline-view.js';
 import { z } from 'zod';
 import { summarizeCounts } from '../../engine/state-summary.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { buildGrid, type GridScanner } from '../grid.js';
 import { overview } from '../queries.js';
 import { limitParam, offsetParam, pickErrors, workStateSchema } from '../schemas.js';
@@ -19,11 +20,11 @@ export const gridQuery = z.strictObject({
   col_offset: offsetParam,
 });
 
-export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, grids: GridScanner): void {
+export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: GridScanner }> = async (server, { grids, ...ctx }) => {
   const { app } = ctx;
 
   server.get(
-    '/api/v1/status',
+    '/status',
     {
       schema: {
         tags: ['overview'],
@@ -35,7 +36,7 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
   );
 
   server.get(
-    '/api/v1/overview',
+    '/overview',
     {
       schema: {
         tags: ['overview'],
@@ -74,7 +75,7 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
   );
 
   server.get(
-    '/api/v1/grid/:pipeline',
+    '/grid/:pipeline',
     {
       schema: {
         tags: ['overview'],
@@ -116,7 +117,7 @@ export function registerOverviewRoutes(server: ZodServer, ctx: ServerContext, gr
     },
     async (request) => gridFor(ctx, grids, request.params.pipeline, request.query),
   );
-}
+};
 
 export async function gridFor(ctx: ServerContext, grids: GridScanner, pipeline: string, q: z.infer<typeof gridQuery>) {
   const registered = ctx.app.registry.require(pipeline, 'pipeline');

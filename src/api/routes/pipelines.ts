@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { TERMINAL_STATES } from '../../core/states.js';
 import { enqueueWork } from '../../engine/enqueue.js';
 import type { RegisteredPipeline } from '../../engine/registry.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { itemJson } from '../queries.js';
 import { pickErrors, workItemSchema } from '../schemas.js';
 import { enqueueFields, toEnqueueRequest } from './work.js';
@@ -41,9 +42,9 @@ const pipelineSchema = z
   })
   .meta({ id: 'Pipeline' });
 
-export function registerPipelineRoutes(server: ZodServer, { app }: ServerContext): void {
+export const pipelineRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   server.get(
-    '/api/v1/pipelines',
+    '/pipelines',
     {
       schema: { tags: ['pipelines'], summary: 'Pipelines this process knows', response: { 200: z.object({ pipelines: z.array(pipelineSchema) }), ...pickErrors(401) } },
     },
@@ -51,7 +52,7 @@ export function registerPipelineRoutes(server: ZodServer, { app }: ServerContext
   );
 
   server.post(
-    '/api/v1/pipelines/:name/trigger',
+    '/pipelines/:name/trigger',
     {
       schema: {
         tags: ['pipelines'],
@@ -81,4 +82,4 @@ export function registerPipelineRoutes(server: ZodServer, { app }: ServerContext
       return reply.code(200).send({ created: false, rerun: false, item: itemJson(item) });
     },
   );
-}
+};

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { scheduleEvents, setSchedulePaused } from '../../engine/schedule-controls.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { limitParam, pickErrors } from '../schemas.js';
 
 const controlSchema = z.object({ schedule: z.string(), paused: z.boolean(), updated_at: z.string(), actor: z.string().nullable() }).meta({ id: 'ScheduleControl' });
@@ -8,10 +9,10 @@ const eventSchema = z.object({ id: z.number().int(), at: z.string(), event: z.st
 
 /** Pause / resume a schedule and read its event log. These work from the database, so a
  * `sluice api` process can pause a schedule that a scheduler elsewhere fires. */
-export function registerScheduleControlRoutes(server: ZodServer, { app }: ServerContext): void {
+export const scheduleControlRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
   for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
     server.post(
-      `/api/v1/schedules/:name/${action}`,
+      `/schedules/:name/${action}`,
       {
         schema: {
           tags: ['scheduler'],
@@ -26,7 +27,7 @@ export function registerScheduleControlRoutes(server: ZodServer, { app }: Server
   }
 
   server.get(
-    '/api/v1/schedules/:name/events',
+    '/schedules/:name/events',
     {
       schema: {
         tags: ['scheduler'],
@@ -38,4 +39,4 @@ export function registerScheduleControlRoutes(server: ZodServer, { app }: Server
     },
     async (request) => ({ events: await scheduleEvents(app.store, app.schedules, request.params.name, request.query.limit) }),
   );
-}
+};

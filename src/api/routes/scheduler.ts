@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { ApiError, errorBodySchema } from '../errors.js';
 import type { SchedulerPort } from '../scheduler-port.js';
 import { pickErrors } from '../schemas.js';
@@ -52,9 +53,9 @@ export function requireScheduler(scheduler: SchedulerPort | undefined): Schedule
   return scheduler;
 }
 
-export function registerSchedulerRoutes(server: ZodServer, { scheduler }: ServerContext): void {
+export const schedulerRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { scheduler }) => {
   server.get(
-    '/api/v1/schedules',
+    '/schedules',
     {
       schema: {
         tags: ['schedules'],
@@ -67,7 +68,7 @@ export function registerSchedulerRoutes(server: ZodServer, { scheduler }: Server
   );
 
   server.post(
-    '/api/v1/schedules/:name/trigger',
+    '/schedules/:name/trigger',
     {
       schema: {
         tags: ['schedules'],
@@ -95,7 +96,7 @@ export function registerSchedulerRoutes(server: ZodServer, { scheduler }: Server
 
   for (const action of ['start', 'stop'] as const) {
     server.post(
-      `/api/v1/scheduler/${action}`,
+      `/scheduler/${action}`,
       {
         schema: {
           tags: ['scheduler'],
@@ -113,7 +114,7 @@ export function registerSchedulerRoutes(server: ZodServer, { scheduler }: Server
   }
 
   server.get(
-    '/api/v1/scheduler/status',
+    '/scheduler/status',
     {
       schema: {
         tags: ['scheduler'],
@@ -124,4 +125,4 @@ export function registerSchedulerRoutes(server: ZodServer, { scheduler }: Server
     },
     async () => requireScheduler(scheduler).status(),
   );
-}
+};

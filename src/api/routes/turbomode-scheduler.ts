@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyReply } from 'fastify';
 import { NoSchedulerInProcess, type TaskRunOutcome, type TurboModeController } from '../../app/turbomode.js';
 import { ValidationError } from '../../core/errors.js';
-import type { ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { errorBody, errorBodySchema } from '../errors.js';
 import { pickErrors } from '../schemas.js';
 import { NO_SCHEDULER_MESSAGE } from './scheduler.js';
@@ -36,7 +36,8 @@ const statusAnswer = z
   .meta({ id: 'TurboModeStatus' });
 const controlAnswer = z.looseObject({ success: z.boolean(), message: z.string() });
 
-export function registerTurboModeRoutes(server: ZodServer, turbomode: TurboModeController): void {
+/** Status, start and stop: at /scheduler only (under /api/v1 those are Sluice's own routes). */
+export const turboModeRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeController }> = async (server, { turbomode }) => {
   server.get(
     '/scheduler/status',
     { schema: { tags: ['scheduler'], summary: 'TurboMode: scheduler status with jobs, last runs, results and errors by task id', response: { 200: statusAnswer, ...pickErrors(401) } } },
@@ -70,45 +71,50 @@ export function registerTurboModeRoutes(server: ZodServer, turbomode: TurboModeC
       },
     );
   }
+};
 
-  for (const prefix of ['/scheduler', '/api/v1/scheduler']) {
-    server.post(
-      `${prefix}/run_task/:task_id`,
-      {
-        schema: {
-          tags: ['scheduler'],
-          summary: 'TurboMode: run one task now for tonight\'s partition and answer when it finished',
-          description: '`?wait=false` answers 202 at once. 404 for an unknown task id; 409 when an upstream task failed or has not run tonight; 500 with success false when the run failed.',
-          params: z.object({ task_id: z.coerce.number({ error: 'be a task_id from scheduler_config.json' }).int({ error: 'be a task_id from scheduler_config.json' }) }),
-          querystring: runQuery,
-          response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, ...pickErrors(401, 404) },
-        },
+/**
+ * The run routes, mounted twice with prefix `/scheduler`: at the root, and inside the /api/v1
+ * scope; `server.prefix` names the mount in the 404 message.
+ */
+export const turboModeRunRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeController }> = async (server, { turbomode }) => {
+  const prefix = server.prefix;
+  server.post(
+    '/run_task/:task_id',
+    {
+      schema: {
+        tags: ['scheduler'],
+        summary: 'TurboMode: run one task now for tonight\'s partition and answer when it finished',
+        description: '`?wait=false` answers 202 at once. 404 for an unknown task id; 409 when an upstream task failed or has not run tonight; 500 with success false when the run failed.',
+        params: z.object({ task_id: z.coerce.number({ error: 'be a task_id from scheduler_config.json' }).int({ error: 'be a task_id from scheduler_config.json' }) }),
+        querystring: runQuery,
+        response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, ...pickErrors(401, 404) },
       },
-      async (request, reply) => send(reply, await run(turbomode, request.params.task_id, request.query.wait, reply)),
-    );
+    },
+    async (request, reply) => send(reply, await run(turbomode, request.params.task_id, request.query.wait, reply)),
+  );
 
-    server.post(
-      `${prefix}/:endpoint`,
-      {
-        schema: {
-          tags: ['scheduler'],
-          summary: 'TurboMode: a task\'s own endpoint (its `endpoint` in scheduler_config.json), same as run_task',
-          params: z.object({ endpoint: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a task endpoint such as run_ingestion') }),
-          querystring: runQuery,
-          response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, 404: errorBodySchema, ...pickErrors(401) },
-        },
+  server.post(
+    '/:endpoint',
+    {
+      schema: {
+        tags: ['scheduler'],
+        summary: 'TurboMode: a task\'s own endpoint (its `endpoint` in scheduler_config.json), same as run_task',
+        params: z.object({ endpoint: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a task endpoint such as run_ingestion') }),
+        querystring: runQuery,
+        response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, 404: errorBodySchema, ...pickErrors(401) },
       },
-      async (request, reply) => {
-        const { endpoint } = request.params;
-        if (!turbomode.tasks.some((t) => t.endpoint === endpoint)) {
-          const known = turbomode.tasks.filter((t) => t.endpoint).map((t) => `${prefix}/${t.endpoint}`);
-          return reply.code(404).send(errorBody('not_found', `no task has the endpoint ${prefix}/${endpoint}`, 'endpoint', endpoint, `name a task endpoint (known: ${known.join(', ') || 'none'})`));
-        }
-        return send(reply, await run(turbomode, endpoint, request.query.wait, reply));
-      },
-    );
-  }
-}
+    },
+    async (request, reply) => {
+      const { endpoint } = request.params;
+      if (!turbomode.tasks.some((t) => t.endpoint === endpoint)) {
+        const known = turbomode.tasks.filter((t) => t.endpoint).map((t) => `${prefix}/${t.endpoint}`);
+        return reply.code(404).send(errorBody('not_found', `no task has the endpoint ${prefix}/${endpoint}`, 'endpoint', endpoint, `name a task endpoint (known: ${known.join(', ') || 'none'})`));
+      }
+      return send(reply, await run(turbomode, endpoint, request.query.wait, reply));
+    },
+  );
+};
 
 async function run(turbomode: TurboModeController, ref: number | string, wait: string | undefined, reply: FastifyReply): Promise<TaskRunOutcome> {
   // Stop polling when the caller hangs up; the run itself carries on.

@@ -5,7 +5,8 @@ import { blockedReason } from '../../engine/dependencies.js';
 import { z } from 'zod';
 import { ATTEMPT_STATUSES } from '../../core/states.js';
 import { enqueueWork, type EnqueueRequest } from '../../engine/enqueue.js';
-import type { ServerContext, ZodServer } from '../context.js';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ServerContext } from '../context.js';
 import { marketSpineEntry, stateListKey, translateMarketSpine } from '../market-spine.js';
 import { itemDetail, itemJson, listWork, recentRuns, resolvePipelineFilter } from '../queries.js';
 import { attemptSchema, eventSchema, idParam, limitParam, offsetParam, paramsDoc, partitionDoc, pickErrors, stateFilter, workItemSchema, workStateSchema } from '../schemas.js';
@@ -76,11 +77,11 @@ export function toEnqueueRequest(body: Omit<z.infer<typeof enqueueOne>, 'pipelin
   };
 }
 
-export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void {
+export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, ctx) => {
   const { app } = ctx;
 
   server.post(
-    '/api/v1/work/enqueue',
+    '/work/enqueue',
     {
       schema: {
         tags: ['work'],
@@ -114,7 +115,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
   );
 
   server.get(
-    '/api/v1/work/pending',
+    '/work/pending',
     {
       schema: {
         tags: ['work'],
@@ -148,7 +149,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
   );
 
   server.get(
-    '/api/v1/work/:id',
+    '/work/:id',
     {
       schema: {
         tags: ['work'],
@@ -182,7 +183,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
   );
 
   server.post(
-    '/api/v1/work/retry',
+    '/work/retry',
     {
       schema: {
         tags: ['work'],
@@ -213,7 +214,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
   );
 
   server.post(
-    '/api/v1/work/cancel',
+    '/work/cancel',
     {
       schema: {
         tags: ['work'],
@@ -235,7 +236,7 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
   );
 
   server.get(
-    '/api/v1/runs',
+    '/runs',
     {
       schema: {
         tags: ['work'],
@@ -264,5 +265,5 @@ export function registerWorkRoutes(server: ZodServer, ctx: ServerContext): void 
     },
     async (request) => recentRuns(ctx, request.query),
   );
-}
+};
 

@@ -3,6 +3,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { RevisionSummary } from '../../core/run-result.js';
 import type { CaptureRecord, RejectInput } from '../data-store.js';
 import { quoteIdent, type DataValue, type Dataset } from '../dataset.js';
+import { captureText } from '../row-common.js';
 import type { CaptureWithSeq, LandDriver, RowTarget } from '../land.js';
 import { toPgParams, type DatasetSql } from '../sql.js';
 
@@ -12,20 +13,11 @@ export interface PgCaptureRow extends CaptureRecord {
 }
 
 export const pgCapture = (r: PgCaptureRow): CaptureRecord => ({
-  capture_id: r.capture_id,
-  domain: r.domain,
-  dataset: r.dataset,
-  partition_key: r.partition_key,
-  stage: r.stage,
-  content_hash: r.content_hash,
-  row_count: r.row_count,
+  ...captureText(r),
   captured_at: r.captured_at,
   landed_at: r.landed_at,
-  source: r.source,
-  status: r.status,
   is_revision: r.is_revision,
   revision_summary: r.revision_summary as RevisionSummary | null,
-  error: r.error,
 });
 
 /** One COPY text-format field (tab-separated, `\N` for NULL, backslash escapes). */

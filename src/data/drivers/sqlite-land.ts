@@ -2,43 +2,25 @@ import type { Database as DB, Statement } from 'better-sqlite3';
 import type { RevisionSummary } from '../../core/run-result.js';
 import type { CaptureRecord, RejectInput } from '../data-store.js';
 import { quoteIdent, type DataValue, type Dataset } from '../dataset.js';
+import { captureText } from '../row-common.js';
 import type { CaptureWithSeq, LandDriver, RowTarget } from '../land.js';
 import type { DatasetSql } from '../sql.js';
 
 /** A captures row as better-sqlite3 returns it (instants in ms, booleans 0/1, JSON as text). */
-export interface SqliteCaptureRow {
-  capture_id: string;
+export type SqliteCaptureRow = Omit<CaptureRecord, 'captured_at' | 'landed_at' | 'is_revision' | 'revision_summary'> & {
   seq: number;
-  domain: string;
-  dataset: string;
-  partition_key: string;
-  stage: string;
-  content_hash: string;
-  row_count: number | null;
   captured_at: number;
   landed_at: number | null;
-  source: string | null;
-  status: 'landed' | 'failed';
   is_revision: number;
   revision_summary: string | null;
-  error: string | null;
-}
+};
 
 export const sqliteCapture = (r: SqliteCaptureRow): CaptureRecord => ({
-  capture_id: r.capture_id,
-  domain: r.domain,
-  dataset: r.dataset,
-  partition_key: r.partition_key,
-  stage: r.stage,
-  content_hash: r.content_hash,
-  row_count: r.row_count,
+  ...captureText(r),
   captured_at: new Date(r.captured_at),
   landed_at: r.landed_at === null ? null : new Date(r.landed_at),
-  source: r.source,
-  status: r.status,
   is_revision: r.is_revision === 1,
   revision_summary: r.revision_summary === null ? null : (JSON.parse(r.revision_summary) as RevisionSummary),
-  error: r.error,
 });
 
 /** better-sqlite3 binds no booleans. */

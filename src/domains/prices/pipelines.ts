@@ -42,14 +42,8 @@ export function pricesPipelines(options: PricesDomainOptions = {}): PipelineDefi
   return [dailyOhlcvPipeline(options)];
 }
 
-export interface PriceRow {
+export interface PriceRow extends Bar {
   symbol: string;
-  date: string;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
   prev_date: string | null;
   prev_close: number | null;
   change: number | null;
