@@ -26,7 +26,7 @@ import { outputDataset } from '../domains/ops/command-output.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
 import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
 import type pino from 'pino';
-import { compileAlerting } from '../engine/alerts/service.js';
+import { compileAlerting } from '../engine/alerts/compile-alerting.js';
 
 export interface AppOptions {
   configPath?: string;
