@@ -4,10 +4,10 @@ import { ValidationError } from '../core/errors.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { resolveRetryPolicy } from '../core/retry-policy.js';
 import { commandPipeline, opsPipelines } from '../domains/ops/index.js';
-import { finraPipelines } from '../domains/finra/index.js';
-import { pricesPipelines } from '../domains/prices/index.js';
-import { fredPipelines } from '../domains/fred/index.js';
-import { featuresPipelines } from '../domains/features/index.js';
+import { finraPipelines } from '../domains/finra/pipelines.js';
+import { pricesPipelines } from '../domains/prices/pipelines.js';
+import { fredPipelines } from '../domains/fred/pipelines.js';
+import { featuresPipelines } from '../domains/features/pipelines.js';
 import { checkDependencyGraph } from '../engine/dependencies.js';
 import { PipelineRegistry } from '../engine/registry.js';
 import { Worker, type WorkerOptions } from '../engine/worker.js';
@@ -26,7 +26,7 @@ import { outputDataset } from '../domains/ops/command-output.js';
 import { compileSchedules, type CompiledSchedule } from '../engine/scheduler/compile-schedule.js';
 import { Scheduler, type SchedulerOptions } from '../engine/scheduler/scheduler.js';
 import type pino from 'pino';
-import { compileAlerting } from '../engine/alerts/service.js';
+import { compileAlerting } from '../engine/alerts/compile-alerting.js';
 
 export interface AppOptions {
   configPath?: string;

@@ -1,5 +1,4 @@
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { RevisionSummary } from '../../core/run-result.js';
 import type { CaptureRecord, RejectInput } from '../data-store.js';
 import { quoteIdent, type DataValue, type Dataset } from '../dataset.js';
@@ -79,6 +78,8 @@ export class PgLandDriver implements LandDriver {
     const cols = ds.columns.map((c) => quoteIdent(c.name)).join(', ');
     const into = target.direct ? `${this.t(sql.table)} (capture_id, partition_key, ${cols})` : `${this.t(sql.staging)} (capture_id, ${cols})`;
     const prefix = (target.direct ? [target.captureId, target.partitionKey] : [target.captureId]).map(copyField).join('\t');
+    // Loaded on the first COPY, so SQLite commands (which load this module) never load it.
+    const { from: copyFrom } = await import('pg-copy-streams');
     const stream = this.client.query(copyFrom(`COPY ${into} FROM STDIN`));
     let failed: Error | null = null;
     const done = new Promise<void>((resolve, reject) => {

@@ -3,13 +3,17 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import { allowedUrl, confinedPath, pathProblem, urlProblem, type AccessPolicy } from '../../connectors/access.js';
-import { FileSource } from '../../connectors/file-source.js';
 import { SourceNotFoundError } from '../../connectors/errors.js';
-import { sharedHttpSource, type SourceBytes } from '../../connectors/http-source.js';
+import type { SourceBytes } from '../../connectors/http-source.js';
 import { FILE_PREFIX, PIPELINES, TIER_FILE_STEMS, type Tier } from './constants.js';
 import { addDaysIso } from './partitions.js';
 
 /** Where FINRA files come from, as params, config and flags spell it. */
+// The file reader and the HTTP client (rate limiter, circuit breaker) load on the first fetch,
+// not when the pipelines are defined: every command defines them, few fetch (`sluice status`).
+const fileSource = async () => (await import('../../connectors/file-source.js')).FileSource;
+const httpSource = async () => (await import('../../connectors/http-source.js')).sharedHttpSource;
+
 export const sourceParamsSchema = z.strictObject({
   source: z.enum(['file', 'http']).optional(),
   /** Directory of `tier1_YYYYMMDD.csv`-style files (relative: to the config file's directory). */
@@ -40,13 +44,13 @@ export function fileUrlParam(policy: AccessPolicy) {
 export async function fetchFileUrl(fileUrl: string, baseDir: string, opts: { signal?: AbortSignal; log?: Logger }): Promise<SourceBytes> {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(fileUrl)) {
     const full = path.resolve(baseDir, fileUrl);
-    return new FileSource(path.dirname(full)).read([path.basename(full)], opts.signal);
+    return new (await fileSource())(path.dirname(full)).read([path.basename(full)], opts.signal);
   }
   const url = new URL(fileUrl);
   const slash = url.pathname.lastIndexOf('/');
   const name = url.pathname.slice(slash + 1) + url.search;
   const base = `${url.origin}${url.pathname.slice(0, slash + 1)}`;
-  const http = sharedHttpSource({
+  const http = (await httpSource())({
     name: `finra ${url.host}`,
     baseUrl: base,
     timeoutMs: 60_000,
@@ -143,8 +147,8 @@ export function candidateFileNames(weekEnding: string, tier: Tier): string[] {
 /** Fetches one week's file for one tier: the first candidate name that exists. */
 export async function fetchWeekFile(source: FinraSource, weekEnding: string, tier: Tier, opts: { signal?: AbortSignal; log?: Logger }): Promise<SourceBytes> {
   const names = candidateFileNames(weekEnding, tier);
-  if (source.kind === 'file') return new FileSource(source.dataDir).read(names, opts.signal);
-  const http = sharedHttpSource({
+  if (source.kind === 'file') return new (await fileSource())(source.dataDir).read(names, opts.signal);
+  const http = (await httpSource())({
     name: `finra ${new URL(source.baseUrl).host}`,
     baseUrl: source.baseUrl,
     timeoutMs: 60_000,

@@ -3,10 +3,8 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
-import { FileSource } from '../../connectors/file-source.js';
-import { sharedHttpSource } from '../../connectors/http-source.js';
 import { API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_RATE_PER_MINUTE, PIPELINES, SOURCE_ENV } from './constants.js';
-import { parseFredObservations, type Observation } from './parse.js';
+import type { Observation } from './parse.js';
 
 /** Where FRED observations come from. The API key is never here: FRED_API_KEY only. */
 export const sourceParamsSchema = z.strictObject({
@@ -92,12 +90,15 @@ export interface FetchedObservations {
  * range; filtered here), or `fred/series/observations?series_id=DGS10&file_type=json&
  * observation_start=FROM&observation_end=TO&api_key=…` (key redacted from the returned URL).
  */
+// The file reader, HTTP client (rate limiter, circuit breaker) and parser load on the first
+// fetch, not when the pipelines are defined: every command defines them, few fetch.
 export async function fetchObservations(source: FredSource, seriesId: string, opts: { from: string; to: string; signal?: AbortSignal; log?: Logger }): Promise<FetchedObservations> {
   let bytes: Buffer;
   let uri: string;
   if (source.kind === 'file') {
-    ({ bytes, uri } = await new FileSource(source.dataDir).read([`${seriesId}.json`, `${seriesId.toLowerCase()}.json`], opts.signal));
+    ({ bytes, uri } = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read([`${seriesId}.json`, `${seriesId.toLowerCase()}.json`], opts.signal));
   } else {
+    const { sharedHttpSource } = await import('../../connectors/http-source.js');
     const http = sharedHttpSource({
       name: `fred ${new URL(source.baseUrl).host}`,
       baseUrl: source.baseUrl,
@@ -114,6 +115,7 @@ export async function fetchObservations(source: FredSource, seriesId: string, op
       log: opts.log,
     }));
   }
+  const { parseFredObservations } = await import('./parse.js');
   const all = parseFredObservations(bytes, uri, source.kind === 'http' ? [process.env[API_KEY_ENV]] : []);
   return { observations: all.filter((o) => o.date >= opts.from && o.date <= opts.to), uri };
 }

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { CommandOutput } from '../../config/command-output.js';
 import { describeValue, mustRule, SluiceError } from '../../core/errors.js';
 import { describeJsonError } from '../../core/json-location.js';
@@ -56,6 +55,8 @@ export async function readOutputRows(file: string, format: CommandOutput['format
   const text = bytes.toString('utf8');
   if (format === 'csv') {
     try {
+      // csv-parse loads with the first CSV output, not with every command that defines the pipelines.
+      const { parse: parseCsv } = await import('csv-parse/sync');
       const records = parseCsv(text, { columns: true, skip_empty_lines: true, info: true, trim: false }) as { record: Record<string, unknown>; info: { lines: number } }[];
       return { bytes, rows: records.map(({ record, info }) => ({ ...record, __line: info.lines })) };
     } catch (err) {

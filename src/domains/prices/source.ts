@@ -3,8 +3,6 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
-import { FileSource } from '../../connectors/file-source.js';
-import { sharedHttpSource } from '../../connectors/http-source.js';
 import {
   API_KEY_ENV,
   DEFAULT_BASE_URL,
@@ -21,7 +19,7 @@ import {
 } from './constants.js';
 import { mockSeries } from './mock.js';
 import { ValidationError } from '../../core/errors.js';
-import { parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs, type Bar } from './parse.js';
+import type { Bar } from './parse.js';
 
 /** Where prices come from, as params, config and flags spell it. API keys are never here. */
 export const sourceParamsSchema = z.strictObject({
@@ -165,8 +163,9 @@ export interface FetchOptions {
   log?: Logger;
 }
 
-function httpFor(source: Extract<PriceSource, { kind: 'alphavantage' | 'polygon' }>) {
+async function httpFor(source: Extract<PriceSource, { kind: 'alphavantage' | 'polygon' }>) {
   const { perMinute, burst } = source.rate;
+  const { sharedHttpSource } = await import('../../connectors/http-source.js');
   return sharedHttpSource({
     name: `${source.kind} ${new URL(source.baseUrl).host}`,
     baseUrl: source.baseUrl,
@@ -186,12 +185,15 @@ function httpFor(source: Extract<PriceSource, { kind: 'alphavantage' | 'polygon'
  * query string from the environment and is redacted from every URL this returns or logs.
  */
 export async function fetchSeries(source: PriceSource, symbol: string, opts: FetchOptions): Promise<FetchedSeries> {
+  // The parsers (csv-parse), file reader and HTTP client load on the first fetch, not when
+  // the pipelines are defined: every command defines them, few fetch (`sluice status`).
+  const { parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs } = await import('./parse.js');
   if (source.kind === 'file') {
-    const file = await new FileSource(source.dataDir).read([`${symbol}.csv`, `${symbol.toLowerCase()}.csv`], opts.signal);
+    const file = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read([`${symbol}.csv`, `${symbol.toLowerCase()}.csv`], opts.signal);
     return { bars: parseDailyCsv(file.bytes, file.uri), uri: file.uri, remote: false };
   }
   if (source.kind === 'mock') return { bars: mockSeries(symbol, opts.from, opts.to), uri: `mock:${symbol}`, remote: false };
-  const http = httpFor(source);
+  const http = await httpFor(source);
   const secrets = [process.env[API_KEY_ENV[source.kind]]];
   if (source.kind === 'alphavantage') {
     const res = await http.get('query', {

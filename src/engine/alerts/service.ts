@@ -1,10 +1,10 @@
 import type { Logger } from '../../core/pipeline.js';
 import type { SluiceConfig } from '../../config/schema.js';
-import { ValidationError } from '../../core/errors.js';
 import { alertStoreFor } from '../../store/alert-store.js';
 import type { Store } from '../../store/store.js';
 import type { PipelineRegistry } from '../registry.js';
-import { compileDeadlines, type DeadlineRule } from './deadline-rules.js';
+import type { DeadlineRule } from './deadline-rules.js';
+import { compileAlerting } from './compile-alerting.js';
 import { DeadlineSweeper } from './deadline-sweeper.js';
 import { AlertDispatcher } from './dispatcher.js';
 
@@ -21,18 +21,7 @@ export interface AlertingOptions {
   baseDelayMs?: number;
 }
 
-/** Checks the alerts and deadline config against the registry; errors name the field. */
-export function compileAlerting(config: SluiceConfig, registry: PipelineRegistry, source?: string): { deadlines: DeadlineRule[] } {
-  const names = new Set<string>();
-  config.alerts.forEach((a, i) => {
-    if (names.has(a.name)) throw new ValidationError(`alerts[${i}].name`, a.name, 'be unique among alerts', source);
-    names.add(a.name);
-    a.pipelines?.forEach((p, j) => {
-      if (!registry.has(p)) throw new ValidationError(`alerts[${i}].pipelines[${j}]`, p, 'name a registered pipeline (domain.name)', source);
-    });
-  });
-  return { deadlines: compileDeadlines(config, registry, source) };
-}
+export { compileAlerting } from './compile-alerting.js';
 
 /**
  * The deadline sweeper and the alert dispatcher, as background loops of `sluice start`: both

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { WorkState } from '../../core/states.js';
 import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineDecision, DeadlineRecord } from '../alert-store.js';
-import { quoteIdent } from './migrations.js';
+import { quoteIdent } from './quote-ident.js';
 import { withTransaction } from './transaction.js';
 
 interface EventRow {

@@ -29,13 +29,8 @@ export type { Migration as PgMigration } from '../migration.js';
 export { PG_MIGRATIONS } from './migrations/index.js';
 import { PG_MIGRATIONS } from './migrations/index.js';
 
-/** Validated, quoted SQL identifier. Only lower-case names, so quoting never changes meaning. */
-export function quoteIdent(name: string, what = 'identifier'): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.length > 63) {
-    throw new Error(`invalid PostgreSQL ${what} ${JSON.stringify(name)}: use lower-case letters, digits and _ (at most 63, not starting with a digit)`);
-  }
-  return `"${name}"`;
-}
+export { quoteIdent } from './quote-ident.js';
+import { quoteIdent } from './quote-ident.js';
 
 /**
  * Applies pending migrations to `schema` in one transaction under a transaction-level

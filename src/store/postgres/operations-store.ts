@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { WorkState } from '../../core/states.js';
 import type { BackfillCounts, BackfillRecord, OperationsStore, ScheduleControl, ScheduleEvent } from '../operations-store.js';
-import { quoteIdent } from './migrations.js';
+import { quoteIdent } from './quote-ident.js';
 import { withTransaction } from './transaction.js';
 
 interface BackfillRow {
