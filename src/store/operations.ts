@@ -35,6 +35,7 @@ export const OPERATIONS = [
   'pruneFinished',
   'maintain',
   'fireTick',
+  'fireTicks',
   'listTicks',
   'lastTickAt',
   'acquireLease',

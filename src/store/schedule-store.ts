@@ -15,6 +15,18 @@ export interface TickRecord {
   schedulerId: string;
 }
 
+/** One tick for `fireTicks`: its record and, if its outcome is `fired`, the work to enqueue. */
+export interface TickToFire {
+  tick: Omit<TickRecord, 'itemIds' | 'firedAt'>;
+  specs: readonly EnqueueSpec[];
+}
+
+/** `recorded: false` means another scheduler already handled this tick (nothing enqueued). */
+export interface FireTickResult {
+  recorded: boolean;
+  outcomes: EnqueueOutcome[];
+}
+
 /**
  * Persistence for the scheduler. `fireTick` is the exactly-once point: the tick row is
  * unique on (schedule, kind, scheduled_at) and is inserted in the same transaction as the
@@ -24,7 +36,10 @@ export interface TickRecord {
 export interface ScheduleStore {
   /** Records the tick and, when its outcome is `fired`, enqueues `specs` in the same
    * transaction. `recorded: false` means another scheduler already handled this tick. */
-  fireTick(tick: Omit<TickRecord, 'itemIds' | 'firedAt'>, specs: readonly EnqueueSpec[]): Promise<{ recorded: boolean; outcomes: EnqueueOutcome[] }>;
+  fireTick(tick: Omit<TickRecord, 'itemIds' | 'firedAt'>, specs: readonly EnqueueSpec[]): Promise<FireTickResult>;
+  /** `fireTick` for many ticks in ONE transaction (a scheduler's due ticks of one pass):
+   * all are recorded or none, each exactly once; results in the order given. */
+  fireTicks(ticks: readonly TickToFire[]): Promise<FireTickResult[]>;
   /** Newest first. */
   listTicks(schedule: string, limit: number): Promise<TickRecord[]>;
   /** The latest scheduled_at recorded for a schedule's cron ticks (the catch-up cursor). */

@@ -4,7 +4,7 @@ import { NotFoundError } from '../../core/errors.js';
 import { newWorkerId } from '../worker-id.js';
 import type { Logger } from '../../core/logger.js';
 import { OUTSTANDING_STATES, READY_STATES, type WorkState } from '../../core/states.js';
-import type { TickRecord } from '../../store/schedule-store.js';
+import type { FireTickResult, TickToFire } from '../../store/schedule-store.js';
 import type { Store } from '../../store/store.js';
 import { autoDownstreamSpecs, buildEnqueueSpec } from '../enqueue.js';
 import type { PipelineRegistry } from '../registry.js';
@@ -43,6 +43,26 @@ export interface ScheduleView {
 }
 
 const LEASE_NAME = 'scheduler';
+
+/** Ticks per `fireTicks` transaction: all that fall due in one second at 10,000 schedules,
+ * yet a bounded transaction after a long outage. */
+const BATCH_MAX = 500;
+
+/** A decided tick, waiting in a batch to be recorded, and what to log once it is. */
+interface PlannedRecord {
+  entry: TickToFire;
+  note: string;
+}
+
+/** One pass's ticks not yet recorded, the schedules that fire among them, the cursor moves
+ * that wait for them, and the schedules of this pass with a tick that failed to record
+ * (their cursors stay, so the pass after retries them). */
+interface TickBatch {
+  ticks: PlannedRecord[];
+  firing: Set<string>;
+  done: { schedule: string; newest: Date; nextAt: number }[];
+  failed: Set<string>;
+}
 
 /**
  * Fires schedule ticks into the queue.
@@ -106,7 +126,14 @@ export class Scheduler {
     this.leader = false;
   }
 
-  async status(): Promise<{ running: boolean; leader: boolean; schedules: number; last_tick_at: string | null; scheduler_id: string; leader_id: string | null }> {
+  async status(): Promise<{
+    running: boolean;
+    leader: boolean;
+    schedules: number;
+    last_tick_at: string | null;
+    scheduler_id: string;
+    leader_id: string | null;
+  }> {
     const holder = await this.options.store.leaseHolder(LEASE_NAME);
     let last: Date | null = null;
     for (const s of this.options.schedules) {
@@ -147,7 +174,8 @@ export class Scheduler {
         const wasLeader = this.leader;
         this.leader = await store.acquireLease(LEASE_NAME, this.schedulerId, this.leaseMs);
         if (this.leader && !wasLeader) this.cursors = null;
-        if (this.leader !== wasLeader) logger.info({ scheduler_id: this.schedulerId }, this.leader ? 'scheduler leadership acquired' : 'scheduler leadership lost');
+        if (this.leader !== wasLeader)
+          logger.info({ scheduler_id: this.schedulerId }, this.leader ? 'scheduler leadership acquired' : 'scheduler leadership lost');
         if (this.leader) await this.evaluate(new Date());
       } catch (err) {
         this.leader = false;
@@ -177,19 +205,22 @@ export class Scheduler {
   async evaluate(now: Date): Promise<void> {
     this.cursors ??= await lastCronTicks(this.options.store);
     this.paused = null;
+    const batch: TickBatch = { ticks: [], firing: new Set(), done: [], failed: new Set() };
     for (const schedule of this.options.schedules) {
       if (!schedule.enabled) continue;
       if ((this.nextAt.get(schedule.name) ?? -Infinity) > now.getTime()) continue;
       try {
-        await this.evaluateSchedule(schedule, now);
+        await this.evaluateSchedule(schedule, now, batch);
       } catch (err) {
         this.options.logger.error({ err, schedule: schedule.name }, 'schedule evaluation failed');
       }
+      if (batch.ticks.length >= BATCH_MAX) await this.flush(batch);
     }
+    await this.flush(batch);
     this.lastEvaluationAt = now;
   }
 
-  private async evaluateSchedule(schedule: CompiledSchedule, now: Date): Promise<void> {
+  private async evaluateSchedule(schedule: CompiledSchedule, now: Date, batch: TickBatch): Promise<void> {
     const last = this.cursors?.get(schedule.name) ?? null;
     // First run ever: start when this scheduler started. A new schedule does not replay
     // its history (that is what `sluice backfill` is for); catch-up applies to ticks that
@@ -213,35 +244,90 @@ export class Scheduler {
     }
     for (const tick of planned) {
       if (tick.outcome === 'missed' && !keepMissed.has(tick)) continue;
-      await this.recordTick(schedule, tick, 'cron');
+      const planned = await this.planTick(schedule, tick, 'cron', batch);
+      batch.ticks.push(planned);
+      if (planned.entry.tick.outcome === 'fired') batch.firing.add(schedule.name);
     }
-    // Only once every due tick is recorded: a failure above leaves the cursor where it was.
+    // The cursor moves only once every due tick is recorded (when the batch commits): a
+    // failure leaves it where it was, and the recorded ticks become no-ops next pass.
     const newest = due[due.length - 1]!;
-    this.cursors?.set(schedule.name, newest);
     // Up to `limit` ticks per pass: if that many were due, more may be; look again next pass.
-    this.nextAt.set(schedule.name, due.length >= limit ? now.getTime() : (schedule.nextTimes(newest, 1)[0]?.getTime() ?? Infinity));
+    const nextAt = due.length >= limit ? now.getTime() : (schedule.nextTimes(newest, 1)[0]?.getTime() ?? Infinity);
+    batch.done.push({ schedule: schedule.name, newest, nextAt });
   }
 
-  private async recordTick(schedule: CompiledSchedule, tick: PlannedTick, kind: 'cron' | 'manual'): Promise<TickRecord | null> {
-    const { store, registry, logger } = this.options;
-    const base = { schedule: schedule.name, scheduledAt: tick.scheduledAt, kind, schedulerId: this.schedulerId };
-    if (tick.outcome !== 'fire') {
-      await store.fireTick({ ...base, outcome: tick.outcome, detail: tick.detail }, []);
-      logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), outcome: tick.outcome }, 'schedule tick not fired');
-      return null;
+  /**
+   * Records the batch's ticks in one transaction (`fireTicks`), then moves the cursors of the
+   * schedules it completes. If the batch fails, each tick is fired on its own, so one bad
+   * tick only holds back its own schedule, as when every tick had its own transaction.
+   */
+  private async flush(batch: TickBatch): Promise<void> {
+    const { ticks, done } = batch;
+    batch.ticks = [];
+    batch.firing = new Set();
+    batch.done = [];
+    if (ticks.length === 0 && done.length === 0) return;
+    const { store, logger } = this.options;
+    const { failed } = batch;
+    let results: (FireTickResult | null)[];
+    try {
+      results = await store.fireTicks(ticks.map((t) => t.entry));
+    } catch (err) {
+      logger.warn({ err, ticks: ticks.length }, 'schedule tick batch failed; firing its ticks one by one');
+      results = [];
+      for (const t of ticks) {
+        try {
+          results.push(await store.fireTick(t.entry.tick, t.entry.specs));
+        } catch (e) {
+          failed.add(t.entry.tick.schedule);
+          results.push(null);
+          logger.error({ err: e, schedule: t.entry.tick.schedule }, 'schedule evaluation failed');
+        }
+      }
     }
+    ticks.forEach((t, i) => {
+      const result = results[i];
+      if (result) this.logTick(t, result);
+    });
+    for (const d of done) {
+      if (failed.has(d.schedule)) continue;
+      this.cursors?.set(d.schedule, d.newest);
+      this.nextAt.set(d.schedule, d.nextAt);
+    }
+  }
+
+  private logTick({ entry, note }: PlannedRecord, result: FireTickResult): void {
+    const { tick } = entry;
+    const fields = { schedule: tick.schedule, scheduled_at: tick.scheduledAt.toISOString() };
+    if (tick.outcome === 'fired') {
+      if (result.recorded)
+        this.options.logger.info({ ...fields, items: result.outcomes.length, created: result.outcomes.filter((o) => o.created).length }, 'schedule tick fired');
+    } else {
+      this.options.logger.info({ ...fields, outcome: tick.outcome, ...(tick.outcome === 'skipped_overlap' ? { reason: tick.detail } : {}) }, note);
+    }
+  }
+
+  /**
+   * Decides one due tick: not fired (missed, coalesced), paused, skipped for overlap, or
+   * fired with its work. Nothing is written here; the caller records it.
+   */
+  private async planTick(schedule: CompiledSchedule, tick: PlannedTick, kind: 'cron' | 'manual', batch: TickBatch | null): Promise<PlannedRecord> {
+    const { registry } = this.options;
+    const base = { schedule: schedule.name, scheduledAt: tick.scheduledAt, kind, schedulerId: this.schedulerId };
+    if (tick.outcome !== 'fire')
+      return { entry: { tick: { ...base, outcome: tick.outcome, detail: tick.detail }, specs: [] }, note: 'schedule tick not fired' };
     if (kind === 'cron' && (await this.isPaused(schedule.name))) {
-      await store.fireTick({ ...base, outcome: 'skipped_paused', detail: 'schedule paused by an operator' }, []);
-      logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString() }, 'schedule tick skipped: paused');
-      return null;
+      return {
+        entry: { tick: { ...base, outcome: 'skipped_paused', detail: 'schedule paused by an operator' }, specs: [] },
+        note: 'schedule tick skipped: paused',
+      };
     }
     if (kind === 'cron') {
+      // The overlap check reads this schedule's earlier ticks from the store: record the
+      // ones still in the batch first, or a second catch-up tick would not see the first.
+      if (batch?.firing.has(schedule.name)) await this.flush(batch);
       const overlap = await this.overlapBlocks(schedule);
-      if (overlap) {
-        await store.fireTick({ ...base, outcome: 'skipped_overlap', detail: overlap }, []);
-        logger.info({ schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), reason: overlap }, 'schedule tick skipped');
-        return null;
-      }
+      if (overlap) return { entry: { tick: { ...base, outcome: 'skipped_overlap', detail: overlap }, specs: [] }, note: 'schedule tick skipped' };
     }
     const { partitions, warnings } = schedule.partitionsFor(tick.scheduledAt);
     const built = partitions.map((partition) =>
@@ -251,14 +337,7 @@ export class Scheduler {
     // for (WAITING on them), all in the tick's transaction.
     const specs = [...built.map((b) => b.spec), ...autoDownstreamSpecs(registry, built)];
     const detail = [tick.detail, ...warnings].filter(Boolean).join('; ') || null;
-    const { recorded, outcomes } = await store.fireTick({ ...base, outcome: 'fired', detail }, specs);
-    if (recorded) {
-      logger.info(
-        { schedule: schedule.name, scheduled_at: tick.scheduledAt.toISOString(), items: outcomes.length, created: outcomes.filter((o) => o.created).length },
-        'schedule tick fired',
-      );
-    }
-    return recorded ? { ...base, outcome: 'fired', detail, firedAt: new Date(), itemIds: outcomes.map((o) => o.item.id) } : null;
+    return { entry: { tick: { ...base, outcome: 'fired', detail }, specs }, note: 'schedule tick fired' };
   }
 
   /** max_instances and the overlap policy: an "instance" is an earlier fired tick of this
@@ -298,7 +377,10 @@ export class Scheduler {
   /** Manual trigger (CLI, API, dashboard): fires the schedule now, whatever its policy. */
   async trigger(name: string, actor: string | null = null): Promise<{ enqueued: number; items: number[] }> {
     const schedule = this.require(name);
-    const tick = await this.recordTick(schedule, { scheduledAt: new Date(), outcome: 'fire', detail: 'manual trigger' }, 'manual');
+    const planned = await this.planTick(schedule, { scheduledAt: new Date(), outcome: 'fire', detail: 'manual trigger' }, 'manual', null);
+    const result = await this.options.store.fireTick(planned.entry.tick, planned.entry.specs);
+    this.logTick(planned, result);
+    const tick = result.recorded ? { itemIds: result.outcomes.map((o) => o.item.id) } : null;
     await operationsStoreFor(this.options.store).recordScheduleEvent(name, 'triggered', actor, `enqueued ${tick?.itemIds.length ?? 0} item(s)`);
     return { enqueued: tick?.itemIds.length ?? 0, items: tick?.itemIds ?? [] };
   }
@@ -344,7 +426,6 @@ export class Scheduler {
     return this.lastEvaluationAt;
   }
 }
-
 
 export class ScheduleNotFound extends NotFoundError {
   constructor(name: string, known: string) {

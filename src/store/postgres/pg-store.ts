@@ -14,6 +14,7 @@ import * as queries from './queries.js';
 import * as dependencies from './dependencies.js';
 import * as maintenance from './maintenance.js';
 import * as schedules from './schedules.js';
+import * as fireTicks from './fire-ticks.js';
 import type { PgContext } from './context.js';
 import { PgListener } from './listener.js';
 import { migrate as runMigrations, quoteIdent } from './migrations.js';
@@ -45,7 +46,7 @@ function channelName(prefix: string, schema: string): string {
 const BATCH_STATEMENTS: ReadonlySet<string> = new Set(['claimFast', 'claimCapped', 'complete', 'lockDependents', 'promote', 'heartbeat', 'enqueue', 'enqueueDependent', 'findMany', 'triplesOf']);
 
 /** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<PgContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules };
+const OPERATIONS: Operations<PgContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules, ...fireTicks };
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type

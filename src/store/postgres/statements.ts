@@ -9,6 +9,7 @@ import { commandsSql } from './commands.js';
 import { queriesSql } from './queries.js';
 import { maintenanceSql } from './maintenance.js';
 import { schedulesSql } from './schedules.js';
+import { fireTicksSql } from './fire-ticks.js';
 
 /**
  * All SQL, built once per schema from the families (one module per operation family, each
@@ -31,6 +32,7 @@ export function pgStatements(schema: string) {
     ...queriesSql(n),
     ...maintenanceSql(n),
     ...schedulesSql(n),
+    ...fireTicksSql(n),
   };
 }
 

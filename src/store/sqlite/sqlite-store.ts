@@ -14,6 +14,7 @@ import * as queries from './queries.js';
 import * as dependencies from './dependencies.js';
 import * as maintenance from './maintenance.js';
 import * as schedules from './schedules.js';
+import * as fireTicks from './fire-ticks.js';
 import type { SqliteContext } from './context.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStatements, type SqliteStatements } from './statements.js';
@@ -26,7 +27,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<SqliteContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules };
+const OPERATIONS: Operations<SqliteContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules, ...fireTicks };
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
