@@ -89,6 +89,24 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
     expect((await ticksOf(app, 'm')).map((t) => t.outcome)).toEqual(['fired', 'skipped_overlap', 'fired']);
   });
 
+  it('catch-up ticks of one pass see each other: the second is skipped while the first tick is unfinished', async () => {
+    // One pass records its due ticks in one batch; the overlap check must still see the
+    // catch-up tick fired just before it in the same pass.
+    const app = await appWith([
+      { name: 'h', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'UTC', coalesce: false, catchup: '3h', max_instances: 1, overlap: 'skip' },
+      { name: 'other', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'UTC', coalesce: false, catchup: '3h', overlap: 'allow' },
+    ]);
+    await app.createScheduler().evaluate(at('2026-01-05T10:00:00Z'));
+    await app.createWorker({ concurrency: 1, pollMs: 20 }).drain();
+    await app.createScheduler().evaluate(at('2026-01-05T12:30:00Z'));
+    expect((await ticksOf(app, 'h')).map((t) => [t.at.slice(11, 16), t.outcome])).toEqual([
+      ['10:00', 'fired'],
+      ['11:00', 'fired'],
+      ['12:00', 'skipped_overlap'],
+    ]);
+    expect((await ticksOf(app, 'other')).map((t) => t.outcome)).toEqual(['fired', 'fired', 'fired']);
+  });
+
   it('overlap allow fires regardless; buffer_one keeps one queued behind a running tick', async () => {
     const app = await appWith([
       { name: 'a', pipeline: 'ops.noop', cron: '* * * * *', timezone: 'UTC', overlap: 'allow' },

@@ -902,6 +902,62 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect((await store.lastTickAt('nightly'))?.getTime()).toBe(at(3).getTime());
     });
 
+    it('fires a batch of ticks in one call: each recorded once, work only for the fired ones, results in order', async () => {
+      const at = (minute: number) => new Date(Date.UTC(2026, 2, 9, 14, minute));
+      // Recorded before: the batch must skip it and enqueue nothing for it.
+      await store.fireTick(tick({ schedule: 'b', scheduledAt: at(1) }), [spec({ partition: { n: 'old' } })]);
+      const results = await store.fireTicks([
+        { tick: tick({ schedule: 'c', scheduledAt: at(1) }), specs: [spec({ partition: { n: 'c1' } }), spec({ partition: { n: 'c2' } })] },
+        { tick: tick({ schedule: 'b', scheduledAt: at(1) }), specs: [spec({ partition: { n: 'b1' } })] },
+        { tick: tick({ schedule: 'a', scheduledAt: at(1), outcome: 'missed', detail: 'late' }), specs: [spec({ partition: { n: 'a1' } })] },
+        // Two ticks sharing a triple: the first creates the item, the second finds it.
+        { tick: tick({ schedule: 'a', scheduledAt: at(2) }), specs: [spec({ partition: { n: 'shared' } })] },
+        { tick: tick({ schedule: 'd', scheduledAt: at(2) }), specs: [spec({ partition: { n: 'shared' } })] },
+      ]);
+      expect(results.map((r) => r.recorded)).toEqual([true, false, true, true, true]);
+      expect(results.map((r) => r.outcomes.map((o) => [o.item.partitionKey, o.created]))).toEqual([
+        [
+          [partitionKey({ n: 'c1' }), true],
+          [partitionKey({ n: 'c2' }), true],
+        ],
+        [],
+        [],
+        [[partitionKey({ n: 'shared' }), true]],
+        [[partitionKey({ n: 'shared' }), false]],
+      ]);
+      expect(results[4]!.outcomes[0]!.item.id).toBe(results[3]!.outcomes[0]!.item.id);
+      expect(await store.countItems()).toBe(4);
+      const [c] = await store.listTicks('c', 10);
+      expect(c).toMatchObject({ outcome: 'fired', itemIds: results[0]!.outcomes.map((o) => o.item.id) });
+      expect(c!.firedAt).toBeInstanceOf(Date);
+      expect((await store.listTicks('a', 10)).map((t) => [t.outcome, t.itemIds])).toEqual([
+        ['fired', [results[3]!.outcomes[0]!.item.id]],
+        ['missed', []],
+      ]);
+      expect(await store.fireTicks([])).toEqual([]);
+    });
+
+    it('lets racing schedulers fire overlapping batches with every tick recorded once', async () => {
+      const schedulers = [store, h.open(), h.open()];
+      const at = (minute: number) => new Date(Date.UTC(2026, 2, 9, 15, minute));
+      // Each scheduler's batch in a different order, as passes of different processes may be.
+      const ticks = (i: number) =>
+        Array.from({ length: 12 }, (_, n) => ({
+          tick: tick({ schedule: `s${n % 4}`, scheduledAt: at(n), schedulerId: `sched-${i}` }),
+          specs: [spec({ partition: { n: String(n) } })],
+        }));
+      // Each scheduler's batch in another order, as the passes of different processes may be.
+      const orders = [
+        (b: ReturnType<typeof ticks>) => b,
+        (b: ReturnType<typeof ticks>) => b.reverse(),
+        (b: ReturnType<typeof ticks>) => [...b.slice(5), ...b.slice(0, 5)],
+      ];
+      const results = await Promise.all(schedulers.map((s, i) => s.fireTicks(orders[i]!(ticks(i)))));
+      expect(results.flat().filter((r) => r.recorded)).toHaveLength(12);
+      expect(await store.countItems()).toBe(12);
+      for (let n = 0; n < 4; n++) expect(await store.listTicks(`s${n}`, 10)).toHaveLength(3);
+    });
+
     it('grants a lease to one holder at a time until it expires or is released', async () => {
       const other = h.open();
       expect(await store.acquireLease('scheduler', 'a', 60_000)).toBe(true);

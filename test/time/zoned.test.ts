@@ -93,3 +93,51 @@ describe('civil dates', () => {
     expect(() => zonedDateTimeToInstant('2026-03-08', '24:00', NY)).toThrow(/time/);
   });
 });
+
+describe('cached zone offsets', () => {
+  // Offsets are cached per zone (fixed-offset zones once, others per 15-minute stretch);
+  // every instant must still show exactly the wall clock Intl shows, across transitions,
+  // half-hour DST (Lord Howe), odd offsets (Kathmandu's 1986 +05:30 -> +05:45), local mean
+  // time with seconds (New York before 1883) and fixed zones.
+  const formats = new Map<string, Intl.DateTimeFormat>();
+  const intlWall = (ms: number, tz: string) => {
+    if (!formats.has(tz))
+      formats.set(
+        tz,
+        new Intl.DateTimeFormat('en-US', {
+          timeZone: tz,
+          hourCycle: 'h23',
+          year: 'numeric',
+          month: 'numeric',
+          day: 'numeric',
+          hour: 'numeric',
+          minute: 'numeric',
+          second: 'numeric',
+        }),
+      );
+    const parts = Object.fromEntries(
+      formats
+        .get(tz)!
+        .formatToParts(new Date(ms))
+        .map((p) => [p.type, Number(p.value)]),
+    );
+    return [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second];
+  };
+  const cases: [string, string][] = [
+    [NY, '2026-03-08T06:00:00Z'],
+    [NY, '2026-11-01T05:00:00Z'],
+    [NY, '1883-11-18T16:30:00Z'],
+    ['Australia/Lord_Howe', '2026-04-04T14:30:00Z'],
+    ['Australia/Lord_Howe', '2026-10-03T15:30:00Z'],
+    ['Asia/Kathmandu', '1985-12-31T18:00:00Z'],
+    ['Etc/GMT+5', '2026-03-08T06:00:00Z'],
+    ['UTC', '2026-03-08T06:00:00Z'],
+  ];
+  it.each(cases)('%s around %s: every 7 seconds for 3 hours matches Intl', (tz, around) => {
+    const start = new Date(around).getTime() - 90 * 60_000;
+    for (let ms = start; ms <= start + 3 * 3_600_000; ms += 7_000) {
+      const p = instantToZonedParts(new Date(ms), tz);
+      expect([p.year, p.month, p.day, p.hour, p.minute, p.second], `${tz} at ${new Date(ms).toISOString()}`).toEqual(intlWall(ms, tz));
+    }
+  });
+});
