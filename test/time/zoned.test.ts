@@ -99,30 +99,8 @@ describe('cached zone offsets', () => {
   // every instant must still show exactly the wall clock Intl shows, across transitions,
   // half-hour DST (Lord Howe), odd offsets (Kathmandu's 1986 +05:30 -> +05:45), local mean
   // time with seconds (New York before 1883) and fixed zones.
-  const formats = new Map<string, Intl.DateTimeFormat>();
-  const intlWall = (ms: number, tz: string) => {
-    if (!formats.has(tz))
-      formats.set(
-        tz,
-        new Intl.DateTimeFormat('en-US', {
-          timeZone: tz,
-          hourCycle: 'h23',
-          year: 'numeric',
-          month: 'numeric',
-          day: 'numeric',
-          hour: 'numeric',
-          minute: 'numeric',
-          second: 'numeric',
-        }),
-      );
-    const parts = Object.fromEntries(
-      formats
-        .get(tz)!
-        .formatToParts(new Date(ms))
-        .map((p) => [p.type, Number(p.value)]),
-    );
-    return [parts.year, parts.month, parts.day, parts.hour, parts.minute, parts.second];
-  };
+  // Intl's own rendering (Swedish is ISO-like: "2026-03-08 01:30:00"), independent of zoned.ts.
+  const intlWall = (ms: number, tz: string) => new Date(ms).toLocaleString('sv-SE', { timeZone: tz });
   const cases: [string, string][] = [
     [NY, '2026-03-08T06:00:00Z'],
     [NY, '2026-11-01T05:00:00Z'],
@@ -133,11 +111,11 @@ describe('cached zone offsets', () => {
     ['Etc/GMT+5', '2026-03-08T06:00:00Z'],
     ['UTC', '2026-03-08T06:00:00Z'],
   ];
-  it.each(cases)('%s around %s: every 7 seconds for 3 hours matches Intl', (tz, around) => {
+  it.each(cases)('%s around %s: every 31 seconds for 3 hours matches Intl', (tz, around) => {
     const start = new Date(around).getTime() - 90 * 60_000;
-    for (let ms = start; ms <= start + 3 * 3_600_000; ms += 7_000) {
+    for (let ms = start; ms <= start + 3 * 3_600_000; ms += 31_000) {
       const p = instantToZonedParts(new Date(ms), tz);
-      expect([p.year, p.month, p.day, p.hour, p.minute, p.second], `${tz} at ${new Date(ms).toISOString()}`).toEqual(intlWall(ms, tz));
+      expect(`${p.date} ${p.time}`, `${tz} at ${new Date(ms).toISOString()}`).toBe(intlWall(ms, tz));
     }
   });
 });
