@@ -36,6 +36,31 @@ export interface CompiledSchedule {
 
 export const DEFAULT_MISFIRE_GRACE = '1m';
 
+/**
+ * The next fire time of a cron trigger after an instant, shared by every schedule with the
+ * same expression, zone, calendar and window: 10,000 schedules usually hold a few dozen
+ * expressions, and the ones due in the same second ask about the same instant (at start-up,
+ * all of them ask about the scheduler's start). A pure function of its key, so a hit is the
+ * answer; bounded, since instants move on.
+ */
+const NO_CALENDAR = {};
+const nextCronTimes = new WeakMap<object, Map<string, number | null>>();
+const NEXT_CRON_MAX = 20_000;
+
+function nextCronTime(cron: string, timezone: string, calendar: TradingCalendar | undefined, window: ScheduleConfig['window'], from: Date): Date | null {
+  let memo = nextCronTimes.get(calendar ?? NO_CALENDAR);
+  if (!memo) nextCronTimes.set(calendar ?? NO_CALENDAR, (memo = new Map()));
+  const key = `${cron}\u0000${timezone}\u0000${window ?? ''}\u0000${from.getTime()}`;
+  let next = memo.get(key);
+  if (next === undefined) {
+    next = nextFireTimes(cron, { timezone, from, count: 1, calendar, window })[0]?.getTime() ?? null;
+    if (memo.size >= NEXT_CRON_MAX) memo.clear();
+    memo.set(key, next);
+  }
+  // A fresh Date: callers own what they are given.
+  return next === null ? null : new Date(next);
+}
+
 /** Validates every schedule up front; errors name the schedule and the field. */
 export function compileSchedules(config: SluiceConfig, registry: PipelineRegistry, source?: string): CompiledSchedule[] {
   const seen = new Set<string>();
@@ -128,6 +153,10 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
     overlap: s.overlap ?? 'skip',
     nextTimes(from, count) {
       if (interval) return nextIntervalTimes(interval, from, count);
+      if (cron && count === 1) {
+        const next = nextCronTime(cron, timezone, calendar, window, from);
+        return next ? [next] : [];
+      }
       if (cron) return nextFireTimes(cron, { timezone, from, count, calendar, window });
       if (!window) return nextMarketTimes(at!, { calendar: calendar!, from, count });
       // Some sessions (early closes) may not contain the time: ask for more, keep `count`.

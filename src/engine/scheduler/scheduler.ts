@@ -227,12 +227,17 @@ export class Scheduler {
     // fell due after the schedule's last recorded tick.
     const cursor = last ?? new Date(Math.min(this.startedAt.getTime(), now.getTime()) - 1);
     const limit = this.options.maxDueTicks ?? 1_000;
-    const due = schedule.timesBetween(cursor, now, limit);
-    if (due.length === 0) {
-      // Nothing due up to now: the first time after the cursor is in the future.
-      this.nextAt.set(schedule.name, schedule.nextTimes(cursor, 1)[0]?.getTime() ?? Infinity);
+    // The common cases without a search of (cursor, now]: nothing due yet, or exactly one
+    // tick (its successor is in the future). nextTimes(x, 1) is shared by the schedules with
+    // the same trigger (see compile-schedule.ts), so 10,000 schedules cost a few searches.
+    const first = schedule.nextTimes(cursor, 1)[0];
+    if (!first || first.getTime() > now.getTime()) {
+      this.nextAt.set(schedule.name, first?.getTime() ?? Infinity);
       return;
     }
+    const second = schedule.nextTimes(first, 1)[0];
+    const only = !second || second.getTime() > now.getTime();
+    const due = only ? [first] : schedule.timesBetween(cursor, now, limit);
     const planned = planDueTicks(due, now, schedule.misfire);
     // Keep the record readable after a long outage: every fired and coalesced tick, and
     // the newest missed ones, with a note on how many older ones were dropped.
@@ -252,7 +257,7 @@ export class Scheduler {
     // failure leaves it where it was, and the recorded ticks become no-ops next pass.
     const newest = due[due.length - 1]!;
     // Up to `limit` ticks per pass: if that many were due, more may be; look again next pass.
-    const nextAt = due.length >= limit ? now.getTime() : (schedule.nextTimes(newest, 1)[0]?.getTime() ?? Infinity);
+    const nextAt = due.length >= limit ? now.getTime() : only ? (second?.getTime() ?? Infinity) : (schedule.nextTimes(newest, 1)[0]?.getTime() ?? Infinity);
     batch.done.push({ schedule: schedule.name, newest, nextAt });
   }
 
