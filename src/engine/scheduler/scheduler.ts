@@ -249,9 +249,9 @@ export class Scheduler {
     }
     for (const tick of planned) {
       if (tick.outcome === 'missed' && !keepMissed.has(tick)) continue;
-      const planned = await this.planTick(schedule, tick, 'cron', batch);
-      batch.ticks.push(planned);
-      if (planned.entry.tick.outcome === 'fired') batch.firing.add(schedule.name);
+      const record = await this.planTick(schedule, tick, 'cron', batch);
+      batch.ticks.push(record);
+      if (record.entry.tick.outcome === 'fired') batch.firing.add(schedule.name);
     }
     // The cursor moves only once every due tick is recorded (when the batch commits): a
     // failure leaves it where it was, and the recorded ticks become no-ops next pass.
