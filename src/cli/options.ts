@@ -22,6 +22,14 @@ export function partitionsOf(opts: { partition: string[] }): Partition[] {
   return opts.partition.length ? opts.partition.map((p) => parsePartitionArg(p)) : [{}];
 }
 
+/** What the help of the batch commands says of their output (entry.ts's lazy table repeats it for `--help`). */
+export const RUN_RESULT_HELP = 'prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)';
+
+/** A batch command (`finra`, `prices`, `fred`): `what` it does, run now in this process, reporting a run result. */
+export function addBatchCommand(program: Command, name: string, what: string): Command {
+  return program.command(name).description(`${what} now, in this process; ${RUN_RESULT_HELP}`);
+}
+
 /** `--date | --from --to`: the XNYS sessions a daily batch (prices, FRED, the matrix) covers. */
 export function addSessionDateOptions(command: Command): Command {
   return command

@@ -12,7 +12,7 @@ import {
   type Tier,
 } from '../../domains/finra/index.js';
 import { exitCodeFor } from '../../core/run-result.js';
-import { addRunModeOptions, runModeOf } from '../options.js';
+import { addBatchCommand, addRunModeOptions, runModeOf } from '../options.js';
 import { runBatchCommand, splitList } from '../batch.js';
 import { parseHttpUrl, parseIntOption } from '../context.js';
 
@@ -40,11 +40,7 @@ function sourceFromFlags(opts: { source?: 'file' | 'api' | 'http'; dataDir?: str
 
 /** `sluice finra`: the scheduler ops guide's schedule_finra.py, flag for flag (planned by the domain, run by the engine). */
 export function registerFinra(program: Command): void {
-  const cmd = program
-    .command('finra')
-    .description(
-      'Ingest, normalize and compute FINRA OTC transparency weeks now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)',
-    )
+  const cmd = addBatchCommand(program, 'finra', 'Ingest, normalize and compute FINRA OTC transparency weeks')
     .option(
       '--lookback-weeks <n>',
       `the last N published weeks (default ${DEFAULT_LOOKBACK_WEEKS}; over scheduler.max_lookback_weeks is clamped unless --force)`,

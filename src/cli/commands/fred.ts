@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { BUCKET_NAMES, planFredBatch, type FredBatchRequest, type FredSourceParams } from '../../domains/fred/index.js';
-import { addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
+import { addBatchCommand, addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
 import { runBatchCommand, splitList } from '../batch.js';
 import { parseHttpUrl, parseIntOption } from '../context.js';
 
@@ -21,11 +21,7 @@ function sourceFromFlags(opts: { source?: 'file' | 'api' | 'http'; dataDir?: str
 
 /** `sluice fred`: FRED series buckets for XNYS sessions, inline, with the batch CLIs' flags and result. */
 export function registerFred(program: Command): void {
-  const cmd = program
-    .command('fred')
-    .description(
-      'Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)',
-    );
+  const cmd = addBatchCommand(program, 'fred', 'Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions');
   addSessionDateOptions(cmd)
     .option('--buckets <list>', `comma-separated buckets (default all: ${BUCKET_NAMES.join(',')})`, splitList)
     .addOption(

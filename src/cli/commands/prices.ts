@@ -14,7 +14,7 @@ import {
   type PriceSourceParams,
   type PricesBatchRequest,
 } from '../../domains/prices/index.js';
-import { addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
+import { addBatchCommand, addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
 import { runBatchCommand } from '../batch.js';
 import { parseHttpUrl, parseIntOption } from '../context.js';
 
@@ -62,11 +62,7 @@ function parseSeconds(value: string): number {
 
 /** `sluice prices`: the scheduler ops guide's schedule_prices.py, flag for flag (planned by the domain, run by the engine). */
 export function registerPrices(program: Command): void {
-  const cmd = program
-    .command('prices')
-    .description(
-      'Fetch and land daily OHLCV bars for symbols × XNYS sessions now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)',
-    )
+  const cmd = addBatchCommand(program, 'prices', 'Fetch and land daily OHLCV bars for symbols × XNYS sessions')
     .option('--symbols <list>', 'tickers, comma-separated, e.g. AAPL,MSFT (required unless --symbols-file)', splitSymbols)
     .option('--symbols-file <file>', 'a file of tickers, one per line (or comma-separated); # starts a comment')
     .option('--max-symbols <n>', `symbols per batch (default ${DEFAULT_MAX_SYMBOLS}); every symbol runs, a batch at a time`, parseIntOption('--max-symbols'));
