@@ -1,7 +1,7 @@
 import { Option, type Command, type OptionValues } from 'commander';
 import { parsePartitionArg, type Partition } from '../core/partition.js';
 import type { SluiceApp } from '../app/create-app.js';
-import { collect, parseIntOption, parseJsonOption, printJson, withApp } from './context.js';
+import { collect, parseIntOption, parseJsonOption, printJson, RUN_RESULT_HELP, withApp } from './context.js';
 
 /**
  * Flag groups that several commands declare, each declared here once so the same flag means
@@ -21,9 +21,6 @@ export function addItemTargetOptions(command: Command, help: { partition: string
 export function partitionsOf(opts: { partition: string[] }): Partition[] {
   return opts.partition.length ? opts.partition.map((p) => parsePartitionArg(p)) : [{}];
 }
-
-/** What the help of the batch commands says of their output (entry.ts's lazy table repeats it for `--help`). */
-export const RUN_RESULT_HELP = 'prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)';
 
 /** A batch command (`finra`, `prices`, `fred`): `what` it does, run now in this process, reporting a run result. */
 export function addBatchCommand(program: Command, name: string, what: string): Command {
