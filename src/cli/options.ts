@@ -1,5 +1,7 @@
 import { Option, type Command, type OptionValues } from 'commander';
+import { ValidationError } from '../core/errors.js';
 import { parsePartitionArg, type Partition } from '../core/partition.js';
+import { splitPipelineKey } from '../core/work-item.js';
 import type { SluiceApp } from '../app/create-app.js';
 import { collect, parseIntOption, parseJsonOption, printJson, RUN_RESULT_HELP, withApp } from './context.js';
 
@@ -25,6 +27,14 @@ export function partitionsOf(opts: { partition: string[] }): Partition[] {
 /** A batch command (`finra`, `prices`, `fred`): `what` it does, run now in this process, reporting a run result. */
 export function addBatchCommand(program: Command, name: string, what: string): Command {
   return program.command(name).description(`${what} now, in this process; ${RUN_RESULT_HELP}`);
+}
+
+/** A `--pipeline domain.name` flag split into its parts (null when not given). */
+export function pipelineFilterOf(flag: string | undefined): { domain: string; pipeline: string } | null {
+  if (!flag) return null;
+  const pipeline = splitPipelineKey(flag);
+  if (!pipeline) throw new ValidationError('--pipeline', flag, 'be domain.name');
+  return pipeline;
 }
 
 /** `--date | --from --to`: the XNYS sessions a daily batch (prices, FRED, the matrix) covers. */
