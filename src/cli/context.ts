@@ -77,6 +77,9 @@ export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promi
   }
 }
 
+/** What the help of `run` and the batch commands says of their output (also in entry.ts's lazy command table). */
+export const RUN_RESULT_HELP = 'prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)';
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -1,5 +1,5 @@
 import { Command, CommanderError, Help } from 'commander';
-import { addGlobalOptions, EXIT_USAGE, markOneShot, reportError } from './context.js';
+import { addGlobalOptions, EXIT_USAGE, markOneShot, reportError, RUN_RESULT_HELP as RUN_RESULT } from './context.js';
 
 /**
  * The CLI as `sluice` runs it: only the command asked for is loaded.
@@ -26,8 +26,6 @@ interface CommandModule {
   /** The module's register functions, in main.ts's order. */
   load: () => Promise<((program: Command) => void)[]>;
 }
-
-const RUN_RESULT = 'prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)';
 
 export const COMMAND_MODULES: readonly CommandModule[] = [
   {

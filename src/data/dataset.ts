@@ -96,6 +96,35 @@ export function defineDataset(ds: Dataset): Dataset {
   });
 }
 
+/** A value column's type, or `required(type)` for one whose nulls are an anomaly. */
+export type ColumnSpec = ColumnType | { readonly type: ColumnType; readonly required: true };
+
+/** Marks a value column that should always be filled (nulls are an anomaly, not a failure). */
+export function required(type: ColumnType): ColumnSpec {
+  return { type, required: true };
+}
+
+export interface KeyedDatasetSpec {
+  readonly domain: string;
+  readonly name: string;
+  /** The primary key's columns, in key order; they come first in the table. */
+  readonly key: Readonly<Record<string, ColumnType>>;
+  /** The other columns, in table order. */
+  readonly values: Readonly<Record<string, ColumnSpec>>;
+}
+
+/**
+ * `defineDataset` for the usual shape, the key columns first: each column is named once, so
+ * the primary key cannot drift from the columns and shared groups (a domain's key, a set of
+ * totals) are spread in from one constant. Column order is the maps' order, which is part
+ * of the dataset's signature: reordering a map is a schema change.
+ */
+export function defineKeyedDataset(spec: KeyedDatasetSpec): Dataset {
+  const keys = Object.entries(spec.key).map(([name, type]): ColumnDef => ({ name, type }));
+  const values = Object.entries(spec.values).map(([name, s]): ColumnDef => (typeof s === 'string' ? { name, type: s } : { name, ...s }));
+  return defineDataset({ domain: spec.domain, name: spec.name, columns: [...keys, ...values], primaryKey: Object.keys(spec.key) });
+}
+
 /** Canonical JSON of a definition (registry comparison: same table, same shape). */
 export function datasetSignature(ds: Dataset): string {
   return JSON.stringify({

@@ -1,38 +1,15 @@
 import type pg from 'pg';
-import { ValidationError } from '../core/errors.js';
 import type { DataAnomaly } from './anomaly-checks.js';
-import {
-  checkAt,
-  checkCaptureRef,
-  completionCells,
-  completionReport,
-  mismatch,
-  type AnomalyFilter,
-  type AsOfRef,
-  type CaptureFilter,
-  type CaptureRecord,
-  type CompletionCell,
-  type CompletionReport,
-  type CompletionRequest,
-  type DataStore,
-  type LandInput,
-  type LandResult,
-  type ManifestEntry,
-  type ManifestFilter,
-  type ReadOptions,
-  type RejectRecord,
-  type Where,
-} from './data-store.js';
-import { anomalyFilters, anomalyText, captureFilters, manifestFilters, type AnomalyRowOf } from './row-common.js';
-import { datasetSignature, datasetTables, quoteIdent, validateDataset, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
+import { mismatch, type LandInput, type LandResult, type ManifestEntry } from './data-store.js';
+import { anomalyText, type AnomalyRowOf } from './row-common.js';
+import { datasetSignature, datasetTables, quoteIdent, validateDataset, type DataValue, type Dataset } from './dataset.js';
 import { PgLandDriver, pgCapture, type PgCaptureRow } from './drivers/pg-land.js';
 import { landWith } from './land.js';
-import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
+import { SqlDataStore, type WantedCell } from './sql-data-store.js';
+import { datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withClient, withTransaction } from '../store/postgres/transaction.js';
 
 type AnomalyRow = AnomalyRowOf<string, Record<string, unknown> | null, Date>;
-
-const toAnomaly = (r: AnomalyRow): DataAnomaly => ({ ...anomalyText(r), id: Number(r.id), detail: r.detail ?? {}, recorded_at: r.recorded_at });
 
 /**
  * The data layer on the PostgreSQL store's pool, in the store's schema.
@@ -41,10 +18,11 @@ const toAnomaly = (r: AnomalyRow): DataAnomaly => ({ ...anomalyText(r), id: Numb
  * pooled connection, rows through COPY, an advisory lock per (schema, domain, partition).
  * If the client dies before COMMIT, the server rolls the whole landing back.
  */
-export class PgDataStore implements DataStore {
+export class PgDataStore extends SqlDataStore<{ capture: PgCaptureRow; manifest: ManifestEntry; anomaly: AnomalyRow }> {
   readonly backend = 'postgres' as const;
   private readonly q: string;
-  private readonly d: Dialect;
+  protected readonly d: Dialect;
+  protected readonly manifestOrder = 'domain COLLATE "C", stage COLLATE "C", partition_key COLLATE "C"';
   private schemaReady: Promise<void> | null = null;
   private readonly known = new Map<string, { signature: string; sql: DatasetSql; ready: Promise<void> }>();
 
@@ -52,15 +30,16 @@ export class PgDataStore implements DataStore {
     private readonly pool: pg.Pool,
     readonly schema: string,
   ) {
+    super();
     this.q = quoteIdent(schema, 'schema');
     this.d = { kind: 'postgres', table: (name) => `${this.q}.${quoteIdent(name)}` };
   }
 
-  private t(name: string): string {
-    return this.d.table(name);
-  }
-
-  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.Pool | pg.PoolClient, text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    client: pg.Pool | pg.PoolClient,
+    text: string,
+    params: unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
     return client.query<R>(toPgParams(text), params);
   }
 
@@ -89,7 +68,7 @@ export class PgDataStore implements DataStore {
     await this.datasetSql(ds);
   }
 
-  private async datasetSql(ds: Dataset): Promise<DatasetSql> {
+  protected async datasetSql(ds: Dataset): Promise<DatasetSql> {
     validateDataset(ds);
     const { table } = datasetTables(ds);
     const signature = datasetSignature(ds);
@@ -106,7 +85,12 @@ export class PgDataStore implements DataStore {
           if (existing !== undefined && existing !== signature) throw mismatch(ds, table, existing);
           for (const stmt of sql.ddl) await c.query(stmt);
           if (existing === undefined) {
-            await this.query(c, `INSERT INTO ${this.t('datasets')} (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, now())`, [table, ds.domain, ds.name, signature]);
+            await this.query(c, `INSERT INTO ${this.t('datasets')} (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, now())`, [
+              table,
+              ds.domain,
+              ds.name,
+              signature,
+            ]);
           }
         });
       })();
@@ -125,103 +109,44 @@ export class PgDataStore implements DataStore {
     return withClient(this.pool, (client) => landWith(new PgLandDriver(client, this.schema), ds, sql, input));
   }
 
-  async latestCapture(domain: string, partitionKey: string, stage: string, status?: 'landed' | 'failed'): Promise<CaptureRecord | null> {
-    await this.ensureSchema();
-    const { rows } = await this.query<PgCaptureRow>(
-      this.pool,
-      `SELECT * FROM ${this.t('captures')} WHERE domain = ? AND partition_key = ? AND stage = ? AND (CAST(? AS TEXT) IS NULL OR status = ?)
-       ORDER BY captured_at DESC, seq DESC LIMIT 1`,
-      [domain, partitionKey, stage, status ?? null, status ?? null],
-    );
-    return rows[0] ? pgCapture(rows[0]) : null;
+  protected async all<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return (await this.query<R & pg.QueryResultRow>(this.pool, text, [...params])).rows;
   }
 
-  private async readRows(ds: Dataset, text: string, params: unknown[]): Promise<DataRow[]> {
-    const { rows } = await this.query<Record<string, DataValue>>(this.pool, text, params);
+  protected bind(value: DataValue): unknown {
+    return value;
+  }
+
+  protected bindInstant(at: Date): unknown {
+    return at;
+  }
+
+  /** `bigint` comes back as text (it may exceed 2^53); dataset integers are numbers. */
+  protected fixRows(ds: Dataset, rows: Record<string, DataValue>[]): void {
     const ints = ds.columns.filter((col) => col.type === 'integer').map((col) => col.name);
     if (ints.length) for (const r of rows) for (const k of ints) if (r[k] !== null) r[k] = Number(r[k]);
-    return rows;
   }
 
-  private whereSql(ds: Dataset, where: Where | undefined): { text: string; params: DataValue[] } {
-    const pairs = validateWhere(ds, where);
-    return { text: pairs.map(([k]) => ` AND d.${quoteIdent(k)} = ?`).join(''), params: pairs.map(([, v]) => v) };
+  protected toCapture(row: PgCaptureRow) {
+    return pgCapture(row);
   }
 
-  async latest(ds: Dataset, options: ReadOptions = {}): Promise<DataRow[]> {
-    const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, options.where);
-    return this.readRows(
-      ds,
-      `${sql.selectFrom} JOIN ${this.t('manifest')} AS m ON m.capture_id = d.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
-      [ds.domain, ds.name, ...w.params],
-    );
+  protected toManifest(row: ManifestEntry): ManifestEntry {
+    return row;
   }
 
-  async asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> {
-    const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, where);
-    if (ref && 'capture_id' in ref) {
-      const { rows } = await this.query<PgCaptureRow>(this.pool, `SELECT * FROM ${this.t('captures')} WHERE capture_id = ?`, [ref.capture_id]);
-      checkCaptureRef(ds, ref.capture_id, rows[0] ? pgCapture(rows[0]) : null);
-      return this.readRows(ds, `${sql.selectFrom} WHERE d.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
-    }
-    const at = checkAt(ref);
-    return this.readRows(
-      ds,
-      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.capture_id = d.capture_id AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
-      [ds.domain, ds.name, at, ...w.params],
-    );
+  protected toAnomaly(row: AnomalyRow): DataAnomaly {
+    return { ...anomalyText(row), id: Number(row.id), detail: row.detail ?? {}, recorded_at: row.recorded_at };
   }
 
-  async listCaptures(filter: CaptureFilter): Promise<CaptureRecord[]> {
-    await this.ensureSchema();
-    if (!filter || typeof filter.domain !== 'string') throw new ValidationError('domain', filter?.domain, 'be given');
-    const { text, params } = captureFilters(filter);
-    const { rows } = await this.query<PgCaptureRow>(this.pool, `SELECT * FROM ${this.t('captures')} WHERE 1 = 1${text} ORDER BY captured_at, seq`, params);
-    return rows.map(pgCapture);
-  }
-
-  async manifest(filter: ManifestFilter = {}): Promise<ManifestEntry[]> {
-    await this.ensureSchema();
-    const { text, params } = manifestFilters(filter);
-    const { rows } = await this.query<ManifestEntry>(
-      this.pool,
-      `SELECT * FROM ${this.t('manifest')} WHERE 1 = 1${text} ORDER BY domain COLLATE "C", stage COLLATE "C", partition_key COLLATE "C"`,
-      params,
-    );
-    return rows;
-  }
-
-  async completion(request: CompletionRequest): Promise<CompletionReport> {
-    await this.ensureSchema();
-    const wanted = completionCells(request);
-    const { rows } = await this.query<ManifestEntry>(
-      this.pool,
+  /** One query for all cells: the wanted triples as arrays, joined to the manifest. */
+  protected async manifestEntriesOf(wanted: readonly WantedCell[]): Promise<(ManifestEntry | undefined)[]> {
+    const rows = await this.all<ManifestEntry>(
       `SELECT m.* FROM unnest(CAST(? AS text[]), CAST(? AS text[]), CAST(? AS text[])) AS w(domain, partition_key, stage)
        JOIN ${this.t('manifest')} AS m USING (domain, partition_key, stage)`,
       [wanted.map((w) => w.domain), wanted.map((w) => w.partition_key), wanted.map((w) => w.stage)],
     );
     const found = new Map(rows.map((m) => [JSON.stringify([m.domain, m.stage, m.partition_key]), m]));
-    const cells: CompletionCell[] = wanted.map((w) => {
-      const m = found.get(JSON.stringify([w.domain, w.stage, w.partition_key]));
-      return m
-        ? { ...w, status: 'in', dataset: m.dataset, capture_id: m.capture_id, row_count: m.row_count, captured_at: m.captured_at, updated_at: m.updated_at }
-        : { ...w, status: 'missing', dataset: null, capture_id: null, row_count: null, captured_at: null, updated_at: null };
-    });
-    return completionReport(cells);
-  }
-
-  async anomalies(filter: AnomalyFilter = {}): Promise<DataAnomaly[]> {
-    await this.ensureSchema();
-    const { text, params } = anomalyFilters(filter);
-    const { rows } = await this.query<AnomalyRow>(this.pool, `SELECT * FROM ${this.t('anomalies')} WHERE 1 = 1${text} ORDER BY id`, params);
-    return rows.map(toAnomaly);
-  }
-
-  async rejects(captureId: string): Promise<RejectRecord[]> {
-    await this.ensureSchema();
-    const { rows } = await this.query<RejectRecord>(this.pool, `SELECT capture_id, line, reason, raw FROM ${this.t('rejects')} WHERE capture_id = ? ORDER BY line, id`, [captureId]);
-    return rows;
+    return wanted.map((w) => found.get(JSON.stringify([w.domain, w.stage, w.partition_key])));
   }
 }

@@ -5,6 +5,7 @@ import { BACKFILL_DEFAULT_PRIORITY, planBackfill, type ReprocessMode } from '../
 import { backfillStatus, cancelBackfill, createBackfill, listBackfills, type BackfillStatusJson } from '../../engine/backfills.js';
 import type { Store } from '../../store/store.js';
 import { collect, parseIntOption, parseJsonOption, printJson, printTable, withApp } from '../context.js';
+import { reportAction } from '../options.js';
 
 export function registerBackfill(program: Command): void {
   const backfill = program
@@ -104,32 +105,23 @@ export function registerBackfill(program: Command): void {
       }, { logLevel: 'warn' });
     });
 
-  backfill
-    .command('list')
-    .description('Backfills, newest first, with their progress')
-    .option('--limit <n>', 'how many', parseIntOption('--limit'), 20)
-    .option('--json', 'print JSON')
-    .action(async (opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const list = await listBackfills(app.store, opts.limit, 0);
-        if (opts.json) return printJson(list);
-        for (const b of list.backfills) process.stdout.write(`${statusLine(b)}\n`);
-        if (list.backfills.length === 0) process.stdout.write('no backfills\n');
-      }, { logLevel: 'warn' });
-    });
+  reportAction(
+    backfill.command('list').description('Backfills, newest first, with their progress').option('--limit <n>', 'how many', parseIntOption('--limit'), 20),
+    (app, opts) => listBackfills(app.store, opts.limit, 0),
+    (list) => {
+      for (const b of list.backfills) process.stdout.write(`${statusLine(b)}\n`);
+      if (list.backfills.length === 0) process.stdout.write('no backfills\n');
+    },
+  );
 
-  backfill
-    .command('cancel')
-    .description('Cancel a backfill: stop its enqueue and cancel its items still waiting or running')
-    .argument('<id>', 'backfill id', parseIntOption('id'))
-    .option('--json', 'print JSON')
-    .action(async (id: number, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const r = await cancelBackfill(app.store, id, 'cli');
-        if (opts.json) return printJson(r);
-        process.stdout.write(`backfill #${id} cancelled: ${r.cancelled} item(s) cancelled\n`);
-      }, { logLevel: 'warn' });
-    });
+  reportAction(
+    backfill
+      .command('cancel')
+      .description('Cancel a backfill: stop its enqueue and cancel its items still waiting or running')
+      .argument('<id>', 'backfill id', parseIntOption('id')),
+    (app, _opts, [id]) => cancelBackfill(app.store, id as number, 'cli'),
+    (r) => process.stdout.write(`backfill #${r.backfill.id} cancelled: ${r.cancelled} item(s) cancelled\n`),
+  );
 }
 
 export function statusLine(s: BackfillStatusJson): string {

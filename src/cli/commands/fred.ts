@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { ValidationError } from '../../core/errors.js';
 import { BUCKET_NAMES, planFredBatch, type FredBatchRequest, type FredSourceParams } from '../../domains/fred/index.js';
+import { addBatchCommand, addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
 import { runBatchCommand, splitList } from '../batch.js';
 import { parseHttpUrl, parseIntOption } from '../context.js';
 
@@ -20,33 +21,28 @@ function sourceFromFlags(opts: { source?: 'file' | 'api' | 'http'; dataDir?: str
 
 /** `sluice fred`: FRED series buckets for XNYS sessions, inline, with the batch CLIs' flags and result. */
 export function registerFred(program: Command): void {
-  program
-    .command('fred')
-    .description('Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)')
-    .option('--date <date>', 'one XNYS session (YYYY-MM-DD); default: the latest session that has closed')
-    .option('--from <date>', 'first date of a range (with --to); every XNYS session in it')
-    .option('--to <date>', 'last date of the range, inclusive')
+  const cmd = addBatchCommand(program, 'fred', 'Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions');
+  addSessionDateOptions(cmd)
     .option('--buckets <list>', `comma-separated buckets (default all: ${BUCKET_NAMES.join(',')})`, splitList)
-    .addOption(new Option('--source <kind>', 'file (DGS10.json-style files) or api (the FRED API, key from FRED_API_KEY; also spelled http)').choices(['file', 'api', 'http']))
+    .addOption(
+      new Option('--source <kind>', 'file (DGS10.json-style files) or api (the FRED API, key from FRED_API_KEY; also spelled http)').choices([
+        'file',
+        'api',
+        'http',
+      ]),
+    )
     .option('--data-dir <dir>', 'directory of <SERIES>.json observation files')
     .option('--base-url <url>', 'FRED API root (default https://api.stlouisfed.org)')
-    .option('--lookback-days <n>', 'days before each date whose months are re-read (default 14)', parseIntOption('--lookback-days'))
-    .addOption(new Option('--mode <mode>', 'run, or dry-run to only show what would run').choices(['run', 'dry-run']).default('run'))
-    .option('--force', 'land observations again even when unchanged')
-    .option('--fail-fast', 'stop at the first failed partition')
-    .option('--json', 'print the run result JSON')
-    .action(async (opts, command: Command) => {
-      const request: FredBatchRequest = {
-        date: opts.date,
-        from: opts.from,
-        to: opts.to,
-        buckets: opts.buckets,
-        source: sourceFromFlags(opts),
-        lookbackDays: opts.lookbackDays,
-        dryRun: opts.mode === 'dry-run',
-        force: opts.force === true,
-        failFast: opts.failFast === true,
-      };
-      await runBatchCommand(command, opts.json === true, (host) => planFredBatch(host, request));
-    });
+    .option('--lookback-days <n>', 'days before each date whose months are re-read (default 14)', parseIntOption('--lookback-days'));
+  addRunModeOptions(cmd, { force: 'land observations again even when unchanged' });
+  cmd.action(async (opts, command: Command) => {
+    const request: FredBatchRequest = {
+      ...sessionDatesOf(opts),
+      buckets: opts.buckets,
+      source: sourceFromFlags(opts),
+      lookbackDays: opts.lookbackDays,
+      ...runModeOf(opts),
+    };
+    await runBatchCommand(command, opts.json === true, (host) => planFredBatch(host, request));
+  });
 }

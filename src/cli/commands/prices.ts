@@ -14,6 +14,7 @@ import {
   type PriceSourceParams,
   type PricesBatchRequest,
 } from '../../domains/prices/index.js';
+import { addBatchCommand, addRunModeOptions, addSessionDateOptions, runModeOf, sessionDatesOf } from '../options.js';
 import { runBatchCommand } from '../batch.js';
 import { parseHttpUrl, parseIntOption } from '../context.js';
 
@@ -24,11 +25,18 @@ function splitSymbols(value: string): string[] {
     .filter((s) => s !== '');
 }
 
-function sourceFromFlags(opts: { source?: PriceSourceName; dataDir?: string; baseUrl?: string; outputsize?: OutputSize; rateLimit?: number }): PriceSourceParams | undefined {
+function sourceFromFlags(opts: {
+  source?: PriceSourceName;
+  dataDir?: string;
+  baseUrl?: string;
+  outputsize?: OutputSize;
+  rateLimit?: number;
+}): PriceSourceParams | undefined {
   if (!opts.source && !opts.dataDir && !opts.baseUrl && !opts.outputsize && opts.rateLimit === undefined) return undefined;
   const kind = opts.source && canonicalSourceKind(opts.source);
   if (opts.dataDir && kind && kind !== 'file') throw new ValidationError('--data-dir', opts.dataDir, 'go with --source file (vendors take --base-url)');
-  if (opts.baseUrl && (kind === 'file' || kind === 'mock' || (!kind && opts.dataDir))) throw new ValidationError('--base-url', opts.baseUrl, 'go with --source alpha_vantage or polygon (files take --data-dir)');
+  if (opts.baseUrl && (kind === 'file' || kind === 'mock' || (!kind && opts.dataDir)))
+    throw new ValidationError('--base-url', opts.baseUrl, 'go with --source alpha_vantage or polygon (files take --data-dir)');
   if (opts.baseUrl && !kind) throw new ValidationError('--source', undefined, 'be given with --base-url: alpha_vantage or polygon');
   const out: PriceSourceParams = {};
   const resolved = kind ?? (opts.dataDir ? 'file' : undefined);
@@ -54,41 +62,37 @@ function parseSeconds(value: string): number {
 
 /** `sluice prices`: the scheduler ops guide's schedule_prices.py, flag for flag (planned by the domain, run by the engine). */
 export function registerPrices(program: Command): void {
-  program
-    .command('prices')
-    .description('Fetch and land daily OHLCV bars for symbols × XNYS sessions now, in this process; prints a run result (exit 0 success/dry-run, 1 failure, 2 partial)')
+  const cmd = addBatchCommand(program, 'prices', 'Fetch and land daily OHLCV bars for symbols × XNYS sessions')
     .option('--symbols <list>', 'tickers, comma-separated, e.g. AAPL,MSFT (required unless --symbols-file)', splitSymbols)
     .option('--symbols-file <file>', 'a file of tickers, one per line (or comma-separated); # starts a comment')
-    .option('--max-symbols <n>', `symbols per batch (default ${DEFAULT_MAX_SYMBOLS}); every symbol runs, a batch at a time`, parseIntOption('--max-symbols'))
-    .option('--date <date>', 'one XNYS session (YYYY-MM-DD); default: the latest session that has closed')
-    .option('--from <date>', 'first date of a range (with --to); every XNYS session in it')
-    .option('--to <date>', 'last date of the range, inclusive')
+    .option('--max-symbols <n>', `symbols per batch (default ${DEFAULT_MAX_SYMBOLS}); every symbol runs, a batch at a time`, parseIntOption('--max-symbols'));
+  addSessionDateOptions(cmd)
     .addOption(
-      new Option('--source <kind>', 'alpha_vantage, polygon, mock (deterministic built-in bars) or file (CSV per symbol); default: PRICE_SOURCE, else inferred from --data-dir, the environment or config').choices([...SOURCE_NAMES]),
+      new Option(
+        '--source <kind>',
+        'alpha_vantage, polygon, mock (deterministic built-in bars) or file (CSV per symbol); default: PRICE_SOURCE, else inferred from --data-dir, the environment or config',
+      ).choices([...SOURCE_NAMES]),
     )
     .option('--data-dir <dir>', 'directory of AAPL.csv-style files (header date,open,high,low,close,volume)')
     .option('--base-url <url>', 'vendor API root (default https://www.alphavantage.co or https://api.polygon.io)')
     .addOption(new Option('--outputsize <size>', 'Alpha Vantage: compact (~100 days) or full (20 years)').choices([...OUTPUT_SIZES]))
     .option('--rate-limit <n>', 'vendor calls per minute (default 5, the free tiers)', parseRate)
-    .option('--sleep <seconds>', `seconds between vendor API calls, on top of the rate limit (default ${DEFAULT_SLEEP_SECONDS.toFixed(1)}; files and mock make no calls)`, parseSeconds)
-    .addOption(new Option('--mode <mode>', 'run, or dry-run to only show what would run').choices(['run', 'dry-run']).default('run'))
-    .option('--force', 'land bars again even when unchanged')
-    .option('--fail-fast', 'stop at the first failed partition')
-    .option('--json', 'print the run result JSON')
-    .action(async (opts, command: Command) => {
-      const request: PricesBatchRequest = {
-        symbols: opts.symbols,
-        symbolsFile: opts.symbolsFile,
-        maxSymbols: opts.maxSymbols,
-        date: opts.date,
-        from: opts.from,
-        to: opts.to,
-        source: sourceFromFlags(opts),
-        sleepMs: Math.round((opts.sleep ?? DEFAULT_SLEEP_SECONDS) * 1000),
-        dryRun: opts.mode === 'dry-run',
-        force: opts.force === true,
-        failFast: opts.failFast === true,
-      };
-      await runBatchCommand(command, opts.json === true, (host) => planPricesBatch(host, request));
-    });
+    .option(
+      '--sleep <seconds>',
+      `seconds between vendor API calls, on top of the rate limit (default ${DEFAULT_SLEEP_SECONDS.toFixed(1)}; files and mock make no calls)`,
+      parseSeconds,
+    );
+  addRunModeOptions(cmd, { force: 'land bars again even when unchanged' });
+  cmd.action(async (opts, command: Command) => {
+    const request: PricesBatchRequest = {
+      symbols: opts.symbols,
+      symbolsFile: opts.symbolsFile,
+      maxSymbols: opts.maxSymbols,
+      ...sessionDatesOf(opts),
+      source: sourceFromFlags(opts),
+      sleepMs: Math.round((opts.sleep ?? DEFAULT_SLEEP_SECONDS) * 1000),
+      ...runModeOf(opts),
+    };
+    await runBatchCommand(command, opts.json === true, (host) => planPricesBatch(host, request));
+  });
 }

@@ -6,6 +6,7 @@ import { parseDateRange } from '../../time/civil-date.js';
 import { formatZonedIso } from '../../time/zoned.js';
 import { loadConfig } from '../../config/load-config.js';
 import { globalsOf, parseIntOption, printJson, printTable, withApp } from '../context.js';
+import { reportAction } from '../options.js';
 import { onShutdownSignals } from '../signals.js';
 
 export function registerScheduler(program: Command): void {
@@ -17,38 +18,37 @@ export function registerScheduler(program: Command): void {
         const scheduler = app.createScheduler();
         await scheduler.start();
         app.logger.info({ scheduler_id: scheduler.schedulerId, schedules: app.schedules.length }, 'scheduler started');
-        await new Promise<void>((resolve) => onShutdownSignals(async () => {
-          await scheduler.stop();
-          resolve();
-        }));
+        await new Promise<void>((resolve) =>
+          onShutdownSignals(async () => {
+            await scheduler.stop();
+            resolve();
+          }),
+        );
       });
     });
 
   const schedule = program.command('schedule').description('Inspect schedules and their fire times');
 
-  schedule
-    .command('list')
-    .description('Configured schedules with their next fire times and recent ticks')
-    .option('--ticks <n>', 'recent ticks to show per schedule', parseIntOption('--ticks'), 5)
-    .option('--json', 'print JSON')
-    .action(async (opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const views = await app.createScheduler().listSchedules(opts.ticks);
-        if (opts.json) return printJson(views);
-        printTable(
-          views.map((v) => ({
-            name: v.name,
-            pipeline: v.pipeline,
-            when: v.cron ?? (v.every ? `every ${v.every}` : `${v.calendar} ${v.at}`) + (v.window ? ` (${v.calendar} ${v.window})` : ''),
-            timezone: v.timezone,
-            enabled: v.enabled,
-            next: v.next_fire_times[0] ?? '',
-            last: v.recent_ticks[0] ? `${v.recent_ticks[0].scheduled_at} ${v.recent_ticks[0].outcome}` : '',
-          })),
-          ['name', 'pipeline', 'when', 'timezone', 'enabled', 'next', 'last'],
-        );
-      }, { logLevel: 'warn' });
-    });
+  reportAction(
+    schedule
+      .command('list')
+      .description('Configured schedules with their next fire times and recent ticks')
+      .option('--ticks <n>', 'recent ticks to show per schedule', parseIntOption('--ticks'), 5),
+    (app, opts) => app.createScheduler().listSchedules(opts.ticks),
+    (views) =>
+      printTable(
+        views.map((v) => ({
+          name: v.name,
+          pipeline: v.pipeline,
+          when: v.cron ?? (v.every ? `every ${v.every}` : `${v.calendar} ${v.at}`) + (v.window ? ` (${v.calendar} ${v.window})` : ''),
+          timezone: v.timezone,
+          enabled: v.enabled,
+          next: v.next_fire_times[0] ?? '',
+          last: v.recent_ticks[0] ? `${v.recent_ticks[0].scheduled_at} ${v.recent_ticks[0].outcome}` : '',
+        })),
+        ['name', 'pipeline', 'when', 'timezone', 'enabled', 'next', 'last'],
+      ),
+  );
 
   schedule
     .command('next')
@@ -68,28 +68,46 @@ export function registerScheduler(program: Command): void {
     .action(async (name: string | undefined, opts, command: Command) => {
       const from = opts.from ? new Date(opts.from) : new Date();
       if (Number.isNaN(from.getTime())) throw new ValidationError('--from', opts.from, 'be an ISO-8601 instant or date');
-      if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 10_000) throw new ValidationError('--count', opts.count, 'be an integer from 1 to 10000');
-      await withApp(command, async (app) => {
-        let compiled = app.schedules.find((s) => s.name === name);
-        if (name && !compiled) {
-          throw new ValidationError('name', name, `name a configured schedule (known: ${app.schedules.map((s) => s.name).join(', ') || 'none'})`);
-        }
-        if (!compiled) {
-          if (!opts.cron && !opts.at && !opts.every) throw new ValidationError('--cron', undefined, 'be given (or a schedule NAME, --every, or --calendar with --at)');
-          if (opts.window !== undefined && opts.window !== 'session') throw new ValidationError('--window', opts.window, 'be "session"');
-          compiled = compileSchedule(
-            { name: 'adhoc', pipeline: 'ops.noop', cron: opts.cron, at: opts.at, every: opts.every, start: opts.start, jitter: opts.jitter, window: opts.window, calendar: opts.calendar, timezone: opts.timezone },
-            'schedule',
-            app.registry,
-            app.config,
-          );
-        }
-        // Market-time schedules are shown in the exchange's zone unless a timezone was asked for.
-        const tz = compiled.calendar && (compiled.config.at || compiled.config.every) && !compiled.config.timezone ? compiled.calendar.timezone : compiled.timezone;
-        const times = compiled.nextTimes(from, opts.count).map((t) => formatZonedIso(t, tz));
-        if (opts.json) return printJson(times);
-        process.stdout.write(`${times.join('\n')}\n`);
-      }, { logLevel: 'warn' });
+      if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > 10_000)
+        throw new ValidationError('--count', opts.count, 'be an integer from 1 to 10000');
+      await withApp(
+        command,
+        async (app) => {
+          let compiled = app.schedules.find((s) => s.name === name);
+          if (name && !compiled) {
+            throw new ValidationError('name', name, `name a configured schedule (known: ${app.schedules.map((s) => s.name).join(', ') || 'none'})`);
+          }
+          if (!compiled) {
+            if (!opts.cron && !opts.at && !opts.every)
+              throw new ValidationError('--cron', undefined, 'be given (or a schedule NAME, --every, or --calendar with --at)');
+            if (opts.window !== undefined && opts.window !== 'session') throw new ValidationError('--window', opts.window, 'be "session"');
+            compiled = compileSchedule(
+              {
+                name: 'adhoc',
+                pipeline: 'ops.noop',
+                cron: opts.cron,
+                at: opts.at,
+                every: opts.every,
+                start: opts.start,
+                jitter: opts.jitter,
+                window: opts.window,
+                calendar: opts.calendar,
+                timezone: opts.timezone,
+              },
+              'schedule',
+              app.registry,
+              app.config,
+            );
+          }
+          // Market-time schedules are shown in the exchange's zone unless a timezone was asked for.
+          const tz =
+            compiled.calendar && (compiled.config.at || compiled.config.every) && !compiled.config.timezone ? compiled.calendar.timezone : compiled.timezone;
+          const times = compiled.nextTimes(from, opts.count).map((t) => formatZonedIso(t, tz));
+          if (opts.json) return printJson(times);
+          process.stdout.write(`${times.join('\n')}\n`);
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   program

@@ -5,8 +5,9 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { NotFoundError, ValidationError } from '../../core/errors.js';
 import { WORK_STATES, isWorkState, type WorkState } from '../../core/states.js';
-import { attemptToJson, splitPipelineKey, workItemToJson } from '../../core/work-item.js';
+import { attemptToJson, workItemToJson } from '../../core/work-item.js';
 import { blockedReason } from '../../engine/dependencies.js';
+import { pipelineFilterOf } from '../options.js';
 import { checkRegisteredFilter, parseBoundedIntOption, parseIntOption, printJson, printTable, withApp } from '../context.js';
 
 export function registerWork(program: Command): void {
@@ -22,8 +23,7 @@ export function registerWork(program: Command): void {
     .option('--offset <n>', 'skip n items', parseBoundedIntOption('--offset', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('--json', 'print JSON')
     .action(async (opts, command: Command) => {
-      const pipeline = opts.pipeline ? splitPipelineKey(opts.pipeline) : null;
-      if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
+      const pipeline = pipelineFilterOf(opts.pipeline);
       await withApp(command, async (app) => {
         checkRegisteredFilter(app, { domain: opts.domain, pipeline });
         const items = await app.store.listItems({
@@ -92,8 +92,7 @@ export function registerWork(program: Command): void {
     .option('--pipeline <pipeline>', 'retry every FAILED item of this pipeline (domain.name)')
     .option('--json', 'print the retried items as JSON')
     .action(async (id: number | undefined, opts, command: Command) => {
-      const pipeline = opts.pipeline ? splitPipelineKey(opts.pipeline) : null;
-      if (opts.pipeline && !pipeline) throw new ValidationError('--pipeline', opts.pipeline, 'be domain.name');
+      const pipeline = pipelineFilterOf(opts.pipeline);
       if (id === undefined && !opts.domain && !pipeline) throw new ValidationError('id', undefined, 'be given, or use --domain/--pipeline to retry every failed item');
       await withApp(command, async (app) => {
         if (id === undefined) checkRegisteredFilter(app, { domain: opts.domain, pipeline });

@@ -1,4 +1,4 @@
-import { defineDataset, type ColumnDef, type Dataset } from '../../data/dataset.js';
+import { defineKeyedDataset, required, type ColumnType, type Dataset } from '../../data/dataset.js';
 import { ALL_SERIES } from '../fred/constants.js';
 import { FEATURES_DOMAIN } from './constants.js';
 
@@ -7,10 +7,12 @@ export function seriesColumn(seriesId: string): string {
   return seriesId.toLowerCase();
 }
 
-const fredColumns: ColumnDef[] = ALL_SERIES.flatMap((s) => [
-  { name: seriesColumn(s), type: 'real' as const },
-  { name: `${seriesColumn(s)}_date`, type: 'date' as const },
-]);
+const fredColumns: Record<string, ColumnType> = Object.fromEntries(
+  ALL_SERIES.flatMap((s) => [
+    [seriesColumn(s), 'real'],
+    [`${seriesColumn(s)}_date`, 'date'],
+  ]),
+);
 
 /**
  * One row per (symbol, date): the symbol's close and change_pct on that session, and for
@@ -18,17 +20,11 @@ const fredColumns: ColumnDef[] = ALL_SERIES.flatMap((s) => [
  * date FRED gave that value (`dgs10_date`; weekly NFCI and late releases are older than the
  * session). A series with no value at all yet is null in both.
  */
-export const dailyMatrix = defineDataset({
+export const dailyMatrix = defineKeyedDataset({
   domain: FEATURES_DOMAIN,
   name: 'daily_matrix',
-  columns: [
-    { name: 'symbol', type: 'text' },
-    { name: 'date', type: 'date' },
-    { name: 'close', type: 'real', required: true },
-    { name: 'change_pct', type: 'real' },
-    ...fredColumns,
-  ],
-  primaryKey: ['symbol', 'date'],
+  key: { symbol: 'text', date: 'date' },
+  values: { close: required('real'), change_pct: 'real', ...fredColumns },
 });
 
 /** What `sluice data features NAME` reads. */

@@ -1,4 +1,4 @@
-import { TIERS, type Tier } from './constants.js';
+import { TIER_COLUMN, TIERS, type Tier } from './constants.js';
 
 /**
  * The computations behind the published datasets, as pure functions over normalized rows
@@ -164,8 +164,6 @@ export interface TierSplitRow {
   otc_fraction: number | null;
   total_trades: number;
 }
-
-const TIER_COLUMN: Record<Tier, 'nms_tier_1' | 'nms_tier_2' | 'otc'> = { NMS_TIER_1: 'nms_tier_1', NMS_TIER_2: 'nms_tier_2', OTC: 'otc' };
 
 /**
  * Per (week_ending, symbol): the symbol's weekly shares in each tier and each tier's fraction

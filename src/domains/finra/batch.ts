@@ -9,6 +9,7 @@ import { zonedDate } from '../../time/zoned.js';
 import { COMPUTE_PIPELINES, FINRA_DOMAIN, PIPELINES, TIERS, type Tier } from './constants.js';
 import { addDaysIso } from './partitions.js';
 import { candidateFileNames, describeMissingSource, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, type FinraSource, type FinraSourceParams } from './source.js';
+import { batchSourceLayers } from '../source-layers.js';
 
 export type FinraStage = 'ingest' | 'normalize' | 'calc' | 'all';
 
@@ -46,12 +47,7 @@ export function planFinraBatch(host: BatchHost, request: FinraBatchRequest): Bat
   const tiers = request.tiers?.length ? [...new Set(request.tiers)] : [...TIERS];
   const stage = request.onlyStage ?? 'all';
   const dryRun = request.dryRun === true;
-  const cwd = process.cwd();
-  const source = resolveFinraSource([
-    { params: request.source, baseDir: cwd },
-    { params: sourceParamsFromEnv(host.env ?? process.env), baseDir: cwd },
-    { params: sourceParamsFromConfig(host.config), baseDir: host.baseDir },
-  ]);
+  const source = resolveFinraSource(batchSourceLayers(host, request.source, sourceParamsFromEnv, sourceParamsFromConfig));
   const runsIngest = stage === 'all' || stage === 'ingest';
   if (runsIngest && !dryRun && !source) throw new SluiceError(`sluice finra: ${describeMissingSource(request.source?.source)}`, 'invalid_input');
   const perTier = weeks.flatMap((week_ending) => tiers.map((tier) => ({ week_ending, tier })));

@@ -4,6 +4,9 @@ export const FINRA_DOMAIN = 'finra.otc_transparency';
 export const TIERS = ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'] as const;
 export type Tier = (typeof TIERS)[number];
 
+/** A tier's prefix in per-tier columns (tier_split's `nms_tier_1_shares`, `otc_fraction`). */
+export const TIER_COLUMN: Readonly<Record<Tier, 'nms_tier_1' | 'nms_tier_2' | 'otc'>> = { NMS_TIER_1: 'nms_tier_1', NMS_TIER_2: 'nms_tier_2', OTC: 'otc' };
+
 /** `tierDescription` values in the files. */
 export const TIER_DESCRIPTIONS: Readonly<Record<Tier, string>> = {
   NMS_TIER_1: 'NMS Tier 1',

@@ -1,5 +1,5 @@
-import { defineDataset, type Dataset } from '../../data/dataset.js';
-import { FINRA_DOMAIN } from './constants.js';
+import { defineKeyedDataset, required, type ColumnSpec, type Dataset } from '../../data/dataset.js';
+import { FINRA_DOMAIN, TIER_COLUMN, TIERS } from './constants.js';
 
 /**
  * The domain's datasets. `otc_weekly_raw` is what ingest lands (the file's rows as they are,
@@ -7,56 +7,37 @@ import { FINRA_DOMAIN } from './constants.js';
  * codes, integers); the rest are published by the computes and read by `sluice data`.
  */
 
-export const rawWeekly = defineDataset({
+/** The key of every per-symbol weekly table: one row per (week, tier, symbol[, …]). */
+const WEEK_TIER_SYMBOL = { week_ending: 'date', tier: 'text', symbol: 'text' } as const;
+/** One venue's weekly totals, as normalize names them. */
+const VENUE_TOTALS = { venue_name: 'text', shares: required('integer'), trades: required('integer') } as const;
+
+export const rawWeekly = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'otc_weekly_raw',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'tier', type: 'text' },
-    { name: 'symbol', type: 'text' },
-    { name: 'mpid', type: 'text' },
-    { name: 'tier_description', type: 'text', required: true },
-    { name: 'issue_name', type: 'text' },
-    { name: 'participant_name', type: 'text' },
-    { name: 'total_weekly_share_quantity', type: 'integer', required: true },
-    { name: 'total_weekly_trade_count', type: 'integer', required: true },
-    { name: 'last_update_date', type: 'text', required: true },
-  ],
-  primaryKey: ['week_ending', 'tier', 'symbol', 'mpid'],
+  key: { ...WEEK_TIER_SYMBOL, mpid: 'text' },
+  values: {
+    tier_description: required('text'),
+    issue_name: 'text',
+    participant_name: 'text',
+    total_weekly_share_quantity: required('integer'),
+    total_weekly_trade_count: required('integer'),
+    last_update_date: required('text'),
+  },
 });
 
-export const normalizedWeekly = defineDataset({
+export const normalizedWeekly = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'otc_weekly',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'tier', type: 'text' },
-    { name: 'symbol', type: 'text' },
-    { name: 'venue', type: 'text' },
-    { name: 'issue_name', type: 'text' },
-    { name: 'venue_name', type: 'text' },
-    { name: 'shares', type: 'integer', required: true },
-    { name: 'trades', type: 'integer', required: true },
-    { name: 'publication_date', type: 'date', required: true },
-    { name: 'last_update_date', type: 'date', required: true },
-  ],
-  primaryKey: ['week_ending', 'tier', 'symbol', 'venue'],
+  key: { ...WEEK_TIER_SYMBOL, venue: 'text' },
+  values: { issue_name: 'text', ...VENUE_TOTALS, publication_date: required('date'), last_update_date: required('date') },
 });
 
-export const venueVolume = defineDataset({
+export const venueVolume = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'venue_volume',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'tier', type: 'text' },
-    { name: 'symbol', type: 'text' },
-    { name: 'venue', type: 'text' },
-    { name: 'venue_name', type: 'text' },
-    { name: 'shares', type: 'integer', required: true },
-    { name: 'trades', type: 'integer', required: true },
-    { name: 'avg_trade_size', type: 'real' },
-  ],
-  primaryKey: ['week_ending', 'tier', 'symbol', 'venue'],
+  key: { ...WEEK_TIER_SYMBOL, venue: 'text' },
+  values: { ...VENUE_TOTALS, avg_trade_size: 'real' },
 });
 
 /**
@@ -65,59 +46,30 @@ export const venueVolume = defineDataset({
  * Within a (week_ending, tier, level, symbol) group the `share` values sum to 1 and `rank`
  * orders venues by shares (1 = largest; ties by venue).
  */
-export const venueShare = defineDataset({
+export const venueShare = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'venue_share',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'tier', type: 'text' },
-    { name: 'level', type: 'text' },
-    { name: 'symbol', type: 'text' },
-    { name: 'venue', type: 'text' },
-    { name: 'venue_name', type: 'text' },
-    { name: 'shares', type: 'integer', required: true },
-    { name: 'trades', type: 'integer', required: true },
-    { name: 'share', type: 'real', required: true },
-    { name: 'trade_share', type: 'real' },
-    { name: 'rank', type: 'integer', required: true },
-  ],
-  primaryKey: ['week_ending', 'tier', 'level', 'symbol', 'venue'],
+  key: { week_ending: 'date', tier: 'text', level: 'text', symbol: 'text', venue: 'text' },
+  values: { ...VENUE_TOTALS, share: required('real'), trade_share: 'real', rank: required('integer') },
 });
 
 /** Herfindahl-Hirschman index per (week_ending, tier, symbol): Σ (100 × venue share)², 0..10000. */
-export const hhi = defineDataset({
+export const hhi = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'hhi',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'tier', type: 'text' },
-    { name: 'symbol', type: 'text' },
-    { name: 'hhi', type: 'real', required: true },
-    { name: 'venue_count', type: 'integer', required: true },
-    { name: 'total_shares', type: 'integer', required: true },
-    { name: 'top_venue', type: 'text' },
-    { name: 'top_share', type: 'real' },
-  ],
-  primaryKey: ['week_ending', 'tier', 'symbol'],
+  key: WEEK_TIER_SYMBOL,
+  values: { hhi: required('real'), venue_count: required('integer'), total_shares: required('integer'), top_venue: 'text', top_share: 'real' },
 });
 
+/** One column per tier, in TIERS order: `nms_tier_1_shares`, `nms_tier_2_shares`, `otc_shares`. */
+const perTier = (suffix: string, spec: ColumnSpec): Record<string, ColumnSpec> => Object.fromEntries(TIERS.map((t) => [`${TIER_COLUMN[t]}_${suffix}`, spec]));
+
 /** Per (week_ending, symbol): the symbol's weekly shares in each tier, and each tier's fraction. */
-export const tierSplit = defineDataset({
+export const tierSplit = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'tier_split',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'symbol', type: 'text' },
-    { name: 'nms_tier_1_shares', type: 'integer', required: true },
-    { name: 'nms_tier_2_shares', type: 'integer', required: true },
-    { name: 'otc_shares', type: 'integer', required: true },
-    { name: 'total_shares', type: 'integer', required: true },
-    { name: 'nms_tier_1_fraction', type: 'real' },
-    { name: 'nms_tier_2_fraction', type: 'real' },
-    { name: 'otc_fraction', type: 'real' },
-    { name: 'total_trades', type: 'integer', required: true },
-  ],
-  primaryKey: ['week_ending', 'symbol'],
+  key: { week_ending: 'date', symbol: 'text' },
+  values: { ...perTier('shares', required('integer')), total_shares: required('integer'), ...perTier('fraction', 'real'), total_trades: required('integer') },
 });
 
 /**
@@ -126,22 +78,20 @@ export const tierSplit = defineDataset({
  * `missing_weeks` lists them) when any is not. `trend` is the least-squares slope of weekly
  * shares over the present weeks, as a fraction of the window's average week per week.
  */
-export const rolling = defineDataset({
+export const rolling = defineKeyedDataset({
   domain: FINRA_DOMAIN,
   name: 'rolling',
-  columns: [
-    { name: 'week_ending', type: 'date' },
-    { name: 'symbol', type: 'text' },
-    { name: 'window_weeks', type: 'integer', required: true },
-    { name: 'weeks_present', type: 'integer', required: true },
-    { name: 'complete', type: 'boolean', required: true },
-    { name: 'missing_weeks', type: 'text' },
-    { name: 'total_shares', type: 'integer', required: true },
-    { name: 'total_trades', type: 'integer', required: true },
-    { name: 'avg_weekly_shares', type: 'real' },
-    { name: 'trend', type: 'real' },
-  ],
-  primaryKey: ['week_ending', 'symbol'],
+  key: { week_ending: 'date', symbol: 'text' },
+  values: {
+    window_weeks: required('integer'),
+    weeks_present: required('integer'),
+    complete: required('boolean'),
+    missing_weeks: 'text',
+    total_shares: required('integer'),
+    total_trades: required('integer'),
+    avg_weekly_shares: 'real',
+    trend: 'real',
+  },
 });
 
 /** Every dataset of the domain, by name (what `sluice data finra.otc_transparency NAME` reads). */

@@ -7,6 +7,7 @@ import { SourceNotFoundError } from '../../connectors/errors.js';
 import type { SourceBytes } from '../../connectors/http-source.js';
 import { FILE_PREFIX, PIPELINES, TIER_FILE_STEMS, type Tier } from './constants.js';
 import { addDaysIso } from './partitions.js';
+import { mergeSourceLayers, type SourceLayerOf } from '../source-layers.js';
 
 /** Where FINRA files come from, as params, config and flags spell it. */
 // The file reader and the HTTP client (rate limiter, circuit breaker) load on the first fetch,
@@ -69,11 +70,7 @@ export type FinraSource = { kind: 'file'; dataDir: string } | { kind: 'http'; ba
 /** Environment variables a worker can be pointed at a source with. */
 export const SOURCE_ENV = { source: 'SLUICE_FINRA_SOURCE', dataDir: 'SLUICE_FINRA_DATA_DIR', baseUrl: 'SLUICE_FINRA_BASE_URL' } as const;
 
-export interface SourceLayer {
-  params: FinraSourceParams | undefined;
-  /** Relative `data_dir` resolves against it. */
-  baseDir: string;
-}
+export type SourceLayer = SourceLayerOf<FinraSourceParams>;
 
 /**
  * The source for one run, from layers in precedence order (first wins per field): the
@@ -82,16 +79,8 @@ export interface SourceLayer {
  * says where the files are.
  */
 export function resolveFinraSource(layers: readonly SourceLayer[]): FinraSource | null {
-  let kind: 'file' | 'http' | undefined;
-  let dataDir: string | undefined;
-  let baseUrl: string | undefined;
-  for (const { params, baseDir } of layers) {
-    if (!params) continue;
-    kind ??= params.source;
-    if (dataDir === undefined && params.data_dir) dataDir = path.resolve(baseDir, params.data_dir);
-    baseUrl ??= params.base_url;
-  }
-  kind ??= dataDir !== undefined ? 'file' : baseUrl !== undefined ? 'http' : undefined;
+  const { source, data_dir: dataDir, base_url: baseUrl } = mergeSourceLayers(layers);
+  const kind = source ?? (dataDir !== undefined ? 'file' : baseUrl !== undefined ? 'http' : undefined);
   if (kind === 'file' && dataDir !== undefined) return { kind, dataDir };
   if (kind === 'http' && baseUrl !== undefined) return { kind, baseUrl };
   return null;

@@ -4,6 +4,7 @@ import type { BatchHost } from '../batch-host.js';
 import { planSessionDates } from '../prices/batch.js';
 import { BUCKET_NAMES, FRED_DOMAIN, PIPELINES, type Bucket } from './constants.js';
 import { describeMissingSource, resolveFredSource, sourceParamsFromConfig, sourceParamsFromEnv, type FredSource, type FredSourceParams } from './source.js';
+import { batchSourceLayers } from '../source-layers.js';
 
 export interface FredBatchRequest {
   /** --date: one XNYS session; --from/--to: every session between; default the latest closed session. */
@@ -35,12 +36,7 @@ export function planFredBatch(host: BatchHost, request: FredBatchRequest): Batch
     throw new ValidationError('--lookback-days', request.lookbackDays, 'be a whole number of days from 0 to 366');
   }
   const dryRun = request.dryRun === true;
-  const cwd = process.cwd();
-  const source = resolveFredSource([
-    { params: request.source, baseDir: cwd },
-    { params: sourceParamsFromEnv(host.env ?? process.env), baseDir: cwd },
-    { params: sourceParamsFromConfig(host.config), baseDir: host.baseDir },
-  ]);
+  const source = resolveFredSource(batchSourceLayers(host, request.source, sourceParamsFromEnv, sourceParamsFromConfig));
   if (!dryRun && !source) throw new SluiceError(`sluice fred: ${describeMissingSource()} (or pass --source file --data-dir DIR / --source api)`, 'invalid_input');
   const params: Record<string, unknown> | undefined =
     request.source || request.lookbackDays !== undefined ? { ...request.source, ...(request.lookbackDays !== undefined ? { lookback_days: request.lookbackDays } : {}) } : undefined;

@@ -1,4 +1,4 @@
-import { defineDataset, type Dataset } from '../../data/dataset.js';
+import { defineKeyedDataset, required, type Dataset } from '../../data/dataset.js';
 import { FRED_DOMAIN } from './constants.js';
 
 /**
@@ -11,16 +11,11 @@ import { FRED_DOMAIN } from './constants.js';
  * returned it, so a late or revised observation is a revision of its month, and every
  * (series_id, date) belongs to exactly one capture.
  */
-export const observations = defineDataset({
+export const observations = defineKeyedDataset({
   domain: FRED_DOMAIN,
   name: 'observations',
-  columns: [
-    { name: 'series_id', type: 'text' },
-    { name: 'date', type: 'date' },
-    { name: 'value', type: 'real' },
-    { name: 'bucket', type: 'text', required: true },
-  ],
-  primaryKey: ['series_id', 'date'],
+  key: { series_id: 'text', date: 'date' },
+  values: { value: 'real', bucket: required('text') },
 });
 
 /** What `sluice data fred NAME` reads. */

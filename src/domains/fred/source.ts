@@ -1,10 +1,10 @@
-import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
 import { allowedUrl, confinedPath, type AccessPolicy } from '../../connectors/access.js';
 import { API_KEY_ENV, DEFAULT_BASE_URL, DEFAULT_RATE_PER_MINUTE, PIPELINES, SOURCE_ENV } from './constants.js';
 import type { Observation } from './parse.js';
+import { mergeSourceLayers, type SourceLayerOf } from '../source-layers.js';
 
 /** Where FRED observations come from. The API key is never here: FRED_API_KEY only. */
 export const sourceParamsSchema = z.strictObject({
@@ -24,28 +24,15 @@ export function itemSourceParamsShape(policy: AccessPolicy) {
 
 export type FredSource = { kind: 'file'; dataDir: string } | { kind: 'http'; baseUrl: string; perMinute: number };
 
-export interface SourceLayer {
-  params: FredSourceParams | undefined;
-  baseDir: string;
-}
+export type SourceLayer = SourceLayerOf<FredSourceParams>;
 
 /**
  * First layer wins per field (command line / item params / environment / config). `file`
  * when a data_dir is known; `http` needs no base_url (the public API is the default).
  */
 export function resolveFredSource(layers: readonly SourceLayer[]): FredSource | null {
-  let kind: 'file' | 'http' | undefined;
-  let dataDir: string | undefined;
-  let baseUrl: string | undefined;
-  let perMinute: number | undefined;
-  for (const { params, baseDir } of layers) {
-    if (!params) continue;
-    kind ??= params.source;
-    if (dataDir === undefined && params.data_dir) dataDir = path.resolve(baseDir, params.data_dir);
-    baseUrl ??= params.base_url;
-    perMinute ??= params.rate_limit_per_minute;
-  }
-  kind ??= dataDir !== undefined ? 'file' : baseUrl !== undefined ? 'http' : undefined;
+  const { source, data_dir: dataDir, base_url: baseUrl, rate_limit_per_minute: perMinute } = mergeSourceLayers(layers);
+  const kind = source ?? (dataDir !== undefined ? 'file' : baseUrl !== undefined ? 'http' : undefined);
   if (kind === 'file') return dataDir !== undefined ? { kind, dataDir } : null;
   if (kind === 'http') return { kind, baseUrl: baseUrl ?? DEFAULT_BASE_URL, perMinute: perMinute ?? DEFAULT_RATE_PER_MINUTE };
   return null;

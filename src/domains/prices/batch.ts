@@ -10,6 +10,7 @@ import { PIPELINES, PRICES_CALENDAR, PRICES_DOMAIN, SYMBOL_RE } from './constant
 import { previousSession, sessionProblem, sessionsBetween } from './partitions.js';
 import type { PricesBatchState } from './pipelines.js';
 import { describeMissingSource, describeSource, resolvePriceSource, sourceParamsFromConfig, sourceParamsFromEnv, type PriceSource, type PriceSourceParams } from './source.js';
+import { batchSourceLayers } from '../source-layers.js';
 
 /** The guide's defaults: 25 symbols per batch, 12 s between vendor calls (Alpha Vantage's free 5 a minute). */
 export const DEFAULT_MAX_SYMBOLS = 25;
@@ -52,12 +53,7 @@ export function planPricesBatch(host: BatchHost, request: PricesBatchRequest): B
   const sleepMs = request.sleepMs ?? 0;
   if (!Number.isFinite(sleepMs) || sleepMs < 0) throw new ValidationError('--sleep', request.sleepMs, 'be a number of seconds, 0 or more');
   const dryRun = request.dryRun === true;
-  const cwd = process.cwd();
-  const source = resolvePriceSource([
-    { params: request.source, baseDir: cwd },
-    { params: sourceParamsFromEnv(host.env ?? process.env), baseDir: cwd },
-    { params: sourceParamsFromConfig(host.config), baseDir: host.baseDir },
-  ]);
+  const source = resolvePriceSource(batchSourceLayers(host, request.source, sourceParamsFromEnv, sourceParamsFromConfig));
   if (!dryRun && !source) throw new SluiceError(`sluice prices: ${describeMissingSource(request.source?.source)}`, 'invalid_input');
 
   const window = { from: previousSession(dates[0]!), to: dates.at(-1)! };

@@ -1,4 +1,4 @@
-import { defineDataset, type Dataset } from '../../data/dataset.js';
+import { defineKeyedDataset, required, type Dataset } from '../../data/dataset.js';
 import { PRICES_DOMAIN } from './constants.js';
 
 /**
@@ -9,23 +9,21 @@ import { PRICES_DOMAIN } from './constants.js';
  * row came from is on its capture (`source`), not in the row, so the same bars from a CSV,
  * Alpha Vantage or Polygon are the same rows.
  */
-export const dailyOhlcv = defineDataset({
+export const dailyOhlcv = defineKeyedDataset({
   domain: PRICES_DOMAIN,
   name: 'daily_ohlcv',
-  columns: [
-    { name: 'symbol', type: 'text' },
-    { name: 'date', type: 'date' },
-    { name: 'open', type: 'real', required: true },
-    { name: 'high', type: 'real', required: true },
-    { name: 'low', type: 'real', required: true },
-    { name: 'close', type: 'real', required: true },
-    { name: 'volume', type: 'integer', required: true },
-    { name: 'prev_date', type: 'date' },
-    { name: 'prev_close', type: 'real' },
-    { name: 'change', type: 'real' },
-    { name: 'change_pct', type: 'real' },
-  ],
-  primaryKey: ['symbol', 'date'],
+  key: { symbol: 'text', date: 'date' },
+  values: {
+    open: required('real'),
+    high: required('real'),
+    low: required('real'),
+    close: required('real'),
+    volume: required('integer'),
+    prev_date: 'date',
+    prev_close: 'real',
+    change: 'real',
+    change_pct: 'real',
+  },
 });
 
 /** What `sluice data prices NAME` reads. */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { SluiceConfig } from '../../config/schema.js';
@@ -20,6 +19,7 @@ import {
 import { mockSeries } from './mock.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Bar } from './parse.js';
+import { mergeSourceLayers, type SourceLayerOf } from '../source-layers.js';
 
 /** Where prices come from, as params, config and flags spell it. API keys are never here. */
 export const sourceParamsSchema = z.strictObject({
@@ -53,11 +53,7 @@ export type PriceSource =
   | { kind: 'polygon'; baseUrl: string; rate: RateSettings }
   | { kind: 'mock' };
 
-export interface SourceLayer {
-  params: PriceSourceParams | undefined;
-  /** Relative `data_dir` resolves against it. */
-  baseDir: string;
-}
+export type SourceLayer = SourceLayerOf<PriceSourceParams>;
 
 /**
  * The source for one run, from layers in precedence order (first wins per field): the
@@ -66,22 +62,8 @@ export interface SourceLayer {
  * Null when nothing says where prices come from (or only a base URL, which fits either vendor).
  */
 export function resolvePriceSource(layers: readonly SourceLayer[]): PriceSource | null {
-  let kind: PriceSourceKind | undefined;
-  let dataDir: string | undefined;
-  let baseUrl: string | undefined;
-  let outputsize: OutputSize | undefined;
-  let perMinute: number | undefined;
-  let burst: number | undefined;
-  for (const { params, baseDir } of layers) {
-    if (!params) continue;
-    kind ??= params.source && canonicalSourceKind(params.source);
-    if (dataDir === undefined && params.data_dir) dataDir = path.resolve(baseDir, params.data_dir);
-    baseUrl ??= params.base_url;
-    outputsize ??= params.outputsize;
-    perMinute ??= params.rate_limit_per_minute;
-    burst ??= params.rate_limit_burst;
-  }
-  kind ??= dataDir !== undefined ? 'file' : undefined;
+  const { source, data_dir: dataDir, base_url: baseUrl, outputsize, rate_limit_per_minute: perMinute, rate_limit_burst: burst } = mergeSourceLayers(layers);
+  const kind: PriceSourceKind | undefined = (source && canonicalSourceKind(source)) ?? (dataDir !== undefined ? 'file' : undefined);
   if (kind === 'file') return dataDir !== undefined ? { kind, dataDir } : null;
   if (kind === undefined) return null;
   if (kind === 'mock') return { kind };

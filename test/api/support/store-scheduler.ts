@@ -2,7 +2,7 @@ import { NotFoundError } from '../../../src/core/errors.js';
 import type { SluiceApp } from '../../../src/app/create-app.js';
 import type { SchedulerPort, ScheduleInfo } from '../../../src/api/scheduler-port.js';
 import { enqueueWork } from '../../../src/engine/enqueue.js';
-import { nextFireTimes } from '../../../src/time/index.js';
+import { nextFireTimes } from '../../../src/time/cron.js';
 
 export interface TestSchedule {
   name: string;
