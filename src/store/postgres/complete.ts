@@ -7,6 +7,9 @@ import { FROM, DB_NOW, type PgNames } from './sql-names.js';
 
 /** Completing a batch of attempts, promoting WAITING dependents whose last open upstream this was. */
 
+/** The completion's transaction: sequential scans off (see `complete`), in BEGIN's round trip. */
+const COMPLETE_BEGIN = 'BEGIN; SET LOCAL enable_seqscan = off';
+
 const LOST_COMPLETION = 'completed after the worker lost its claim (lease expired or cancelled)';
 
 /** The statements of this family; see `pgStatements`. */
@@ -90,7 +93,6 @@ export async function complete(ctx: PgContext, reports: readonly CompletionRepor
     // key (dependents). With statistics from before a bulk enqueue the planner believed the
     // tables tiny and scanned them whole: a seq scan of attempts per batch that grew with the
     // drain (50 ms of a 1,000-item completion). No plan here is better served by one.
-    await client.query('SET LOCAL enable_seqscan = off');
     const { rows } = await client.query<{ ok: boolean; domain: string | null; pipeline: string | null; partition_key: string | null }>(
       ctx.stmt('complete'),
       [
@@ -119,7 +121,7 @@ export async function complete(ctx: PgContext, reports: readonly CompletionRepor
       }
     }
     return { results: rows.map((r) => r.ok), promoted };
-  });
+  }, COMPLETE_BEGIN);
   if (promoted > 0) ctx.emitWake();
   return results;
 }
