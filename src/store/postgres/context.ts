@@ -16,7 +16,8 @@ export interface PgContext {
   /** A statement's query config: named (prepared per connection) unless it is a batch statement. */
   stmt(name: StatementName): pg.QueryConfig;
   /** Runs `fn` in a transaction on one pooled connection. */
-  tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** `begin` may carry SET LOCAL statements after BEGIN, sent in the same round trip. */
+  tx<T>(fn: (client: pg.PoolClient) => Promise<T>, begin?: string): Promise<T>;
   wakePayload(): string;
   /** Wakes this process's idle workers (other processes hear the NOTIFY). */
   emitWake(): void;

@@ -8,13 +8,14 @@ import { inList, type PgNames } from './sql-names.js';
 export function maintenanceSql(n: PgNames) {
   const { items, attempts, events, deps, ticks, leases } = n;
   return {
-    // Attempts and dependencies go by ON DELETE CASCADE; events carry no foreign key (it
-    // would cost a trigger call on every transition) and are deleted here.
+    // Dependencies go by ON DELETE CASCADE; attempts and events carry no foreign key (it
+    // would cost a trigger call on every claim and transition) and are deleted here.
     pruneFinished: `
       WITH gone AS (
         DELETE FROM ${items} WHERE state IN (${inList(TERMINAL_STATES)}) AND finished_at < $1 RETURNING id
       ),
-      gone_events AS (DELETE FROM ${events} e USING gone WHERE e.item_id = gone.id)
+      gone_events AS (DELETE FROM ${events} e USING gone WHERE e.item_id = gone.id),
+      gone_attempts AS (DELETE FROM ${attempts} a USING gone WHERE a.item_id = gone.id)
       SELECT count(*)::int AS n FROM gone`,
     maintain: `VACUUM (ANALYZE) ${items}, ${attempts}, ${events}, ${deps}, ${ticks}, ${leases}`,
   };

@@ -110,7 +110,7 @@ export class PostgresStore implements Store, ScheduleStore {
       cancelChannel: this.cancelChannel,
       instanceId: this.instanceId,
       stmt: (name) => this.stmt(name),
-      tx: (fn) => this.tx(fn),
+      tx: (fn, begin) => this.tx(fn, begin),
       wakePayload: () => this.wakePayload(),
       emitWake: () => this.emitWake(),
       emitCancel: (itemId) => this.emitter.emit('cancel', itemId),
@@ -150,8 +150,8 @@ export class PostgresStore implements Store, ScheduleStore {
   }
 
   /** Runs `fn` in a transaction on one pooled connection. */
-  private tx<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pgPool, fn);
+  private tx<T>(fn: (client: pg.PoolClient) => Promise<T>, begin?: string): Promise<T> {
+    return withTransaction(this.pgPool, fn, begin);
   }
 
   /** Hot statements are named, so each pooled connection parses and plans them once; batch

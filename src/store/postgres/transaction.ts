@@ -1,7 +1,8 @@
 import type pg from 'pg';
 
 /**
- * Runs `fn` inside BEGIN/COMMIT on one pooled connection.
+ * Runs `fn` inside BEGIN/COMMIT on one pooled connection. `begin` may add SET LOCAL
+ * statements after BEGIN (one simple-protocol round trip).
  *
  * While a client is checked out, node-postgres emits `'error'` on it when the server drops
  * the connection between two queries (a restart, `pg_terminate_backend`). The pool only
@@ -9,9 +10,9 @@ import type pg from 'pg';
  * process. The error is recorded instead: the pending query fails on its own, and the broken
  * client is destroyed on release rather than returned to the pool.
  */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   return withClient(pool, async (client) => {
-    await client.query('BEGIN');
+    await client.query(begin);
     try {
       const result = await fn(client);
       await client.query('COMMIT');

@@ -1,5 +1,4 @@
 import type { Database as DB } from 'better-sqlite3';
-import type { WorkState } from '../../core/states.js';
 import { FROM } from '../sql-fragments.js';
 import type { ClaimRequest, ClaimedItem } from '../store.js';
 import { statementFamily, type SqliteContext } from './context.js';
@@ -18,7 +17,7 @@ export function claimStatements(db: DB) {
     // INDEXED BY: left to itself the planner picks the (state, …) index and sorts every
     // ready row on each claim, which made a claim O(queue depth).
     candidates: db.prepare(`
-      SELECT id, domain || '.' || pipeline AS key, state, total_attempts FROM work_items INDEXED BY work_items_ready
+      SELECT id, domain || '.' || pipeline AS key FROM work_items INDEXED BY work_items_ready
       WHERE state IN (${FROM('claim')}) AND priority = @priority AND desired_at <= @now
         AND (@only IS NULL OR domain || '.' || pipeline IN (SELECT value FROM json_each(@only)))
         AND (@skip IS NULL OR domain || '.' || pipeline NOT IN (SELECT value FROM json_each(@skip)))
@@ -39,14 +38,34 @@ export function claimStatements(db: DB) {
         FROM levels WHERE levels.p IS NOT NULL
       )
       SELECT p FROM levels WHERE p IS NOT NULL`),
-    insertAttempt: db.prepare(
-      `INSERT INTO attempts (item_id, attempt_no, worker_id, status, started_at) VALUES (?, ?, ?, 'running', ?)`,
-    ),
-    claimOne: db.prepare(`
+    // Claiming a batch is three set statements over the chosen ids (a JSON array in claim
+    // order), not four statements per item: per-item statements were the largest share of a
+    // drain's CPU. The ids were read inside the same write transaction, so every row is
+    // still in the state it was picked in. The event goes first, while from_state still
+    // reads the state before the claim; CROSS JOIN keeps json_each outermost, so rows (and
+    // their ids) are written in claim order.
+    claimEvents: db.prepare(`
+      INSERT INTO work_events (item_id, at, event, from_state, to_state, actor)
+      SELECT w.id, @now, 'claim', w.state, 'RUNNING', @worker
+      FROM json_each(@ids) j CROSS JOIN work_items w ON w.id = j.value
+      WHERE w.state IN (${FROM('claim')})
+      ORDER BY j.key`),
+    claimAttempts: db.prepare(`
+      INSERT INTO attempts (item_id, attempt_no, worker_id, status, started_at)
+      SELECT w.id, w.total_attempts + 1, @worker, 'running', @now
+      FROM json_each(@ids) j CROSS JOIN work_items w ON w.id = j.value
+      WHERE w.state IN (${FROM('claim')})
+      ORDER BY j.key`),
+    // total_attempts only ever grows by one per claim, so (item_id, total_attempts + 1) names
+    // the attempt just inserted: one probe of attempts_item per row. The unary + keeps the
+    // state test off the (state, …) index, which the planner otherwise walks (every ready row)
+    // instead of probing the ids.
+    claimMany: db.prepare(`
       UPDATE work_items
       SET state = 'RUNNING', attempts = attempts + 1, total_attempts = total_attempts + 1, locked_by = @worker,
-          lease_expires_at = @lease, current_attempt_id = @attempt, updated_at = @now
-      WHERE id = @id AND state IN (${FROM('claim')})
+          lease_expires_at = @lease, updated_at = @now,
+          current_attempt_id = (SELECT max(a.id) FROM attempts a WHERE a.item_id = work_items.id AND a.attempt_no = work_items.total_attempts + 1)
+      WHERE id IN (SELECT value FROM json_each(@ids)) AND +state IN (${FROM('claim')})
       RETURNING *`),
   });
 }
@@ -70,23 +89,22 @@ export async function claim(ctx: SqliteContext, request: ClaimRequest): Promise<
       const full = [...room].filter(([, n]) => n <= 0).map(([k]) => k);
       const want = request.limit - claimed.length;
       const limit = want + (room.size > 0 ? want : 0);
-      const rows: { id: number; key: string; state: WorkState; total_attempts: number }[] = [];
+      const rows: { id: number; key: string }[] = [];
       for (const priority of ctx.s.readyLevels.pluck().all() as number[]) {
         const more = ctx.s.candidates.all({ now, only, priority, skip: full.length ? JSON.stringify(full) : null, limit: limit - rows.length });
         rows.push(...(more as typeof rows));
         if (rows.length >= limit) break;
       }
       if (rows.length === 0) break;
-      for (const { id, key, state, total_attempts } of rows) {
-        if (claimed.length >= request.limit) break;
+      const chosen: number[] = [];
+      for (const { id, key } of rows) {
+        if (claimed.length + chosen.length >= request.limit) break;
         const left = room.get(key);
         if (left !== undefined && left <= 0) continue;
-        // Inside this write transaction the candidate row cannot change before its update.
-        const item = claimRow(ctx, id, request.workerId, now, now + request.leaseMs, { state, total_attempts });
-        if (!item) continue;
         if (left !== undefined) room.set(key, left - 1);
-        claimed.push(item);
+        chosen.push(id);
       }
+      claimed.push(...claimRows(ctx, chosen, request.workerId, now, now + request.leaseMs));
       if (rows.length < want) break;
     }
     return claimed;
@@ -94,28 +112,22 @@ export async function claim(ctx: SqliteContext, request: ClaimRequest): Promise<
   return run.immediate();
 }
 
-function claimRow(
-  ctx: SqliteContext,
-  id: number,
-  workerId: string,
-  now: number,
-  lease: number,
-  known?: Pick<ItemRow, 'state' | 'total_attempts'>,
-): ClaimedItem | null {
-  const current = known ?? (ctx.s.getItem.get(id) as ItemRow | undefined);
-  if (!current) return null;
-  const attemptNo = current.total_attempts + 1;
-  const attemptId = Number(ctx.s.insertAttempt.run(id, attemptNo, workerId, now).lastInsertRowid);
-  const row = ctx.s.claimOne.get({ id, worker: workerId, lease, attempt: attemptId, now }) as ItemRow | undefined;
-  if (!row) {
-    ctx.db.prepare('DELETE FROM attempts WHERE id = ?').run(attemptId);
-    return null;
+/** Claims the given ids (inside the caller's write transaction), in the given order. */
+function claimRows(ctx: SqliteContext, ids: readonly number[], workerId: string, now: number, lease: number): ClaimedItem[] {
+  if (ids.length === 0) return [];
+  const params = { ids: JSON.stringify(ids), worker: workerId, now, lease };
+  ctx.s.claimEvents.run(params);
+  ctx.s.claimAttempts.run(params);
+  const byId = new Map((ctx.s.claimMany.all(params) as ItemRow[]).map((row) => [row.id, row]));
+  const claimed: ClaimedItem[] = [];
+  for (const id of ids) {
+    const row = byId.get(id);
+    if (row) claimed.push({ ...toItem(row), attemptId: row.current_attempt_id!, attemptNo: row.total_attempts });
   }
-  ctx.event(id, now, 'claim', current.state, 'RUNNING', workerId);
-  return { ...toItem(row), attemptId, attemptNo };
+  return claimed;
 }
 
 export async function claimItem(ctx: SqliteContext, itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null> {
   const now = Date.now();
-  return ctx.db.transaction(() => claimRow(ctx, itemId, workerId, now, now + leaseMs)).immediate();
+  return ctx.db.transaction(() => claimRows(ctx, [itemId], workerId, now, now + leaseMs)[0] ?? null).immediate();
 }
