@@ -15,8 +15,8 @@ import type { ColumnDef, ColumnType, Dataset, DataValue } from '../core/data-por
 
 export const IDENT = /^[a-z_][a-z0-9_]*$/;
 const COLUMN_TYPES: readonly ColumnType[] = ['text', 'integer', 'real', 'date', 'boolean'];
-/** Columns every dataset table carries besides the user's; user columns may not use them. */
-export const SYSTEM_COLUMNS = ['capture_id', 'partition_key'] as const;
+/** Columns every dataset read returns besides the user's (and `capture_seq`, the stored capture number); user columns may not use them. */
+export const SYSTEM_COLUMNS = ['capture_id', 'partition_key', 'capture_seq'] as const;
 /** Longest table name we derive, so `__staging` and index suffixes stay within PostgreSQL's 63 bytes. */
 const MAX_TABLE_NAME = 50;
 

@@ -58,8 +58,8 @@ export async function drive<T>(gen: Steps<T>): Promise<T> {
 
 /** Where one chunk of validated rows goes. */
 export interface RowTarget {
-  captureId: string;
-  partitionKey: string;
+  /** The capture's number (`captures.seq`), which every dataset row carries. */
+  captureSeq: number;
   /** Straight into the dataset table (a new capture) or into staging (replacing a capture's rows). */
   direct: boolean;
 }
@@ -88,8 +88,10 @@ export interface LandDriver {
   /** Encodings of instants, booleans and JSON for bind parameters. */
   time(d: Date): unknown;
   bool(b: boolean): unknown;
-  /** `seq` column and value of a new captures row (SQLite computes it, PostgreSQL has an identity). */
-  readonly seqInsert: { column: string; value: string };
+  /** The number of a new captures row, taken before its rows are written (they carry it). */
+  nextSeq(): Step<number>;
+  /** What an INSERT of captures with an explicit `seq` needs after its column list (PostgreSQL's identity). */
+  readonly overriding: string;
 }
 
 const toScope = (c: CaptureWithSeq): ScopeCapture => ({
@@ -178,8 +180,9 @@ function* landSteps(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInpu
     // staged row), written once instead of three times; rows replacing an existing capture's
     // go through staging and one MERGE, so only rows that differ are touched. The DELETE only
     // guards the invariant that a new capture has no rows.
-    const target: RowTarget = { captureId: plan.captureId, partitionKey: n.partitionKey, direct: plan.reuse === null };
-    yield* step(d.run(target.direct ? sql.deleteCapture : sql.deleteStaging, [target.captureId]));
+    const seq = plan.reuse ? plan.reuse.seq : yield* step(d.nextSeq());
+    const target: RowTarget = { captureSeq: seq, direct: plan.reuse === null };
+    yield* step(d.run(target.direct ? sql.deleteCapture : sql.deleteStaging, [seq]));
     yield* writeAll(d, ds, sql, input, n, target, pass);
     if (isRowStream(input.rows) && input.rows.rejects) {
       n.rejects.push(...normalizeRejects(input.rows.rejects(), n.rejects.length));
@@ -208,17 +211,18 @@ function* mergeAndRecord(
   pass: RowPass,
   plan: ReturnType<typeof planCapture>,
 ): Steps<LandResult> {
-  const { captureId, direct } = target;
+  const { captureSeq, direct } = target;
+  const captureId = plan.captureId;
   const prior = priorCapture(plan.scope, captureId);
   let summary: RevisionSummary | null = null;
   if (prior && prior.content_hash !== n.contentHash) {
-    const r = (yield* step(d.all<RevisionSummary>(direct ? sql.revisionWritten : sql.revision, sql.revisionParams(captureId, prior.capture_id))))[0]!;
+    const r = (yield* step(d.all<RevisionSummary>(direct ? sql.revisionWritten : sql.revision, sql.revisionParams(captureSeq, prior.seq))))[0]!;
     summary = { rows_added: Number(r.rows_added), rows_removed: Number(r.rows_removed), rows_changed: Number(r.rows_changed) };
   }
   let written = pass.rowCount;
   if (!direct) {
-    written = (yield* step(d.run(sql.upsert, [n.partitionKey, captureId]))) + (yield* step(d.run(sql.deleteMissing, [captureId])));
-    yield* step(d.run(sql.deleteStaging, [captureId]));
+    written = (yield* step(d.run(sql.upsert, [captureSeq]))) + (yield* step(d.run(sql.deleteMissing, [captureSeq])));
+    yield* step(d.run(sql.deleteStaging, [captureSeq]));
   }
 
   const now = new Date();
@@ -240,9 +244,9 @@ function* mergeAndRecord(
   } else {
     yield* step(
       d.run(
-        `INSERT INTO ${captures} (capture_id, ${d.seqInsert.column}domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-         VALUES (?, ${d.seqInsert.value}?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
-        [captureId, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), d.time(now), n.source, d.bool(isRevision), summaryJson],
+        `INSERT INTO ${captures} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
+         ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
+        [captureId, captureSeq, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), d.time(now), n.source, d.bool(isRevision), summaryJson],
       ),
     );
   }
@@ -318,9 +322,9 @@ function* recordFailure(d: LandDriver, ds: Dataset, n: NormalizedLand, rowCount:
     } else {
       yield* step(
         d.run(
-          `INSERT INTO ${d.t('captures')} (capture_id, ${d.seqInsert.column}domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-           VALUES (?, ${d.seqInsert.value}?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
-          [plan.captureId, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), n.source, d.bool(false), err.message],
+          `INSERT INTO ${d.t('captures')} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
+           ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
+          [plan.captureId, yield* step(d.nextSeq()), ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), n.source, d.bool(false), err.message],
         ),
       );
     }

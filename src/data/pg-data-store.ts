@@ -27,7 +27,7 @@ import { anomalyFilters, anomalyText, captureFilters, manifestFilters, type Anom
 import { datasetSignature, datasetTables, quoteIdent, validateDataset, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
 import { PgLandDriver, pgCapture, type PgCaptureRow } from './drivers/pg-land.js';
 import { landWith } from './land.js';
-import { asOfCapturesCte, datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
+import { asOfCapturesCte, datasetSql, firstLayoutProbe, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withClient, withTransaction } from '../store/postgres/transaction.js';
 
 type AnomalyRow = AnomalyRowOf<string, Record<string, unknown> | null, Date>;
@@ -105,6 +105,8 @@ export class PgDataStore implements DataStore {
           const existing = rows[0]?.definition;
           if (existing !== undefined && existing !== signature) throw mismatch(ds, table, existing);
           for (const stmt of sql.ddl) await c.query(stmt);
+          const layout = await this.query<{ n: number }>(c, firstLayoutProbe(this.d), [this.schema, table]);
+          if (layout.rows[0]!.n > 0) for (const stmt of sql.upgrade) await c.query(stmt);
           if (existing === undefined) {
             await this.query(c, `INSERT INTO ${this.t('datasets')} (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, now())`, [table, ds.domain, ds.name, signature]);
           }
@@ -143,33 +145,33 @@ export class PgDataStore implements DataStore {
     return rows;
   }
 
-  private whereSql(ds: Dataset, where: Where | undefined): { text: string; params: DataValue[] } {
+  private whereSql(ds: Dataset, sql: DatasetSql, where: Where | undefined): { text: string; params: DataValue[] } {
     const pairs = validateWhere(ds, where);
-    return { text: pairs.map(([k]) => ` AND d.${quoteIdent(k)} = ?`).join(''), params: pairs.map(([, v]) => v) };
+    return { text: pairs.map(([k]) => ` AND ${sql.filterColumn(k)} = ?`).join(''), params: pairs.map(([, v]) => v) };
   }
 
   async latest(ds: Dataset, options: ReadOptions = {}): Promise<DataRow[]> {
     const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, options.where);
+    const w = this.whereSql(ds, sql, options.where);
     return this.readRows(
       ds,
-      `${sql.selectFrom} JOIN ${this.t('manifest')} AS m ON m.capture_id = d.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
+      `${sql.selectFrom} JOIN ${this.t('manifest')} AS m ON m.capture_id = cap.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, ...w.params],
     );
   }
 
   async asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> {
     const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, where);
+    const w = this.whereSql(ds, sql, where);
     if (ref && 'capture_id' in ref) {
       const { rows } = await this.query<PgCaptureRow>(this.pool, `SELECT * FROM ${this.t('captures')} WHERE capture_id = ?`, [ref.capture_id]);
       checkCaptureRef(ds, ref.capture_id, rows[0] ? pgCapture(rows[0]) : null);
-      return this.readRows(ds, `${sql.selectFrom} WHERE d.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
+      return this.readRows(ds, `${sql.selectFrom} WHERE cap.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
     }
     const at = checkAt(ref);
     return this.readRows(
       ds,
-      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.capture_id = d.capture_id AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
+      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.seq = d.capture_seq AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, at, ...w.params],
     );
   }

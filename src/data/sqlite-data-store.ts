@@ -27,7 +27,7 @@ import { anomalyFilters, anomalyText, captureFilters, manifestFilters, type Anom
 import { datasetSignature, datasetTables, quoteIdent, validateDataset, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
 import { SqliteLandDriver, bindSqlite, sqliteCapture, type SqliteCaptureRow } from './drivers/sqlite-land.js';
 import { landWith } from './land.js';
-import { asOfCapturesCte, datasetSql, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
+import { asOfCapturesCte, datasetSql, firstLayoutProbe, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
 
 /** A manifest row with its instants in ms. */
 type ManifestRow = Omit<ManifestEntry, 'captured_at' | 'updated_at'> & { captured_at: number; updated_at: number };
@@ -93,6 +93,7 @@ export class SqliteDataStore implements DataStore {
       const existing = this.db.prepare(`SELECT definition FROM datasets WHERE table_name = ?`).pluck().get(table) as string | undefined;
       if (existing !== undefined && existing !== signature) throw mismatch(ds, table, existing);
       for (const stmt of sql.ddl) this.db.prepare(stmt).run();
+      if ((this.db.prepare(firstLayoutProbe(this.d)).get(table) as { n: number }).n > 0) for (const stmt of sql.upgrade) this.db.prepare(stmt).run();
       if (existing === undefined) {
         this.db.prepare(`INSERT INTO datasets (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, ?)`).run(table, ds.domain, ds.name, signature, Date.now());
       }
@@ -133,33 +134,33 @@ export class SqliteDataStore implements DataStore {
     return rows;
   }
 
-  private whereSql(ds: Dataset, where: Where | undefined): { text: string; params: (string | number | null)[] } {
+  private whereSql(ds: Dataset, sql: DatasetSql, where: Where | undefined): { text: string; params: (string | number | null)[] } {
     const pairs = validateWhere(ds, where);
-    return { text: pairs.map(([k]) => ` AND d.${quoteIdent(k)} = ?`).join(''), params: pairs.map(([, v]) => bindSqlite(v)) };
+    return { text: pairs.map(([k]) => ` AND ${sql.filterColumn(k)} = ?`).join(''), params: pairs.map(([, v]) => bindSqlite(v)) };
   }
 
   async latest(ds: Dataset, options: ReadOptions = {}): Promise<DataRow[]> {
     const sql = this.datasetSql(ds);
-    const w = this.whereSql(ds, options.where);
+    const w = this.whereSql(ds, sql, options.where);
     return this.readRows(
       ds,
-      `${sql.selectFrom} JOIN manifest AS m ON m.capture_id = d.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
+      `${sql.selectFrom} JOIN manifest AS m ON m.capture_id = cap.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, ...w.params],
     );
   }
 
   async asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> {
     const sql = this.datasetSql(ds);
-    const w = this.whereSql(ds, where);
+    const w = this.whereSql(ds, sql, where);
     if (ref && 'capture_id' in ref) {
       const row = this.db.prepare(`SELECT * FROM captures WHERE capture_id = ?`).get(ref.capture_id) as SqliteCaptureRow | undefined;
       checkCaptureRef(ds, ref.capture_id, row ? sqliteCapture(row) : null);
-      return this.readRows(ds, `${sql.selectFrom} WHERE d.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
+      return this.readRows(ds, `${sql.selectFrom} WHERE cap.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
     }
     const at = checkAt(ref);
     return this.readRows(
       ds,
-      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.capture_id = d.capture_id AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
+      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.seq = d.capture_seq AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, at.getTime(), ...w.params],
     );
   }

@@ -37,7 +37,7 @@ const COPY_PIECE = 1 << 20;
  * landings of one partition across processes while other partitions land in parallel.
  */
 export class PgLandDriver implements LandDriver {
-  readonly seqInsert = { column: '', value: '' };
+  readonly overriding = 'OVERRIDING SYSTEM VALUE ';
   private readonly q: string;
 
   constructor(
@@ -63,6 +63,11 @@ export class PgLandDriver implements LandDriver {
   async lock(domain: string, partitionKey: string): Promise<void> {
     await this.client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))`, [`sluice:data:${this.schema}:${domain}:${partitionKey}`]);
   }
+  /** Taken from the identity's own sequence, so numbers stay unique across concurrent landings. */
+  async nextSeq(): Promise<number> {
+    const { rows } = await this.client.query<{ n: string }>(`SELECT nextval(pg_get_serial_sequence($1, 'seq')) AS n`, [this.t('captures')]);
+    return Number(rows[0]!.n);
+  }
   async run(sql: string, params: unknown[]): Promise<number> {
     return (await this.client.query(toPgParams(sql), params)).rowCount ?? 0;
   }
@@ -76,8 +81,8 @@ export class PgLandDriver implements LandDriver {
   async writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): Promise<void> {
     if (rows.length === 0) return;
     const cols = ds.columns.map((c) => quoteIdent(c.name)).join(', ');
-    const into = target.direct ? `${this.t(sql.table)} (capture_id, partition_key, ${cols})` : `${this.t(sql.staging)} (capture_id, ${cols})`;
-    const prefix = (target.direct ? [target.captureId, target.partitionKey] : [target.captureId]).map(copyField).join('\t');
+    const into = `${this.t(target.direct ? sql.table : sql.staging)} (capture_seq, ${cols})`;
+    const prefix = String(target.captureSeq);
     // Loaded on the first COPY, so SQLite commands (which load this module) never load it.
     const { from: copyFrom } = await import('pg-copy-streams');
     const stream = this.client.query(copyFrom(`COPY ${into} FROM STDIN`));
