@@ -18,6 +18,9 @@ describeIfPg('data layer on PostgreSQL', () => {
         const { rows } = await db.query<{ n: number }>(q, captureId === undefined ? [] : [captureId]);
         return rows[0]!.n;
       },
+      async exec(statement) {
+        await db.query(statement((name) => `"${db.schema}"."${checkIdent(name, 'table')}"`));
+      },
       close: () => db.drop(),
     };
   };

@@ -32,6 +32,14 @@ async function sqliteHarness(): Promise<DataHarness> {
         db.close();
       }
     },
+    async exec(statement) {
+      const db = new Database(file, { fileMustExist: true });
+      try {
+        db.exec(statement((name) => `"${checkIdent(name, 'table')}"`));
+      } finally {
+        db.close();
+      }
+    },
     async close() {
       await Promise.allSettled(stores.map((s) => s.close()));
       rmSync(dir, { recursive: true, force: true });
