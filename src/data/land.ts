@@ -80,10 +80,19 @@ export interface LandDriver {
   all<R>(sql: string, params: unknown[]): Step<R[]>;
   /** `SELECT * FROM captures …` decoded. */
   captures(where: string, params: unknown[]): Step<CaptureWithSeq[]>;
-  /** Bulk write of validated rows (in `ds.columns` order); a key already written throws. */
-  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): Step<void>;
-  /** Maps a primary-key violation of `writeRows` to its row (index in `rows`), or null if it is not one. */
-  duplicateRow(err: unknown, rows: DataValue[][]): number | null;
+  /**
+   * Bulk write of validated rows (in `ds.columns` order); `first` is the landing's index of
+   * `rows[0]`. The rows may still be on their way when it returns (PostgreSQL keeps one COPY
+   * open for the whole landing, so the server stores rows while the next chunk is parsed); a
+   * key already written throws here or from `endRows`.
+   */
+  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], first: number): Step<void>;
+  /** Waits until every written row is in the table (`rollback` ends an open write without it). */
+  endRows(): Step<void>;
+  /** Maps a primary-key violation of `writeRows`/`endRows` to its row (index in the landing), or null if it is not one. */
+  duplicateRow(err: unknown): number | null;
+  /** The key values a primary-key violation names, when its row is no longer held. */
+  duplicateKey(err: unknown): unknown;
   insertRejects(captureId: string, rejects: readonly RejectInput[]): Step<void>;
   /** Encodings of instants, booleans and JSON for bind parameters. */
   time(d: Date): unknown;
@@ -123,26 +132,38 @@ interface RowPass {
   requiredNulls: Map<string, number>;
 }
 
+/** The last chunks written, to name a duplicate key's row when the database reports it late. */
+const HELD_CHUNKS = 3;
+
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
+  const held: { first: number; raw: readonly object[]; rows: DataValue[][] }[] = [];
   const writeChunk = function* (chunk: readonly object[]): Steps<void> {
     const v = validateRows(ds, chunk, source, pass.rowCount);
     for (const [k, c] of v.requiredNulls) pass.requiredNulls.set(k, (pass.requiredNulls.get(k) ?? 0) + c);
-    try {
-      yield* step(d.writeRows(ds, sql, target, v.rows));
-    } catch (err) {
-      const i = d.duplicateRow(err, v.rows);
-      if (i === null) throw err;
-      const raw = chunk[i] as Record<string, unknown>;
-      const line = typeof raw.__line === 'number' ? raw.__line : null;
-      const key = Object.fromEntries(ds.primaryKey.map((k) => [k, v.rows[i]![ds.columns.findIndex((c) => c.name === k)]]));
-      throw new RowValidationError(pass.rowCount + i + 1, line, ds.primaryKey.join(','), key, 'be unique within one capture (an earlier chunk of rows has the same primary key)', source);
-    }
+    held.push({ first: pass.rowCount, raw: chunk, rows: v.rows });
+    if (held.length > HELD_CHUNKS) held.shift();
+    yield* step(d.writeRows(ds, sql, target, v.rows, pass.rowCount));
     pass.rowCount += chunk.length;
   };
+  try {
+    yield* eachChunk(input, writeChunk);
+    yield* step(d.endRows());
+  } catch (err) {
+    const at = d.duplicateRow(err);
+    if (at === null) throw err;
+    const c = held.find((h) => at >= h.first && at < h.first + h.rows.length);
+    const raw = c?.raw[at - c.first] as Record<string, unknown> | undefined;
+    const line = typeof raw?.__line === 'number' ? raw.__line : null;
+    const key = c ? Object.fromEntries(ds.primaryKey.map((k) => [k, c.rows[at - c.first]![ds.columns.findIndex((col) => col.name === k)]])) : d.duplicateKey(err);
+    throw new RowValidationError(at + 1, line, ds.primaryKey.join(','), key, 'be unique within one capture (an earlier chunk of rows has the same primary key)', source);
+  }
+}
+
+function* eachChunk(input: LandInput, write: (chunk: readonly object[]) => Steps<void>): Steps<void> {
   const rows = input.rows;
   if (!isRowStream(rows)) {
-    yield* writeChunk(rows);
+    yield* write(rows);
     return;
   }
   const chunks = rows.chunks as Partial<Iterable<readonly object[]> & AsyncIterable<readonly object[]>>;
@@ -152,7 +173,7 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
     const r = yield* step<IteratorResult<readonly object[]>>(it.next());
     if (r.done) break;
     if (!Array.isArray(r.value)) throw new ValidationError('rows.chunks[]', typeof r.value, 'be an array of row objects');
-    yield* writeChunk(r.value);
+    yield* write(r.value);
   }
 }
 

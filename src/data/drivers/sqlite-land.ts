@@ -82,7 +82,7 @@ export class SqliteLandDriver implements LandDriver {
     return stmt;
   }
 
-  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): void {
+  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], first: number): void {
     const seq = target.captureSeq;
     const width = 1 + ds.columns.length;
     const many = this.insert(ds, sql, target.direct, ROWS_PER_INSERT);
@@ -97,36 +97,42 @@ export class SqliteLandDriver implements LandDriver {
       try {
         many.run(params);
       } catch (err) {
-        throw this.locate(err, ds, sql, target, rows, i, i + ROWS_PER_INSERT);
+        throw this.locate(err, ds, sql, target, rows, i, i + ROWS_PER_INSERT, first);
       }
     }
     if (i < rows.length) {
       const one = this.insert(ds, sql, target.direct, 1);
-      for (let r = i; r < rows.length; r++) this.runOne(one, seq, rows, r);
+      for (let r = i; r < rows.length; r++) this.runOne(one, seq, rows, r, first);
     }
   }
 
-  private runOne(one: Statement, seq: number, rows: DataValue[][], r: number): void {
+  private runOne(one: Statement, seq: number, rows: DataValue[][], r: number, first: number): void {
     try {
       one.run(seq, ...rows[r]!.map(bindSqlite));
     } catch (err) {
-      if (isPkViolation(err)) (err as { sluiceRow?: number }).sluiceRow = r;
+      if (isPkViolation(err)) (err as { sluiceRow?: number }).sluiceRow = first + r;
       throw err;
     }
   }
 
   /** A multi-row INSERT failed as a whole (nothing of it was written): redo it row by row to find the row. */
-  private locate(err: unknown, ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], from: number, to: number): unknown {
+  private locate(err: unknown, ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], from: number, to: number, first: number): unknown {
     if (!isPkViolation(err)) return err;
     const one = this.insert(ds, sql, target.direct, 1);
     try {
-      for (let r = from; r < to; r++) this.runOne(one, target.captureSeq, rows, r);
+      for (let r = from; r < to; r++) this.runOne(one, target.captureSeq, rows, r, first);
     } catch (rowErr) {
       return rowErr;
     }
     return err;
   }
 
+  /** Every INSERT has run when `writeRows` returns. */
+  endRows(): void {}
+  /** The row is always held (SQLite reports the violation in the chunk that has it). */
+  duplicateKey(): null {
+    return null;
+  }
   duplicateRow(err: unknown): number | null {
     const r = (err as { sluiceRow?: unknown } | null)?.sluiceRow;
     return typeof r === 'number' ? r : null;

@@ -49,7 +49,7 @@ const TRADES = 6;
 const INT_RE = /^-?\d+$/;
 
 /** Rows per chunk handed to the data layer by the streaming parser. */
-export const FINRA_CHUNK_ROWS = 10_000;
+export const FINRA_CHUNK_ROWS = 2_000;
 
 /**
  * The lines of pipe-delimited text arriving in pieces (file reads, one buffer): UTF-8 decoded
