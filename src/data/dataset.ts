@@ -3,7 +3,7 @@ import { ValidationError } from '../core/errors.js';
 /**
  * A dataset is one published table of a domain, e.g. FINRA's `venue_volume`: its columns,
  * their types and its primary key. The data layer stores it in `<domain>__<name>` (lower
- * case, anything outside [a-z0-9_] becomes `_`), one row per (primary key, capture_id), so
+ * case, anything outside [a-z0-9_] becomes `_`), one row per (capture, primary key), so
  * every capture's rows are kept and both "latest" and "as-of" reads are plain lookups.
  *
  * Identifiers (table and column names) are validated against IDENT and always quoted; user
