@@ -173,6 +173,27 @@ export function coerceValue(type: ColumnType, value: unknown): { ok: true; value
   }
 }
 
+/**
+ * A value already in its column's stored form (a string for text, a safe integer, a finite
+ * number, a calendar date, a boolean), returned as is without the result object of
+ * `coerceValue`; undefined when it needs coercing or checking there. Most rows of a parser
+ * are all such values, and a result object per value was most of validation's garbage.
+ */
+function storedAsIs(type: ColumnType, value: unknown): DataValue | undefined {
+  switch (type) {
+    case 'text':
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+    case 'real':
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    case 'date':
+      return typeof value === 'string' && isValidDate(value) ? value : undefined;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : undefined;
+  }
+}
+
 export interface ValidatedRows {
   /** One array per row, values in `ds.columns` order, ready to bind. */
   readonly rows: DataValue[][];
@@ -193,7 +214,8 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
   const keySet = new Set(ds.primaryKey);
   const requiredIdx = columns.map((c, i) => (c.required && !keySet.has(c.name) ? i : -1)).filter((i) => i >= 0);
   const nulls = new Map<string, number>();
-  const seen = new Map<string, { row: number; line: number | null }>();
+  // Key -> index in `rows` of its first row (its line is read back from that row if needed).
+  const seen = new Map<string, number>();
   const out: DataValue[][] = new Array(rows.length);
 
   for (let r = 0; r < rows.length; r++) {
@@ -207,8 +229,9 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new RowValidationError(rowNo, line, '*', raw, 'be an object of column values', source);
     }
-    for (const name of Object.keys(raw)) {
-      if (!known.has(name) && name !== '__line') {
+    // for…in over a plain object: its own keys, without an array of them per row.
+    for (const name in raw) {
+      if (!known.has(name) && name !== '__line' && Object.hasOwn(raw, name)) {
         throw new RowValidationError(rowNo, line, name, (raw as Record<string, unknown>)[name], `be one of the dataset's columns (${[...known].join(', ')})`, source);
       }
     }
@@ -216,6 +239,11 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     for (let c = 0; c < columns.length; c++) {
       const col = columns[c]!;
       const input = (raw as Record<string, unknown>)[col.name];
+      const stored = storedAsIs(col.type, input);
+      if (stored !== undefined) {
+        values[c] = stored;
+        continue;
+      }
       const res = coerceValue(col.type, input);
       if (!res.ok) throw new RowValidationError(rowNo, line, col.name, input, res.rule, source);
       values[c] = res.value;
@@ -227,8 +255,9 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     }
     const key = JSON.stringify(keyIdx.map((i) => values[i]));
     const first = seen.get(key);
-    if (first) {
-      const where = first.line !== null ? `line ${first.line}` : `row ${first.row}`;
+    if (first !== undefined) {
+      const firstLine = (rows[first] as Record<string, unknown>).__line;
+      const where = typeof firstLine === 'number' && Number.isInteger(firstLine) ? `line ${firstLine}` : `row ${offset + first + 1}`;
       throw new RowValidationError(
         rowNo,
         line,
@@ -238,7 +267,7 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
         source,
       );
     }
-    seen.set(key, { row: rowNo, line });
+    seen.set(key, r);
     for (const i of requiredIdx) {
       if (values[i] === null) nulls.set(columns[i]!.name, (nulls.get(columns[i]!.name) ?? 0) + 1);
     }
