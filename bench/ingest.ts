@@ -130,6 +130,8 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
     const fileBytes = writeFinraFile(file, opts.rows);
     const generateMs = performance.now() - t;
 
+    // What the process holds before the timed part (node, tsx, the store): the floor of peak RSS.
+    const rssBeforeMib = round(process.memoryUsage().rss / 2 ** 20, 0);
     const rss = rssSampler();
     t = performance.now();
     const hash = hashFile(file);
@@ -178,6 +180,7 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
       rows_written: landed.rows_written,
       db_mib: dbMib,
       ...memory,
+      rss_before_mib: rssBeforeMib,
       load_avg_start: load,
       load_avg_end: loadAverage(),
     };

@@ -3,7 +3,7 @@ import { ValidationError } from '../core/errors.js';
 /**
  * A dataset is one published table of a domain, e.g. FINRA's `venue_volume`: its columns,
  * their types and its primary key. The data layer stores it in `<domain>__<name>` (lower
- * case, anything outside [a-z0-9_] becomes `_`), one row per (primary key, capture_id), so
+ * case, anything outside [a-z0-9_] becomes `_`), one row per (capture, primary key), so
  * every capture's rows are kept and both "latest" and "as-of" reads are plain lookups.
  *
  * Identifiers (table and column names) are validated against IDENT and always quoted; user
@@ -15,8 +15,8 @@ import type { ColumnDef, ColumnType, Dataset, DataValue } from '../core/data-por
 
 export const IDENT = /^[a-z_][a-z0-9_]*$/;
 const COLUMN_TYPES: readonly ColumnType[] = ['text', 'integer', 'real', 'date', 'boolean'];
-/** Columns every dataset table carries besides the user's; user columns may not use them. */
-export const SYSTEM_COLUMNS = ['capture_id', 'partition_key'] as const;
+/** Columns every dataset read returns besides the user's (and `capture_seq`, the stored capture number); user columns may not use them. */
+export const SYSTEM_COLUMNS = ['capture_id', 'partition_key', 'capture_seq'] as const;
 /** Longest table name we derive, so `__staging` and index suffixes stay within PostgreSQL's 63 bytes. */
 const MAX_TABLE_NAME = 50;
 
@@ -202,6 +202,27 @@ export function coerceValue(type: ColumnType, value: unknown): { ok: true; value
   }
 }
 
+/**
+ * A value already in its column's stored form (a string for text, a safe integer, a finite
+ * number, a calendar date, a boolean), returned as is without the result object of
+ * `coerceValue`; undefined when it needs coercing or checking there. Most rows of a parser
+ * are all such values, and a result object per value was most of validation's garbage.
+ */
+function storedAsIs(type: ColumnType, value: unknown): DataValue | undefined {
+  switch (type) {
+    case 'text':
+      return typeof value === 'string' && value !== '' ? value : undefined;
+    case 'integer':
+      return typeof value === 'number' && Number.isSafeInteger(value) ? value : undefined;
+    case 'real':
+      return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+    case 'date':
+      return typeof value === 'string' && isValidDate(value) ? value : undefined;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : undefined;
+  }
+}
+
 export interface ValidatedRows {
   /** One array per row, values in `ds.columns` order, ready to bind. */
   readonly rows: DataValue[][];
@@ -222,7 +243,8 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
   const keySet = new Set(ds.primaryKey);
   const requiredIdx = columns.map((c, i) => (c.required && !keySet.has(c.name) ? i : -1)).filter((i) => i >= 0);
   const nulls = new Map<string, number>();
-  const seen = new Map<string, { row: number; line: number | null }>();
+  // Key -> index in `rows` of its first row (its line is read back from that row if needed).
+  const seen = new Map<string, number>();
   const out: DataValue[][] = new Array(rows.length);
 
   for (let r = 0; r < rows.length; r++) {
@@ -236,8 +258,9 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new RowValidationError(rowNo, line, '*', raw, 'be an object of column values', source);
     }
-    for (const name of Object.keys(raw)) {
-      if (!known.has(name) && name !== '__line') {
+    // for…in over a plain object: its own keys, without an array of them per row.
+    for (const name in raw) {
+      if (!known.has(name) && name !== '__line' && Object.hasOwn(raw, name)) {
         throw new RowValidationError(rowNo, line, name, (raw as Record<string, unknown>)[name], `be one of the dataset's columns (${[...known].join(', ')})`, source);
       }
     }
@@ -245,6 +268,11 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     for (let c = 0; c < columns.length; c++) {
       const col = columns[c]!;
       const input = (raw as Record<string, unknown>)[col.name];
+      const stored = storedAsIs(col.type, input);
+      if (stored !== undefined) {
+        values[c] = stored;
+        continue;
+      }
       const res = coerceValue(col.type, input);
       if (!res.ok) throw new RowValidationError(rowNo, line, col.name, input, res.rule, source);
       values[c] = res.value;
@@ -256,8 +284,9 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     }
     const key = JSON.stringify(keyIdx.map((i) => values[i]));
     const first = seen.get(key);
-    if (first) {
-      const where = first.line !== null ? `line ${first.line}` : `row ${first.row}`;
+    if (first !== undefined) {
+      const firstLine = (rows[first] as Record<string, unknown>).__line;
+      const where = typeof firstLine === 'number' && Number.isInteger(firstLine) ? `line ${firstLine}` : `row ${offset + first + 1}`;
       throw new RowValidationError(
         rowNo,
         line,
@@ -267,7 +296,7 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
         source,
       );
     }
-    seen.set(key, { row: rowNo, line });
+    seen.set(key, r);
     for (const i of requiredIdx) {
       if (values[i] === null) nulls.set(columns[i]!.name, (nulls.get(columns[i]!.name) ?? 0) + 1);
     }

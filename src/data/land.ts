@@ -58,8 +58,8 @@ export async function drive<T>(gen: Steps<T>): Promise<T> {
 
 /** Where one chunk of validated rows goes. */
 export interface RowTarget {
-  captureId: string;
-  partitionKey: string;
+  /** The capture's number (`captures.seq`), which every dataset row carries. */
+  captureSeq: number;
   /** Straight into the dataset table (a new capture) or into staging (replacing a capture's rows). */
   direct: boolean;
 }
@@ -80,16 +80,27 @@ export interface LandDriver {
   all<R>(sql: string, params: unknown[]): Step<R[]>;
   /** `SELECT * FROM captures …` decoded. */
   captures(where: string, params: unknown[]): Step<CaptureWithSeq[]>;
-  /** Bulk write of validated rows (in `ds.columns` order); a key already written throws. */
-  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): Step<void>;
-  /** Maps a primary-key violation of `writeRows` to its row (index in `rows`), or null if it is not one. */
-  duplicateRow(err: unknown, rows: DataValue[][]): number | null;
+  /**
+   * Bulk write of validated rows (in `ds.columns` order); `first` is the landing's index of
+   * `rows[0]`. The rows may still be on their way when it returns (PostgreSQL keeps one COPY
+   * open for the whole landing, so the server stores rows while the next chunk is parsed); a
+   * key already written throws here or from `endRows`.
+   */
+  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], first: number): Step<void>;
+  /** Waits until every written row is in the table (`rollback` ends an open write without it). */
+  endRows(): Step<void>;
+  /** Maps a primary-key violation of `writeRows`/`endRows` to its row (index in the landing), or null if it is not one. */
+  duplicateRow(err: unknown): number | null;
+  /** The key values a primary-key violation names, when its row is no longer held. */
+  duplicateKey(err: unknown): unknown;
   insertRejects(captureId: string, rejects: readonly RejectInput[]): Step<void>;
   /** Encodings of instants, booleans and JSON for bind parameters. */
   time(d: Date): unknown;
   bool(b: boolean): unknown;
-  /** `seq` column and value of a new captures row (SQLite computes it, PostgreSQL has an identity). */
-  readonly seqInsert: { column: string; value: string };
+  /** The number of a new captures row, taken before its rows are written (they carry it). */
+  nextSeq(): Step<number>;
+  /** What an INSERT of captures with an explicit `seq` needs after its column list (PostgreSQL's identity). */
+  readonly overriding: string;
 }
 
 const toScope = (c: CaptureWithSeq): ScopeCapture => ({
@@ -121,26 +132,38 @@ interface RowPass {
   requiredNulls: Map<string, number>;
 }
 
+/** The last chunks written, to name a duplicate key's row when the database reports it late. */
+const HELD_CHUNKS = 3;
+
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
+  const held: { first: number; raw: readonly object[]; rows: DataValue[][] }[] = [];
   const writeChunk = function* (chunk: readonly object[]): Steps<void> {
     const v = validateRows(ds, chunk, source, pass.rowCount);
     for (const [k, c] of v.requiredNulls) pass.requiredNulls.set(k, (pass.requiredNulls.get(k) ?? 0) + c);
-    try {
-      yield* step(d.writeRows(ds, sql, target, v.rows));
-    } catch (err) {
-      const i = d.duplicateRow(err, v.rows);
-      if (i === null) throw err;
-      const raw = chunk[i] as Record<string, unknown>;
-      const line = typeof raw.__line === 'number' ? raw.__line : null;
-      const key = Object.fromEntries(ds.primaryKey.map((k) => [k, v.rows[i]![ds.columns.findIndex((c) => c.name === k)]]));
-      throw new RowValidationError(pass.rowCount + i + 1, line, ds.primaryKey.join(','), key, 'be unique within one capture (an earlier chunk of rows has the same primary key)', source);
-    }
+    held.push({ first: pass.rowCount, raw: chunk, rows: v.rows });
+    if (held.length > HELD_CHUNKS) held.shift();
+    yield* step(d.writeRows(ds, sql, target, v.rows, pass.rowCount));
     pass.rowCount += chunk.length;
   };
+  try {
+    yield* eachChunk(input, writeChunk);
+    yield* step(d.endRows());
+  } catch (err) {
+    const at = d.duplicateRow(err);
+    if (at === null) throw err;
+    const c = held.find((h) => at >= h.first && at < h.first + h.rows.length);
+    const raw = c?.raw[at - c.first] as Record<string, unknown> | undefined;
+    const line = typeof raw?.__line === 'number' ? raw.__line : null;
+    const key = c ? Object.fromEntries(ds.primaryKey.map((k) => [k, c.rows[at - c.first]![ds.columns.findIndex((col) => col.name === k)]])) : d.duplicateKey(err);
+    throw new RowValidationError(at + 1, line, ds.primaryKey.join(','), key, 'be unique within one capture (an earlier chunk of rows has the same primary key)', source);
+  }
+}
+
+function* eachChunk(input: LandInput, write: (chunk: readonly object[]) => Steps<void>): Steps<void> {
   const rows = input.rows;
   if (!isRowStream(rows)) {
-    yield* writeChunk(rows);
+    yield* write(rows);
     return;
   }
   const chunks = rows.chunks as Partial<Iterable<readonly object[]> & AsyncIterable<readonly object[]>>;
@@ -150,7 +173,7 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
     const r = yield* step<IteratorResult<readonly object[]>>(it.next());
     if (r.done) break;
     if (!Array.isArray(r.value)) throw new ValidationError('rows.chunks[]', typeof r.value, 'be an array of row objects');
-    yield* writeChunk(r.value);
+    yield* write(r.value);
   }
 }
 
@@ -178,8 +201,9 @@ function* landSteps(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInpu
     // staged row), written once instead of three times; rows replacing an existing capture's
     // go through staging and one MERGE, so only rows that differ are touched. The DELETE only
     // guards the invariant that a new capture has no rows.
-    const target: RowTarget = { captureId: plan.captureId, partitionKey: n.partitionKey, direct: plan.reuse === null };
-    yield* step(d.run(target.direct ? sql.deleteCapture : sql.deleteStaging, [target.captureId]));
+    const seq = plan.reuse ? plan.reuse.seq : yield* step(d.nextSeq());
+    const target: RowTarget = { captureSeq: seq, direct: plan.reuse === null };
+    yield* step(d.run(target.direct ? sql.deleteCapture : sql.deleteStaging, [seq]));
     yield* writeAll(d, ds, sql, input, n, target, pass);
     if (isRowStream(input.rows) && input.rows.rejects) {
       n.rejects.push(...normalizeRejects(input.rows.rejects(), n.rejects.length));
@@ -208,17 +232,18 @@ function* mergeAndRecord(
   pass: RowPass,
   plan: ReturnType<typeof planCapture>,
 ): Steps<LandResult> {
-  const { captureId, direct } = target;
+  const { captureSeq, direct } = target;
+  const captureId = plan.captureId;
   const prior = priorCapture(plan.scope, captureId);
   let summary: RevisionSummary | null = null;
   if (prior && prior.content_hash !== n.contentHash) {
-    const r = (yield* step(d.all<RevisionSummary>(direct ? sql.revisionWritten : sql.revision, sql.revisionParams(captureId, prior.capture_id))))[0]!;
+    const r = (yield* step(d.all<RevisionSummary>(direct ? sql.revisionWritten : sql.revision, sql.revisionParams(captureSeq, prior.seq))))[0]!;
     summary = { rows_added: Number(r.rows_added), rows_removed: Number(r.rows_removed), rows_changed: Number(r.rows_changed) };
   }
   let written = pass.rowCount;
   if (!direct) {
-    written = (yield* step(d.run(sql.upsert, [n.partitionKey, captureId]))) + (yield* step(d.run(sql.deleteMissing, [captureId])));
-    yield* step(d.run(sql.deleteStaging, [captureId]));
+    written = (yield* step(d.run(sql.upsert, [captureSeq]))) + (yield* step(d.run(sql.deleteMissing, [captureSeq])));
+    yield* step(d.run(sql.deleteStaging, [captureSeq]));
   }
 
   const now = new Date();
@@ -240,9 +265,9 @@ function* mergeAndRecord(
   } else {
     yield* step(
       d.run(
-        `INSERT INTO ${captures} (capture_id, ${d.seqInsert.column}domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-         VALUES (?, ${d.seqInsert.value}?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
-        [captureId, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), d.time(now), n.source, d.bool(isRevision), summaryJson],
+        `INSERT INTO ${captures} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
+         ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
+        [captureId, captureSeq, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), d.time(now), n.source, d.bool(isRevision), summaryJson],
       ),
     );
   }
@@ -318,9 +343,9 @@ function* recordFailure(d: LandDriver, ds: Dataset, n: NormalizedLand, rowCount:
     } else {
       yield* step(
         d.run(
-          `INSERT INTO ${d.t('captures')} (capture_id, ${d.seqInsert.column}domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-           VALUES (?, ${d.seqInsert.value}?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
-          [plan.captureId, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), n.source, d.bool(false), err.message],
+          `INSERT INTO ${d.t('captures')} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
+           ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
+          [plan.captureId, yield* step(d.nextSeq()), ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), n.source, d.bool(false), err.message],
         ),
       );
     }

@@ -6,7 +6,7 @@ import { datasetSignature, datasetTables, quoteIdent, validateDataset, type Data
 import { PgLandDriver, pgCapture, type PgCaptureRow } from './drivers/pg-land.js';
 import { landWith } from './land.js';
 import { SqlDataStore, type WantedCell } from './sql-data-store.js';
-import { datasetSql, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
+import { datasetSql, firstLayoutProbe, sharedDdl, toPgParams, type DatasetSql, type Dialect } from './sql.js';
 import { withClient, withTransaction } from '../store/postgres/transaction.js';
 
 type AnomalyRow = AnomalyRowOf<string, Record<string, unknown> | null, Date>;
@@ -84,6 +84,8 @@ export class PgDataStore extends SqlDataStore<{ capture: PgCaptureRow; manifest:
           const existing = rows[0]?.definition;
           if (existing !== undefined && existing !== signature) throw mismatch(ds, table, existing);
           for (const stmt of sql.ddl) await c.query(stmt);
+          const layout = await this.query<{ n: number }>(c, firstLayoutProbe(this.d), [this.schema, table]);
+          if (layout.rows[0]!.n > 0) for (const stmt of sql.upgrade) await c.query(stmt);
           if (existing === undefined) {
             await this.query(c, `INSERT INTO ${this.t('datasets')} (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, now())`, [
               table,

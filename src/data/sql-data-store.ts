@@ -22,7 +22,7 @@ import {
   type Where,
 } from './data-store.js';
 import { anomalyFilters, captureFilters, manifestFilters } from './row-common.js';
-import { quoteIdent, validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
+import { validateWhere, type DataRow, type DataValue, type Dataset } from './dataset.js';
 import { asOfCapturesCte, type DatasetSql, type Dialect } from './sql.js';
 
 /** One (domain, stage, partition) a completion request asks about. */
@@ -78,9 +78,9 @@ export abstract class SqlDataStore<Rows extends BackendRows> implements DataStor
     return rows;
   }
 
-  private whereSql(ds: Dataset, where: Where | undefined): { text: string; params: unknown[] } {
+  private whereSql(ds: Dataset, sql: DatasetSql, where: Where | undefined): { text: string; params: unknown[] } {
     const pairs = validateWhere(ds, where);
-    return { text: pairs.map(([k]) => ` AND d.${quoteIdent(k)} = ?`).join(''), params: pairs.map(([, v]) => this.bind(v)) };
+    return { text: pairs.map(([k]) => ` AND ${sql.filterColumn(k)} = ?`).join(''), params: pairs.map(([, v]) => this.bind(v)) };
   }
 
   async latestCapture(domain: string, partitionKey: string, stage: string, status?: 'landed' | 'failed'): Promise<CaptureRecord | null> {
@@ -95,26 +95,26 @@ export abstract class SqlDataStore<Rows extends BackendRows> implements DataStor
 
   async latest(ds: Dataset, options: ReadOptions = {}): Promise<DataRow[]> {
     const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, options.where);
+    const w = this.whereSql(ds, sql, options.where);
     return this.readRows(
       ds,
-      `${sql.selectFrom} JOIN ${this.t('manifest')} AS m ON m.capture_id = d.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
+      `${sql.selectFrom} JOIN ${this.t('manifest')} AS m ON m.capture_id = cap.capture_id WHERE m.domain = ? AND m.dataset = ?${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, ...w.params],
     );
   }
 
   async asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> {
     const sql = await this.datasetSql(ds);
-    const w = this.whereSql(ds, where);
+    const w = this.whereSql(ds, sql, where);
     if (ref && 'capture_id' in ref) {
       const rows = await this.all<Rows['capture']>(`SELECT * FROM ${this.t('captures')} WHERE capture_id = ?`, [ref.capture_id]);
       checkCaptureRef(ds, ref.capture_id, rows[0] ? this.toCapture(rows[0]) : null);
-      return this.readRows(ds, `${sql.selectFrom} WHERE d.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
+      return this.readRows(ds, `${sql.selectFrom} WHERE cap.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
     }
     const at = checkAt(ref);
     return this.readRows(
       ds,
-      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.capture_id = d.capture_id AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
+      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.seq = d.capture_seq AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
       [ds.domain, ds.name, this.bindInstant(at), ...w.params],
     );
   }

@@ -110,52 +110,63 @@ export interface DatasetSql {
   readonly ddl: string[];
   /** Column names in definition order (binding order for staging rows). */
   readonly columns: string[];
-  /** SQLite: one staging row: capture_id, then the columns. */
-  readonly insertStagingRow: string;
-  /** SQLite: one row straight into the dataset table: capture_id, partition_key, then the columns. */
-  readonly insertRow: string;
-  /** Params: capture_id. Clears a capture's dataset rows before they are written directly. */
+  /** Params: capture seq. Clears a capture's dataset rows before they are written directly. */
   readonly deleteCapture: string;
   readonly deleteStaging: string;
-  readonly countStaging: string;
-  /** Params: partition_key, capture_id. */
+  /** Params: capture seq. */
   readonly upsert: string;
-  /** Params: capture_id. */
+  /** Params: capture seq. */
   readonly deleteMissing: string;
   /** rows_added, rows_removed, rows_changed of staged capture `next` against landed capture `prior`. */
   readonly revision: string;
   /** The same, with `next`'s rows already in the dataset table (written directly). Same params. */
   readonly revisionWritten: string;
-  revisionParams(next: string, prior: string): string[];
-  /** `SELECT <cols> FROM <table> AS d` (reads add joins and WHERE). */
+  revisionParams(next: number, prior: number): number[];
+  /**
+   * `SELECT partition_key, capture_id, <cols> FROM <table> AS d JOIN captures AS cap …`: rows
+   * carry only their capture's number, so reads take the capture's id and partition key from
+   * `cap` (reads add joins on `cap.capture_id` and a WHERE).
+   */
   readonly selectFrom: string;
   readonly orderBy: string;
+  /** The qualified column a read filter on `name` compares (`partition_key` is the capture's). */
+  filterColumn(name: string): string;
+  /** Statements turning a table of the first layout (capture_id, partition_key text per row) into this one. */
+  readonly upgrade: string[];
 }
 
+/**
+ * Dataset rows carry their capture's number (`captures.seq`, an integer) instead of the
+ * capture id and partition key texts, which belong to the capture: for a FINRA row that is
+ * ~85 bytes less per row and per primary-key entry. On SQLite the table is WITHOUT ROWID,
+ * so the primary key is the table (one B-tree, not a rowid table plus a key index).
+ */
 export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
   const pg = d.kind === 'postgres';
   const names = datasetTables(ds);
   const T = d.table(names.table);
   const S = d.table(names.staging);
+  const C = d.table('captures');
   const keys = keyColumns(ds).map((c) => quoteIdent(c.name));
   const vals = valueColumns(ds).map((c) => quoteIdent(c.name));
   const cols = ds.columns.map((c) => quoteIdent(c.name));
   const defs = ds.columns.map((c) => `${quoteIdent(c.name)} ${columnSqlType(d.kind, c.type)}${ds.primaryKey.includes(c.name) ? ' NOT NULL' : ''}`);
-  const keyIndex = quoteIdent(`${names.table}__key`);
+  const seqType = pg ? 'bigint' : 'INTEGER';
+  const withoutRowid = pg ? '' : ' WITHOUT ROWID';
+  const tableDdl = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
+      capture_seq ${seqType} NOT NULL,
+      ${defs.join(',\n      ')},
+      PRIMARY KEY (capture_seq, ${keys.join(', ')})
+    )${withoutRowid}`;
+  const ddl = [tableDdl(T), tableDdl(S)];
 
-  const ddl = [
-    `CREATE TABLE IF NOT EXISTS ${T} (
-      capture_id    TEXT NOT NULL,
-      partition_key TEXT NOT NULL,
-      ${defs.join(',\n      ')},
-      PRIMARY KEY (capture_id, ${keys.join(', ')})
-    )`,
-    `CREATE INDEX IF NOT EXISTS ${keyIndex} ON ${T} (${keys.join(', ')})`,
-    `CREATE TABLE IF NOT EXISTS ${S} (
-      capture_id TEXT NOT NULL,
-      ${defs.join(',\n      ')},
-      PRIMARY KEY (capture_id, ${keys.join(', ')})
-    )`,
+  const old = d.table(`${names.table}__old`);
+  const upgrade = [
+    `ALTER TABLE ${T} RENAME TO ${quoteIdent(`${names.table}__old`)}`,
+    `DROP TABLE IF EXISTS ${S}`,
+    ...ddl,
+    `INSERT INTO ${T} (capture_seq, ${cols.join(', ')}) SELECT c.seq, ${cols.map((c) => `o.${c}`).join(', ')} FROM ${old} AS o JOIN ${C} AS c ON c.capture_id = o.capture_id`,
+    `DROP TABLE ${old}`,
   ];
 
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
@@ -165,20 +176,20 @@ export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
     : 'DO NOTHING';
 
   const textOrder = (c: string) => (pg ? `${c} COLLATE "C"` : c);
-  const orderBy = `ORDER BY ${[textOrder('d.partition_key'), ...keyColumns(ds).map((c) => (c.type === 'text' ? textOrder(`d.${quoteIdent(c.name)}`) : `d.${quoteIdent(c.name)}`))].join(', ')}`;
+  const orderBy = `ORDER BY ${[textOrder('cap.partition_key'), ...keyColumns(ds).map((c) => (c.type === 'text' ? textOrder(`d.${quoteIdent(c.name)}`) : `d.${quoteIdent(c.name)}`))].join(', ')}`;
   const selectCols = ds.columns.map((c) => (pg && c.type === 'date' ? `to_char(d.${quoteIdent(c.name)}, 'YYYY-MM-DD') AS ${quoteIdent(c.name)}` : `d.${quoteIdent(c.name)}`));
 
   // Counts of `next` (rows in N) against `prior` (rows in T); N is the staging table, or
   // the dataset table itself when the new capture's rows were written there directly.
   const revisionAgainst = (N: string) => `SELECT
-      (SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s WHERE s.capture_id = ?
-        AND NOT EXISTS (SELECT 1 FROM ${T} AS p WHERE p.capture_id = ? AND ${keyMatch('p', 's')})) AS rows_added,
-      (SELECT CAST(count(*) AS INTEGER) FROM ${T} AS p WHERE p.capture_id = ?
-        AND NOT EXISTS (SELECT 1 FROM ${N} AS s WHERE s.capture_id = ? AND ${keyMatch('s', 'p')})) AS rows_removed,
+      (SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s WHERE s.capture_seq = ?
+        AND NOT EXISTS (SELECT 1 FROM ${T} AS p WHERE p.capture_seq = ? AND ${keyMatch('p', 's')})) AS rows_added,
+      (SELECT CAST(count(*) AS INTEGER) FROM ${T} AS p WHERE p.capture_seq = ?
+        AND NOT EXISTS (SELECT 1 FROM ${N} AS s WHERE s.capture_seq = ? AND ${keyMatch('s', 'p')})) AS rows_removed,
       ${
         vals.length
-          ? `(SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s JOIN ${T} AS p ON p.capture_id = ? AND ${keyMatch('p', 's')}
-        WHERE s.capture_id = ? AND (${differs('p', 's')})) AS rows_changed`
+          ? `(SELECT CAST(count(*) AS INTEGER) FROM ${N} AS s JOIN ${T} AS p ON p.capture_seq = ? AND ${keyMatch('p', 's')}
+        WHERE s.capture_seq = ? AND (${differs('p', 's')})) AS rows_changed`
           : '0 AS rows_changed'
       }`;
 
@@ -187,28 +198,34 @@ export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
     staging: names.staging,
     ddl,
     columns: ds.columns.map((c) => c.name),
-    insertStagingRow: `INSERT INTO ${S} (capture_id, ${cols.join(', ')}) VALUES (?, ${cols.map(() => '?').join(', ')})`,
-    insertRow: `INSERT INTO ${T} (capture_id, partition_key, ${cols.join(', ')}) VALUES (?, ?, ${cols.map(() => '?').join(', ')})`,
-    deleteCapture: `DELETE FROM ${T} WHERE capture_id = ?`,
-    deleteStaging: `DELETE FROM ${S} WHERE capture_id = ?`,
-    countStaging: `SELECT CAST(count(*) AS INTEGER) AS n FROM ${S}`,
-    upsert: `INSERT INTO ${T} AS d (capture_id, partition_key, ${cols.join(', ')})
-      SELECT s.capture_id, CAST(? AS TEXT), ${cols.map((c) => `s.${c}`).join(', ')} FROM ${S} AS s WHERE s.capture_id = ?
-      ON CONFLICT (capture_id, ${keys.join(', ')}) ${conflict}`,
-    deleteMissing: `DELETE FROM ${T} AS d WHERE d.capture_id = ? AND NOT EXISTS (
-      SELECT 1 FROM ${S} AS s WHERE s.capture_id = d.capture_id AND ${keyMatch('s', 'd')})`,
+    deleteCapture: `DELETE FROM ${T} WHERE capture_seq = ?`,
+    deleteStaging: `DELETE FROM ${S} WHERE capture_seq = ?`,
+    upsert: `INSERT INTO ${T} AS d (capture_seq, ${cols.join(', ')})
+      SELECT s.capture_seq, ${cols.map((c) => `s.${c}`).join(', ')} FROM ${S} AS s WHERE s.capture_seq = ?
+      ON CONFLICT (capture_seq, ${keys.join(', ')}) ${conflict}`,
+    deleteMissing: `DELETE FROM ${T} AS d WHERE d.capture_seq = ? AND NOT EXISTS (
+      SELECT 1 FROM ${S} AS s WHERE s.capture_seq = d.capture_seq AND ${keyMatch('s', 'd')})`,
     revision: revisionAgainst(S),
     revisionWritten: revisionAgainst(T),
     revisionParams: (next, prior) => (vals.length ? [next, prior, prior, next, prior, next] : [next, prior, prior, next]),
-    selectFrom: `SELECT d.partition_key, d.capture_id, ${selectCols.join(', ')} FROM ${T} AS d`,
+    selectFrom: `SELECT cap.partition_key, cap.capture_id, ${selectCols.join(', ')} FROM ${T} AS d JOIN ${C} AS cap ON cap.seq = d.capture_seq`,
     orderBy,
+    filterColumn: (name) => (name === 'partition_key' ? 'cap.partition_key' : `d.${quoteIdent(name)}`),
+    upgrade,
   };
+}
+
+/** Counts a dataset table's `capture_id` columns (params: table name): 1 means the first layout, which `upgrade` converts. */
+export function firstLayoutProbe(d: Dialect): string {
+  return d.kind === 'sqlite'
+    ? `SELECT count(*) AS n FROM pragma_table_info(?) WHERE name = 'capture_id'`
+    : `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = ? AND table_name = ? AND column_name = 'capture_id'`;
 }
 
 /** Per-partition latest landed capture at or before an instant (params: domain, dataset, at). */
 export function asOfCapturesCte(d: Dialect): string {
   return `WITH c AS (
-      SELECT capture_id, ROW_NUMBER() OVER (PARTITION BY partition_key ORDER BY captured_at DESC, seq DESC) AS rn
+      SELECT capture_id, seq, ROW_NUMBER() OVER (PARTITION BY partition_key ORDER BY captured_at DESC, seq DESC) AS rn
       FROM ${d.table('captures')}
       WHERE domain = ? AND dataset = ? AND status = 'landed' AND captured_at <= ?)`;
 }

@@ -6,7 +6,7 @@ import { datasetSignature, datasetTables, quoteIdent, validateDataset, type Data
 import { SqliteLandDriver, bindSqlite, sqliteCapture, type SqliteCaptureRow } from './drivers/sqlite-land.js';
 import { landWith } from './land.js';
 import { SqlDataStore, type WantedCell } from './sql-data-store.js';
-import { datasetSql, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
+import { datasetSql, firstLayoutProbe, sharedDdl, type DatasetSql, type Dialect } from './sql.js';
 
 /** A manifest row with its instants in ms. */
 type ManifestRow = Omit<ManifestEntry, 'captured_at' | 'updated_at'> & { captured_at: number; updated_at: number };
@@ -73,6 +73,7 @@ export class SqliteDataStore extends SqlDataStore<{ capture: SqliteCaptureRow; m
         const existing = this.db.prepare(`SELECT definition FROM datasets WHERE table_name = ?`).pluck().get(table) as string | undefined;
         if (existing !== undefined && existing !== signature) throw mismatch(ds, table, existing);
         for (const stmt of sql.ddl) this.db.prepare(stmt).run();
+        if ((this.db.prepare(firstLayoutProbe(this.d)).get(table) as { n: number }).n > 0) for (const stmt of sql.upgrade) this.db.prepare(stmt).run();
         if (existing === undefined) {
           this.db
             .prepare(`INSERT INTO datasets (table_name, domain, dataset, definition, created_at) VALUES (?, ?, ?, ?, ?)`)

@@ -33,6 +33,8 @@ export interface DataHarness {
   childLocation(): Record<string, string>;
   /** Rows in a data-layer table (optionally of one capture), read on a separate connection. */
   count(table: string, captureId?: string): Promise<number>;
+  /** Runs one statement on a separate connection; `q(name)` is a table's quoted (schema-qualified) name. */
+  exec(statement: (q: (name: string) => string) => string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +149,27 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       });
       expect(await h.count(datasetTables(ds).table, r.capture_id)).toBe(3);
       expect(await h.count(datasetTables(ds).staging)).toBe(0);
+    });
+
+    it('a dataset table of the first layout (capture id and partition key on every row) is converted on first use; reads are unchanged', async () => {
+      const dom = domain();
+      const ds = venueVolume(dom);
+      const first = await land(ds, [vv('AAPL', 'ABCD', 100), vv('MSFT', 'ABCD', 200)], { capturedAt: at('2025-12-22T15:30:00Z') });
+      const second = await land(ds, [vv('AAPL', 'ABCD', 150)], { capturedAt: at('2025-12-23T15:30:00Z') });
+      const before = { latest: await data.latest(ds), first: await data.asOf(ds, { capture_id: first.capture_id }) };
+      const { table, staging } = datasetTables(ds);
+      // Rebuild the table as the first layout stored it: the capture's id and key texts per row.
+      await h.exec((q) => `CREATE TABLE ${q(`${table}__v1`)} AS SELECT cap.capture_id, cap.partition_key, d.* FROM ${q(table)} AS d JOIN ${q('captures')} AS cap ON cap.seq = d.capture_seq`);
+      await h.exec((q) => `DROP TABLE ${q(table)}`);
+      await h.exec((q) => `DROP TABLE ${q(staging)}`);
+      await h.exec((q) => `ALTER TABLE ${q(`${table}__v1`)} RENAME TO "${table}"`);
+      const reopened = await h.reopen();
+      expect(await reopened.latest(ds)).toEqual(before.latest);
+      expect(await reopened.asOf(ds, { capture_id: first.capture_id })).toEqual(before.first);
+      expect(await h.count(table, second.capture_id)).toBe(1);
+      const third = await reopened.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'third', rows: [vv('AAPL', 'ABCD', 175)], capturedAt: at('2025-12-24T15:30:00Z') });
+      expect(third.revision_summary).toEqual({ rows_added: 0, rows_removed: 0, rows_changed: 1 });
+      expect(plain(await reopened.latest(ds))).toEqual([vv('AAPL', 'ABCD', 175)]);
     });
 
     it('re-running with identical bytes is skipped and writes nothing; force reuses the capture and changes no row', async () => {

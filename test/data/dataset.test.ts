@@ -46,7 +46,7 @@ describe('dataset definitions', () => {
 
   it('puts only quoted identifiers into SQL and numbers placeholders for PostgreSQL', () => {
     const sql = datasetSql({ kind: 'postgres', table: (t) => `"s"."${t}"` }, venueVolume('finra.otc'));
-    expect(sql.upsert).toContain('ON CONFLICT (capture_id, "week_ending", "symbol", "mpid") DO UPDATE SET "issue_name" = excluded."issue_name"');
+    expect(sql.upsert).toContain('ON CONFLICT (capture_seq, "week_ending", "symbol", "mpid") DO UPDATE SET "issue_name" = excluded."issue_name"');
     expect(toPgParams('a = ? AND b = ? OR c = ?')).toBe('a = $1 AND b = $2 OR c = $3');
   });
 });

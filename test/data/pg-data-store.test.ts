@@ -14,9 +14,12 @@ describeIfPg('data layer on PostgreSQL', () => {
       reopen: async () => createDataStore(db.open()),
       childLocation: () => ({ backend: 'postgres', url: db.connectionString, schema: db.schema }),
       async count(table, captureId) {
-        const q = `SELECT count(*)::int AS n FROM "${db.schema}"."${checkIdent(table, 'table')}"${captureId === undefined ? '' : ' WHERE capture_id = $1'}`;
+        const q = `SELECT count(*)::int AS n FROM "${db.schema}"."${checkIdent(table, 'table')}"${captureId === undefined ? '' : ` WHERE capture_seq = (SELECT seq FROM "${db.schema}".captures WHERE capture_id = $1)`}`;
         const { rows } = await db.query<{ n: number }>(q, captureId === undefined ? [] : [captureId]);
         return rows[0]!.n;
+      },
+      async exec(statement) {
+        await db.query(statement((name) => `"${db.schema}"."${checkIdent(name, 'table')}"`));
       },
       close: () => db.drop(),
     };

@@ -26,8 +26,16 @@ async function sqliteHarness(): Promise<DataHarness> {
     async count(table, captureId) {
       const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
-        const q = `SELECT count(*) FROM "${checkIdent(table, 'table')}"${captureId === undefined ? '' : ' WHERE capture_id = ?'}`;
+        const q = `SELECT count(*) FROM "${checkIdent(table, 'table')}"${captureId === undefined ? '' : ' WHERE capture_seq = (SELECT seq FROM captures WHERE capture_id = ?)'}`;
         return db.prepare(q).pluck().get(...(captureId === undefined ? [] : [captureId])) as number;
+      } finally {
+        db.close();
+      }
+    },
+    async exec(statement) {
+      const db = new Database(file, { fileMustExist: true });
+      try {
+        db.exec(statement((name) => `"${checkIdent(name, 'table')}"`));
       } finally {
         db.close();
       }

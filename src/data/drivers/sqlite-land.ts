@@ -36,7 +36,7 @@ const ROWS_PER_INSERT = 64;
  * landings across processes, so `lock` has nothing to add).
  */
 export class SqliteLandDriver implements LandDriver {
-  readonly seqInsert = { column: 'seq, ', value: `(SELECT coalesce(max(seq), 0) + 1 FROM captures), ` };
+  readonly overriding = '';
   private readonly inserts = new Map<string, Statement>();
 
   constructor(private readonly db: DB) {}
@@ -55,6 +55,10 @@ export class SqliteLandDriver implements LandDriver {
     if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
   }
   lock(): void {}
+  /** Inside BEGIN IMMEDIATE no other writer can take the same number. */
+  nextSeq(): number {
+    return (this.db.prepare(`SELECT coalesce(max(seq), 0) + 1 AS n FROM captures`).get() as { n: number }).n;
+  }
   run(sql: string, params: unknown[]): number {
     return this.db.prepare(sql).run(...params).changes;
   }
@@ -70,60 +74,65 @@ export class SqliteLandDriver implements LandDriver {
     let stmt = this.inserts.get(key);
     if (!stmt) {
       const cols = ds.columns.map((c) => quoteIdent(c.name)).join(', ');
-      const one = `(${direct ? '?, ?' : '?'}${', ?'.repeat(ds.columns.length)})`;
-      const into = direct ? `${quoteIdent(sql.table)} (capture_id, partition_key, ${cols})` : `${quoteIdent(sql.staging)} (capture_id, ${cols})`;
+      const one = `(?${', ?'.repeat(ds.columns.length)})`;
+      const into = `${quoteIdent(direct ? sql.table : sql.staging)} (capture_seq, ${cols})`;
       stmt = this.db.prepare(`INSERT INTO ${into} VALUES ${Array.from({ length: rows }, () => one).join(', ')}`);
       this.inserts.set(key, stmt);
     }
     return stmt;
   }
 
-  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][]): void {
-    const fixed = target.direct ? [target.captureId, target.partitionKey] : [target.captureId];
-    const width = fixed.length + ds.columns.length;
+  writeRows(ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], first: number): void {
+    const seq = target.captureSeq;
+    const width = 1 + ds.columns.length;
     const many = this.insert(ds, sql, target.direct, ROWS_PER_INSERT);
     const params: unknown[] = new Array(width * ROWS_PER_INSERT);
     let i = 0;
     for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
       let p = 0;
       for (let r = i; r < i + ROWS_PER_INSERT; r++) {
-        for (const f of fixed) params[p++] = f;
+        params[p++] = seq;
         for (const v of rows[r]!) params[p++] = bindSqlite(v);
       }
       try {
         many.run(params);
       } catch (err) {
-        throw this.locate(err, ds, sql, target, rows, i, i + ROWS_PER_INSERT);
+        throw this.locate(err, ds, sql, target, rows, i, i + ROWS_PER_INSERT, first);
       }
     }
     if (i < rows.length) {
       const one = this.insert(ds, sql, target.direct, 1);
-      for (let r = i; r < rows.length; r++) this.runOne(one, fixed, rows, r);
+      for (let r = i; r < rows.length; r++) this.runOne(one, seq, rows, r, first);
     }
   }
 
-  private runOne(one: Statement, fixed: unknown[], rows: DataValue[][], r: number): void {
+  private runOne(one: Statement, seq: number, rows: DataValue[][], r: number, first: number): void {
     try {
-      one.run(...fixed, ...rows[r]!.map(bindSqlite));
+      one.run(seq, ...rows[r]!.map(bindSqlite));
     } catch (err) {
-      if (isPkViolation(err)) (err as { sluiceRow?: number }).sluiceRow = r;
+      if (isPkViolation(err)) (err as { sluiceRow?: number }).sluiceRow = first + r;
       throw err;
     }
   }
 
   /** A multi-row INSERT failed as a whole (nothing of it was written): redo it row by row to find the row. */
-  private locate(err: unknown, ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], from: number, to: number): unknown {
+  private locate(err: unknown, ds: Dataset, sql: DatasetSql, target: RowTarget, rows: DataValue[][], from: number, to: number, first: number): unknown {
     if (!isPkViolation(err)) return err;
     const one = this.insert(ds, sql, target.direct, 1);
-    const fixed = target.direct ? [target.captureId, target.partitionKey] : [target.captureId];
     try {
-      for (let r = from; r < to; r++) this.runOne(one, fixed, rows, r);
+      for (let r = from; r < to; r++) this.runOne(one, target.captureSeq, rows, r, first);
     } catch (rowErr) {
       return rowErr;
     }
     return err;
   }
 
+  /** Every INSERT has run when `writeRows` returns. */
+  endRows(): void {}
+  /** The row is always held (SQLite reports the violation in the chunk that has it). */
+  duplicateKey(): null {
+    return null;
+  }
   duplicateRow(err: unknown): number | null {
     const r = (err as { sluiceRow?: unknown } | null)?.sluiceRow;
     return typeof r === 'number' ? r : null;

@@ -1,6 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import { filePieces, hashFile } from '../../connectors/file-pieces.js';
 import type { CommandOutput } from '../../config/command-output.js';
 import { describeValue, mustRule, SluiceError } from '../../core/errors.js';
 import { describeJsonError } from '../../core/json-location.js';
@@ -44,38 +46,103 @@ export class OutputFileError extends SluiceError {
  * that failed is kept, see `keepOnFailure`). */
 const where = (file: string, format: string) => `SLUICE_OUTPUT ${file} (${format})`;
 
-export async function readOutputRows(file: string, format: CommandOutput['format'], ds?: Dataset): Promise<{ bytes: Buffer; rows: Record<string, unknown>[] }> {
+/** Rows per chunk handed to the data layer: small, so a chunk's objects die young. */
+const OUTPUT_CHUNK_ROWS = 2_000;
+
+type OutputRow = Record<string, unknown>;
+
+/** The subset of csv-parse's incremental parser (`Parser#api`, what its sync and stream APIs both run). */
+interface CsvApi {
+  parse(buf: Buffer | undefined, end: boolean, push: (r: { record: OutputRow; info: { lines: number } }) => void, close: () => void): Error | undefined;
+}
+
+/**
+ * The rows of an output file in chunks, read in 1 MiB pieces: NDJSON line by line, CSV
+ * through csv-parse's incremental parser, Parquet (which needs its footer first) whole. The
+ * reads are synchronous, so a SQLite landing still runs as one synchronous transaction.
+ */
+export async function outputChunks(file: string, format: CommandOutput['format'], ds?: Dataset): Promise<Iterable<OutputRow[]>> {
+  if (format === 'parquet') return [await readParquetRows(file, readFileSync(file), ds)];
+  if (format === 'ndjson') return ndjsonChunks(file);
+  // csv-parse loads with the first CSV output, not with every command that defines the pipelines.
+  const { Parser } = await import('csv-parse');
+  const api = (new Parser({ columns: true, skip_empty_lines: true, info: true, trim: false }) as unknown as { api: CsvApi }).api;
+  return csvChunks(file, api);
+}
+
+function* csvChunks(file: string, api: CsvApi): Generator<OutputRow[]> {
+  let chunk: OutputRow[] = [];
+  const push = ({ record, info }: { record: OutputRow; info: { lines: number } }) => {
+    chunk.push({ ...record, __line: info.lines });
+  };
+  const feed = (buf: Buffer | undefined, end: boolean) => {
+    const err = api.parse(buf, end, push, () => undefined);
+    if (err) throw new OutputFileError(`${where(file, 'csv')}: ${err.message}`);
+  };
+  // The parser keeps a view of an unfinished record's bytes, and filePieces reuses its buffer: copy.
+  for (const piece of filePieces(file)) {
+    feed(Buffer.from(piece), false);
+    if (chunk.length >= OUTPUT_CHUNK_ROWS) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  feed(undefined, true);
+  if (chunk.length) yield chunk;
+}
+
+function* ndjsonChunks(file: string): Generator<OutputRow[]> {
+  let chunk: OutputRow[] = [];
+  for (const { text, line } of textLines(filePieces(file))) {
+    if (text.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      const at = describeJsonError(text).replace(/^line 1, /, '');
+      throw new OutputFileError(`${where(file, 'ndjson')} line ${line}, ${at}: must be one JSON object per line`);
+    }
+    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OutputFileError(`${where(file, 'ndjson')} line ${line}, column ${text.length - text.trimStart().length + 1}: must be a JSON object of column values`);
+    chunk.push({ ...(value as OutputRow), __line: line });
+    if (chunk.length >= OUTPUT_CHUNK_ROWS) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length) yield chunk;
+}
+
+/** `\n`-separated lines of UTF-8 pieces (a character split across pieces is decoded whole), numbered from 1. */
+function* textLines(pieces: Iterable<Buffer>): Generator<{ text: string; line: number }> {
+  const decoder = new StringDecoder('utf8');
+  let carry = '';
+  let line = 0;
+  const split = function* (text: string) {
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      yield { text: carry + text.slice(start, nl), line: ++line };
+      carry = '';
+      start = nl + 1;
+    }
+    carry += text.slice(start);
+  };
+  for (const piece of pieces) yield* split(decoder.write(piece));
+  yield* split(decoder.end());
+  if (carry) yield { text: carry, line: ++line };
+}
+
+const missingOutput = (format: string) => new OutputFileError(`the command exited 0 but wrote no output file: write the rows to the path in SLUICE_OUTPUT (${format})`);
+
+/** Every row of an output file at once (for checks of the readers; landing streams them). */
+export async function readOutputRows(file: string, format: CommandOutput['format'], ds?: Dataset): Promise<{ bytes: Buffer; rows: OutputRow[] }> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch {
-    throw new OutputFileError(`the command exited 0 but wrote no output file: write the rows to the path in SLUICE_OUTPUT (${format})`);
+    throw missingOutput(format);
   }
-  if (format === 'parquet') return { bytes, rows: await readParquetRows(file, bytes, ds) };
-  const text = bytes.toString('utf8');
-  if (format === 'csv') {
-    try {
-      // csv-parse loads with the first CSV output, not with every command that defines the pipelines.
-      const { parse: parseCsv } = await import('csv-parse/sync');
-      const records = parseCsv(text, { columns: true, skip_empty_lines: true, info: true, trim: false }) as { record: Record<string, unknown>; info: { lines: number } }[];
-      return { bytes, rows: records.map(({ record, info }) => ({ ...record, __line: info.lines })) };
-    } catch (err) {
-      throw new OutputFileError(`${where(file, format)}: ${(err as Error).message}`);
-    }
-  }
-  const rows: Record<string, unknown>[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      const at = describeJsonError(line).replace(/^line 1, /, '');
-      throw new OutputFileError(`${where(file, format)} line ${i + 1}, ${at}: must be one JSON object per line`);
-    }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OutputFileError(`${where(file, format)} line ${i + 1}, column ${line.length - line.trimStart().length + 1}: must be a JSON object of column values`);
-    rows.push({ ...(value as Record<string, unknown>), __line: i + 1 });
-  });
+  const rows: OutputRow[] = [];
+  for (const chunk of await outputChunks(file, format, ds)) for (const r of chunk) rows.push(r);
   return { bytes, rows };
 }
 
@@ -119,11 +186,15 @@ export function outputChecks(output: CommandOutput): AnomalyCheckSpec[] {
 /** Lands the rows the script wrote. `source` in the capture is the pipeline's output file
  * name, not the temporary path, so a re-run of the same bytes is recognised as unchanged. */
 export async function landOutput(ctx: HandlerContext<unknown>, ds: Dataset, output: CommandOutput, file: string, force: boolean): Promise<LandResult> {
-  const { bytes, rows } = await readOutputRows(file, output.format, ds);
+  if (!existsSync(file)) throw missingOutput(output.format);
+  // The content hash is streamed and decides skip-when-unchanged before a row is read; the
+  // rows then stream into the landing chunk by chunk (the file is never held whole, but Parquet).
+  const contentHash = hashFile(file);
+  const chunks = await outputChunks(file, output.format, ds);
   await ctx.data.ensureDataset(ds);
   const label = `${ctx.domain}.${ctx.pipeline} SLUICE_OUTPUT (${output.format})`;
   try {
-    return await ctx.data.land(ds, { partition: ctx.partition, stage: output.stage, sourceBytes: bytes, rows, source: label, force, checks: outputChecks(output) });
+    return await ctx.data.land(ds, { partition: ctx.partition, stage: output.stage, contentHash, rows: { chunks }, source: label, force, checks: outputChecks(output) });
   } catch (err) {
     // The data layer names the line (or row) and column; the script's author also needs the
     // file, which stays on disk for inspection.
