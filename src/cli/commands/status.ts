@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WORK_STATES } from '../../core/states.js';
 import { summarizeCounts } from '../../engine/state-summary.js';
-import { printJson, printTable, withApp } from '../context.js';
+import { printJson, printTable, withAppCore } from '../context.js';
 
 /** Per pipeline: how many items sit in each state. */
 export function registerStatus(program: Command): void {
@@ -10,7 +10,7 @@ export function registerStatus(program: Command): void {
     .description('Counts of work items by state and pipeline')
     .option('--json', 'print JSON')
     .action(async (opts, command: Command) => {
-      await withApp(command, async (app) => {
+      await withAppCore(command, async (app) => {
         const summary = summarizeCounts(await app.store.countByState());
         if (opts.json) return printJson({ database: app.store.backend, ...summary });
         printTable(summary.pipelines, ['pipeline', ...WORK_STATES]);
@@ -23,7 +23,7 @@ export function registerStatus(program: Command): void {
     .description('List the pipelines this config knows')
     .option('--json', 'print JSON')
     .action(async (opts, command: Command) => {
-      await withApp(command, async (app) => {
+      await withAppCore(command, async (app) => {
         const rows = app.registry.list().map((p) => ({
           pipeline: p.key,
           description: p.definition.description ?? '',
