@@ -100,6 +100,8 @@ program
       rows.push(await benchBackfill({ backend, partitions: 2_000 }));
       rows.push(await benchScheduler({ backend, schedules: 120, seconds: 2 }));
     }
+    // Three samples of each command: a few seconds, and it checks the compiled CLI starts.
+    rows.push(...(await benchCli({ runs: 3 })));
     const required: Record<string, string[]> = {
       queue: ['enqueue_per_s', 'processed_per_s', 'latency_ms_p50', 'latency_ms_p99', 'depth_ratio'],
     };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { SluiceError, ValidationError } from '../core/errors.js';
 import type { SluiceApp } from '../app/create-app.js';
+import type { AppCore, AppOptions } from '../app/open-app.js';
 import type { LogLevel } from '../log/logger.js';
 
 /** Options every command accepts (declared once on the root program). */
@@ -56,20 +57,38 @@ export function markOneShot(): void {
   oneShot = true;
 }
 
+interface AppDefaults {
+  logLevel?: LogLevel;
+  databaseUrlEnv?: boolean;
+}
+
 /** Opens the app for one command and always closes it, whatever the command does. */
-export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: { logLevel?: LogLevel; databaseUrlEnv?: boolean } = {}): Promise<T> {
-  const g = globalsOf(command);
-  // The batch commands take the guide's DATABASE_URL when neither --db nor SLUICE_DATABASE_URL says.
-  const database = g.db ?? (defaults.databaseUrlEnv && !process.env.SLUICE_DATABASE_URL ? databaseFromEnv(process.env.DATABASE_URL) : undefined);
+export async function withApp<T>(command: Command, fn: (app: SluiceApp) => Promise<T>, defaults: AppDefaults = {}): Promise<T> {
   // Loaded on first use: the app pulls in every domain, the stores and the data layer,
   // which `sluice --help` (and commands that fail at argument parsing) never need.
   const { createApp } = await import('../app/create-app.js');
+  return withOpened(command, createApp, fn, defaults);
+}
+
+/**
+ * For commands that only read the queue (`status`, `pipelines`): the same config checks and
+ * errors as `withApp`, without loading the worker, scheduler and data layer (open-app.ts).
+ */
+export async function withAppCore<T>(command: Command, fn: (app: AppCore) => Promise<T>, defaults: AppDefaults = {}): Promise<T> {
+  const { openApp } = await import('../app/open-app.js');
+  return withOpened(command, openApp, fn, defaults);
+}
+
+async function withOpened<A extends AppCore, T>(command: Command, open: (options: AppOptions) => Promise<A>, fn: (app: A) => Promise<T>, defaults: AppDefaults): Promise<T> {
+  const g = globalsOf(command);
+  // The batch commands take the guide's DATABASE_URL when neither --db nor SLUICE_DATABASE_URL says.
+  const database = g.db ?? (defaults.databaseUrlEnv && !process.env.SLUICE_DATABASE_URL ? databaseFromEnv(process.env.DATABASE_URL) : undefined);
   if (oneShot) {
     // zod compiles a fast parser for each object schema on first use, which pays off only
     // over many parses; a command that parses the config once and exits is faster without.
     (await import('zod')).z.config({ jitless: true });
   }
-  const app = await createApp({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel, logFormat: g.logFormat });
+  const app = await open({ configPath: g.config, database, logLevel: g.logLevel ?? defaults.logLevel, logFormat: g.logFormat });
   try {
     return await fn(app);
   } finally {
@@ -115,7 +134,7 @@ export function parseBoundedIntOption(name: string, min: number, max: number) {
 
 /** A `--domain` / `--pipeline` filter must name something registered: a typo would
  * otherwise match nothing and look like "nothing to do". */
-export function checkRegisteredFilter(app: SluiceApp, filter: { domain?: string; pipeline?: { domain: string; pipeline: string } | null }): void {
+export function checkRegisteredFilter(app: AppCore, filter: { domain?: string; pipeline?: { domain: string; pipeline: string } | null }): void {
   const keys = app.registry.keys();
   if (filter.pipeline) {
     const key = `${filter.pipeline.domain}.${filter.pipeline.pipeline}`;

@@ -3,7 +3,8 @@ import { ValidationError } from '../core/errors.js';
 import { parsePartitionArg, type Partition } from '../core/partition.js';
 import { splitPipelineKey } from '../core/work-item.js';
 import type { SluiceApp } from '../app/create-app.js';
-import { collect, parseIntOption, parseJsonOption, printJson, RUN_RESULT_HELP, withApp } from './context.js';
+import type { AppCore } from '../app/open-app.js';
+import { collect, parseIntOption, parseJsonOption, printJson, RUN_RESULT_HELP, withApp, withAppCore } from './context.js';
 
 /**
  * Flag groups that several commands declare, each declared here once so the same flag means
@@ -80,10 +81,28 @@ export function reportAction<T>(
   load: (app: SluiceApp, opts: OptionValues, args: unknown[]) => Promise<T>,
   printText: (data: T) => void,
 ): Command {
+  return reportWith(withApp, command, load, printText);
+}
+
+/** `reportAction` for commands that only read the queue: opens the app core (open-app.ts), a faster start. */
+export function reportCoreAction<T>(
+  command: Command,
+  load: (app: AppCore, opts: OptionValues, args: unknown[]) => Promise<T>,
+  printText: (data: T) => void,
+): Command {
+  return reportWith(withAppCore, command, load, printText);
+}
+
+function reportWith<A, T>(
+  open: (command: Command, fn: (app: A) => Promise<void>, defaults: { logLevel: 'warn' }) => Promise<void>,
+  command: Command,
+  load: (app: A, opts: OptionValues, args: unknown[]) => Promise<T>,
+  printText: (data: T) => void,
+): Command {
   return command.option('--json', 'print JSON').action(async (...received: unknown[]) => {
     const cmd = received.at(-1) as Command;
     const opts = cmd.opts();
-    await withApp(
+    await open(
       cmd,
       async (app) => {
         const data = await load(app, opts, cmd.processedArgs);

@@ -6,8 +6,8 @@ import { zodToValidation } from '../core/zod-rule.js';
 import type { PipelineDefinition } from '../core/pipeline.js';
 import { CODE_EXTENSIONS, importUserModule, isPipelineDefinition, pipelinesExportedBy } from './load-module.js';
 import { configSchema, type SluiceConfig } from './schema.js';
-import { isTurboModeConfig } from './turbomode/schema.js';
-import { translateTurboMode, type TurboModeInfo } from './turbomode/translate.js';
+import { isTurboModeConfig } from './turbomode/detect.js';
+import type { TurboModeInfo } from './turbomode/translate.js';
 
 export const BUNDLED_DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.config.json', import.meta.url));
 
@@ -39,7 +39,8 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
   if (!existsSync(file)) throw new ValidationError('--config', explicit ?? file, 'name an existing config file');
   let raw = await readRaw(file);
   // TurboMode's scheduler_config.json loads as written: translated into Sluice's own config.
-  const turbo = isTurboModeConfig(raw) ? translateTurboMode(raw, file) : undefined;
+  // Its schemas and translator are loaded only for such a file.
+  const turbo = isTurboModeConfig(raw) ? (await import('./turbomode/translate.js')).translateTurboMode(raw, file) : undefined;
   if (turbo) raw = turbo.settings;
   const { settings, code, indexOf } = splitCodePipelines(raw);
   const parsed = configSchema.safeParse(settings);

@@ -1,4 +1,4 @@
-import { SluiceError } from '../core/errors.js';
+import { PermanentError, SluiceError } from '../core/errors.js';
 
 /**
  * Errors a source (HTTP or file) raises. Every message names the URL or file (with any API
@@ -36,6 +36,17 @@ export class SourceError extends SluiceError {
     this.retryable = options.retryable ?? false;
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs ?? null;
+  }
+}
+
+/** Runs a fetch; a source error that retrying can never fix becomes a PermanentError, so the
+ * worker fails the item at once instead of spending its retries. */
+export async function permanentIfSourceSaysSo<T>(fetch: () => Promise<T>): Promise<T> {
+  try {
+    return await fetch();
+  } catch (err) {
+    if (err instanceof SourceError && err.permanent) throw new PermanentError(err.message);
+    throw err;
   }
 }
 

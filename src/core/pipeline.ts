@@ -90,3 +90,12 @@ export function definePipeline(def: PipelineDefinition<Record<string, unknown>>)
 export function definePipeline(def: PipelineDefinition): PipelineDefinition {
   return def;
 }
+
+/**
+ * A handler whose module is imported on its first run. A pipeline's definition (partition,
+ * params, retry, dependencies) is what validation and listing need; the code that fetches,
+ * parses and lands is needed only when an item runs, so `sluice status` never loads it.
+ */
+export function lazyHandler<P>(load: () => Promise<PipelineDefinition<P>['handler']>): PipelineDefinition<P>['handler'] {
+  return async (ctx) => (await load())(ctx);
+}

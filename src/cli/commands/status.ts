@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { WORK_STATES } from '../../core/states.js';
 import { summarizeCounts } from '../../engine/state-summary.js';
 import { printTable } from '../context.js';
-import { reportAction } from '../options.js';
+import { reportCoreAction } from '../options.js';
 
 /** Per pipeline: how many items sit in each state. */
 export function registerStatus(program: Command): void {
-  reportAction(
+  reportCoreAction(
     program.command('status').description('Counts of work items by state and pipeline'),
     async (app) => ({ database: app.store.backend, ...summarizeCounts(await app.store.countByState()) }),
     (summary) => {
@@ -15,7 +15,7 @@ export function registerStatus(program: Command): void {
     },
   );
 
-  reportAction(
+  reportCoreAction(
     program.command('pipelines').description('List the pipelines this config knows'),
     async (app) =>
       app.registry.list().map((p) => ({

@@ -96,7 +96,4 @@ export type TurboModeConfig = z.output<typeof turboModeSchema>;
 export type TurboTask = z.output<typeof turboTaskSchema>;
 export type TurboSchedule = z.output<typeof turboScheduleSchema>;
 
-/** A TurboMode file is told apart by its task list: a Sluice config never has one. */
-export function isTurboModeConfig(raw: unknown): boolean {
-  return !!raw && typeof raw === 'object' && !Array.isArray(raw) && 'scheduled_tasks' in raw;
-}
+export { isTurboModeConfig } from './detect.js';

@@ -1,19 +1,13 @@
-import path from 'node:path';
 import { z } from 'zod';
 import type { DependencySpec } from '../../core/dependencies.js';
-import { definePipeline, type PipelineDefinition } from '../../core/pipeline.js';
+import { definePipeline, lazyHandler, type PipelineDefinition } from '../../core/pipeline.js';
 import type { SluiceConfig } from '../../config/schema.js';
-import { ALL_SERIES, BUCKET_NAMES, PIPELINES as FRED_PIPELINES } from '../fred/constants.js';
-import { observations } from '../fred/datasets.js';
+import { BUCKET_NAMES, PIPELINES as FRED_PIPELINES } from '../fred/constants.js';
 import { PIPELINES as PRICE_PIPELINES, SYMBOL_RE } from '../prices/constants.js';
-import { dailyOhlcv } from '../prices/datasets.js';
 import { sessionDateSchema } from '../prices/partitions.js';
-import { DEFAULT_EXPORT_DIR, DEFAULT_SYMBOLS, EXPORT_DIR_ENV, FEATURES_DOMAIN, MATRIX_VERSION, SYMBOLS_ENV } from './constants.js';
-import { dailyMatrix } from './datasets.js';
-import { exportMatrix } from './export.js';
+import { DEFAULT_SYMBOLS, FEATURES_DOMAIN, SYMBOLS_ENV } from './constants.js';
 import { confinedPath } from '../../connectors/access.js';
 import { itemAccessPolicy } from '../access.js';
-import { buildMatrix, latestAtOrBefore, type PriceInput, type SeriesValue } from './matrix.js';
 
 export interface FeaturesDomainOptions {
   config?: SluiceConfig;
@@ -60,7 +54,8 @@ export function configuredSymbols(options: FeaturesDomainOptions = {}): string[]
   }
   if (symbols.length === 0) symbols = [...DEFAULT_SYMBOLS];
   const unique = [...new Set(symbols)];
-  for (const s of unique) if (!SYMBOL_RE.test(s)) throw new Error(`features symbols: ${JSON.stringify(s)} is not a ticker (from ${fromEnv ? SYMBOLS_ENV : 'the prices schedules'})`);
+  for (const s of unique)
+    if (!SYMBOL_RE.test(s)) throw new Error(`features symbols: ${JSON.stringify(s)} is not a ticker (from ${fromEnv ? SYMBOLS_ENV : 'the prices schedules'})`);
   return unique;
 }
 
@@ -95,45 +90,10 @@ export function featuresPipelines(options: FeaturesDomainOptions = {}): Pipeline
       retry: { maxAttempts: 3, baseDelayMs: 10_000, factor: 3, maxDelayMs: 10 * 60_000 },
       timeoutMs: 5 * 60_000,
       concurrency: 2,
-      handler: async (ctx) => {
-        const date = String(ctx.partition.date);
-        const prices = new Map<string, PriceInput>();
-        const inputs: unknown[] = [];
-        for (const symbol of symbols) {
-          const [row] = await ctx.data.latest(dailyOhlcv, { where: { symbol, date } });
-          if (!row || typeof row.close !== 'number') {
-            throw new Error(`${PRICE_PIPELINES.dailyOhlcv} has no landed bar for ${symbol} on ${date}; the matrix needs every configured symbol (${symbols.join(', ')})`);
-          }
-          prices.set(symbol, { close: row.close, change_pct: typeof row.change_pct === 'number' ? row.change_pct : null });
-          inputs.push(row.capture_id);
-        }
-        const values = new Map<string, SeriesValue | null>();
-        const warnings: string[] = [];
-        for (const seriesId of ALL_SERIES) {
-          const value = latestAtOrBefore(await ctx.data.latest(observations, { where: { series_id: seriesId } }), date);
-          if (!value) warnings.push(`${seriesId}: no value at or before ${date} in fred.observations; its columns are null`);
-          values.set(seriesId, value);
-        }
-        const rows = buildMatrix(date, symbols, prices, ALL_SERIES, values);
-        const result = await ctx.data.land(dailyMatrix, {
-          partition: ctx.partition,
-          stage: 'daily_matrix',
-          sourceBytes: JSON.stringify({ version: MATRIX_VERSION, rows }),
-          rows,
-          source: `prices ${inputs.join(', ')}; fred.observations at or before ${date}`,
-          force: ctx.run?.force ?? ctx.params.force,
-        });
-        const exports = await exportMatrix(dailyMatrix, exportDir(ctx.params.export_dir, options), date, rows);
-        ctx.output(`${result.status} ${result.capture_id}: ${rows.length} rows; exported ${exports.parquet} and ${exports.csv}\n`);
-        return { ...result, exports, warnings };
-      },
+      handler: lazyHandler(async () => {
+        const { buildDailyMatrix } = await import('./handlers.js');
+        return (ctx) => buildDailyMatrix(ctx, symbols, options);
+      }),
     }),
   ];
-}
-
-function exportDir(param: string | undefined, options: FeaturesDomainOptions): string {
-  const cwd = process.cwd();
-  if (param) return path.resolve(options.baseDir ?? cwd, param);
-  const env = (options.env ?? process.env)[EXPORT_DIR_ENV];
-  return path.resolve(cwd, env || DEFAULT_EXPORT_DIR);
 }

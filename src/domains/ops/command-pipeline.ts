@@ -5,7 +5,6 @@ import { PermanentError } from '../../core/errors.js';
 import { definePipeline, type PipelineDefinition } from '../../core/pipeline.js';
 import { getCalendar } from '../../time/calendars.js';
 import { dayOfWeek, FRIDAY, isValidDate } from '../../time/civil-date.js';
-import { runCommand } from './command.js';
 import type { CommandOutput } from '../../config/command-output.js';
 import { landOutput, outputDataset, outputFile, OutputFileError } from './command-output.js';
 
@@ -122,6 +121,8 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
         checkedPartition = parsed.data;
       }
       const argv = substituteArgv(spec.argv, checkedPartition, ctx.params as Record<string, unknown>);
+      // The process runner is loaded when a command item first runs, not to list or validate.
+      const { runCommand } = await import('./command.js');
       if (!spec.output || !dataset) return runCommand(ctx, { argv, cwd: spec.cwd, env: spec.env });
       const output = spec.output;
       const out = outputFile(output);

@@ -8,7 +8,7 @@ import { zonedDate } from '../../time/zoned.js';
 import type { BatchHost } from '../batch-host.js';
 import { PIPELINES, PRICES_CALENDAR, PRICES_DOMAIN, SYMBOL_RE } from './constants.js';
 import { previousSession, sessionProblem, sessionsBetween } from './partitions.js';
-import type { PricesBatchState } from './pipelines.js';
+import type { PricesBatchState } from './handlers.js';
 import { describeMissingSource, describeSource, resolvePriceSource, sourceParamsFromConfig, sourceParamsFromEnv, type PriceSource, type PriceSourceParams } from './source.js';
 import { batchSourceLayers } from '../source-layers.js';
 

@@ -16,7 +16,6 @@ import {
   type PriceSourceKind,
   type PriceSourceName,
 } from './constants.js';
-import { mockSeries } from './mock.js';
 import { ValidationError } from '../../core/errors.js';
 import type { Bar } from './parse.js';
 import { mergeSourceLayers, type SourceLayerOf } from '../source-layers.js';
@@ -174,7 +173,7 @@ export async function fetchSeries(source: PriceSource, symbol: string, opts: Fet
     const file = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read([`${symbol}.csv`, `${symbol.toLowerCase()}.csv`], opts.signal);
     return { bars: parseDailyCsv(file.bytes, file.uri), uri: file.uri, remote: false };
   }
-  if (source.kind === 'mock') return { bars: mockSeries(symbol, opts.from, opts.to), uri: `mock:${symbol}`, remote: false };
+  if (source.kind === 'mock') return { bars: (await import('./mock.js')).mockSeries(symbol, opts.from, opts.to), uri: `mock:${symbol}`, remote: false };
   const http = await httpFor(source);
   const secrets = [process.env[API_KEY_ENV[source.kind]]];
   if (source.kind === 'alphavantage') {
