@@ -38,22 +38,33 @@ export class CompletionBatcher {
   /** Writes everything queued so far; resolves when the queue is empty. */
   flush(): Promise<void> {
     this.scheduled = false;
-    this.flushing ??= (async () => {
-      try {
-        for (;;) {
-          const batch = this.pending.splice(0, MAX_COMPLETION_BATCH);
-          if (batch.length === 0) return;
-          try {
-            const results = await this.complete(batch.map((b) => b.report));
-            batch.forEach((b, i) => b.resolve(results[i] ?? false));
-          } catch (err) {
-            batch.forEach((b) => b.reject(err));
-          }
-        }
-      } finally {
-        this.flushing = null;
+    // `flushing` is cleared in a callback attached to the loop's promise, never inside the
+    // loop: with nothing pending the loop returns synchronously, so a `finally` inside it ran
+    // before `??=` stored its (already settled) promise, and that promise then stayed in
+    // `flushing` for good: every later flush returned it and no completion was ever written
+    // again (a flush of an empty queue, e.g. after a batch whose connection was already broken
+    // failed without a round trip, wedged the worker with every slot "finishing").
+    this.flushing ??= this.writePending().finally(() => {
+      this.flushing = null;
+      // Queued after the loop took its last batch: write them rather than wait for a flush.
+      if (this.pending.length > 0 && !this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
       }
-    })();
+    });
     return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    for (;;) {
+      const batch = this.pending.splice(0, MAX_COMPLETION_BATCH);
+      if (batch.length === 0) return;
+      try {
+        const results = await this.complete(batch.map((b) => b.report));
+        batch.forEach((b, i) => b.resolve(results[i] ?? false));
+      } catch (err) {
+        batch.forEach((b) => b.reject(err));
+      }
+    }
   }
 }

@@ -10,29 +10,10 @@
  * (`integrity_check`, and every landed capture has all its rows).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { definePipeline } from '../../src/core/pipeline.js';
-import { createDataStore } from '../../src/data/index.js';
-import type { Dataset } from '../../src/data/dataset.js';
 import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startHarness, type Harness } from '../api/support/harness.js';
 import { waitUntil } from '../helpers/backends.js';
-
-const ROWS = 300;
-const DS: Dataset = { domain: 'test', name: 'bulk', columns: [{ name: 'i', type: 'integer' }, { name: 'text', type: 'text' }], primaryKey: ['i'] };
-const bulk = definePipeline({
-  domain: 'test',
-  name: 'bulk',
-  params: z.object({}),
-  // A generous budget: the point is that the engine keeps going, not how many tries it takes.
-  retry: { maxAttempts: 100, baseDelayMs: 100, factor: 1, maxDelayMs: 100, jitter: 0 },
-  handler: async ({ partition, data }) => {
-    await new Promise((r) => setTimeout(r, 150));
-    const rows = Array.from({ length: ROWS }, (_, i) => ({ i, text: `${partition.n}:${i}:${'x'.repeat(100)}` }));
-    const landed = await data.land(DS, { partition, stage: 'bulk', sourceBytes: `bulk ${partition.n}`, rows });
-    return { capture_id: landed.capture_id };
-  },
-});
+import { bulk, expectAllLandedOnce } from '../helpers/write-outage.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -51,19 +32,8 @@ async function setup(): Promise<{ h: Harness; ids: number[]; db: SqliteStore['da
 }
 
 async function expectRecovered(h: Harness, ids: number[]): Promise<void> {
-  await waitUntil(async () => (await Promise.all(ids.map((id) => h.app.store.getItem(id)))).every((i) => i?.state === 'COMPLETE'), 30_000, 'every item COMPLETE after writes work again', 100);
-  const db = (h.app.store as SqliteStore).database;
-  expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-  const data = createDataStore(h.app.store);
-  for (const id of ids) {
-    const item = (await h.app.store.getItem(id))!;
-    const attempts = await h.app.store.listAttempts(id);
-    expect(attempts.filter((a) => a.status === 'running')).toEqual([]);
-    expect(attempts.filter((a) => a.status === 'succeeded')).toHaveLength(1);
-    const captures = await data.listCaptures({ domain: 'test', partitionKey: item.partitionKey, status: 'landed' });
-    expect(captures).toHaveLength(1);
-    expect((await data.asOf(DS, { capture_id: captures[0]!.capture_id })).length).toBe(ROWS);
-  }
+  await expectAllLandedOnce(h.app.store, ids);
+  expect((h.app.store as SqliteStore).database.pragma('integrity_check', { simple: true })).toBe('ok');
   expect(h.worker!.isRunning).toBe(true);
 }
 

@@ -26,12 +26,22 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
 
 /** Checks a client out for `fn`, guarding it against connection-loss events (see above). */
 export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
   let broken: Error | undefined;
   const onError = (err: Error) => {
     broken = err;
   };
-  client.on('error', onError);
+  // The listener goes on inside the pool's callback, not after `await pool.connect()`: the
+  // pool takes its own listener off synchronously while handing the client over, and a
+  // server message that arrives in the same socket read (a new connection's ReadyForQuery
+  // followed by "terminating connection", as from pg_terminate_backend) was emitted before
+  // the awaiting code ran. With no listener, the 'error' event crashed the worker.
+  const client = await new Promise<pg.PoolClient>((resolve, reject) => {
+    pool.connect((err, c) => {
+      if (err || !c) return reject(err ?? new Error('pool.connect returned no client'));
+      c.on('error', onError);
+      resolve(c);
+    });
+  });
   try {
     return await fn(client);
   } catch (err) {
@@ -47,5 +57,7 @@ export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) =
 function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
   // Class 08 (connection exception), 57P01-03 (admin shutdown, crash, cannot connect now).
-  return typeof code === 'string' ? code.startsWith('08') || code.startsWith('57P') : err instanceof Error && /Connection terminated|ECONNRESET|EPIPE/.test(err.message);
+  return typeof code === 'string'
+    ? code.startsWith('08') || code.startsWith('57P')
+    : err instanceof Error && /Connection terminated|ECONNRESET|EPIPE/.test(err.message);
 }
