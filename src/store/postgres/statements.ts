@@ -7,6 +7,7 @@ import { completeSql } from './complete.js';
 import { failSql } from './fail.js';
 import { commandsSql } from './commands.js';
 import { queriesSql } from './queries.js';
+import { gridSql } from './grid.js';
 import { maintenanceSql } from './maintenance.js';
 import { schedulesSql } from './schedules.js';
 
@@ -29,6 +30,7 @@ export function pgStatements(schema: string) {
     ...failSql(n),
     ...commandsSql(n),
     ...queriesSql(n),
+    ...gridSql(n),
     ...maintenanceSql(n),
     ...schedulesSql(n),
   };

@@ -11,6 +11,7 @@ import * as complete from './complete.js';
 import * as fail from './fail.js';
 import * as commands from './commands.js';
 import * as queries from './queries.js';
+import * as grid from './grid.js';
 import * as dependencies from './dependencies.js';
 import * as maintenance from './maintenance.js';
 import * as schedules from './schedules.js';
@@ -26,7 +27,7 @@ export interface SqliteStoreOptions {
 }
 
 /** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<SqliteContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...dependencies, ...maintenance, ...schedules };
+const OPERATIONS: Operations<SqliteContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...grid, ...dependencies, ...maintenance, ...schedules };
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type

@@ -7,6 +7,7 @@ import { completeStatements } from './complete.js';
 import { failStatements } from './fail.js';
 import { commandsStatements } from './commands.js';
 import { queriesStatements } from './queries.js';
+import { gridStatements } from './grid.js';
 
 /**
  * Every prepared statement of the store, from the families (one module per operation
@@ -23,6 +24,7 @@ export function sqliteStatements(db: DB) {
     ...failStatements(db),
     ...commandsStatements(db),
     ...queriesStatements(db),
+    ...gridStatements(db),
   };
 }
 
