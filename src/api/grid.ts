@@ -1,5 +1,5 @@
 import { WORK_STATES, type WorkState } from '../core/states.js';
-import type { Partition } from '../core/partition.js';
+import { CANONICAL_INT, DATE_LIKE, ISO_DATE, type Partition } from '../core/partition.js';
 import type { Store } from '../store/store.js';
 import { ApiError } from './errors.js';
 
@@ -148,7 +148,6 @@ export interface Dimension {
   date_like: boolean;
 }
 
-export const DATE_LIKE = /^\d{4}-\d{2}(-\d{2})?([T ].*)?$/;
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
 /** Picks rows and columns automatically: rows = the date-like key with most values (else the
@@ -257,8 +256,6 @@ interface Aggregate {
 const aggregates = new WeakMap<Scan, Map<string, Aggregate>>();
 
 const RANK = new Map(STATE_PRECEDENCE.map((st, i) => [st, i]));
-const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Row or column values in display order: date-like keys newest first; otherwise natural

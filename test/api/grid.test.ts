@@ -4,6 +4,7 @@ import { buildGrid, chooseDimensions } from '../../src/api/grid.js';
 import { definePipeline } from '../../src/core/pipeline.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { enqueueWork } from '../../src/engine/enqueue.js';
+import { addToGridSummary } from '../../src/store/sqlite/migrations/0007-partition-grid-summary.js';
 import { startHarness, testPipelines, waitFor, type Harness } from './support/harness.js';
 
 /** Any flat partition (no schema): the wide grid below uses (date, symbol). */
@@ -41,6 +42,8 @@ async function seedWide(h: Harness, dates: string[], symbols: string[]): Promise
      WHERE t.id = ? AND NOT (d.v = ? AND s.v = ?) ORDER BY d.v, s.v`,
   ).run(template!.item.id, dates[0], symbols[0]);
   db.exec('DROP TABLE seed_dates; DROP TABLE seed_symbols');
+  // What the store's enqueue does for the rows it inserts: add them to the grid summary.
+  for (const sql of addToGridSummary(`(SELECT * FROM work_items WHERE domain = 'bench' AND pipeline = 'wide' AND id > ${Number(template!.item.id)})`)) db.exec(sql);
 }
 
 describe('partition status grid', () => {

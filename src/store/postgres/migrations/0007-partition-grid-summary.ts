@@ -12,7 +12,7 @@ const addValues = (src: string) => `
       v AS (
         INSERT INTO grid_values AS g (domain, pipeline, key, value, sort_key, items)
         SELECT domain, pipeline, key, value, ${SORT_KEY('value')}, n FROM src
-        ON CONFLICT (domain, pipeline, key, value) DO UPDATE SET items = g.items + excluded.items
+        ON CONFLICT (domain, pipeline, key, sort_key, value) DO UPDATE SET items = g.items + excluded.items
         -- xmax = 0: this statement inserted the row (a new distinct value), not updated it.
         RETURNING g.domain, g.pipeline, g.key, g.value, (g.xmax = 0) AS fresh
       ),
@@ -49,9 +49,10 @@ export const migration: Migration = {
       value     text   NOT NULL,
       sort_key  text   COLLATE "C" NOT NULL,
       items     bigint NOT NULL,
-      PRIMARY KEY (domain, pipeline, key, value)
+      -- sort_key is a function of value, so this is unique on the value too, and one index
+      -- serves both the upsert's lookup and the axis pages.
+      PRIMARY KEY (domain, pipeline, key, sort_key, value)
     );
-    CREATE INDEX grid_values_order ON grid_values (domain, pipeline, key, sort_key);
     CREATE TABLE grid_keys (
       domain           text   NOT NULL,
       pipeline         text   NOT NULL,
@@ -74,12 +75,12 @@ export const migration: Migration = {
     CREATE FUNCTION grid_items_removed() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
       UPDATE grid_values g SET items = g.items - r.n FROM (${PARTITION_VALUES('removed_items')}) r
-        WHERE g.domain = r.domain AND g.pipeline = r.pipeline AND g.key = r.key AND g.value = r.value;
+        WHERE g.domain = r.domain AND g.pipeline = r.pipeline AND g.key = r.key AND g.sort_key = ${SORT_KEY('r.value')} AND g.value = r.value;
       -- (The update's effect is visible here: a later statement of the same function.)
       WITH removed AS (${PARTITION_VALUES('removed_items')}),
       gone AS (
         DELETE FROM grid_values g USING removed r
-        WHERE g.domain = r.domain AND g.pipeline = r.pipeline AND g.key = r.key AND g.value = r.value AND g.items <= 0
+        WHERE g.domain = r.domain AND g.pipeline = r.pipeline AND g.key = r.key AND g.sort_key = ${SORT_KEY('r.value')} AND g.value = r.value AND g.items <= 0
         RETURNING g.domain, g.pipeline, g.key, g.value
       ),
       per_key AS (SELECT domain, pipeline, key, sum(n)::bigint AS items FROM removed GROUP BY 1, 2, 3),
