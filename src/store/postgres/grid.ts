@@ -23,9 +23,16 @@ export function gridSql(n: PgNames) {
            FROM unnest($3::text[]) AS s) AS states`,
     valuesAscending: `SELECT value FROM ${values} WHERE domain = $1 AND pipeline = $2 AND key = $3 ORDER BY sort_key LIMIT $4 OFFSET $5`,
     valuesDescending: `SELECT value FROM ${values} WHERE domain = $1 AND pipeline = $2 AND key = $3 ORDER BY sort_key DESC LIMIT $4 OFFSET $5`,
+    // One unique-index probe per key (LATERAL, all three columns equal): with
+    // \`partition_key = ANY\` and the statistics of a table a backfill has just filled, the
+    // planner read the whole pipeline (bitmap scan on domain, pipeline) and filtered.
     statesByKey: `
-      SELECT partition_key, partition, state, id, updated_at FROM ${items}
-      WHERE domain = $1 AND pipeline = $2 AND partition_key = ANY ($3::text[])`,
+      SELECT w.partition_key, w.partition, w.state, w.id, w.updated_at
+      FROM unnest($3::text[]) AS k(key)
+      CROSS JOIN LATERAL (
+        SELECT partition_key, partition, state, id, updated_at FROM ${items}
+        WHERE domain = $1 AND pipeline = $2 AND partition_key = k.key
+      ) w`,
   };
 }
 
