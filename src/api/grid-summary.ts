@@ -1,7 +1,20 @@
 import { partitionKey, type Partition } from '../core/partition.js';
 import { WORK_STATES, type WorkState } from '../core/states.js';
 import type { PartitionKeySummary, PartitionSummary, Store } from '../store/store.js';
-import { GRID_MAX_INTERVAL_MS, GRID_MAX_STALE_MS, GRID_MIN_INTERVAL_MS, GridScanner, NONE, buildGrid, chooseAxes, sortValues, type Dimension, type GridCell, type GridJson, type GridOptions } from './grid.js';
+import {
+  GRID_MAX_INTERVAL_MS,
+  GRID_MAX_STALE_MS,
+  GRID_MIN_INTERVAL_MS,
+  GridScanner,
+  NONE,
+  buildGrid,
+  chooseAxes,
+  sortValues,
+  type Dimension,
+  type GridCell,
+  type GridJson,
+  type GridOptions,
+} from './grid.js';
 
 /**
  * The partition grid served from the store's grid summary (migration 7: each partition key's
@@ -143,7 +156,8 @@ export class Grids extends GridScanner {
     const none = total > key.items;
     const dated = key.dateLikeValues === key.distinctValues;
     // NONE is the last row (column): number distinctValues.
-    const withNone = (values: string[], offset: number, limit: number) => (none && offset <= key.distinctValues && offset + limit > key.distinctValues ? [...values, NONE] : values);
+    const withNone = (values: string[], offset: number, limit: number) =>
+      none && offset <= key.distinctValues && offset + limit > key.distinctValues ? [...values, NONE] : values;
     if (key.distinctValues <= AXIS_IN_MEMORY) {
       let sorted = snap.axes.get(key.key);
       if (!sorted) {
@@ -152,7 +166,12 @@ export class Grids extends GridScanner {
         sorted.catch(() => snap.axes.delete(key.key));
       }
       const all = sorted;
-      return { key: key.key, distinct: key.distinctValues, none, page: async (offset, limit) => withNone((await all).slice(offset, offset + limit), offset, limit) };
+      return {
+        key: key.key,
+        distinct: key.distinctValues,
+        none,
+        page: async (offset, limit) => withNone((await all).slice(offset, offset + limit), offset, limit),
+      };
     }
     // The sort-key order is the grid's order only for these two shapes (see `sortValues`).
     const ints = key.intValues === key.distinctValues;
@@ -162,7 +181,11 @@ export class Grids extends GridScanner {
       distinct: key.distinctValues,
       none,
       page: async (offset, limit) =>
-        withNone(offset < key.distinctValues ? await this.gridStore.partitionValues(domain, pipeline, key.key, { descending: !ints && dated, offset, limit }) : [], offset, limit),
+        withNone(
+          offset < key.distinctValues ? await this.gridStore.partitionValues(domain, pipeline, key.key, { descending: !ints && dated, offset, limit }) : [],
+          offset,
+          limit,
+        ),
     };
   }
 }

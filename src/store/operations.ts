@@ -37,6 +37,7 @@ export const OPERATIONS = [
   'nextDesiredAt',
   'pruneFinished',
   'maintain',
+  'refreshStatistics',
   'fireTick',
   'listTicks',
   'lastTickAt',

@@ -236,6 +236,11 @@ export interface Store extends ScheduleStore {
   pruneFinished(before: Date): Promise<number>;
   /** VACUUM / ANALYZE as the backend understands them. */
   maintain(): Promise<void>;
+  /** After a bulk insert (a large backfill): refresh the planner's statistics of work_items
+   * (PostgreSQL: VACUUM (ANALYZE), which also sets the visibility map the grid's index-only
+   * counts rely on; SQLite: a sampled ANALYZE through PRAGMA optimize). Cheaper than
+   * `maintain`: one table, no VACUUM of the SQLite file. */
+  refreshStatistics(): Promise<void>;
 
   /** Called when new work may be ready (local enqueue, or a NOTIFY from another process). */
   onWake(listener: () => void): () => void;

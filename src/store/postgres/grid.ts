@@ -37,18 +37,31 @@ export function gridSql(n: PgNames) {
 }
 
 export async function partitionSummary(ctx: PgContext, domain: string, pipeline: string): Promise<PartitionSummary> {
-  const { rows } = await ctx.pool.query<{ keys: PartitionKeySummary[]; states: Record<WorkState, number> }>(ctx.stmt('partitionSummary'), [domain, pipeline, [...WORK_STATES]]);
+  const { rows } = await ctx.pool.query<{ keys: PartitionKeySummary[]; states: Record<WorkState, number> }>(ctx.stmt('partitionSummary'), [
+    domain,
+    pipeline,
+    [...WORK_STATES],
+  ]);
   const keys = rows[0]!.keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { keys, states: rows[0]!.states };
 }
 
 export async function partitionValues(ctx: PgContext, domain: string, pipeline: string, key: string, opts: PartitionValuesOptions = {}): Promise<string[]> {
-  const { rows } = await ctx.pool.query<{ value: string }>(ctx.stmt(opts.descending ? 'valuesDescending' : 'valuesAscending'), [domain, pipeline, key, opts.limit ?? null, opts.offset ?? 0]);
+  const { rows } = await ctx.pool.query<{ value: string }>(ctx.stmt(opts.descending ? 'valuesDescending' : 'valuesAscending'), [
+    domain,
+    pipeline,
+    key,
+    opts.limit ?? null,
+    opts.offset ?? 0,
+  ]);
   return rows.map((r) => r.value);
 }
 
 export async function partitionStatesByKey(ctx: PgContext, domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<PartitionState[]> {
   if (partitionKeys.length === 0) return [];
-  const { rows } = await ctx.pool.query<{ partition_key: string; partition: Partition; state: WorkState; id: string; updated_at: Date }>(ctx.stmt('statesByKey'), [domain, pipeline, [...partitionKeys]]);
+  const { rows } = await ctx.pool.query<{ partition_key: string; partition: Partition; state: WorkState; id: string; updated_at: Date }>(
+    ctx.stmt('statesByKey'),
+    [domain, pipeline, [...partitionKeys]],
+  );
   return rows.map((r) => ({ partitionKey: r.partition_key, partition: r.partition, state: r.state, itemId: Number(r.id), updatedAt: r.updated_at }));
 }

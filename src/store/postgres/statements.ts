@@ -38,4 +38,4 @@ export function pgStatements(schema: string) {
 
 export type PgStatements = ReturnType<typeof pgStatements>;
 /** A statement the store runs by name (the rest are table names or run unprepared). */
-export type StatementName = Exclude<keyof PgStatements, 'items' | 'attempts' | 'events' | 'maintain'>;
+export type StatementName = Exclude<keyof PgStatements, 'items' | 'attempts' | 'events' | 'maintain' | 'refreshStatistics'>;

@@ -86,7 +86,8 @@ export async function partitionSummary(ctx: SqliteContext, domain: string, pipel
     }));
     keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const states = Object.fromEntries(WORK_STATES.map((s) => [s, 0])) as Record<WorkState, number>;
-    for (const r of ctx.s.stateCountsOf.all({ domain, pipeline, states: JSON.stringify(WORK_STATES) }) as { state: WorkState; n: number }[]) states[r.state] = r.n;
+    for (const r of ctx.s.stateCountsOf.all({ domain, pipeline, states: JSON.stringify(WORK_STATES) }) as { state: WorkState; n: number }[])
+      states[r.state] = r.n;
     return { keys, states };
   })();
 }
@@ -99,5 +100,11 @@ export async function partitionValues(ctx: SqliteContext, domain: string, pipeli
 export async function partitionStatesByKey(ctx: SqliteContext, domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<PartitionState[]> {
   if (partitionKeys.length === 0) return [];
   const rows = ctx.s.statesByKey.raw().all(domain, pipeline, JSON.stringify(partitionKeys)) as [string, string, WorkState, number, number][];
-  return rows.map(([partitionKey, partition, state, itemId, updatedAt]) => ({ partitionKey, partition: JSON.parse(partition), state, itemId, updatedAt: new Date(updatedAt) }));
+  return rows.map(([partitionKey, partition, state, itemId, updatedAt]) => ({
+    partitionKey,
+    partition: JSON.parse(partition),
+    state,
+    itemId,
+    updatedAt: new Date(updatedAt),
+  }));
 }
