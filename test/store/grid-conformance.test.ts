@@ -109,4 +109,15 @@ describe.each(backendsUnderTest())('grid summary on %s', (backend) => {
     expect(await store.partitionSummary('ops', 'noop')).toEqual(before);
     expect(await store.countPartitions('ops', 'noop')).toBe(50);
   });
+
+  it('stays exact under concurrent enqueues that share new values', async () => {
+    const store = await open();
+    const dates = Array.from({ length: 20 }, (_, i) => `2026-02-${String(i + 1).padStart(2, '0')}`);
+    // Four batches at once, each every date with its own tier: every date is new to all four.
+    await Promise.all(['A', 'B', 'C', 'D'].map((tier) => store.enqueue(dates.map((date) => spec({ date, tier })))));
+    expect((await store.partitionSummary('ops', 'noop')).keys).toEqual([
+      { key: 'date', distinctValues: 20, items: 80, intValues: 0, isoDateValues: 20, dateLikeValues: 20 },
+      { key: 'tier', distinctValues: 4, items: 80, intValues: 0, isoDateValues: 0, dateLikeValues: 0 },
+    ]);
+  });
 });
