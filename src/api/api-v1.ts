@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { markApiScope, type Auth } from './auth.js';
 import type { ServerContext } from './context.js';
-import type { GridScanner } from './grid.js';
+import type { Grids } from './grid-summary.js';
 import { backfillRoutes } from './routes/backfills.js';
 import { captureRoutes } from './routes/captures.js';
 import { dataRoutes } from './routes/data.js';
@@ -16,7 +16,7 @@ import { turboModeRunRoutes } from './routes/turbomode-scheduler.js';
 import { workRoutes } from './routes/work.js';
 
 export interface ApiV1Options extends ServerContext {
-  grids: GridScanner;
+  grids: Grids;
   auth: Auth;
 }
 

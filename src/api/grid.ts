@@ -1,5 +1,5 @@
 import { WORK_STATES, type WorkState } from '../core/states.js';
-import type { Partition } from '../core/partition.js';
+import { CANONICAL_INT, DATE_LIKE, ISO_DATE, type Partition } from '../core/partition.js';
 import type { Store } from '../store/store.js';
 import { ApiError } from './errors.js';
 
@@ -148,7 +148,6 @@ export interface Dimension {
   date_like: boolean;
 }
 
-const DATE_LIKE = /^\d{4}-\d{2}(-\d{2})?([T ].*)?$/;
 const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
 
 /** Picks rows and columns automatically: rows = the date-like key with most values (else the
@@ -161,6 +160,25 @@ export function chooseDimensions(dims: readonly Dimension[]): { row: string | nu
   const row = (dated[0] ?? byDistinct[0])!.key;
   const col = byDistinct.find((d) => d.key !== row)?.key ?? null;
   return { row, col };
+}
+
+const byKeyName = (a: Dimension, b: Dimension) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** The row, column and folded keys for a request (rows= / cols= or chosen), after checking
+ * that named keys exist. `dimensions` in key-name order; a key is date-like when all its
+ * values are. */
+export function chooseAxes(pipelineKey: string, dimensions: readonly Dimension[], rows: string | undefined, cols: string | undefined): { rowKey: string | null; colKey: string | null; folded: string[] } {
+  const keys = dimensions.map((d) => d.key);
+  for (const [field, value] of [['rows', rows], ['cols', cols]] as const) {
+    if (value !== undefined && !keys.includes(value)) {
+      throw new ApiError(400, 'invalid_input', `${field}: ${JSON.stringify(value)} is not a partition key of ${pipelineKey}`, field, value, `name a partition key of ${pipelineKey} (${keys.join(', ') || 'none'})`);
+    }
+  }
+  const auto = chooseDimensions(dimensions);
+  const rowKey = rows ?? (cols !== undefined && auto.row === cols ? auto.col : auto.row);
+  let colKey = cols ?? (auto.col === rowKey ? auto.row : auto.col);
+  if (colKey === rowKey) colKey = null;
+  return { rowKey, colKey, folded: keys.filter((k) => k !== rowKey && k !== colKey).sort() };
 }
 
 /** One partition key's values: each distinct value numbered in order of appearance, and
@@ -238,8 +256,6 @@ interface Aggregate {
 const aggregates = new WeakMap<Scan, Map<string, Aggregate>>();
 
 const RANK = new Map(STATE_PRECEDENCE.map((st, i) => [st, i]));
-const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
-const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Row or column values in display order: date-like keys newest first; otherwise natural
@@ -247,7 +263,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
  * result: all canonical integers (sorted as numbers) and all YYYY-MM-DD dates (sorted as
  * plain strings). A million values then sort in well under a second.
  */
-function sortValues(list: readonly string[], dated: boolean): string[] {
+export function sortValues(list: readonly string[], dated: boolean): string[] {
   let values: string[];
   if (list.every((v) => CANONICAL_INT.test(v))) {
     values = Array.from(Float64Array.from(list, Number).sort(), String);
@@ -276,8 +292,7 @@ function aggregate(pipelineKey: string, scan: Scan, rows: string | undefined, co
     for (const k in partition) {
       const v = partition[k]!;
       let kv = byKey.get(k);
-      // Date-likeness is judged on the first 50,000 entries.
-      if (!kv) byKey.set(k, (kv = { ords: new Int32Array(n).fill(-1), numbers: new Map(), list: [], dated: i < 50_000 }));
+      if (!kv) byKey.set(k, (kv = { ords: new Int32Array(n).fill(-1), numbers: new Map(), list: [], dated: false }));
       let ord = kv.numbers.get(v);
       if (ord === undefined) {
         ord = kv.list.length;
@@ -285,21 +300,11 @@ function aggregate(pipelineKey: string, scan: Scan, rows: string | undefined, co
         kv.list.push(v);
       }
       kv.ords[i] = ord;
-      if (i < 50_000 && kv.dated) kv.dated = DATE_LIKE.test(v);
     }
   }
-  const dimensions: Dimension[] = [...byKey].map(([key, kv]) => ({ key, distinct: kv.list.length, date_like: kv.dated }));
-  const keys = new Set(byKey.keys());
-  for (const [field, value] of [['rows', rows], ['cols', cols]] as const) {
-    if (value !== undefined && !keys.has(value)) {
-      throw new ApiError(400, 'invalid_input', `${field}: ${JSON.stringify(value)} is not a partition key of ${pipelineKey}`, field, value, `name a partition key of ${pipelineKey} (${[...keys].join(', ') || 'none'})`);
-    }
-  }
-  const auto = chooseDimensions(dimensions);
-  const rowKey = rows ?? (cols !== undefined && auto.row === cols ? auto.col : auto.row);
-  let colKey = cols ?? (auto.col === rowKey ? auto.row : auto.col);
-  if (colKey === rowKey) colKey = null;
-  const folded = [...keys].filter((k) => k !== rowKey && k !== colKey).sort();
+  for (const kv of byKey.values()) kv.dated = kv.list.every((v) => DATE_LIKE.test(v));
+  const dimensions: Dimension[] = [...byKey].map(([key, kv]) => ({ key, distinct: kv.list.length, date_like: kv.dated })).sort(byKeyName);
+  const { rowKey, colKey, folded } = chooseAxes(pipelineKey, dimensions, rows, cols);
 
   const rowKv = rowKey === null ? null : byKey.get(rowKey)!;
   const colKv = colKey === null ? null : byKey.get(colKey)!;

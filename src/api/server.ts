@@ -7,7 +7,7 @@ import { registerAuth } from './auth.js';
 import { registerCsrfGuard } from './guards.js';
 import type { ServerContext, ZodServer } from './context.js';
 import { errorBody, toErrorResponse } from './errors.js';
-import { GridScanner } from './grid.js';
+import { Grids } from './grid-summary.js';
 import { registerDashboard, errorPage } from './routes/dashboard.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { turboModeRoutes, turboModeRunRoutes } from './routes/turbomode-scheduler.js';
@@ -85,7 +85,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const metrics = createMetrics({ store: app.store, registry: app.registry, logger: log, worker: options.worker, scheduler: options.scheduler });
   server.addHook('onClose', async () => metrics.detach());
-  const grids = new GridScanner(app.store);
+  const grids = new Grids(app.store);
 
   server.setErrorHandler((err, request, reply) => {
     const { status, body } = toErrorResponse(err, request);

@@ -68,3 +68,17 @@ export function parsePartitionArg(text: string, field = '--partition'): Partitio
   }
   return normalizePartition(out, field);
 }
+
+/** The partition grid's classes of a value (src/api/grid.ts orders axes by them; the
+ * stores' grid summary counts them, and its SQL in migration 7 mirrors these patterns):
+ * canonical integers (sorted by value), YYYY-MM-DD dates, and date-like values (rows go
+ * newest first). */
+export const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
+export const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+export const DATE_LIKE = /^\d{4}-\d{2}(-\d{2})?([T ].*)?$/;
+
+/** A value's key in the grid summary's order: canonical integers zero-padded to 16 digits
+ * (so they sort by value as text), everything else itself. */
+export function gridSortKey(value: string): string {
+  return CANONICAL_INT.test(value) ? value.padStart(16, '0') : value;
+}

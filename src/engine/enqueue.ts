@@ -79,8 +79,9 @@ export function autoDownstreamSpecs(registry: PipelineRegistry, built: readonly 
   const seen = new Set(built.map((b) => `${b.pipeline.key}|${partitionKey(b.spec.partition)}`));
   const queue = [...built];
   const extra: EnqueueSpec[] = [];
-  while (queue.length) {
-    const { pipeline, spec } = queue.shift()!;
+  // A read index, not queue.shift(): shifting a backfill chunk of 50,000 is quadratic.
+  for (let next = 0; next < queue.length; next++) {
+    const { pipeline, spec } = queue[next]!;
     for (const down of autoDownstreams(registry, pipeline, spec.partition)) {
       const key = `${down.pipeline.key}|${partitionKey(down.partition)}`;
       if (seen.has(key)) continue;

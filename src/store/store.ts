@@ -120,6 +120,32 @@ export interface PartitionStatesOptions {
   after?: string;
 }
 
+/** One partition key of a pipeline, from the grid summary (kept on every item insert and
+ * delete): how many distinct values it has, how many items carry it, and how many of those
+ * values are canonical integers, YYYY-MM-DD dates and date-like (the grid's axis rules). */
+export interface PartitionKeySummary {
+  key: string;
+  distinctValues: number;
+  items: number;
+  intValues: number;
+  isoDateValues: number;
+  dateLikeValues: number;
+}
+
+/** A pipeline's partition keys (by key name) and its items by state, read in one snapshot. */
+export interface PartitionSummary {
+  keys: PartitionKeySummary[];
+  states: Record<WorkState, number>;
+}
+
+export interface PartitionValuesOptions {
+  /** Sort-key order: canonical integers by value, everything else as text. */
+  descending?: boolean;
+  /** Default: every value. */
+  limit?: number;
+  offset?: number;
+}
+
 export interface RecentAttemptsFilter {
   limit: number;
   offset?: number;
@@ -184,6 +210,13 @@ export interface Store extends ScheduleStore {
    * query over the (domain, pipeline, partition_key) unique index, no full item rows. */
   partitionStates(domain: string, pipeline: string, opts?: PartitionStatesOptions): Promise<PartitionState[]>;
   countPartitions(domain: string, pipeline: string): Promise<number>;
+  /** The grid summary of one pipeline: its keys and its state counts (see PartitionSummary). */
+  partitionSummary(domain: string, pipeline: string): Promise<PartitionSummary>;
+  /** Distinct values of one partition key of a pipeline, off the summary's sort-key index. */
+  partitionValues(domain: string, pipeline: string, key: string, opts?: PartitionValuesOptions): Promise<string[]>;
+  /** The items of the given partition keys (those that exist, in no particular order): one
+   * unique-index lookup each, for the cells one grid page shows. */
+  partitionStatesByKey(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<PartitionState[]>;
   /** Attempts across items, newest first (started_at, then id), with their item's domain,
    * pipeline, partition key and state. Walks the attempts(started_at) index. */
   listRecentAttempts(filter: RecentAttemptsFilter): Promise<RecentAttempt[]>;
@@ -203,6 +236,11 @@ export interface Store extends ScheduleStore {
   pruneFinished(before: Date): Promise<number>;
   /** VACUUM / ANALYZE as the backend understands them. */
   maintain(): Promise<void>;
+  /** After a bulk insert (a large backfill): refresh the planner's statistics of work_items
+   * (PostgreSQL: VACUUM (ANALYZE), which also sets the visibility map the grid's index-only
+   * counts rely on; SQLite: a sampled ANALYZE through PRAGMA optimize). Cheaper than
+   * `maintain`: one table, no VACUUM of the SQLite file. */
+  refreshStatistics(): Promise<void>;
 
   /** Called when new work may be ready (local enqueue, or a NOTIFY from another process). */
   onWake(listener: () => void): () => void;

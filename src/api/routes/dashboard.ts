@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
-import type { GridScanner } from '../grid.js';
+import type { Grids } from '../grid-summary.js';
 import { ApiError } from '../errors.js';
 import { mustRule, NotFoundError } from '../../core/errors.js';
 import { ruleOfIssue } from '../../core/zod-rule.js';
@@ -29,7 +29,7 @@ export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src '
  * The dashboard: server-rendered pages (work without JavaScript) plus one small script that
  * polls the JSON API and updates them in place. No build step, no CDN, no external fonts.
  */
-export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: GridScanner, auth: { enabled: boolean }): void {
+export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: Grids, auth: { enabled: boolean }): void {
   const { app, scheduler } = ctx;
   // Every script of the assets folder, read once: dashboard.js imports the page modules.
   const scripts = new Map(readdirSync(ASSETS).filter((f) => /^[a-z-]+\.js$/.test(f)).map((f) => [f, readFileSync(new URL(f, ASSETS), 'utf8')]));

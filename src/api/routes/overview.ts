@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { summarizeCounts } from '../../engine/state-summary.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.js';
-import { buildGrid, type GridScanner } from '../grid.js';
+import type { Grids } from '../grid-summary.js';
 import { overview } from '../queries.js';
 import { limitParam, offsetParam, pickErrors, workStateSchema } from '../schemas.js';
 
@@ -20,7 +20,7 @@ export const gridQuery = z.strictObject({
   col_offset: offsetParam,
 });
 
-export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: GridScanner }> = async (server, { grids, ...ctx }) => {
+export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: Grids }> = async (server, { grids, ...ctx }) => {
   const { app } = ctx;
 
   server.get(
@@ -119,9 +119,8 @@ export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: Grid
   );
 };
 
-export async function gridFor(ctx: ServerContext, grids: GridScanner, pipeline: string, q: z.infer<typeof gridQuery>) {
+export async function gridFor(ctx: ServerContext, grids: Grids, pipeline: string, q: z.infer<typeof gridQuery>) {
   const registered = ctx.app.registry.require(pipeline, 'pipeline');
-  const scan = await grids.scan(registered.definition.domain, registered.definition.name);
-  const grid = buildGrid(registered.key, scan, { rows: q.rows, cols: q.cols, limit: q.limit, offset: q.offset, colLimit: q.col_limit, colOffset: q.col_offset });
+  const grid = await grids.grid(registered.key, registered.definition.domain, registered.definition.name, { rows: q.rows, cols: q.cols, limit: q.limit, offset: q.offset, colLimit: q.col_limit, colOffset: q.col_offset });
   return { ...grid, deadline: await gridDeadline(ctx.app, registered.definition.domain, registered.definition.name) };
 }

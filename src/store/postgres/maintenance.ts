@@ -18,6 +18,7 @@ export function maintenanceSql(n: PgNames) {
       gone_attempts AS (DELETE FROM ${attempts} a USING gone WHERE a.item_id = gone.id)
       SELECT count(*)::int AS n FROM gone`,
     maintain: `VACUUM (ANALYZE) ${items}, ${attempts}, ${events}, ${deps}, ${ticks}, ${leases}`,
+    refreshStatistics: `VACUUM (ANALYZE) ${items}`,
   };
 }
 
@@ -29,4 +30,10 @@ export async function pruneFinished(ctx: PgContext, before: Date): Promise<numbe
 /** VACUUM cannot run inside a transaction block; a pooled query runs in autocommit. */
 export async function maintain(ctx: PgContext): Promise<void> {
   await ctx.pool.query(ctx.sql.maintain);
+}
+
+/** A table a backfill has just filled has the statistics of an empty one: the grid's cell
+ * lookups then read the whole pipeline, and its counts visit every heap page. */
+export async function refreshStatistics(ctx: PgContext): Promise<void> {
+  await ctx.pool.query(ctx.sql.refreshStatistics);
 }

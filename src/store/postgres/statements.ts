@@ -7,6 +7,7 @@ import { completeSql } from './complete.js';
 import { failSql } from './fail.js';
 import { commandsSql } from './commands.js';
 import { queriesSql } from './queries.js';
+import { gridSql } from './grid.js';
 import { maintenanceSql } from './maintenance.js';
 import { schedulesSql } from './schedules.js';
 import { fireTicksSql } from './fire-ticks.js';
@@ -30,6 +31,7 @@ export function pgStatements(schema: string) {
     ...failSql(n),
     ...commandsSql(n),
     ...queriesSql(n),
+    ...gridSql(n),
     ...maintenanceSql(n),
     ...schedulesSql(n),
     ...fireTicksSql(n),
@@ -38,4 +40,4 @@ export function pgStatements(schema: string) {
 
 export type PgStatements = ReturnType<typeof pgStatements>;
 /** A statement the store runs by name (the rest are table names or run unprepared). */
-export type StatementName = Exclude<keyof PgStatements, 'items' | 'attempts' | 'events' | 'maintain'>;
+export type StatementName = Exclude<keyof PgStatements, 'items' | 'attempts' | 'events' | 'maintain' | 'refreshStatistics'>;

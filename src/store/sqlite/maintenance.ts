@@ -16,3 +16,13 @@ export async function maintain(ctx: SqliteContext): Promise<void> {
   ctx.db.exec('VACUUM');
   ctx.db.pragma('wal_checkpoint(TRUNCATE)');
 }
+
+/** Sampled statistics (at most 1,000 rows per index), only where SQLite finds them stale. */
+export async function refreshStatistics(ctx: SqliteContext): Promise<void> {
+  ctx.db.pragma('analysis_limit = 1000');
+  try {
+    ctx.db.pragma('optimize');
+  } finally {
+    ctx.db.pragma('analysis_limit = 0');
+  }
+}

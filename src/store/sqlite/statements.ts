@@ -8,6 +8,7 @@ import { failStatements } from './fail.js';
 import { commandsStatements } from './commands.js';
 import { queriesStatements } from './queries.js';
 import { fireTicksStatements } from './fire-ticks.js';
+import { gridStatements } from './grid.js';
 
 /**
  * Every prepared statement of the store, from the families (one module per operation
@@ -25,6 +26,7 @@ export function sqliteStatements(db: DB) {
     ...commandsStatements(db),
     ...queriesStatements(db),
     ...fireTicksStatements(db),
+    ...gridStatements(db),
   };
 }
 
