@@ -75,14 +75,16 @@ export const migration: Migration = {
 
     CREATE TRIGGER grid_item_removed AFTER DELETE ON work_items
     BEGIN
-      -- A value whose last item this is (items = 1) leaves its key's distinct counts.
-      UPDATE grid_keys AS k SET items = k.items - 1, distinct_values = k.distinct_values - (v.items <= 1),
-          int_values = k.int_values - (v.items <= 1 AND ${IS_INT('v.value')}),
-          iso_date_values = k.iso_date_values - (v.items <= 1 AND ${IS_ISO_DATE('v.value')}),
-          date_like_values = k.date_like_values - (v.items <= 1 AND ${IS_DATE_LIKE('v.value')})
+      -- A value whose last item this is (items = 1) leaves its key's distinct counts. The target
+      -- is named, not aliased: SQLite cannot re-parse an aliased UPDATE … FROM in a trigger when
+      -- any table is renamed later (ALTER TABLE … RENAME fails with "no such column: k.items").
+      UPDATE grid_keys SET items = grid_keys.items - 1, distinct_values = grid_keys.distinct_values - (v.items <= 1),
+          int_values = grid_keys.int_values - (v.items <= 1 AND ${IS_INT('v.value')}),
+          iso_date_values = grid_keys.iso_date_values - (v.items <= 1 AND ${IS_ISO_DATE('v.value')}),
+          date_like_values = grid_keys.date_like_values - (v.items <= 1 AND ${IS_DATE_LIKE('v.value')})
         FROM json_each(OLD.partition) j, grid_values v
         WHERE v.domain = OLD.domain AND v.pipeline = OLD.pipeline AND v.key = j.key AND v.sort_key = ${SORT_KEY('j.value')} AND v.value = j.value
-          AND k.domain = OLD.domain AND k.pipeline = OLD.pipeline AND k.key = j.key;
+          AND grid_keys.domain = OLD.domain AND grid_keys.pipeline = OLD.pipeline AND grid_keys.key = j.key;
       UPDATE grid_values SET items = items - 1
         WHERE domain = OLD.domain AND pipeline = OLD.pipeline AND (key, sort_key, value) IN (SELECT j.key, ${SORT_KEY('j.value')}, j.value FROM json_each(OLD.partition) j);
       DELETE FROM grid_values
