@@ -10,7 +10,27 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', fetch: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', structuredClone: 'readonly', queueMicrotask: 'readonly', performance: 'readonly', document: 'readonly', window: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        setImmediate: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+        fetch: 'readonly',
+        TextEncoder: 'readonly',
+        TextDecoder: 'readonly',
+        structuredClone: 'readonly',
+        queueMicrotask: 'readonly',
+        performance: 'readonly',
+        document: 'readonly',
+        window: 'readonly',
+      },
     },
     rules: {
       // PipelineDefinition<P = any> and a few zod/pg boundaries need `any` on purpose.
@@ -24,6 +44,16 @@ export default tseslint.config(
   {
     // The dashboard's one browser script, served as it is.
     files: ['src/api/dashboard/assets/**/*.js'],
-    languageOptions: { globals: { Node: 'readonly', Element: 'readonly', localStorage: 'readonly', location: 'readonly', history: 'readonly', EventSource: 'readonly', FormData: 'readonly' } },
+    languageOptions: {
+      globals: {
+        Node: 'readonly',
+        Element: 'readonly',
+        localStorage: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        EventSource: 'readonly',
+        FormData: 'readonly',
+      },
+    },
   },
 );

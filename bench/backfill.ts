@@ -82,7 +82,13 @@ async function pgBaseline(schema: string, p: number): Promise<number> {
                                        total_attempts, max_attempts, backoff, created_at, updated_at)
          SELECT t.id, 'ops', 'noop', t.k, t.p::jsonb, '{}', 'PENDING', $4, now(), 0, 0, 3, $5::jsonb, now(), now()
          FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, k, p)`,
-        [Array.from({ length: end - start }, (_, i) => start + i + 1), keys.slice(start, end), partitions.slice(start, end), BACKFILL_DEFAULT_PRIORITY, BACKOFF],
+        [
+          Array.from({ length: end - start }, (_, i) => start + i + 1),
+          keys.slice(start, end),
+          partitions.slice(start, end),
+          BACKFILL_DEFAULT_PRIORITY,
+          BACKOFF,
+        ],
       );
     }
     await client.query('COMMIT');

@@ -18,7 +18,14 @@ export interface ExplainOptions {
 }
 
 const backoff = { baseDelayMs: 1000, factor: 3, maxDelayMs: 60_000, jitter: 0.5 };
-const spec = (partition: Record<string, string>, desiredAt?: Date): EnqueueSpec => ({ domain: 'ops', pipeline: 'noop', partition, maxAttempts: 3, backoff, desiredAt });
+const spec = (partition: Record<string, string>, desiredAt?: Date): EnqueueSpec => ({
+  domain: 'ops',
+  pipeline: 'noop',
+  partition,
+  maxAttempts: 3,
+  backoff,
+  desiredAt,
+});
 
 export async function explainQueue(opts: ExplainOptions): Promise<string> {
   const scratch = await scratchPgSchema('sluice_explain');
@@ -31,7 +38,7 @@ export async function explainQueue(opts: ExplainOptions): Promise<string> {
       await store.enqueue(Array.from({ length: Math.min(10_000, opts.depth - i) }, (_, j) => spec({ depth: String(i + j) }, far)));
     }
     await store.enqueue(Array.from({ length: opts.warm + opts.ready }, (_, i) => spec({ n: String(i) })));
-    for (let done = 0; done < opts.warm; ) {
+    for (let done = 0; done < opts.warm;) {
       const items = await store.claim({ workerId: 'warm', limit: Math.min(opts.batch, opts.warm - done), leaseMs: 60_000 });
       await store.complete(items.map((i) => ({ itemId: i.id, attemptId: i.attemptId, workerId: 'warm', result: null, outputTail: null })));
       done += items.length;

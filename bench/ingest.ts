@@ -85,7 +85,8 @@ function sqliteBaseline(db: DB, rows: readonly RawRow[]): number {
   return performance.now() - t0;
 }
 
-const copyText = (v: unknown) => (v === null || v === undefined ? '\\N' : String(v).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!));
+const copyText = (v: unknown) =>
+  v === null || v === undefined ? '\\N' : String(v).replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!);
 
 /** COPY … FROM STDIN (pg-copy-streams, text format) of the same rows into an unindexed table. */
 async function pgCopyBaseline(schema: string, rows: readonly RawRow[]): Promise<number> {
@@ -147,7 +148,8 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
     });
     const ingestMs = performance.now() - t;
     const memory = rss.stop();
-    if (landed.status !== 'landed' || landed.row_count !== opts.rows || parser.rejects.length !== 0) throw new Error(`land: ${landed.status}, ${landed.row_count} rows, ${parser.rejects.length} rejects`);
+    if (landed.status !== 'landed' || landed.row_count !== opts.rows || parser.rejects.length !== 0)
+      throw new Error(`land: ${landed.status}, ${landed.row_count} rows, ${parser.rejects.length} rejects`);
     const dbMib = sqlite ? sqliteFileMib(sqlite.path, (store as SqliteStore).database) : await pgSchemaMib(scratchPg!.schema);
 
     // The baseline loads rows already parsed (untimed), so it measures the database alone.

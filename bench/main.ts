@@ -45,10 +45,7 @@ program
   .option('--concurrency <n>', 'worker slots', int, 16)
   .option('--samples <n>', 'latency samples (pg-boss 10 polls, so each of its samples takes ~0.5 s)', int, 200)
   .option('--local-queue <n>', "Sluice's local queue (items claimed ahead of free slots)", int, 500)
-  .option(
-    '--latest <dir>',
-    'also run the newest peers at their best settings from this installed harness (bench/peers-latest after `npm ci` there)',
-  )
+  .option('--latest <dir>', 'also run the newest peers at their best settings from this installed harness (bench/peers-latest after `npm ci` there)')
   .option('--latest-systems <list>', `comma-separated subset of ${LATEST_SYSTEMS.join(',')}`, LATEST_SYSTEMS.join(','))
   .option('--no-devdeps', 'skip the in-process peers from devDependencies (graphile-worker 0.16 defaults, pg-boss 10)')
   .option('--json', 'one JSON array on stdout')
@@ -60,7 +57,8 @@ program
           .map((x) => x.trim())
           .filter(Boolean)
           .map((x) => {
-            if (!(LATEST_SYSTEMS as readonly string[]).includes(x)) throw new Error(`--latest-systems: ${JSON.stringify(x)} must be one of ${LATEST_SYSTEMS.join(', ')}`);
+            if (!(LATEST_SYSTEMS as readonly string[]).includes(x))
+              throw new Error(`--latest-systems: ${JSON.stringify(x)} must be one of ${LATEST_SYSTEMS.join(', ')}`);
             return x as LatestSystem;
           })
       : [];

@@ -27,7 +27,11 @@ export function latestHarness(dir: string): { node: string; script: string } {
   return { node, script };
 }
 
-export async function benchLatestPeer(dir: string, system: LatestSystem, opts: { jobs: number; concurrency: number; samples: number }): Promise<Record<string, unknown>> {
+export async function benchLatestPeer(
+  dir: string,
+  system: LatestSystem,
+  opts: { jobs: number; concurrency: number; samples: number },
+): Promise<Record<string, unknown>> {
   const { node, script } = latestHarness(dir);
   const { stdout } = await run(node, [script, system, String(opts.jobs), String(opts.concurrency), String(opts.samples)], {
     cwd: path.dirname(script),
@@ -35,8 +39,16 @@ export async function benchLatestPeer(dir: string, system: LatestSystem, opts: {
     maxBuffer: 16 * 1024 * 1024,
     timeout: 30 * 60_000,
   });
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (!line) throw new Error(`peers-latest ${system}: no JSON line in its output: ${stdout.slice(-500)}`);
   const row = JSON.parse(line) as Record<string, unknown>;
-  return { ...row, system: system === 'gw' ? 'graphile-worker-0.18' : system === 'gw-fast' ? 'graphile-worker-0.18-localqueue' : system === 'pgboss' ? 'pg-boss-12' : 'bullmq-6' };
+  return {
+    ...row,
+    system:
+      system === 'gw' ? 'graphile-worker-0.18' : system === 'gw-fast' ? 'graphile-worker-0.18-localqueue' : system === 'pgboss' ? 'pg-boss-12' : 'bullmq-6',
+  };
 }

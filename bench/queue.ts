@@ -41,12 +41,24 @@ async function openStore(backend: QueueBenchOptions['backend']): Promise<{ store
     const scratch = scratchSqlite();
     const store = new SqliteStore({ path: scratch.path });
     await store.migrate();
-    return { store, dispose: async () => { await store.close(); scratch.dispose(); } };
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        scratch.dispose();
+      },
+    };
   }
   const scratch = await scratchPgSchema('sluice_bench');
   const store = new PostgresStore({ connectionString: PG_URL, schema: scratch.schema });
   await store.migrate();
-  return { store, dispose: async () => { await store.close(); await scratch.dispose(); } };
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      await scratch.dispose();
+    },
+  };
 }
 
 /** Handler-start timestamps for the latency probe, keyed by partition. */
@@ -66,7 +78,16 @@ async function throughput(store: Store, opts: QueueBenchOptions, label: string):
   await store.enqueue(specs);
   const enqueueMs = performance.now() - t0;
 
-  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 50, claimBatch: opts.concurrency, localQueue: opts.localQueue });
+  const worker = new Worker({
+    store,
+    registry,
+    logger: createLogger('silent'),
+    concurrency: opts.concurrency,
+    leaseMs: 60_000,
+    pollMs: 50,
+    claimBatch: opts.concurrency,
+    localQueue: opts.localQueue,
+  });
   let first = 0;
   let last = 0;
   let done = 0;
@@ -89,7 +110,15 @@ async function latency(store: Store, opts: QueueBenchOptions): Promise<{ p50: nu
   const registry = new PipelineRegistry().register(noop).register(probe);
   // One process may run several backends back to back (peers, smoke): start clean.
   probeStarts.clear();
-  const worker = new Worker({ store, registry, logger: createLogger('silent'), concurrency: opts.concurrency, leaseMs: 60_000, pollMs: 1_000, localQueue: opts.localQueue });
+  const worker = new Worker({
+    store,
+    registry,
+    logger: createLogger('silent'),
+    concurrency: opts.concurrency,
+    leaseMs: 60_000,
+    pollMs: 1_000,
+    localQueue: opts.localQueue,
+  });
   worker.start();
   await sleep(200); // idle and already running
   const samples: number[] = [];

@@ -112,7 +112,13 @@ export function pgUrlWithSchema(schema: string): string {
 }
 
 /** The protocol's queue report (bench-protocol.md) from one throughput run and latency samples. */
-export function queueReport(system: string, opts: { jobs: number; concurrency: number }, enqueueMs: number, drainMs: number, samples: number[]): Record<string, unknown> {
+export function queueReport(
+  system: string,
+  opts: { jobs: number; concurrency: number },
+  enqueueMs: number,
+  drainMs: number,
+  samples: number[],
+): Record<string, unknown> {
   const sorted = [...samples].sort((a, b) => a - b);
   return {
     system,

@@ -18,10 +18,26 @@ mkdirSync(OUT, { recursive: true });
 // marker) live beside the config, so every run starts from the vendor's first files.
 const config = path.join(dir, 'demo.config.json');
 copyFileSync(path.join(ROOT, 'config', 'demo.config.json'), config);
-const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'sluice.js'), '--config', config, '--db', `sqlite:${path.join(dir, 'demo.db')}`, '--log-format', 'json', 'start', '--port', '0', '--demo'], {
-  cwd: dir,
-  stdio: ['ignore', 'pipe', 'ignore'],
-});
+const child = spawn(
+  process.execPath,
+  [
+    path.join(ROOT, 'bin', 'sluice.js'),
+    '--config',
+    config,
+    '--db',
+    `sqlite:${path.join(dir, 'demo.db')}`,
+    '--log-format',
+    'json',
+    'start',
+    '--port',
+    '0',
+    '--demo',
+  ],
+  {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  },
+);
 const base = await new Promise((resolve, reject) => {
   let out = '';
   const timer = setTimeout(() => reject(new Error('sluice start did not print its URL within 90 s')), 90_000);
@@ -48,7 +64,17 @@ try {
     if (revision) break;
     await sleep(2000);
   }
-  await api('/api/v1/backfills', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'finra.otc_transparency.ingest_week', from: '2025-12-05', to: '2025-12-19', reprocess: 'all', params: { source: 'file', data_dir: path.join(dir, '.sluice-demo', 'finra') } }) });
+  await api('/api/v1/backfills', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      pipeline: 'finra.otc_transparency.ingest_week',
+      from: '2025-12-05',
+      to: '2025-12-19',
+      reprocess: 'all',
+      params: { source: 'file', data_dir: path.join(dir, '.sluice-demo', 'finra') },
+    }),
+  });
   await sleep(3000);
   const { items } = await api('/api/v1/work/pending?state=ALL&pipeline=finra.otc_transparency.normalize_week&limit=1');
 

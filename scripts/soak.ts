@@ -30,7 +30,11 @@ const { values } = parseArgs({
 const minutes = Number(values.minutes);
 const rate = Number(values.rate);
 const sampleS = Number(values.sample);
-for (const [flag, v] of [['--minutes', minutes], ['--rate', rate], ['--sample', sampleS]] as const) {
+for (const [flag, v] of [
+  ['--minutes', minutes],
+  ['--rate', rate],
+  ['--sample', sampleS],
+] as const) {
   if (!(v > 0)) {
     console.error(`soak: ${flag} ${String(v)} is invalid: must be a positive number`);
     process.exit(64);

@@ -90,7 +90,11 @@ export function registerAuth(server: ZodServer, token: string | undefined): Auth
     const verdict = authorized(request);
     if (verdict === 'ok') return;
     const wantsHtml = !path.startsWith('/api/') && request.method === 'GET' && /text\/html/.test(String(request.headers.accept ?? ''));
-    if (wantsHtml) return reply.code(303).header('location', `/login?next=${encodeURIComponent(request.url)}`).send();
+    if (wantsHtml)
+      return reply
+        .code(303)
+        .header('location', `/login?next=${encodeURIComponent(request.url)}`)
+        .send();
     const message =
       verdict === 'missing'
         ? 'authentication required: send Authorization: Bearer <token> (the value of SLUICE_API_TOKEN)'
@@ -130,11 +134,7 @@ export function registerAuth(server: ZodServer, token: string | undefined): Auth
         return sendLogin(reply, next, 'That token is not valid for this server.', 401);
       }
       logins.succeed(request.ip);
-      return reply
-        .code(303)
-        .header('set-cookie', `${SESSION_COOKIE}=${sessionValue}; Path=/; HttpOnly; SameSite=Strict`)
-        .header('location', next)
-        .send();
+      return reply.code(303).header('set-cookie', `${SESSION_COOKIE}=${sessionValue}; Path=/; HttpOnly; SameSite=Strict`).header('location', next).send();
     });
 
     scope.post('/logout', { schema: { hide: true } }, async (_request, reply) =>

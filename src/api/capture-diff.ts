@@ -32,7 +32,13 @@ interface CaptureSide {
   is_revision: boolean;
 }
 
-const side = (c: CaptureRecord): CaptureSide => ({ capture_id: c.capture_id, captured_at: c.captured_at.toISOString(), row_count: c.row_count, content_hash: c.content_hash, is_revision: c.is_revision });
+const side = (c: CaptureRecord): CaptureSide => ({
+  capture_id: c.capture_id,
+  captured_at: c.captured_at.toISOString(),
+  row_count: c.row_count,
+  content_hash: c.content_hash,
+  is_revision: c.is_revision,
+});
 
 /** `finra.otc_transparency:NMS_TIER_1:2025-12-19:20251222` -> `finra.otc_transparency`. */
 export function domainOfCapture(captureId: string, field: string): string {
@@ -61,10 +67,22 @@ export async function diffCaptures(data: DataStore, captureId: string, againstId
   if (against && (against.domain !== capture.domain || against.dataset !== capture.dataset)) {
     throw new ValidationError('against', against.capture_id, `name a capture of the same dataset (${capture.domain}.${capture.dataset})`);
   }
-  if (against && against.status !== 'landed') throw new ValidationError('against', against.capture_id, 'name a landed capture (this one failed and has no rows)');
+  if (against && against.status !== 'landed')
+    throw new ValidationError('against', against.capture_id, 'name a landed capture (this one failed and has no rows)');
   const ds = findDataset(capture.domain, capture.dataset, { domain: 'capture_id', dataset: 'capture_id' });
-  const [after, before] = await Promise.all([data.asOf(ds, { capture_id: capture.capture_id }), against ? data.asOf(ds, { capture_id: against.capture_id }) : Promise.resolve([])]);
-  return { ...compareRows(ds, before, after, sample), domain: capture.domain, dataset: capture.dataset, partition_key: capture.partition_key, stage: capture.stage, capture: side(capture), against: against ? side(against) : null };
+  const [after, before] = await Promise.all([
+    data.asOf(ds, { capture_id: capture.capture_id }),
+    against ? data.asOf(ds, { capture_id: against.capture_id }) : Promise.resolve([]),
+  ]);
+  return {
+    ...compareRows(ds, before, after, sample),
+    domain: capture.domain,
+    dataset: capture.dataset,
+    partition_key: capture.partition_key,
+    stage: capture.stage,
+    capture: side(capture),
+    against: against ? side(against) : null,
+  };
 }
 
 /** Rows matched on the primary key; a row is changed when any non-system column differs. */
@@ -96,7 +114,8 @@ export function compareRows(ds: Dataset, before: readonly DataRow[], after: read
       continue;
     }
     out.counts.changed++;
-    if (out.changed.length < sample) out.changed.push({ key: Object.fromEntries(ds.primaryKey.map((p) => [p, row[p] ?? null])), columns: differing, before: strip(prior), after: strip(row) });
+    if (out.changed.length < sample)
+      out.changed.push({ key: Object.fromEntries(ds.primaryKey.map((p) => [p, row[p] ?? null])), columns: differing, before: strip(prior), after: strip(row) });
   }
   for (const row of old.values()) {
     out.counts.removed++;

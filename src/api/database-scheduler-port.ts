@@ -11,7 +11,11 @@ import type { SchedulerPort } from './scheduler-port.js';
  */
 export function databaseSchedulerPort(scheduler: Scheduler): SchedulerPort {
   const refuse = (verb: string) => {
-    throw new ApiError(409, 'scheduler_not_in_process', `This process runs no scheduler, so it cannot ${verb} one: ${verb} the \`sluice scheduler\` (or \`sluice start\`) process instead.`);
+    throw new ApiError(
+      409,
+      'scheduler_not_in_process',
+      `This process runs no scheduler, so it cannot ${verb} one: ${verb} the \`sluice scheduler\` (or \`sluice start\`) process instead.`,
+    );
   };
   return {
     status: async () => {

@@ -69,7 +69,8 @@ export function toErrorResponse(err: unknown, request: FastifyRequest): { status
     return { status: 404, body: errorBody('not_found', err.message, 'id', err.key, `name an existing ${err.what}`) };
   }
   const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
-  if (Array.isArray(fe.validation) && fe.validation.length > 0) return { status: 400, body: fromSchemaValidation(fe.validation, fe.validationContext, request) };
+  if (Array.isArray(fe.validation) && fe.validation.length > 0)
+    return { status: 400, body: fromSchemaValidation(fe.validation, fe.validationContext, request) };
   switch (fe.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, body: errorBody('invalid_input', `body: is not valid JSON (${fe.message})`, 'body', undefined, 'be a valid JSON document') };
@@ -78,7 +79,13 @@ export function toErrorResponse(err: unknown, request: FastifyRequest): { status
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return {
         status: 415,
-        body: errorBody('unsupported_media_type', `content-type ${String(request.headers['content-type'] ?? '')} is not supported: send application/json`, 'content-type', request.headers['content-type'], 'be application/json'),
+        body: errorBody(
+          'unsupported_media_type',
+          `content-type ${String(request.headers['content-type'] ?? '')} is not supported: send application/json`,
+          'content-type',
+          request.headers['content-type'],
+          'be application/json',
+        ),
       };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, body: errorBody('payload_too_large', 'request body is too large', 'body', undefined, 'be at most 1 MiB') };
@@ -114,7 +121,10 @@ function fromSchemaValidation(issues: ValidationIssue[], context: string | undef
   const root = CONTEXT_ROOT[context ?? 'body'] ?? '';
   let field = formatPath(root, segments);
   if (field === '') field = context === 'querystring' ? 'query' : 'body';
-  const rule = issue.keyword === 'unrecognized_keys' ? 'not be present: unknown field (check the spelling)' : ruleOfIssue({ ...issue.params, code: issue.keyword, message: issue.message ?? '' } as unknown as z.core.$ZodIssue);
+  const rule =
+    issue.keyword === 'unrecognized_keys'
+      ? 'not be present: unknown field (check the spelling)'
+      : ruleOfIssue({ ...issue.params, code: issue.keyword, message: issue.message ?? '' } as unknown as z.core.$ZodIssue);
   return errorBody('invalid_input', `${field}: ${describe(value)} is invalid: ${mustRule(rule)}`, field, value === undefined ? undefined : value, rule);
 }
 

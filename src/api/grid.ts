@@ -106,7 +106,7 @@ export class GridScanner {
   private async read(domain: string, pipeline: string): Promise<Omit<Scan, 'at'>> {
     const entries: ScanEntry[] = [];
     let truncated = false;
-    for (let after: string | undefined; ; ) {
+    for (let after: string | undefined; ;) {
       const page = await this.store.partitionStates(domain, pipeline, { limit: GRID_PAGE, after });
       for (const p of page) entries.push({ id: p.itemId, partition: p.partition, state: p.state });
       if (page.length < GRID_PAGE) break;
@@ -167,11 +167,26 @@ const byKeyName = (a: Dimension, b: Dimension) => (a.key < b.key ? -1 : a.key > 
 /** The row, column and folded keys for a request (rows= / cols= or chosen), after checking
  * that named keys exist. `dimensions` in key-name order; a key is date-like when all its
  * values are. */
-export function chooseAxes(pipelineKey: string, dimensions: readonly Dimension[], rows: string | undefined, cols: string | undefined): { rowKey: string | null; colKey: string | null; folded: string[] } {
+export function chooseAxes(
+  pipelineKey: string,
+  dimensions: readonly Dimension[],
+  rows: string | undefined,
+  cols: string | undefined,
+): { rowKey: string | null; colKey: string | null; folded: string[] } {
   const keys = dimensions.map((d) => d.key);
-  for (const [field, value] of [['rows', rows], ['cols', cols]] as const) {
+  for (const [field, value] of [
+    ['rows', rows],
+    ['cols', cols],
+  ] as const) {
     if (value !== undefined && !keys.includes(value)) {
-      throw new ApiError(400, 'invalid_input', `${field}: ${JSON.stringify(value)} is not a partition key of ${pipelineKey}`, field, value, `name a partition key of ${pipelineKey} (${keys.join(', ') || 'none'})`);
+      throw new ApiError(
+        400,
+        'invalid_input',
+        `${field}: ${JSON.stringify(value)} is not a partition key of ${pipelineKey}`,
+        field,
+        value,
+        `name a partition key of ${pipelineKey} (${keys.join(', ') || 'none'})`,
+      );
     }
   }
   const auto = chooseDimensions(dimensions);
@@ -336,7 +351,8 @@ function aggregate(pipelineKey: string, scan: Scan, rows: string | undefined, co
     if (none) sorted.push(NONE);
     return sorted;
   };
-  const number = (kv: KeyValues | null, count: number) => (value: string) => (kv === null ? (value === '-' ? 0 : undefined) : value === NONE ? count - 1 : kv.numbers.get(value));
+  const number = (kv: KeyValues | null, count: number) => (value: string) =>
+    kv === null ? (value === '-' ? 0 : undefined) : value === NONE ? count - 1 : kv.numbers.get(value);
   const stateTotals: Record<string, number> = Object.fromEntries(WORK_STATES.map((st) => [st, totals.get(st) ?? 0]));
   const result: Aggregate = {
     dimensions,

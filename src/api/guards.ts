@@ -19,7 +19,15 @@ export function registerCsrfGuard(server: ZodServer): void {
       return reply
         .code(403)
         .type('application/json; charset=utf-8')
-        .send(errorBody('cross_site_request', `refused: a ${request.method} from ${origin ?? 'another site'} to this server (cross-site requests cannot change state)`, 'origin', origin, 'be this server\'s own origin (or absent, for scripts)'));
+        .send(
+          errorBody(
+            'cross_site_request',
+            `refused: a ${request.method} from ${origin ?? 'another site'} to this server (cross-site requests cannot change state)`,
+            'origin',
+            origin,
+            "be this server's own origin (or absent, for scripts)",
+          ),
+        );
     }
   });
 }
@@ -84,5 +92,13 @@ export function sendTooManyLogins(reply: FastifyReply, retryAfterMs: number): Fa
     .code(429)
     .header('retry-after', String(seconds))
     .type('application/json; charset=utf-8')
-    .send(errorBody('too_many_logins', `too many failed logins from this address; try again in ${seconds} s`, 'token', undefined, 'be the right token, at most 5 wrong tries a minute'));
+    .send(
+      errorBody(
+        'too_many_logins',
+        `too many failed logins from this address; try again in ${seconds} s`,
+        'token',
+        undefined,
+        'be the right token, at most 5 wrong tries a minute',
+      ),
+    );
 }

@@ -33,9 +33,14 @@ export function mappingLabel(m: PartitionMapping | undefined): string {
   }
 }
 
-export function pipelineGraph(registry: PipelineRegistry): { nodes: Array<{ pipeline: string; description: string | null; layer: number }>; edges: GraphEdge[] } {
+export function pipelineGraph(registry: PipelineRegistry): {
+  nodes: Array<{ pipeline: string; description: string | null; layer: number }>;
+  edges: GraphEdge[];
+} {
   const list = registry.list();
-  const edges: GraphEdge[] = list.flatMap((p) => (p.definition.dependsOn ?? []).map((d: DependencySpec) => ({ from: d.pipeline, to: p.key, mapping: mappingLabel(d.mapping), auto: d.auto === true })));
+  const edges: GraphEdge[] = list.flatMap((p) =>
+    (p.definition.dependsOn ?? []).map((d: DependencySpec) => ({ from: d.pipeline, to: p.key, mapping: mappingLabel(d.mapping), auto: d.auto === true })),
+  );
   // Layer = longest path from a root; a cycle (refused at enqueue time) stops at the node count.
   const layer = new Map(list.map((p) => [p.key, 0]));
   for (let pass = 0; pass < list.length; pass++) {
@@ -80,7 +85,14 @@ export async function itemLineage({ app }: ServerContext, id: number): Promise<{
           continue; // e.g. the previous period of a date the downstream's calendar refuses
         }
         const found = await app.store.findItem(candidate.definition.domain, candidate.definition.name, pk);
-        downstream.push({ pipeline: candidate.key, partition_key: pk, mapping: mappingLabel(dep.mapping), auto: dep.auto === true, state: found?.state ?? null, item_id: found?.id ?? null });
+        downstream.push({
+          pipeline: candidate.key,
+          partition_key: pk,
+          mapping: mappingLabel(dep.mapping),
+          auto: dep.auto === true,
+          state: found?.state ?? null,
+          item_id: found?.id ?? null,
+        });
       }
     }
   }
@@ -88,7 +100,14 @@ export async function itemLineage({ app }: ServerContext, id: number): Promise<{
   const mappingOf = new Map((own?.definition.dependsOn ?? []).map((d) => [d.pipeline, d]));
   const upstream = deps.map((d) => {
     const spec = mappingOf.get(`${d.domain}.${d.pipeline}`);
-    return { pipeline: `${d.domain}.${d.pipeline}`, partition_key: d.partitionKey, mapping: mappingLabel(spec?.mapping), auto: spec?.auto === true, state: d.state, item_id: d.itemId };
+    return {
+      pipeline: `${d.domain}.${d.pipeline}`,
+      partition_key: d.partitionKey,
+      mapping: mappingLabel(spec?.mapping),
+      auto: spec?.auto === true,
+      state: d.state,
+      item_id: d.itemId,
+    };
   });
   return { upstream, downstream };
 }

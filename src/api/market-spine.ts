@@ -45,8 +45,10 @@ export function translateMarketSpine(body: MarketSpineFields, prefix = ''): Tran
   }
   let pipeline = body.pipeline;
   if (body.domain !== undefined) {
-    if (typeof body.domain !== 'string' || body.domain === '') throw new ValidationError(f('domain'), body.domain, 'be a domain name, e.g. finra.otc_transparency');
-    if (pipeline === undefined) throw new ValidationError(f('pipeline'), pipeline, `be given with domain: the pipeline's name in ${body.domain}, e.g. ingest_week`);
+    if (typeof body.domain !== 'string' || body.domain === '')
+      throw new ValidationError(f('domain'), body.domain, 'be a domain name, e.g. finra.otc_transparency');
+    if (pipeline === undefined)
+      throw new ValidationError(f('pipeline'), pipeline, `be given with domain: the pipeline's name in ${body.domain}, e.g. ingest_week`);
     if (!pipeline.startsWith(`${body.domain}.`)) pipeline = `${body.domain}.${pipeline}`;
   }
   let partition = body.partition ?? body.partition_key;
@@ -61,14 +63,17 @@ export function translateMarketSpine(body: MarketSpineFields, prefix = ''): Tran
   if (pipeline?.startsWith(`${FINRA_DOMAIN}.`) && isObject(partition) && typeof partition.week_ending === 'string') {
     const friday = fridayBeforeMonday(partition.week_ending);
     if (friday) {
-      warnings.push(`${f(`${partitionField}.week_ending`)}: ${partition.week_ending} is a Monday (FINRA's publication day); it names the week ending Friday ${friday}, used instead`);
+      warnings.push(
+        `${f(`${partitionField}.week_ending`)}: ${partition.week_ending} is a Monday (FINRA's publication day); it names the week ending Friday ${friday}, used instead`,
+      );
       partition = { ...partition, week_ending: friday };
     }
   }
   let params = body.params;
   if (isObject(params) && 'tier' in params) {
     const tier = isObject(partition) ? partition.tier : undefined;
-    if (tier === undefined) throw new ValidationError(f('params.tier'), params.tier, `not be given: ${pipeline ?? 'this pipeline'} has no tier in its partition`);
+    if (tier === undefined)
+      throw new ValidationError(f('params.tier'), params.tier, `not be given: ${pipeline ?? 'this pipeline'} has no tier in its partition`);
     if (params.tier !== tier) throw new ValidationError(f('params.tier'), params.tier, `equal the partition's tier ${JSON.stringify(tier)}`);
     const { tier: _tier, ...rest } = params;
     params = rest;

@@ -70,9 +70,24 @@ export function resolvePipelineFilter(domain: string | undefined, pipeline: stri
   if (pipeline === undefined || pipeline === '') return { domain: domain || undefined };
   if (pipeline.includes('.')) {
     const split = splitPipelineKey(pipeline);
-    if (!split) throw new ApiError(400, 'invalid_input', `pipeline: ${JSON.stringify(pipeline)} is invalid: must be domain.name or a bare pipeline name`, 'pipeline', pipeline, 'be domain.name or a bare pipeline name');
+    if (!split)
+      throw new ApiError(
+        400,
+        'invalid_input',
+        `pipeline: ${JSON.stringify(pipeline)} is invalid: must be domain.name or a bare pipeline name`,
+        'pipeline',
+        pipeline,
+        'be domain.name or a bare pipeline name',
+      );
     if (domain && domain !== split.domain) {
-      throw new ApiError(400, 'invalid_input', `pipeline: ${JSON.stringify(pipeline)} is in domain ${split.domain}, not ${domain}`, 'pipeline', pipeline, `belong to the domain given (${domain})`);
+      throw new ApiError(
+        400,
+        'invalid_input',
+        `pipeline: ${JSON.stringify(pipeline)} is in domain ${split.domain}, not ${domain}`,
+        'pipeline',
+        pipeline,
+        `belong to the domain given (${domain})`,
+      );
     }
     return split;
   }
@@ -175,7 +190,10 @@ export async function overview(ctx: ServerContext) {
         latest_error: latest?.lastError ?? null,
       };
     });
-  let schedulerInfo: { status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>; next_ticks: { schedule: string; pipeline: string; at: string; timezone: string }[] } | null = null;
+  let schedulerInfo: {
+    status: Awaited<ReturnType<NonNullable<ServerContext['scheduler']>['status']>>;
+    next_ticks: { schedule: string; pipeline: string; at: string; timezone: string }[];
+  } | null = null;
   let schedulerError: string | null = null;
   if (scheduler) {
     try {

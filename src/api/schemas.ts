@@ -90,7 +90,10 @@ export const stateFilter = z
   .optional()
   .transform((raw, ctx): WorkState[] | 'ALL' => {
     if (raw === undefined) return [...DEFAULT_LIST_STATES];
-    const parts = (Array.isArray(raw) ? raw : [raw]).flatMap((s) => s.split(',')).map((s) => s.trim().toUpperCase()).filter((s) => s !== '');
+    const parts = (Array.isArray(raw) ? raw : [raw])
+      .flatMap((s) => s.split(','))
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s !== '');
     if (parts.length === 0) return [...DEFAULT_LIST_STATES];
     if (parts.includes('ALL')) return 'ALL';
     const bad = parts.find((s) => !isWorkState(s));

@@ -94,7 +94,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const isDashboard = (request.routeOptions.config as { dashboard?: boolean } | undefined)?.dashboard === true;
     if (isDashboard) {
       const title = status === 404 ? 'Not found' : status >= 500 ? 'Something went wrong' : 'Bad request';
-      return reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, title, body.error.message, auth.enabled, app.store.backend));
+      return reply
+        .code(status)
+        .type('text/html; charset=utf-8')
+        .send(errorPage(status, title, body.error.message, auth.enabled, app.store.backend));
     }
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
@@ -103,9 +106,15 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     const path = request.url.split('?')[0]!;
     const message = `no route for ${request.method} ${path}`;
     if (!path.startsWith('/api/') && /text\/html/.test(String(request.headers.accept ?? ''))) {
-      return reply.code(404).type('text/html; charset=utf-8').send(errorPage(404, 'Not found', `${message}.`, auth.enabled, app.store.backend));
+      return reply
+        .code(404)
+        .type('text/html; charset=utf-8')
+        .send(errorPage(404, 'Not found', `${message}.`, auth.enabled, app.store.backend));
     }
-    return reply.code(404).type('application/json; charset=utf-8').send(errorBody('not_found', message, 'path', path, 'name an existing route (see /docs)'));
+    return reply
+      .code(404)
+      .type('application/json; charset=utf-8')
+      .send(errorBody('not_found', message, 'path', path, 'name an existing route (see /docs)'));
   });
 
   registerHealthRoutes(server, ctx, metrics);

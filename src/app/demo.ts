@@ -72,9 +72,12 @@ export async function seedDemo(app: SluiceApp, baseDir: string): Promise<DemoHan
   let timer: NodeJS.Timeout | undefined;
   if (!existsSync(marker)) {
     const restate = async () => {
-      const items = await Promise.all(TIERS.map((tier) => app.store.findItem('finra.otc_transparency', 'ingest_week', `tier=${tier}|week_ending=${RESTATED_WEEK}`)));
+      const items = await Promise.all(
+        TIERS.map((tier) => app.store.findItem('finra.otc_transparency', 'ingest_week', `tier=${tier}|week_ending=${RESTATED_WEEK}`)),
+      );
       if (!items.every((i) => i?.state === 'COMPLETE')) return false;
-      for (const file of readdirSync(path.join(FIXTURES, 'finra', 'restated'))) copyFileSync(path.join(FIXTURES, 'finra', 'restated', file), path.join(finraDir, file));
+      for (const file of readdirSync(path.join(FIXTURES, 'finra', 'restated')))
+        copyFileSync(path.join(FIXTURES, 'finra', 'restated', file), path.join(finraDir, file));
       writeFileSync(marker, new Date().toISOString());
       for (const item of items) await app.store.rerun(item!.id, 'demo: vendor restated the file');
       app.logger.info({ week_ending: RESTATED_WEEK }, 'demo: vendor restated a week; re-ingesting');

@@ -137,10 +137,30 @@ export class TurboModeController {
       if (attempts[0]) last_runs[id] = formatZonedIso(attempts[0].startedAt, t.timezone);
       const finished = attempts.find((a) => a.status !== 'running' && a.status !== 'interrupted');
       if (!finished) continue;
-      last_results[id] = { ...resultsOf(finished), status: finished.status === 'succeeded' ? 'success' : 'failed', item_id: finished.itemId, partition_key: finished.partitionKey };
-      if (finished.status !== 'succeeded') errors[id] = { timestamp: formatZonedIso(finished.finishedAt ?? finished.startedAt, t.timezone), error: finished.error ?? finished.status, item_id: finished.itemId };
+      last_results[id] = {
+        ...resultsOf(finished),
+        status: finished.status === 'succeeded' ? 'success' : 'failed',
+        item_id: finished.itemId,
+        partition_key: finished.partitionKey,
+      };
+      if (finished.status !== 'succeeded')
+        errors[id] = {
+          timestamp: formatZonedIso(finished.finishedAt ?? finished.startedAt, t.timezone),
+          error: finished.error ?? finished.status,
+          item_id: finished.itemId,
+        };
     }
-    return { running: base.running, leader: base.leader, schedules: base.schedules, last_tick_at: base.last_tick_at, version: this.info.version, jobs, last_runs, last_results, errors };
+    return {
+      running: base.running,
+      leader: base.leader,
+      schedules: base.schedules,
+      last_tick_at: base.last_tick_at,
+      version: this.info.version,
+      jobs,
+      last_runs,
+      last_results,
+      errors,
+    };
   }
 
   listSchedules(): ReturnType<Scheduler['listSchedules']> {
@@ -232,7 +252,9 @@ export class TurboModeController {
     }
     const notes: string[] = [];
     if (loaded.config.workers.concurrency !== this.app.config.workers.concurrency) {
-      notes.push(`max_concurrent_jobs ${loaded.turbomode.maxConcurrentJobs ?? loaded.config.workers.concurrency} applies when the process restarts (the worker keeps ${this.app.config.workers.concurrency} slots until then)`);
+      notes.push(
+        `max_concurrent_jobs ${loaded.turbomode.maxConcurrentJobs ?? loaded.config.workers.concurrency} applies when the process restarts (the worker keeps ${this.app.config.workers.concurrency} slots until then)`,
+      );
     }
     const wasRunning = this.scheduler ? (await this.scheduler.status()).running : false;
     if (wasRunning) await this.scheduler!.stop();
@@ -246,7 +268,10 @@ export class TurboModeController {
 /** What a task run reports: the JSON object its command printed last on stdout (TurboMode
  * tasks return a results dict), else the attempt's own result (`exit_code`). */
 export function resultsOf(attempt: Pick<Attempt, 'outputTail' | 'result' | 'error'>): Record<string, unknown> {
-  const lines = (attempt.outputTail ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (attempt.outputTail ?? '')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const last = lines.at(-1);
   if (last?.startsWith('{')) {
     try {

@@ -14,7 +14,12 @@ import { printRunResult } from './commands/run.js';
  * `WARNING: …` lines (the clamp, a week moved to its Friday) also go to stderr, as the
  * guide's schedulers log them, unless --log-level is above WARNING.
  */
-export async function runBatchCommand(command: Command, json: boolean, plan: (host: BatchHost) => BatchPlan, exitCode: (r: RunResult) => number = (r) => exitCodeFor(r.status)): Promise<void> {
+export async function runBatchCommand(
+  command: Command,
+  json: boolean,
+  plan: (host: BatchHost) => BatchPlan,
+  exitCode: (r: RunResult) => number = (r) => exitCodeFor(r.status),
+): Promise<void> {
   const result = await withApp(command, (app) => runBatch(app, plan(batchHostOf(app)), app.logger), { logLevel: 'info', databaseUrlEnv: true });
   const level = globalsOf(command).logLevel ?? 'info';
   if (!['error', 'fatal', 'silent'].includes(level)) for (const w of result.warnings) if (w.startsWith('WARNING: ')) process.stderr.write(`${w}\n`);

@@ -17,8 +17,18 @@ export function addGlobalOptions(program: Command): Command {
   return program
     .option('-c, --config <file>', 'config file (JSON, YAML or TS); default ./sluice.config.json, else the bundled demo')
     .option('--db <url>', 'database: sqlite:PATH or postgres://…; overrides the config and SLUICE_DATABASE_URL')
-    .addOption(new Option('--log-level <level>', `log level (logs go to stderr): ${LOG_LEVELS.join(', ')}, or the scheduler ops guide's DEBUG, INFO, WARNING, ERROR`).argParser(parseLogLevel))
-    .addOption(new Option('--log-format <format>', 'log lines as JSON or pretty text (default: pretty on a terminal, JSON otherwise; SLUICE_LOG_FORMAT)').choices(['json', 'pretty']));
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        `log level (logs go to stderr): ${LOG_LEVELS.join(', ')}, or the scheduler ops guide's DEBUG, INFO, WARNING, ERROR`,
+      ).argParser(parseLogLevel),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log lines as JSON or pretty text (default: pretty on a terminal, JSON otherwise; SLUICE_LOG_FORMAT)').choices([
+        'json',
+        'pretty',
+      ]),
+    );
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -79,7 +89,12 @@ export async function withAppCore<T>(command: Command, fn: (app: AppCore) => Pro
   return withOpened(command, openApp, fn, defaults);
 }
 
-async function withOpened<A extends AppCore, T>(command: Command, open: (options: AppOptions) => Promise<A>, fn: (app: A) => Promise<T>, defaults: AppDefaults): Promise<T> {
+async function withOpened<A extends AppCore, T>(
+  command: Command,
+  open: (options: AppOptions) => Promise<A>,
+  fn: (app: A) => Promise<T>,
+  defaults: AppDefaults,
+): Promise<T> {
   const g = globalsOf(command);
   // The batch commands take the guide's DATABASE_URL when neither --db nor SLUICE_DATABASE_URL says.
   const database = g.db ?? (defaults.databaseUrlEnv && !process.env.SLUICE_DATABASE_URL ? databaseFromEnv(process.env.DATABASE_URL) : undefined);
@@ -111,7 +126,11 @@ export function printTable(rows: Record<string, unknown>[], columns: string[]): 
   }
   const cell = (v: unknown) => (v === null || v === undefined ? '' : String(v).replace(/\s+/g, ' ').slice(0, 80));
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   process.stdout.write(`${line(columns)}\n${rows.map((r) => line(columns.map((c) => cell(r[c])))).join('\n')}\n`);
 }
 

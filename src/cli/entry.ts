@@ -29,7 +29,13 @@ interface CommandModule {
 
 export const COMMAND_MODULES: readonly CommandModule[] = [
   {
-    commands: [{ name: 'init', term: 'init [dir]', description: 'Write a starter project: sluice.config.ts with a TypeScript pipeline and a Python pipeline that lands rows after it' }],
+    commands: [
+      {
+        name: 'init',
+        term: 'init [dir]',
+        description: 'Write a starter project: sluice.config.ts with a TypeScript pipeline and a Python pipeline that lands rows after it',
+      },
+    ],
     load: async () => [(await import('./commands/init.js')).registerInit],
   },
   {
@@ -37,7 +43,13 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => [(await import('./commands/start.js')).registerStart],
   },
   {
-    commands: [{ name: 'api', term: 'api [options]', description: 'Serve the REST API (/api/v1, OpenAPI at /docs), the dashboard and /metrics on 127.0.0.1, without workers' }],
+    commands: [
+      {
+        name: 'api',
+        term: 'api [options]',
+        description: 'Serve the REST API (/api/v1, OpenAPI at /docs), the dashboard and /metrics on 127.0.0.1, without workers',
+      },
+    ],
     load: async () => [(await import('./commands/api.js')).registerApi],
   },
   {
@@ -45,11 +57,23 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
     load: async () => [(await import('./commands/worker.js')).registerWorker],
   },
   {
-    commands: [{ name: 'enqueue', term: 'enqueue [options] <pipeline>', description: 'Add a work item (idempotent: an existing (pipeline, partition) is reported, not duplicated)' }],
+    commands: [
+      {
+        name: 'enqueue',
+        term: 'enqueue [options] <pipeline>',
+        description: 'Add a work item (idempotent: an existing (pipeline, partition) is reported, not duplicated)',
+      },
+    ],
     load: async () => [(await import('./commands/enqueue.js')).registerEnqueue],
   },
   {
-    commands: [{ name: 'run', term: 'run [options] <pipeline>', description: 'Run a pipeline now, in this process, and print a run result (exit 0 success/dry-run, 1 failure, 2 partial)' }],
+    commands: [
+      {
+        name: 'run',
+        term: 'run [options] <pipeline>',
+        description: 'Run a pipeline now, in this process, and print a run result (exit 0 success/dry-run, 1 failure, 2 partial)',
+      },
+    ],
     load: async () => [(await import('./commands/run.js')).registerRun],
   },
   {
@@ -76,21 +100,36 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
       {
         name: 'backfill',
         term: 'backfill [options] <pipeline>',
-        description: 'Create a tracked backfill of a pipeline over a range of partitions (priority -10 by default, below scheduled work); see also backfill status|list|cancel',
+        description:
+          'Create a tracked backfill of a pipeline over a range of partitions (priority -10 by default, below scheduled work); see also backfill status|list|cancel',
       },
     ],
     load: async () => [(await import('./commands/backfill.js')).registerBackfill],
   },
   {
-    commands: [{ name: 'finra', term: 'finra [options]', description: `Ingest, normalize and compute FINRA OTC transparency weeks now, in this process; ${RUN_RESULT}` }],
+    commands: [
+      { name: 'finra', term: 'finra [options]', description: `Ingest, normalize and compute FINRA OTC transparency weeks now, in this process; ${RUN_RESULT}` },
+    ],
     load: async () => [(await import('./commands/finra.js')).registerFinra],
   },
   {
-    commands: [{ name: 'prices', term: 'prices [options]', description: `Fetch and land daily OHLCV bars for symbols × XNYS sessions now, in this process; ${RUN_RESULT}` }],
+    commands: [
+      {
+        name: 'prices',
+        term: 'prices [options]',
+        description: `Fetch and land daily OHLCV bars for symbols × XNYS sessions now, in this process; ${RUN_RESULT}`,
+      },
+    ],
     load: async () => [(await import('./commands/prices.js')).registerPrices],
   },
   {
-    commands: [{ name: 'fred', term: 'fred [options]', description: `Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions now, in this process; ${RUN_RESULT}` }],
+    commands: [
+      {
+        name: 'fred',
+        term: 'fred [options]',
+        description: `Fetch and land FRED series buckets (fx, rates_curve, financial_conditions) for XNYS sessions now, in this process; ${RUN_RESULT}`,
+      },
+    ],
     load: async () => [(await import('./commands/fred.js')).registerFred],
   },
   {
@@ -99,17 +138,30 @@ export const COMMAND_MODULES: readonly CommandModule[] = [
         name: 'matrix',
         aliases: ['features'],
         term: 'matrix|features [options]',
-        description: 'Build the features.daily_matrix (prices × FRED) for XNYS sessions now, in this process, and export it; a date whose inputs have not landed is blocked (exit 1 if all are)',
+        description:
+          'Build the features.daily_matrix (prices × FRED) for XNYS sessions now, in this process, and export it; a date whose inputs have not landed is blocked (exit 1 if all are)',
       },
     ],
     load: async () => [(await import('./commands/matrix.js')).registerMatrix],
   },
   {
-    commands: [{ name: 'data', term: 'data [options] <domain> <dataset>', description: 'Print the rows of a published dataset (latest captures, or as of an instant or capture)' }],
+    commands: [
+      {
+        name: 'data',
+        term: 'data [options] <domain> <dataset>',
+        description: 'Print the rows of a published dataset (latest captures, or as of an instant or capture)',
+      },
+    ],
     load: async () => [(await import('./commands/data.js')).registerData],
   },
   {
-    commands: [{ name: 'manifest', term: 'manifest [options]', description: 'Latest capture per (domain, partition, stage): row count, content hash, when; the answer to "is this ready?"' }],
+    commands: [
+      {
+        name: 'manifest',
+        term: 'manifest [options]',
+        description: 'Latest capture per (domain, partition, stage): row count, content hash, when; the answer to "is this ready?"',
+      },
+    ],
     load: async () => [(await import('./commands/manifest.js')).registerManifest],
   },
   {
@@ -159,7 +211,13 @@ export async function buildProgramFor(argv: readonly string[]): Promise<Command>
       continue;
     }
     for (const c of mod.commands) {
-      const placeholder = program.command(c.name).aliases([...(c.aliases ?? [])]).description(c.description).helpOption(false).allowUnknownOption().allowExcessArguments();
+      const placeholder = program
+        .command(c.name)
+        .aliases([...(c.aliases ?? [])])
+        .description(c.description)
+        .helpOption(false)
+        .allowUnknownOption()
+        .allowExcessArguments();
       // Not reached unless the command word was misread: then run it with every module.
       placeholder.action(async () => {
         const { buildProgram } = await import('./main.js');

@@ -32,7 +32,10 @@ export const alertConfigSchema = z.strictObject({
   webhook: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL'),
   format: z.enum(['json', 'slack']).default('json'),
   /** Base URL of the dashboard for the item link; default the URL `sluice start` serves. */
-  dashboard_url: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
+  dashboard_url: z
+    .string()
+    .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+    .optional(),
   /** Back-off between tries of one delivery: base_delay doubling up to max_delay (default 1s, 5m). Tries never stop for 5xx/network errors. */
   retry: z.strictObject({ base_delay: duration.optional(), max_delay: duration.optional() }).optional(),
 });

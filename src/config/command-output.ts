@@ -48,7 +48,9 @@ export const commandOutputSchema = z
      * not share a stage (a shared `output` stage made the second one fail, or skip as
      * "unchanged" when its bytes happened to equal the first one's). */
     stage: ident.optional(),
-    columns: z.record(ident, z.union([columnType, z.strictObject({ type: columnType, required: z.boolean().optional() })])).refine((c) => Object.keys(c).length > 0, { message: 'must declare at least one column' }),
+    columns: z
+      .record(ident, z.union([columnType, z.strictObject({ type: columnType, required: z.boolean().optional() })]))
+      .refine((c) => Object.keys(c).length > 0, { message: 'must declare at least one column' }),
     primary_key: z.array(ident).min(1, 'must name at least one column'),
     checks: z
       .strictObject({
@@ -63,7 +65,8 @@ export const commandOutputSchema = z
   })
   .superRefine((o, ctx) => {
     o.primary_key.forEach((k, i) => {
-      if (!(k in o.columns)) ctx.addIssue({ code: 'custom', path: ['primary_key', i], message: `must name a declared column (declared: ${Object.keys(o.columns).join(', ')})` });
+      if (!(k in o.columns))
+        ctx.addIssue({ code: 'custom', path: ['primary_key', i], message: `must name a declared column (declared: ${Object.keys(o.columns).join(', ')})` });
     });
   })
   .transform((o) => ({ ...o, stage: o.stage ?? o.dataset }));

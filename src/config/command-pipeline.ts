@@ -97,7 +97,12 @@ export function checkCommandEntry(entry: CommandShape, ctx: z.RefinementCtx): vo
   const partitionKeys = Object.keys(entry.partition ?? {});
   const paramKeys = Object.keys(entry.params ?? {});
   for (const key of partitionKeys) {
-    if (paramKeys.includes(key)) ctx.addIssue({ code: 'custom', path: ['params', key], message: `must not repeat a partition key ("${key}" is declared in partition too), so {${key}} names one value` });
+    if (paramKeys.includes(key))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['params', key],
+        message: `must not repeat a partition key ("${key}" is declared in partition too), so {${key}} names one value`,
+      });
   }
   entry.command.forEach((arg, i) => {
     const key = placeholderKey(arg);
@@ -120,5 +125,12 @@ export function checkCommandEntry(entry: CommandShape, ctx: z.RefinementCtx): vo
 /** Params keys the command uses as placeholders: those must be given at enqueue. */
 export function requiredParamKeys(entry: CommandShape): string[] {
   const paramKeys = Object.keys(entry.params ?? {});
-  return [...new Set((entry.command ?? []).slice(1).map(placeholderKey).filter((k): k is string => k !== undefined && paramKeys.includes(k)))];
+  return [
+    ...new Set(
+      (entry.command ?? [])
+        .slice(1)
+        .map(placeholderKey)
+        .filter((k): k is string => k !== undefined && paramKeys.includes(k)),
+    ),
+  ];
 }

@@ -27,7 +27,15 @@ export interface LoadedConfig {
 }
 
 /** Config file names looked for in the working directory, in this order. */
-export const DEFAULT_CONFIG_NAMES = ['sluice.config.json', 'sluice.config.yaml', 'sluice.config.yml', 'sluice.config.ts', 'sluice.config.mts', 'sluice.config.js', 'sluice.config.mjs'];
+export const DEFAULT_CONFIG_NAMES = [
+  'sluice.config.json',
+  'sluice.config.yaml',
+  'sluice.config.yml',
+  'sluice.config.ts',
+  'sluice.config.mts',
+  'sluice.config.js',
+  'sluice.config.mjs',
+];
 
 /**
  * Finds and validates the config: `--config FILE`, else `./sluice.config.{json,yaml,yml,ts}`,
@@ -58,7 +66,8 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
     const moduleFile = path.resolve(path.dirname(file), entry);
     const field = `modules[${i}]`;
     if (!existsSync(moduleFile)) throw new ValidationError(field, entry, 'name an existing file (relative to the config file)', file);
-    if (!CODE_EXTENSIONS.has(path.extname(moduleFile).toLowerCase())) throw new ValidationError(field, entry, 'be a .ts, .mts, .cts, .js, .mjs or .cjs file', file);
+    if (!CODE_EXTENSIONS.has(path.extname(moduleFile).toLowerCase()))
+      throw new ValidationError(field, entry, 'be a .ts, .mts, .cts, .js, .mjs or .cjs file', file);
     const found = pipelinesExportedBy(await importUserModule(moduleFile, field));
     if (found.length === 0) throw new ValidationError(field, entry, 'export at least one pipeline made with definePipeline', file);
     codePipelines.push(...found);

@@ -129,7 +129,11 @@ export const configSchema = z.strictObject({
       /** Directories (relative: to the config's directory) item paths must stay inside. Default: the config's directory. */
       data_roots: z.array(z.string().min(1)).min(1, 'must list at least one directory').optional(),
       /** Hosts (`host` for any port, or `host:port`) item URLs may name, besides each vendor's own public API host. */
-      allowed_hosts: z.array(z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be a host name or address, optionally with :port (no scheme or path)')).optional(),
+      allowed_hosts: z
+        .array(
+          z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'must be a host name or address, optionally with :port (no scheme or path)'),
+        )
+        .optional(),
     })
     .prefault({}),
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

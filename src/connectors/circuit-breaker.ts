@@ -54,7 +54,10 @@ export class SourceCircuitBreaker {
     });
     this.breaker.on('open', () => {
       this.openedAt = Date.now();
-      this.log?.warn({ source: name, reset_timeout_ms: this.resetTimeoutMs }, 'circuit breaker opened: source keeps failing; calls are refused until the reset timeout');
+      this.log?.warn(
+        { source: name, reset_timeout_ms: this.resetTimeoutMs },
+        'circuit breaker opened: source keeps failing; calls are refused until the reset timeout',
+      );
     });
     this.breaker.on('halfOpen', () => this.log?.info({ source: name }, 'circuit breaker half-open: letting one trial call through'));
     this.breaker.on('close', () => {

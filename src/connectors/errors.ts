@@ -61,7 +61,11 @@ export class HttpStatusError extends SourceError {
 
 /** One request took longer than the source's per-request timeout. */
 export class SourceTimeoutError extends SourceError {
-  constructor(message: string, uri: string, readonly timeoutMs: number) {
+  constructor(
+    message: string,
+    uri: string,
+    readonly timeoutMs: number,
+  ) {
     super(message, uri, 'source_timeout', { retryable: true });
   }
 }

@@ -36,7 +36,13 @@ export class FileSource {
         if (signal?.aborted) throw signal.reason;
         const code = (err as NodeJS.ErrnoException).code;
         if (code === 'ENOENT') continue;
-        if (code === 'ELOOP') throw new SourceError(`refusing to read ${file}: it is a symbolic link (Sluice reads only regular files inside a data directory)`, file, 'source_config', { permanent: true });
+        if (code === 'ELOOP')
+          throw new SourceError(
+            `refusing to read ${file}: it is a symbolic link (Sluice reads only regular files inside a data directory)`,
+            file,
+            'source_config',
+            { permanent: true },
+          );
         throw new SourceError(`cannot read ${file}: ${(err as Error).message}`, file, 'source_io', { permanent: code === 'EACCES' || code === 'EISDIR' });
       }
     }

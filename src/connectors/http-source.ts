@@ -152,7 +152,8 @@ export class HttpSource {
       try {
         const once = () => this.once(url, uri, key, options, allowNotFound);
         const res = this.breaker ? await this.breaker.exec(once, uri) : await once();
-        if (stateBefore === 'half_open' && this.breaker?.state === 'closed') log?.info({ source: this.name, url: uri }, 'circuit breaker closed: source answered again');
+        if (stateBefore === 'half_open' && this.breaker?.state === 'closed')
+          log?.info({ source: this.name, url: uri }, 'circuit breaker closed: source answered again');
         if (res === NOT_FOUND) return null;
         if (attempt > 1) log?.info({ source: this.name, url: uri, attempts: attempt }, 'request succeeded after retries');
         return { ...res, attempts: attempt };
@@ -175,7 +176,15 @@ export class HttpSource {
           throw err;
         }
         log?.warn(
-          { source: this.name, url: uri, attempt, status: err.status, retry_in_ms: Math.round(delay), retry_after: err.retryAfterMs !== null, err: err.message },
+          {
+            source: this.name,
+            url: uri,
+            attempt,
+            status: err.status,
+            retry_in_ms: Math.round(delay),
+            retry_after: err.retryAfterMs !== null,
+            err: err.message,
+          },
           'request failed; retrying',
         );
         await abortableSleep(delay, signal);
@@ -207,9 +216,14 @@ export class HttpSource {
       throw new HttpStatusError(`GET ${uri} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${note}`, uri, res.status, retryAfterMs);
     }
     if ((options.expect ?? 'data') === 'data' && looksLikeHtml(bytes)) {
-      throw new SourceError(`GET ${uri} returned an HTML page (status ${res.status}${contentType ? `, ${contentType}` : ''}) where data was expected`, uri, 'source_html', {
-        status: res.status,
-      });
+      throw new SourceError(
+        `GET ${uri} returned an HTML page (status ${res.status}${contentType ? `, ${contentType}` : ''}) where data was expected`,
+        uri,
+        'source_html',
+        {
+          status: res.status,
+        },
+      );
     }
     return { bytes, uri, status: res.status, contentType };
   }
@@ -287,14 +301,19 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 
 /** A body that is an HTML page (an error or maintenance page served with 200). */
 export function looksLikeHtml(bytes: Buffer): boolean {
-  const head = bytes.subarray(0, 1024).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  const head = bytes
+    .subarray(0, 1024)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart()
+    .toLowerCase();
   return head.startsWith('<!doctype html') || head.startsWith('<html') || /<html[\s>]/.test(head);
 }
 
 function describeNetworkError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-  const detail = cause ? cause.code ?? cause.message : undefined;
+  const detail = cause ? (cause.code ?? cause.message) : undefined;
   return detail && !err.message.includes(detail) ? `${err.message} (${detail})` : err.message;
 }
 
@@ -334,9 +353,15 @@ async function fetchSameOrigin(url: URL, init: { signal: AbortSignal; headers: R
     await res.body?.cancel();
     const next = new URL(location, current);
     if (next.origin !== url.origin) {
-      throw new SourceError(`GET ${uri} redirected to another origin (${next.origin}); Sluice follows redirects only within ${url.origin}`, uri, 'source_config', { permanent: true, status: res.status });
+      throw new SourceError(
+        `GET ${uri} redirected to another origin (${next.origin}); Sluice follows redirects only within ${url.origin}`,
+        uri,
+        'source_config',
+        { permanent: true, status: res.status },
+      );
     }
-    if (hop >= MAX_REDIRECTS) throw new SourceError(`GET ${uri} redirected more than ${MAX_REDIRECTS} times`, uri, 'source_config', { permanent: true, status: res.status });
+    if (hop >= MAX_REDIRECTS)
+      throw new SourceError(`GET ${uri} redirected more than ${MAX_REDIRECTS} times`, uri, 'source_config', { permanent: true, status: res.status });
     current = next;
   }
 }

@@ -24,8 +24,10 @@ export class TokenBucket {
     readonly limit: RateLimit,
     private readonly now: () => number = () => performance.now(),
   ) {
-    if (!Number.isFinite(limit.capacity) || limit.capacity < 1) throw new ValidationError('rateLimit.capacity', limit.capacity, 'be a number of calls of at least 1');
-    if (!Number.isFinite(limit.intervalMs) || limit.intervalMs <= 0) throw new ValidationError('rateLimit.intervalMs', limit.intervalMs, 'be a positive number of milliseconds');
+    if (!Number.isFinite(limit.capacity) || limit.capacity < 1)
+      throw new ValidationError('rateLimit.capacity', limit.capacity, 'be a number of calls of at least 1');
+    if (!Number.isFinite(limit.intervalMs) || limit.intervalMs <= 0)
+      throw new ValidationError('rateLimit.intervalMs', limit.intervalMs, 'be a positive number of milliseconds');
     this.tokens = limit.capacity;
     this.last = this.now();
     this.ratePerMs = limit.capacity / limit.intervalMs;

@@ -34,4 +34,3 @@ export interface BatchStep {
   params?: Record<string, unknown>;
   run: BatchRunOptions;
 }
-

@@ -44,7 +44,11 @@ export function resolveRetryPolicy(input: RetryPolicyInput | undefined, base: Re
   };
 }
 
-export function backoffDelayMs(policy: Pick<RetryPolicy, 'baseDelayMs' | 'factor' | 'maxDelayMs' | 'jitter'>, failedAttempt: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'factor' | 'maxDelayMs' | 'jitter'>,
+  failedAttempt: number,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.max(0, failedAttempt - 1);
   const raw = Math.min(policy.maxDelayMs, policy.baseDelayMs * policy.factor ** exponent);
   const jitterPart = raw * policy.jitter;

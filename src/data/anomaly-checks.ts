@@ -45,7 +45,11 @@ export function normalizeChecks(specs: readonly AnomalyCheckSpec[] | undefined):
     switch (spec.check) {
       case 'row_count_drop': {
         if (typeof spec.threshold !== 'number' || !(spec.threshold > 0 && spec.threshold <= 1)) {
-          throw new ValidationError(`${field}.threshold`, spec.threshold, 'be a fraction greater than 0 and at most 1 (0.5 = fire when more than half the rows are gone)');
+          throw new ValidationError(
+            `${field}.threshold`,
+            spec.threshold,
+            'be a fraction greater than 0 and at most 1 (0.5 = fire when more than half the rows are gone)',
+          );
         }
         let previous: string | null = null;
         if (spec.previous !== undefined) {
@@ -60,7 +64,8 @@ export function normalizeChecks(specs: readonly AnomalyCheckSpec[] | undefined):
       }
       case 'required_nulls': {
         const max = spec.max_fraction ?? 0;
-        if (typeof max !== 'number' || !(max >= 0 && max < 1)) throw new ValidationError(`${field}.max_fraction`, max, 'be a fraction from 0 (inclusive) to 1 (exclusive)');
+        if (typeof max !== 'number' || !(max >= 0 && max < 1))
+          throw new ValidationError(`${field}.max_fraction`, max, 'be a fraction from 0 (inclusive) to 1 (exclusive)');
         return { check: 'required_nulls', max_fraction: max, severity };
       }
       case 'rejected_rows':
@@ -69,7 +74,11 @@ export function normalizeChecks(specs: readonly AnomalyCheckSpec[] | undefined):
         if (!Number.isInteger(spec.min) || spec.min < 1) throw new ValidationError(`${field}.min`, spec.min, 'be a whole number of rows, at least 1');
         return { check: 'min_rows', min: spec.min, severity };
       default:
-        throw new ValidationError(`${field}.check`, (spec as { check?: unknown }).check, 'be one of row_count_drop, late, required_nulls, rejected_rows, min_rows');
+        throw new ValidationError(
+          `${field}.check`,
+          (spec as { check?: unknown }).check,
+          'be one of row_count_drop, late, required_nulls, rejected_rows, min_rows',
+        );
     }
   });
 }

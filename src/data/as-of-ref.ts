@@ -13,4 +13,3 @@ export function parseAsOf(value: string | undefined, field = '--as-of'): AsOfRef
   }
   return { capture_id: text };
 }
-

@@ -36,7 +36,17 @@ import type { Dataset } from './dataset.js';
 // The interface and its types are the data port, in core (handlers name them); this module
 // keeps the helpers both implementations share.
 export type * from '../core/data-port.js';
-import type { RejectInput, LandInput, RowStream, LandResult, CaptureRecord, AsOfRef, CompletionRequest, CompletionCell, CompletionReport } from '../core/data-port.js';
+import type {
+  RejectInput,
+  LandInput,
+  RowStream,
+  LandResult,
+  CaptureRecord,
+  AsOfRef,
+  CompletionRequest,
+  CompletionCell,
+  CompletionReport,
+} from '../core/data-port.js';
 // ---------------------------------------------------------------------------------------
 // Shared pure helpers used by both implementations.
 
@@ -64,7 +74,8 @@ export function normalizeLandInput(input: LandInput): NormalizedLand {
   let key: string | undefined;
   if (input.partition !== undefined) key = keyOf(input.partition);
   if (input.partitionKey !== undefined) {
-    if (typeof input.partitionKey !== 'string' || input.partitionKey === '') throw new ValidationError('partitionKey', input.partitionKey, 'be a non-empty partition key');
+    if (typeof input.partitionKey !== 'string' || input.partitionKey === '')
+      throw new ValidationError('partitionKey', input.partitionKey, 'be a non-empty partition key');
     if (key !== undefined && key !== input.partitionKey) {
       throw new ValidationError('partitionKey', input.partitionKey, `match the partition given with it (${key})`);
     }
@@ -122,7 +133,8 @@ export function normalizeRejects(list: readonly RejectInput[], from = 0): Reject
 export function captureIdBase(domain: string, partitionKey: string, capturedAt: Date): string {
   // The operational guide's form `{domain}:{tier}:{week_ending}:{YYYYMMDD}`: the partition's
   // values in key order (tier < week_ending), then the captured date without dashes.
-  const values = partitionKey === '-' ? [] : partitionKey.split('|').map((pair) => (pair.includes('=') ? decodeURIComponent(pair.slice(pair.indexOf('=') + 1)) : pair));
+  const values =
+    partitionKey === '-' ? [] : partitionKey.split('|').map((pair) => (pair.includes('=') ? decodeURIComponent(pair.slice(pair.indexOf('=') + 1)) : pair));
   return [domain, ...values, capturedAt.toISOString().slice(0, 10).replace(/-/g, '')].join(':');
 }
 
@@ -176,9 +188,17 @@ export function planCapture(args: {
   const clash = args.related.find((c) => (c.stage === stage && c.dataset !== ds.name) || (c.dataset === ds.name && c.stage !== stage));
   if (clash) {
     if (clash.stage === stage) {
-      throw new ValidationError('stage', stage, `hold one dataset per partition: ${ds.domain} ${args.partitionKey} stage ${stage} already holds dataset ${clash.dataset}`);
+      throw new ValidationError(
+        'stage',
+        stage,
+        `hold one dataset per partition: ${ds.domain} ${args.partitionKey} stage ${stage} already holds dataset ${clash.dataset}`,
+      );
     }
-    throw new ValidationError('stage', stage, `stay the same for a dataset's partition: ${ds.domain}.${ds.name} ${args.partitionKey} is landed at stage ${clash.stage}`);
+    throw new ValidationError(
+      'stage',
+      stage,
+      `stay the same for a dataset's partition: ${ds.domain}.${ds.name} ${args.partitionKey} is landed at stage ${clash.stage}`,
+    );
   }
   const scope = args.related.filter((c) => c.stage === stage).sort(byCaptureOrder);
   const landed = scope.filter((c) => c.status === 'landed');
@@ -253,7 +273,11 @@ export function filters(pairs: [string, string | undefined][]): { text: string; 
 }
 
 export function mismatch(ds: Dataset, table: string, existing: string): ValidationError {
-  return new ValidationError('dataset', `${ds.domain}.${ds.name}`, `match the definition table ${table} was created with (${existing}); changing a dataset's columns or key needs a migration`);
+  return new ValidationError(
+    'dataset',
+    `${ds.domain}.${ds.name}`,
+    `match the definition table ${table} was created with (${existing}); changing a dataset's columns or key needs a migration`,
+  );
 }
 
 export function skipped(ds: Dataset, n: NormalizedLand, latest: CaptureRecord): LandResult {

@@ -48,7 +48,11 @@ export interface DatasetTables {
 export function datasetTables(ds: Dataset): DatasetTables {
   const table = `${sanitizeName(ds.domain)}__${sanitizeName(ds.name)}`;
   if (!IDENT.test(table) || table.length > MAX_TABLE_NAME) {
-    throw new ValidationError('dataset', `${ds.domain}.${ds.name}`, `give a table name (${table}) matching /^[a-z_][a-z0-9_]*$/ of at most ${MAX_TABLE_NAME} characters`);
+    throw new ValidationError(
+      'dataset',
+      `${ds.domain}.${ds.name}`,
+      `give a table name (${table}) matching /^[a-z_][a-z0-9_]*$/ of at most ${MAX_TABLE_NAME} characters`,
+    );
   }
   return { table, staging: `${table}__staging` };
 }
@@ -261,7 +265,14 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     // for…in over a plain object: its own keys, without an array of them per row.
     for (const name in raw) {
       if (!known.has(name) && name !== '__line' && Object.hasOwn(raw, name)) {
-        throw new RowValidationError(rowNo, line, name, (raw as Record<string, unknown>)[name], `be one of the dataset's columns (${[...known].join(', ')})`, source);
+        throw new RowValidationError(
+          rowNo,
+          line,
+          name,
+          (raw as Record<string, unknown>)[name],
+          `be one of the dataset's columns (${[...known].join(', ')})`,
+          source,
+        );
       }
     }
     const values: DataValue[] = new Array(columns.length);
@@ -279,7 +290,14 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
     }
     for (const i of keyIdx) {
       if (values[i] === null) {
-        throw new RowValidationError(rowNo, line, columns[i]!.name, (raw as Record<string, unknown>)[columns[i]!.name], 'be present: it is part of the primary key', source);
+        throw new RowValidationError(
+          rowNo,
+          line,
+          columns[i]!.name,
+          (raw as Record<string, unknown>)[columns[i]!.name],
+          'be present: it is part of the primary key',
+          source,
+        );
       }
     }
     const key = JSON.stringify(keyIdx.map((i) => values[i]));

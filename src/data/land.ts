@@ -115,14 +115,24 @@ const toScope = (c: CaptureWithSeq): ScopeCapture => ({
 });
 
 function* latestLanded(d: LandDriver, domain: string, partitionKey: string, stage: string): Steps<CaptureRecord | null> {
-  const rows = yield* step(d.captures(`domain = ? AND partition_key = ? AND stage = ? AND status = 'landed' ORDER BY captured_at DESC, seq DESC LIMIT 1`, [domain, partitionKey, stage]));
+  const rows = yield* step(
+    d.captures(`domain = ? AND partition_key = ? AND stage = ? AND status = 'landed' ORDER BY captured_at DESC, seq DESC LIMIT 1`, [
+      domain,
+      partitionKey,
+      stage,
+    ]),
+  );
   return rows[0] ?? null;
 }
 
 function* relatedCaptures(d: LandDriver, ds: Dataset, n: NormalizedLand): Steps<{ related: ScopeCapture[]; familyIds: string[] }> {
-  const related = (yield* step(d.captures(`domain = ? AND partition_key = ? AND (stage = ? OR dataset = ?)`, [ds.domain, n.partitionKey, n.stage, ds.name]))).map(toScope);
+  const related = (yield* step(
+    d.captures(`domain = ? AND partition_key = ? AND (stage = ? OR dataset = ?)`, [ds.domain, n.partitionKey, n.stage, ds.name]),
+  )).map(toScope);
   const base = captureIdBase(ds.domain, n.partitionKey, n.capturedAt);
-  const family = yield* step(d.all<{ capture_id: string }>(`SELECT capture_id FROM ${d.t('captures')} WHERE substr(capture_id, 1, ?) = ?`, [sqlLength(base), base]));
+  const family = yield* step(
+    d.all<{ capture_id: string }>(`SELECT capture_id FROM ${d.t('captures')} WHERE substr(capture_id, 1, ?) = ?`, [sqlLength(base), base]),
+  );
   return { related, familyIds: family.map((r) => r.capture_id) };
 }
 
@@ -155,8 +165,17 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
     const c = held.find((h) => at >= h.first && at < h.first + h.rows.length);
     const raw = c?.raw[at - c.first] as Record<string, unknown> | undefined;
     const line = typeof raw?.__line === 'number' ? raw.__line : null;
-    const key = c ? Object.fromEntries(ds.primaryKey.map((k) => [k, c.rows[at - c.first]![ds.columns.findIndex((col) => col.name === k)]])) : d.duplicateKey(err);
-    throw new RowValidationError(at + 1, line, ds.primaryKey.join(','), key, 'be unique within one capture (an earlier chunk of rows has the same primary key)', source);
+    const key = c
+      ? Object.fromEntries(ds.primaryKey.map((k) => [k, c.rows[at - c.first]![ds.columns.findIndex((col) => col.name === k)]]))
+      : d.duplicateKey(err);
+    throw new RowValidationError(
+      at + 1,
+      line,
+      ds.primaryKey.join(','),
+      key,
+      'be unique within one capture (an earlier chunk of rows has the same primary key)',
+      source,
+    );
   }
 }
 
@@ -253,21 +272,31 @@ function* mergeAndRecord(
   const captures = d.t('captures');
   if (plan.reuse) {
     yield* step(
-      d.run(`UPDATE ${captures} SET status = 'landed', row_count = ?, landed_at = ?, source = ?, is_revision = ?, revision_summary = ?, error = NULL WHERE capture_id = ?`, [
-        rowCount,
-        d.time(now),
-        n.source,
-        d.bool(isRevision),
-        summaryJson,
-        captureId,
-      ]),
+      d.run(
+        `UPDATE ${captures} SET status = 'landed', row_count = ?, landed_at = ?, source = ?, is_revision = ?, revision_summary = ?, error = NULL WHERE capture_id = ?`,
+        [rowCount, d.time(now), n.source, d.bool(isRevision), summaryJson, captureId],
+      ),
     );
   } else {
     yield* step(
       d.run(
         `INSERT INTO ${captures} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
          ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
-        [captureId, captureSeq, ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), d.time(now), n.source, d.bool(isRevision), summaryJson],
+        [
+          captureId,
+          captureSeq,
+          ds.domain,
+          ds.name,
+          n.partitionKey,
+          n.stage,
+          n.contentHash,
+          rowCount,
+          d.time(n.capturedAt),
+          d.time(now),
+          n.source,
+          d.bool(isRevision),
+          summaryJson,
+        ],
       ),
     );
   }
@@ -277,17 +306,24 @@ function* mergeAndRecord(
   const drop = checks.find((c) => c.check === 'row_count_drop');
   if (drop && drop.check === 'row_count_drop') {
     const others = yield* step(
-      d.all<{ partition_key: string; row_count: number }>(`SELECT partition_key, row_count FROM ${d.t('manifest')} WHERE domain = ? AND stage = ? AND partition_key <> ?`, [
-        ds.domain,
-        n.stage,
-        n.partitionKey,
-      ]),
+      d.all<{ partition_key: string; row_count: number }>(
+        `SELECT partition_key, row_count FROM ${d.t('manifest')} WHERE domain = ? AND stage = ? AND partition_key <> ?`,
+        [ds.domain, n.stage, n.partitionKey],
+      ),
     );
-    const key = drop.previous ?? previousPartitionKey(n.partitionKey, others.map((o) => o.partition_key));
+    const key =
+      drop.previous ??
+      previousPartitionKey(
+        n.partitionKey,
+        others.map((o) => o.partition_key),
+      );
     const found = others.find((o) => o.partition_key === key);
     previous = found ? { partition_key: found.partition_key, row_count: Number(found.row_count) } : null;
   }
-  const drafts = evaluateChecks({ dataset: ds, partitionKey: n.partitionKey, rowCount, capturedAt, requiredNulls: pass.requiredNulls, previous, rejects: n.rejects }, checks);
+  const drafts = evaluateChecks(
+    { dataset: ds, partitionKey: n.partitionKey, rowCount, capturedAt, requiredNulls: pass.requiredNulls, previous, rejects: n.rejects },
+    checks,
+  );
 
   yield* step(
     d.run(
@@ -310,7 +346,16 @@ function* mergeAndRecord(
         [ds.domain, ds.name, n.partitionKey, n.stage, captureId, a.check, a.severity, a.message, JSON.stringify(a.detail), d.time(now)],
       ),
     );
-    anomalies.push({ ...a, id: Number(rows[0]!.id), domain: ds.domain, dataset: ds.name, partition_key: n.partitionKey, stage: n.stage, capture_id: captureId, recorded_at: now });
+    anomalies.push({
+      ...a,
+      id: Number(rows[0]!.id),
+      domain: ds.domain,
+      dataset: ds.name,
+      partition_key: n.partitionKey,
+      stage: n.stage,
+      capture_id: captureId,
+      recorded_at: now,
+    });
   }
   if (n.rejects.length) yield* step(d.insertRejects(captureId, n.rejects));
   return {
@@ -337,15 +382,39 @@ function* recordFailure(d: LandDriver, ds: Dataset, n: NormalizedLand, rowCount:
   try {
     yield* step(d.lock(ds.domain, n.partitionKey));
     const { related, familyIds } = yield* relatedCaptures(d, ds, n);
-    const plan = planCapture({ ds, partitionKey: n.partitionKey, stage: n.stage, hash: n.contentHash, capturedAt: n.capturedAt, related, familyIds, forFailure: true });
+    const plan = planCapture({
+      ds,
+      partitionKey: n.partitionKey,
+      stage: n.stage,
+      hash: n.contentHash,
+      capturedAt: n.capturedAt,
+      related,
+      familyIds,
+      forFailure: true,
+    });
     if (plan.reuse) {
-      yield* step(d.run(`UPDATE ${d.t('captures')} SET row_count = ?, source = ?, error = ? WHERE capture_id = ?`, [rowCount, n.source, err.message, plan.captureId]));
+      yield* step(
+        d.run(`UPDATE ${d.t('captures')} SET row_count = ?, source = ?, error = ? WHERE capture_id = ?`, [rowCount, n.source, err.message, plan.captureId]),
+      );
     } else {
       yield* step(
         d.run(
           `INSERT INTO ${d.t('captures')} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
            ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
-          [plan.captureId, yield* step(d.nextSeq()), ds.domain, ds.name, n.partitionKey, n.stage, n.contentHash, rowCount, d.time(n.capturedAt), n.source, d.bool(false), err.message],
+          [
+            plan.captureId,
+            yield* step(d.nextSeq()),
+            ds.domain,
+            ds.name,
+            n.partitionKey,
+            n.stage,
+            n.contentHash,
+            rowCount,
+            d.time(n.capturedAt),
+            n.source,
+            d.bool(false),
+            err.message,
+          ],
         ),
       );
     }

@@ -112,11 +112,12 @@ export abstract class SqlDataStore<Rows extends BackendRows> implements DataStor
       return this.readRows(ds, `${sql.selectFrom} WHERE cap.capture_id = ?${w.text} ${sql.orderBy}`, [ref.capture_id, ...w.params]);
     }
     const at = checkAt(ref);
-    return this.readRows(
-      ds,
-      `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.seq = d.capture_seq AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`,
-      [ds.domain, ds.name, this.bindInstant(at), ...w.params],
-    );
+    return this.readRows(ds, `${asOfCapturesCte(this.d)} ${sql.selectFrom} JOIN c ON c.seq = d.capture_seq AND c.rn = 1 WHERE 1 = 1${w.text} ${sql.orderBy}`, [
+      ds.domain,
+      ds.name,
+      this.bindInstant(at),
+      ...w.params,
+    ]);
   }
 
   async listCaptures(filter: CaptureFilter): Promise<CaptureRecord[]> {

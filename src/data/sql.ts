@@ -171,13 +171,13 @@ export function datasetSql(d: Dialect, ds: Dataset): DatasetSql {
 
   const keyMatch = (a: string, b: string) => keys.map((k) => `${a}.${k} = ${b}.${k}`).join(' AND ');
   const differs = (a: string, b: string) => vals.map((v) => `${a}.${v} IS DISTINCT FROM ${b}.${v}`).join(' OR ');
-  const conflict = vals.length
-    ? `DO UPDATE SET ${vals.map((v) => `${v} = excluded.${v}`).join(', ')} WHERE ${differs('d', 'excluded')}`
-    : 'DO NOTHING';
+  const conflict = vals.length ? `DO UPDATE SET ${vals.map((v) => `${v} = excluded.${v}`).join(', ')} WHERE ${differs('d', 'excluded')}` : 'DO NOTHING';
 
   const textOrder = (c: string) => (pg ? `${c} COLLATE "C"` : c);
   const orderBy = `ORDER BY ${[textOrder('cap.partition_key'), ...keyColumns(ds).map((c) => (c.type === 'text' ? textOrder(`d.${quoteIdent(c.name)}`) : `d.${quoteIdent(c.name)}`))].join(', ')}`;
-  const selectCols = ds.columns.map((c) => (pg && c.type === 'date' ? `to_char(d.${quoteIdent(c.name)}, 'YYYY-MM-DD') AS ${quoteIdent(c.name)}` : `d.${quoteIdent(c.name)}`));
+  const selectCols = ds.columns.map((c) =>
+    pg && c.type === 'date' ? `to_char(d.${quoteIdent(c.name)}, 'YYYY-MM-DD') AS ${quoteIdent(c.name)}` : `d.${quoteIdent(c.name)}`,
+  );
 
   // Counts of `next` (rows in N) against `prior` (rows in T); N is the staging table, or
   // the dataset table itself when the new capture's rows were written there directly.

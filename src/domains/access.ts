@@ -8,5 +8,8 @@ import { accessPolicy, withHosts, type AccessPolicy } from '../connectors/access
  */
 export function itemAccessPolicy(options: { config?: SluiceConfig; baseDir?: string }, vendorUrls: readonly string[] = []): AccessPolicy {
   const policy = accessPolicy(options.baseDir ?? process.cwd(), options.config?.access);
-  return withHosts(policy, vendorUrls.map((u) => new URL(u).host));
+  return withHosts(
+    policy,
+    vendorUrls.map((u) => new URL(u).host),
+  );
 }

@@ -10,4 +10,3 @@ export interface BatchHost {
   /** Where source variables are read (default process.env). */
   env?: Readonly<Record<string, string | undefined>>;
 }
-

@@ -15,7 +15,8 @@ export const PUBLISHED_DATASETS: Readonly<Record<string, Readonly<Record<string,
 
 export function findDataset(domain: string, name: string, fields = { domain: 'DOMAIN', dataset: 'DATASET' }): Dataset {
   const datasets = PUBLISHED_DATASETS[domain];
-  if (!datasets) throw new ValidationError(fields.domain, domain, `name a domain with published datasets (known: ${Object.keys(PUBLISHED_DATASETS).sort().join(', ')})`);
+  if (!datasets)
+    throw new ValidationError(fields.domain, domain, `name a domain with published datasets (known: ${Object.keys(PUBLISHED_DATASETS).sort().join(', ')})`);
   const ds = datasets[name];
   if (!ds) throw new ValidationError(fields.dataset, name, `name a dataset of ${domain} (known: ${Object.keys(datasets).join(', ')})`);
   return ds;

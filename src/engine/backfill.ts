@@ -85,7 +85,8 @@ export function planBackfill(registry: PipelineRegistry, req: BackfillRequest): 
     key = keys.includes('week_ending') ? 'week_ending' : 'date';
     values = key === 'week_ending' ? weekEndingFridays(req.from, req.to, { from: '--from', to: '--to' }) : dateValues(req.from, req.to, req.calendar);
   }
-  if (values.length === 0) throw new ValidationError('--from/--to', `${req.from ?? ''}..${req.to ?? ''}`, `contain at least one ${key === 'week_ending' ? 'Friday' : 'session'}`);
+  if (values.length === 0)
+    throw new ValidationError('--from/--to', `${req.from ?? ''}..${req.to ?? ''}`, `contain at least one ${key === 'week_ending' ? 'Friday' : 'session'}`);
   const fixed = fanOut(req.fixed && req.fixed.length ? req.fixed : [{}], key, enumDimensions(pipeline));
   function* partitions(): Generator<Partition> {
     for (const v of values) for (const f of fixed) yield { ...f, [key]: v };
@@ -176,9 +177,12 @@ export async function runBackfill(
   let done = 0;
   let chunk: Partition[] = [];
   const flush = async () => {
-    const built = chunk.map((partition) => buildEnqueueSpec(registry, { pipeline: plan.pipeline.key, partition, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
+    const built = chunk.map((partition) =>
+      buildEnqueueSpec(registry, { pipeline: plan.pipeline.key, partition, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }),
+    );
     const specs = built.map((b) => b.spec);
-    const extra = req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
+    const extra =
+      req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
     const outcomes = await store.enqueue([...specs, ...extra]);
     const links: { itemId: number; downstream: boolean }[] = [];
     outcomes.forEach((o, idx) => {

@@ -53,7 +53,11 @@ export async function backfillStatus(store: Store, id: number, now = new Date())
   return statusJson(b, await ops.backfillCounts(id), now);
 }
 
-export async function listBackfills(store: Store, limit: number, offset: number): Promise<{ backfills: BackfillStatusJson[]; total: number; limit: number; offset: number }> {
+export async function listBackfills(
+  store: Store,
+  limit: number,
+  offset: number,
+): Promise<{ backfills: BackfillStatusJson[]; total: number; limit: number; offset: number }> {
   const ops = operationsStoreFor(store);
   const { rows, total } = await ops.listBackfills(limit, offset);
   const backfills = await Promise.all(rows.map(async (b) => statusJson(b, await ops.backfillCounts(b.id), new Date())));
@@ -113,12 +117,19 @@ export interface CreatedBackfill {
 
 /** Validates the whole request first (nothing stored on bad input), then stores the backfill
  * and starts enqueueing it. */
-export async function createBackfill(store: Store, registry: PipelineRegistry, req: BackfillRequest, onProgress?: (p: BackfillProgress) => void): Promise<CreatedBackfill> {
+export async function createBackfill(
+  store: Store,
+  registry: PipelineRegistry,
+  req: BackfillRequest,
+  onProgress?: (p: BackfillProgress) => void,
+): Promise<CreatedBackfill> {
   const plan = planBackfill(registry, req);
   const ops = operationsStoreFor(store);
   const backfill = await ops.createBackfill({
     pipeline: plan.pipeline.key,
-    request: JSON.parse(JSON.stringify({ ...req, pipeline: plan.pipeline.key, fanned_out: plan.fixed, range_key: plan.key, total_partitions: plan.total })) as Record<string, unknown>,
+    request: JSON.parse(
+      JSON.stringify({ ...req, pipeline: plan.pipeline.key, fanned_out: plan.fixed, range_key: plan.key, total_partitions: plan.total }),
+    ) as Record<string, unknown>,
     priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY,
     reprocess: req.reprocess ?? 'missing',
     downstream: req.downstream !== false,

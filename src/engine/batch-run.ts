@@ -30,12 +30,23 @@ export async function runBatch(app: InlineRunHost, plan: BatchPlan, log?: Logger
   for (const step of plan.steps) {
     const root = app.registry.require(step.pipeline);
     if (step.params) checkRootParams(app, root, step.params, plan.paramFlags ?? {});
-    const roots = step.partitions.map((p, i) => buildEnqueueSpec(app.registry, { pipeline: step.pipeline, partition: p, params: step.params }, step.partitions.length > 1 ? `partitions[${i}]` : ''));
-    const levels = downstreamLevels(app, roots.map((r) => ({ pipeline: r.pipeline, partition: r.spec.partition })), plan.follow);
+    const roots = step.partitions.map((p, i) =>
+      buildEnqueueSpec(app.registry, { pipeline: step.pipeline, partition: p, params: step.params }, step.partitions.length > 1 ? `partitions[${i}]` : ''),
+    );
+    const levels = downstreamLevels(
+      app,
+      roots.map((r) => ({ pipeline: r.pipeline, partition: r.spec.partition })),
+      plan.follow,
+    );
     const all = [roots, ...levels];
-    log?.debug({ scheduler: plan.scheduler, pipeline: step.pipeline, roots: roots.length, downstream: levels.map((l) => l.length), dry_run: plan.dryRun }, 'batch step planned');
+    log?.debug(
+      { scheduler: plan.scheduler, pipeline: step.pipeline, roots: roots.length, downstream: levels.map((l) => l.length), dry_run: plan.dryRun },
+      'batch step planned',
+    );
     if (plan.dryRun) {
-      for (const level of all) for (const { pipeline, spec } of level) runs.push({ ...emptyRunEntry(pipeline.key, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
+      for (const level of all)
+        for (const { pipeline, spec } of level)
+          runs.push({ ...emptyRunEntry(pipeline.key, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
       continue;
     }
     const outcomes = await app.store.enqueue(all.flat().map((b) => b.spec));
@@ -53,7 +64,14 @@ export async function runBatch(app: InlineRunHost, plan: BatchPlan, log?: Logger
         }
         // Read again: an upstream that just completed (or restated) changed this item's state.
         const current = (await app.store.getItem(item.id)) ?? item;
-        const ran = await runInlineItem(app.store, worker, current, { created: created.get(item.id) === true, rerunFinished: true, actor: 'cli:batch' }, entry, { anomalies, warnings });
+        const ran = await runInlineItem(
+          app.store,
+          worker,
+          current,
+          { created: created.get(item.id) === true, rerunFinished: true, actor: 'cli:batch' },
+          entry,
+          { anomalies, warnings },
+        );
         runs.push(ran);
         if (ran.status === 'failed' && plan.failFast) stopped = true;
       }

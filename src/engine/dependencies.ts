@@ -10,14 +10,22 @@ export function resolveUpstreams(registry: PipelineRegistry, pipeline: Registere
   for (const dep of pipeline.definition.dependsOn ?? []) {
     const upstream = registry.require(dep.pipeline, `${pipeline.key}.dependsOn`);
     for (const p of upstreamPartitions(dep, partition)) {
-      refs.push({ domain: upstream.definition.domain, pipeline: upstream.definition.name, partitionKey: partitionKey(registry.validatePartition(upstream, p, `${pipeline.key} upstream ${upstream.key}`)) });
+      refs.push({
+        domain: upstream.definition.domain,
+        pipeline: upstream.definition.name,
+        partitionKey: partitionKey(registry.validatePartition(upstream, p, `${pipeline.key} upstream ${upstream.key}`)),
+      });
     }
   }
   return refs;
 }
 
 /** For an upstream being enqueued: the downstream items its `auto` dependents need. */
-export function autoDownstreams(registry: PipelineRegistry, upstream: RegisteredPipeline, partition: Partition): { pipeline: RegisteredPipeline; partition: Partition }[] {
+export function autoDownstreams(
+  registry: PipelineRegistry,
+  upstream: RegisteredPipeline,
+  partition: Partition,
+): { pipeline: RegisteredPipeline; partition: Partition }[] {
   const out: { pipeline: RegisteredPipeline; partition: Partition }[] = [];
   for (const candidate of registry.list()) {
     for (const dep of candidate.definition.dependsOn ?? []) {
@@ -48,8 +56,20 @@ export function blockedReason(deps: readonly DependencyStatus[]): string | null 
   const open = deps.filter((d) => d.state !== null && d.state !== 'COMPLETE');
   if (missing.length === 0 && open.length === 0) return null;
   const parts: string[] = [];
-  if (open.length) parts.push(`${open.length} upstream partition(s) not complete yet (${open.slice(0, 3).map((d) => `${d.pipeline} [${d.partitionKey}] ${d.state}`).join(', ')})`);
-  if (missing.length) parts.push(`${missing.length} upstream partition(s) never enqueued (${missing.slice(0, 3).map((d) => `${d.domain}.${d.pipeline} [${d.partitionKey}]`).join(', ')})`);
+  if (open.length)
+    parts.push(
+      `${open.length} upstream partition(s) not complete yet (${open
+        .slice(0, 3)
+        .map((d) => `${d.pipeline} [${d.partitionKey}] ${d.state}`)
+        .join(', ')})`,
+    );
+  if (missing.length)
+    parts.push(
+      `${missing.length} upstream partition(s) never enqueued (${missing
+        .slice(0, 3)
+        .map((d) => `${d.domain}.${d.pipeline} [${d.partitionKey}]`)
+        .join(', ')})`,
+    );
   return `waiting: ${parts.join('; ')}`;
 }
 
@@ -59,7 +79,11 @@ export function blockedReason(deps: readonly DependencyStatus[]): string | null 
  * result says `is_revision: true`; the re-runs cascade, since each recomputed stage that
  * changes its own output is itself a revision. Returns the ids put back.
  */
-export async function rerunStaleDownstream(store: Store, registry: PipelineRegistry, upstream: { domain: string; pipeline: string; partition: Partition; partitionKey: string }): Promise<number[]> {
+export async function rerunStaleDownstream(
+  store: Store,
+  registry: PipelineRegistry,
+  upstream: { domain: string; pipeline: string; partition: Partition; partitionKey: string },
+): Promise<number[]> {
   const key = `${upstream.domain}.${upstream.pipeline}`;
   const ids: number[] = [];
   for (const candidate of registry.list()) {

@@ -26,11 +26,15 @@ export interface LaunchOutcome {
 }
 
 export async function launchPartition(store: Store, registry: PipelineRegistry, req: LaunchRequest, actor = 'launch'): Promise<LaunchOutcome> {
-  const [outcome] = await enqueueWork(store, registry, [{ pipeline: req.pipeline, partition: req.partition, params: req.params, priority: req.priority, desiredAt: new Date() }]);
+  const [outcome] = await enqueueWork(store, registry, [
+    { pipeline: req.pipeline, partition: req.partition, params: req.params, priority: req.priority, desiredAt: new Date() },
+  ]);
   const item = outcome!.item;
   if (outcome!.created) return { item, action: 'created' };
-  if (item.state === 'COMPLETE' && !req.force) throw new ValidationError('force', req.force ?? false, `be true to re-run partition ${item.partitionKey}, which is COMPLETE (item #${item.id})`);
-  if (item.state === 'COMPLETE' || item.state === 'FAILED' || item.state === 'CANCELLED') return { item: (await store.rerun(item.id, actor)).item, action: 'rerun' };
+  if (item.state === 'COMPLETE' && !req.force)
+    throw new ValidationError('force', req.force ?? false, `be true to re-run partition ${item.partitionKey}, which is COMPLETE (item #${item.id})`);
+  if (item.state === 'COMPLETE' || item.state === 'FAILED' || item.state === 'CANCELLED')
+    return { item: (await store.rerun(item.id, actor)).item, action: 'rerun' };
   return { item, action: 'already_outstanding' };
 }
 
@@ -45,7 +49,12 @@ export interface BulkResult {
 
 /** Applies one action to each id; a failure on one item (wrong state, unknown id) is reported
  * for that item and does not stop the others. */
-export async function bulkAction(store: Store, action: BulkAction, ids: readonly number[], options: { force?: boolean; actor?: string } = {}): Promise<BulkResult[]> {
+export async function bulkAction(
+  store: Store,
+  action: BulkAction,
+  ids: readonly number[],
+  options: { force?: boolean; actor?: string } = {},
+): Promise<BulkResult[]> {
   const actor = options.actor ?? 'bulk';
   const out: BulkResult[] = [];
   for (const id of ids) {
@@ -55,7 +64,8 @@ export async function bulkAction(store: Store, action: BulkAction, ids: readonly
       let after: WorkItem;
       if (action === 'cancel') after = (await store.cancel(id, actor)).item;
       else if (action === 'retry') {
-        if (item.state !== 'FAILED' && item.state !== 'CANCELLED') throw new ValidationError('ids', id, `name FAILED or CANCELLED items to retry (#${id} is ${item.state})`);
+        if (item.state !== 'FAILED' && item.state !== 'CANCELLED')
+          throw new ValidationError('ids', id, `name FAILED or CANCELLED items to retry (#${id} is ${item.state})`);
         after = (await store.retry({ id }, actor))[0] ?? item;
       } else {
         if (item.state === 'COMPLETE' && !options.force) throw new ValidationError('force', false, `be true to re-run COMPLETE item #${id}`);

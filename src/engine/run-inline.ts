@@ -34,7 +34,11 @@ export interface InlineRunHost {
 export async function runInline(app: InlineRunHost, request: InlineRunRequest): Promise<RunResult> {
   const startedAt = new Date();
   const specs = request.partitions.map((partition, i) =>
-    buildEnqueueSpec(app.registry, { pipeline: request.pipeline, partition, params: request.params, priority: request.priority } satisfies EnqueueRequest, request.partitions.length > 1 ? `partitions[${i}]` : ''),
+    buildEnqueueSpec(
+      app.registry,
+      { pipeline: request.pipeline, partition, params: request.params, priority: request.priority } satisfies EnqueueRequest,
+      request.partitions.length > 1 ? `partitions[${i}]` : '',
+    ),
   );
   const pipelineKey = specs[0]?.pipeline.key ?? request.pipeline;
   const domain = specs[0]?.spec.domain ?? '';
@@ -43,7 +47,8 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
   const anomalies: Anomaly[] = [];
 
   if (request.dryRun) {
-    for (const { spec } of specs) runs.push({ ...emptyRunEntry(pipelineKey, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
+    for (const { spec } of specs)
+      runs.push({ ...emptyRunEntry(pipelineKey, partitionKey(spec.partition)), status: 'dry_run', reason: 'dry run: nothing enqueued or run' });
   } else {
     const outcomes = await app.store.enqueue(specs.map((s) => s.spec));
     const worker = app.createWorker({ concurrency: 1 });
@@ -55,7 +60,10 @@ export async function runInline(app: InlineRunHost, request: InlineRunRequest): 
         runs.push({ ...entry, not_run: true, reason: 'not run: an earlier partition failed and --fail-fast is set' });
         continue;
       }
-      const ran = await runInlineItem(app.store, worker, item, { created, rerunFinished: request.force === true, actor: 'cli:run' }, entry, { anomalies, warnings });
+      const ran = await runInlineItem(app.store, worker, item, { created, rerunFinished: request.force === true, actor: 'cli:run' }, entry, {
+        anomalies,
+        warnings,
+      });
       runs.push(ran);
       if (ran.status === 'failed' && request.failFast) stop = true;
     }

@@ -27,7 +27,8 @@ export async function setSchedulePaused(
   if (!schedules.some((s) => s.name === name)) throw new ScheduleNotFound(name, schedules.map((s) => s.name).join(', ') || 'none configured');
   const ops = operationsStoreFor(store);
   const current = (await ops.scheduleControls()).find((c) => c.schedule === name);
-  if ((current?.paused ?? false) === paused) throw new ValidationError('name', name, paused ? 'name a schedule that is not already paused' : 'name a paused schedule');
+  if ((current?.paused ?? false) === paused)
+    throw new ValidationError('name', name, paused ? 'name a schedule that is not already paused' : 'name a paused schedule');
   const c = await ops.setSchedulePaused(name, paused, actor, reason);
   return { schedule: c.schedule, paused: c.paused, updated_at: c.updatedAt.toISOString(), actor: c.actor };
 }

@@ -337,9 +337,7 @@ export class Worker extends EventEmitter {
     this.emit('start', item);
 
     run.settled = (async () => {
-      const timer = registered.timeoutMs
-        ? setTimeout(() => controller.abort(new TimeoutError(registered.timeoutMs!)), registered.timeoutMs)
-        : undefined;
+      const timer = registered.timeoutMs ? setTimeout(() => controller.abort(new TimeoutError(registered.timeoutMs!)), registered.timeoutMs) : undefined;
       let outcome: AttemptOutcome;
       try {
         const ctx: HandlerContext = {
@@ -360,11 +358,21 @@ export class Worker extends EventEmitter {
           queue: this.options.store,
           run: this.options.runOptions,
         };
-        const value = await untilAborted(Promise.resolve().then(() => registered.definition.handler(ctx)), controller.signal, this.abortGraceMs);
+        const value = await untilAborted(
+          Promise.resolve().then(() => registered.definition.handler(ctx)),
+          controller.signal,
+          this.abortGraceMs,
+        );
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
         run.finishing = true;
         if (this.localQueue > 0) freeSlot();
-        const ok = await this.completions.add({ itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, result, outputTail: redactSecrets(output.toString()) });
+        const ok = await this.completions.add({
+          itemId: item.id,
+          attemptId: item.attemptId,
+          workerId: this.workerId,
+          result,
+          outputTail: redactSecrets(output.toString()),
+        });
         outcome = { item, status: ok ? 'succeeded' : 'lost', durationMs: Date.now() - startedAt, result };
         // The same line as through the child, without making one just for it.
         const msg = ok ? 'attempt succeeded' : 'attempt finished after its claim was lost';

@@ -17,7 +17,12 @@ const requirePino = (): typeof pino => createRequire(import.meta.url)('pino') as
  */
 export function createLogger(level: LogLevel = 'info', destination: number | NodeJS.WritableStream = 2, format: LogFormat = 'json'): pino.Logger & Logger {
   // Pretty lines for people at a terminal: the same records, re-rendered on stderr.
-  const out = format === 'pretty' && destination === 2 ? prettyDestination(process.stderr, wantsColour(process.stderr)) : format === 'pretty' && typeof destination !== 'number' ? prettyDestination(destination, false) : undefined;
+  const out =
+    format === 'pretty' && destination === 2
+      ? prettyDestination(process.stderr, wantsColour(process.stderr))
+      : format === 'pretty' && typeof destination !== 'number'
+        ? prettyDestination(destination, false)
+        : undefined;
   const pinoFn = requirePino();
   return pinoFn(
     {

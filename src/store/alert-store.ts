@@ -87,7 +87,13 @@ export interface AlertStore {
   /** One transaction: moves the cursor from `from` (null: not yet created) to `to` and stores
    * the decisions; each missed row that is new gets its deadline_missed event. Returns
    * moved: false (and changes nothing) when another sweeper moved the cursor first. */
-  recordDeadlines(pipeline: string, from: Date | null, to: Date, decisions: readonly DeadlineDecision[], now: Date): Promise<{ moved: boolean; missed: number }>;
+  recordDeadlines(
+    pipeline: string,
+    from: Date | null,
+    to: Date,
+    decisions: readonly DeadlineDecision[],
+    now: Date,
+  ): Promise<{ moved: boolean; missed: number }>;
   /** Items of a pipeline whose partition has `dayKey` = `day`. */
   itemsOfDay(domain: string, pipeline: string, dayKey: string, day: string): Promise<DayItem[]>;
   deadlinesFor(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<DeadlineRecord[]>;

@@ -10,11 +10,16 @@ export async function lastCronTicks(store: Store): Promise<Map<string, Date>> {
   const conn = store.dataConnection();
   const out = new Map<string, Date>();
   if (conn.backend === 'sqlite') {
-    const rows = conn.database.prepare(`SELECT schedule, max(scheduled_at) AS at FROM schedule_ticks WHERE kind = 'cron' GROUP BY schedule`).all() as { schedule: string; at: number }[];
+    const rows = conn.database.prepare(`SELECT schedule, max(scheduled_at) AS at FROM schedule_ticks WHERE kind = 'cron' GROUP BY schedule`).all() as {
+      schedule: string;
+      at: number;
+    }[];
     for (const r of rows) out.set(r.schedule, new Date(r.at));
   } else {
     const q = `"${conn.schema.replace(/"/g, '""')}"`;
-    const { rows } = await conn.pool.query<{ schedule: string; at: Date }>(`SELECT schedule, max(scheduled_at) AS at FROM ${q}.schedule_ticks WHERE kind = 'cron' GROUP BY schedule`);
+    const { rows } = await conn.pool.query<{ schedule: string; at: Date }>(
+      `SELECT schedule, max(scheduled_at) AS at FROM ${q}.schedule_ticks WHERE kind = 'cron' GROUP BY schedule`,
+    );
     for (const r of rows) out.set(r.schedule, r.at);
   }
   return out;

@@ -65,7 +65,10 @@ function explainOpenFailure(err: unknown, url: string): unknown {
   const where = redactUrl(url);
   const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET'];
   if (network.includes(code)) {
-    return new SluiceError(`cannot reach the database ${where} (${code}): check that PostgreSQL is running there, or set --db / SLUICE_DATABASE_URL / "database"`, 'database_unreachable');
+    return new SluiceError(
+      `cannot reach the database ${where} (${code}): check that PostgreSQL is running there, or set --db / SLUICE_DATABASE_URL / "database"`,
+      'database_unreachable',
+    );
   }
   // PostgreSQL: 28xxx authentication, 3D000 unknown database, 57P03 starting up.
   if (/^(28|3D000|57P0)/.test(code)) {
@@ -73,7 +76,10 @@ function explainOpenFailure(err: unknown, url: string): unknown {
   }
   // SQLite: read-only file or directory, disk full, not a database, cannot open.
   if (/^SQLITE_(READONLY|CANTOPEN|FULL|NOTADB|CORRUPT|IOERR|PERM)/.test(code)) {
-    return new SluiceError(`cannot open the database ${where}: ${e?.message ?? code} (${code}); check the file's path, permissions and free disk space`, 'database_unavailable');
+    return new SluiceError(
+      `cannot open the database ${where}: ${e?.message ?? code} (${code}); check the file's path, permissions and free disk space`,
+      'database_unavailable',
+    );
   }
   return err;
 }

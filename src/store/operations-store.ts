@@ -57,7 +57,13 @@ export interface ScheduleEvent {
  * schedule pause flag with its event log. Same contract on SQLite and PostgreSQL.
  */
 export interface OperationsStore {
-  createBackfill(b: { pipeline: string; request: Record<string, unknown>; priority: number; reprocess: BackfillReprocess; downstream: boolean }): Promise<BackfillRecord>;
+  createBackfill(b: {
+    pipeline: string;
+    request: Record<string, unknown>;
+    priority: number;
+    reprocess: BackfillReprocess;
+    downstream: boolean;
+  }): Promise<BackfillRecord>;
   /** Links items to a backfill (idempotent) and adds `partitions` to its partition count. */
   linkBackfillItems(id: number, links: readonly { itemId: number; downstream: boolean }[], partitions: number): Promise<void>;
   /** Ends the enqueue phase; a cancelled backfill stays cancelled. */

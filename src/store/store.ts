@@ -169,7 +169,8 @@ export interface CommandOutcome {
 }
 
 /** The connection the data layer lands through: the store's own, so rows and queue share one database. */
-export type DataConnection = { readonly backend: 'sqlite'; readonly database: SqliteDatabase } | { readonly backend: 'postgres'; readonly pool: pg.Pool; readonly schema: string };
+export type DataConnection =
+  { readonly backend: 'sqlite'; readonly database: SqliteDatabase } | { readonly backend: 'postgres'; readonly pool: pg.Pool; readonly schema: string };
 
 export interface Store extends ScheduleStore {
   readonly backend: 'sqlite' | 'postgres';

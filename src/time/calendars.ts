@@ -35,10 +35,9 @@ export function getCalendar(name: string, overrides?: CalendarOverrides): Tradin
   const key = ALIASES[upper] ?? upper;
   const factory = FACTORIES[key];
   if (!factory) {
-    throw new TimeInputError('calendar', name, `name a known calendar (known: ${knownCalendars().join(", ")})`);
+    throw new TimeInputError('calendar', name, `name a known calendar (known: ${knownCalendars().join(', ')})`);
   }
-  const hasOverrides =
-    overrides !== undefined && (overrides.adhoc_closures !== undefined || overrides.early_closes !== undefined);
+  const hasOverrides = overrides !== undefined && (overrides.adhoc_closures !== undefined || overrides.early_closes !== undefined);
   if (hasOverrides) return factory(overrides);
   let cal = shared.get(key);
   if (!cal) {

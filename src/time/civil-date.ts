@@ -134,11 +134,7 @@ export type RangeFieldNames = string | { from: string; to: string };
  * `from` (a one-day range, from === to, is fine). A string `field` names the ends
  * `${field}.from` / `${field}.to`; pass an object to name them exactly (CLI flags, API keys).
  */
-export function parseDateRange(
-  from: unknown,
-  to: unknown,
-  field: RangeFieldNames = { from: 'from', to: 'to' },
-): { from: DateString; to: DateString } {
+export function parseDateRange(from: unknown, to: unknown, field: RangeFieldNames = { from: 'from', to: 'to' }): { from: DateString; to: DateString } {
   const names = typeof field === 'string' ? { from: `${field}.from`, to: `${field}.to` } : field;
   const first = parseDate(from, names.from);
   const last = parseDate(to, names.to);

@@ -34,13 +34,7 @@ import { TimeInputError } from './errors.js';
 import { addDays } from './civil-date.js';
 import type { TradingCalendar } from './trading-calendar.js';
 import { sessionOnOrAfter, type WindowKind } from './session-window.js';
-import {
-  instantToWallClockMs,
-  validateTimezone,
-  wallClockMsToInstant,
-  zonedDate,
-  zonedDateTimeToInstant,
-} from './zoned.js';
+import { instantToWallClockMs, validateTimezone, wallClockMsToInstant, zonedDate, zonedDateTimeToInstant } from './zoned.js';
 
 export { validateTimezone } from './zoned.js';
 
@@ -229,10 +223,7 @@ export function nextFireTimes(expr: string, opts: NextFireOptions): Date[] {
  * Fire times in (from, to] — what a scheduler needs to catch up after downtime or to decide
  * a misfire. At most `limit` (default MAX_FIRE_TIMES) are returned.
  */
-export function fireTimesBetween(
-  expr: string,
-  opts: FireTimeOptions & { to: Date; limit?: number },
-): Date[] {
+export function fireTimesBetween(expr: string, opts: FireTimeOptions & { to: Date; limit?: number }): Date[] {
   const to = opts.to;
   if (!(to instanceof Date) || Number.isNaN(to.getTime())) {
     throw new TimeInputError('to', to, 'must be a valid Date');

@@ -26,7 +26,8 @@ export type DeadlineSpec =
 const MARKET_RE = /^(open|close|next_open|next_close)(?:([+-])(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?)?$/;
 const LOCAL_RE = /^(next_session@)?(\d{2}:\d{2})(?: +([A-Za-z_]+(?:\/[A-Za-z0-9_+-]+)*))?$/;
 const MAX_OFFSET_MINUTES = 7 * 24 * 60;
-const GRAMMAR = 'must be open, close, next_open or next_close with an optional offset (close+2h, next_open+3h), HH:MM or "HH:MM Area/City", or next_session@HH:MM';
+const GRAMMAR =
+  'must be open, close, next_open or next_close with an optional offset (close+2h, next_open+3h), HH:MM or "HH:MM Area/City", or next_session@HH:MM';
 
 export function parseDeadline(value: unknown, field = 'deadline'): DeadlineSpec {
   if (typeof value !== 'string') throw new TimeInputError(field, value, GRAMMAR);

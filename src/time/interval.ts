@@ -40,7 +40,8 @@ export function checkIntervalSpec(spec: IntervalSpec): void {
     throw new TimeInputError('every', spec.everyMs, 'must be at least 1s');
   }
   if (spec.window && !spec.calendar) throw new TimeInputError('calendar', undefined, 'must be given with window "session" (e.g. "XNYS")');
-  if (spec.window && spec.start) throw new TimeInputError('start', spec.start, 'must not be combined with window "session": ticks are anchored at each session\'s open');
+  if (spec.window && spec.start)
+    throw new TimeInputError('start', spec.start, 'must not be combined with window "session": ticks are anchored at each session\'s open');
   const jitter = spec.jitterMs ?? 0;
   if (!Number.isFinite(jitter) || jitter < 0 || jitter >= spec.everyMs) {
     throw new TimeInputError('jitter', jitter, 'must be a duration shorter than "every"');

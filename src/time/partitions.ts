@@ -10,17 +10,7 @@
  * Friday just before it: the most recent trading week, which is what a weekend run wants.
  */
 import { TimeInputError } from './errors.js';
-import {
-  FRIDAY,
-  MONDAY,
-  addDays,
-  dayOfWeek,
-  parseDate,
-  parseDateRange,
-  toEpochDay,
-  type DateString,
-  type RangeFieldNames,
-} from './civil-date.js';
+import { FRIDAY, MONDAY, addDays, dayOfWeek, parseDate, parseDateRange, toEpochDay, type DateString, type RangeFieldNames } from './civil-date.js';
 import type { TradingCalendar } from './trading-calendar.js';
 import { validateTimezone, zonedDate } from './zoned.js';
 
@@ -70,11 +60,7 @@ export function publicationMondayFor(weekEnding: DateString): DateString {
  * A `Date` is read as its local date in `timezone` (default America/New_York, the market's
  * zone: a run at 21:00 ET on Friday is still Friday, although it is Saturday in UTC).
  */
-export function lastNWeekEndings(
-  asOf: Date | DateString,
-  n: number,
-  timezone = 'America/New_York',
-): DateString[] {
+export function lastNWeekEndings(asOf: Date | DateString, n: number, timezone = 'America/New_York'): DateString[] {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
     throw new TimeInputError('n', n, 'must be a positive integer');
   }

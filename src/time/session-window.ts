@@ -29,4 +29,3 @@ export function isInSession(calendar: TradingCalendar, instant: Date): boolean {
 export function sessionOnOrAfter(calendar: TradingCalendar, day: DateString): Session {
   return calendar.session(day) ?? calendar.session(calendar.nextSession(day))!;
 }
-

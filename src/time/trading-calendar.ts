@@ -12,15 +12,7 @@
  * the exchange's time zone, so 09:30 New York is 14:30Z in winter and 13:30Z in summer.
  */
 import { TimeInputError } from './errors.js';
-import {
-  addDays,
-  dayOfWeek,
-  parseDate,
-  parseDateRange,
-  toEpochDay,
-  yearOf,
-  type DateString,
-} from './civil-date.js';
+import { addDays, dayOfWeek, parseDate, parseDateRange, toEpochDay, yearOf, type DateString } from './civil-date.js';
 import { parseTimeOfDay, validateTimezone, zonedDateTimeToInstant } from './zoned.js';
 
 export interface Session {
@@ -156,11 +148,7 @@ export class TradingCalendar {
 
   private checkInRange(date: DateString, field: string): void {
     if (yearOf(date) < this.rules.firstYear) {
-      throw new TimeInputError(
-        field,
-        date,
-        `be ${this.rules.firstYear}-01-01 or later: the ${this.name} calendar does not model earlier closures`,
-      );
+      throw new TimeInputError(field, date, `be ${this.rules.firstYear}-01-01 or later: the ${this.name} calendar does not model earlier closures`);
     }
   }
 
@@ -300,11 +288,7 @@ export class TradingCalendar {
       if (yearOf(d) < this.rules.firstYear) break;
       if (this.isSession(d)) return d;
     }
-    throw new TimeInputError(
-      'date',
-      date,
-      `have a ${this.name} session ${dir > 0 ? 'after' : 'before'} it within ${MAX_SESSION_GAP_DAYS} days`,
-    );
+    throw new TimeInputError('date', date, `have a ${this.name} session ${dir > 0 ? 'after' : 'before'} it within ${MAX_SESSION_GAP_DAYS} days`);
   }
 
   private range(from: unknown, to: unknown): { first: DateString; last: DateString } {

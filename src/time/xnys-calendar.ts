@@ -28,14 +28,7 @@ import {
   yearOf,
   type DateString,
 } from './civil-date.js';
-import {
-  TradingCalendar,
-  type CalendarOverrides,
-  type CalendarRules,
-  type EarlyClose,
-  type NamedDate,
-  type YearSchedule,
-} from './trading-calendar.js';
+import { TradingCalendar, type CalendarOverrides, type CalendarRules, type EarlyClose, type NamedDate, type YearSchedule } from './trading-calendar.js';
 
 export const XNYS_EARLY_CLOSE = '13:00';
 
@@ -169,10 +162,7 @@ function regularEarlyCloses(year: number): EarlyClose[] {
 function xnysYearSchedule(year: number): YearSchedule {
   const closures = [...regularHolidays(year), ...XNYS_SPECIAL_CLOSURES.filter((c) => yearOf(c.date) === year)];
   const closed = new Set(closures.map((c) => c.date));
-  const earlyCloses = [
-    ...regularEarlyCloses(year),
-    ...XNYS_SPECIAL_EARLY_CLOSES.filter((e) => yearOf(e.date) === year),
-  ].filter((e) => !closed.has(e.date));
+  const earlyCloses = [...regularEarlyCloses(year), ...XNYS_SPECIAL_EARLY_CLOSES.filter((e) => yearOf(e.date) === year)].filter((e) => !closed.has(e.date));
   return { closures, earlyCloses };
 }
 

@@ -61,12 +61,24 @@ describe('sluice alerts test and the alerts/deadline config', () => {
       expect(r.stderr).toMatch(pattern);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     };
-    await bad({ pipelines: [{ domain: 'ops', name: 'noop', deadline: 'after close' }] }, /pipelines\[0\]\.deadline.*must be open, close, next_open or next_close/);
+    await bad(
+      { pipelines: [{ domain: 'ops', name: 'noop', deadline: 'after close' }] },
+      /pipelines\[0\]\.deadline.*must be open, close, next_open or next_close/,
+    );
     await bad({ pipelines: [{ domain: 'ops', name: 'noop', deadline: { at: 'close+2h', calendar: 'XLON' } }] }, /pipelines\[0\]\.deadline\.calendar.*XLON/);
-    await bad({ pipelines: [{ domain: 'ops', name: 'noop', deadline: 'close+2h' }], schedules: [{ name: 's', pipeline: 'ops.noop', cron: '0 9 * * *', deadline: '17:00' }] }, /schedules\[0\] \(s\)\.deadline.*once per pipeline/);
+    await bad(
+      {
+        pipelines: [{ domain: 'ops', name: 'noop', deadline: 'close+2h' }],
+        schedules: [{ name: 's', pipeline: 'ops.noop', cron: '0 9 * * *', deadline: '17:00' }],
+      },
+      /schedules\[0\] \(s\)\.deadline.*once per pipeline/,
+    );
     await bad({ alerts: [{ name: 'a', on: ['exploded'], webhook: 'http://127.0.0.1:9/x' }] }, /alerts\.0\.on\.0|alerts\[0\]\.on/);
     await bad({ alerts: [{ name: 'a', on: ['failed'], webhook: 'ftp://x' }] }, /webhook.*http:\/\/ or https:\/\//);
-    await bad({ alerts: [{ name: 'a', on: ['failed'], pipelines: ['ops.nope'], webhook: 'http://127.0.0.1:9/x' }] }, /alerts\[0\]\.pipelines\[0\].*registered pipeline/);
+    await bad(
+      { alerts: [{ name: 'a', on: ['failed'], pipelines: ['ops.nope'], webhook: 'http://127.0.0.1:9/x' }] },
+      /alerts\[0\]\.pipelines\[0\].*registered pipeline/,
+    );
     await bad({ alerts: [{ name: 'a', on: ['failed'], webhook: 'http://127.0.0.1:9/x', severity: 'high' }] }, /severity/);
   }, 90_000);
 });

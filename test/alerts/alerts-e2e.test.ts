@@ -142,7 +142,13 @@ describe.each(backendsUnderTest())('alerts through sluice start restarts (%s)', 
     // In outbox order, each once.
     expect(got.map((b) => b.id)).toEqual(events.map((d) => d.event.id));
     const byEvent = Object.fromEntries(got.map((b) => [b.event as string, b]));
-    expect(byEvent.failed).toMatchObject({ alert: 'desk', pipeline: 'ops.fail', partition: `date=${day}`, item_id: failingId, error: expect.stringContaining('ops.fail: deliberate failure') });
+    expect(byEvent.failed).toMatchObject({
+      alert: 'desk',
+      pipeline: 'ops.fail',
+      partition: `date=${day}`,
+      item_id: failingId,
+      error: expect.stringContaining('ops.fail: deliberate failure'),
+    });
     expect(byEvent.deadline_missed).toMatchObject({ alert: 'desk', pipeline: 'ops.noop', partition: `date=${day}`, item_id: lateId, at: dueAt.toISOString() });
     expect(String(byEvent.failed!.link)).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/items/${failingId}$`));
     // The 503s and refusals were retried: more requests than acknowledged ones, all carrying the delivery's key.

@@ -41,17 +41,33 @@ describe('deadline sweeper', () => {
   it('a FINRA week is due next_open+3h; tiers the schedule expects are missed even without an item; a met one is stored met', async () => {
     const app = await appWith({
       schedules: [
-        { name: 'finra-weekly', pipeline: 'finra.otc_transparency.ingest_week', cron: '30 10 * * 1', timezone: 'America/New_York', partitions: { lookback_weeks: 1, tier: ['NMS_TIER_1', 'OTC'] }, deadline: 'next_open+3h', enabled: true },
+        {
+          name: 'finra-weekly',
+          pipeline: 'finra.otc_transparency.ingest_week',
+          cron: '30 10 * * 1',
+          timezone: 'America/New_York',
+          partitions: { lookback_weeks: 1, tier: ['NMS_TIER_1', 'OTC'] },
+          deadline: 'next_open+3h',
+          enabled: true,
+        },
       ],
     });
     const [rule] = compileDeadlines(app.config, app.registry);
-    expect(rule).toMatchObject({ pipelineKey: 'finra.otc_transparency.ingest_week', dayKey: 'week_ending', expected: [{ tier: 'NMS_TIER_1' }, { tier: 'OTC' }] });
+    expect(rule).toMatchObject({
+      pipelineKey: 'finra.otc_transparency.ingest_week',
+      dayKey: 'week_ending',
+      expected: [{ tier: 'NMS_TIER_1' }, { tier: 'OTC' }],
+    });
     // Week ending Fri 2027-01-15; Monday 01-18 is MLK day, so the next open is Tue 09:30 ET.
     // (A week still ahead: the item below completes on the real clock, before its deadline.)
     expect(rule!.dueAt('2027-01-15').toISOString()).toBe('2027-01-19T17:30:00.000Z');
     const sweeper = sweeperOf(app);
     await sweeper.sweep(at('2027-01-12T00:00:00Z')); // creates the cursor: nothing before is replayed
-    const tier1 = (await app.store.enqueue([buildEnqueueSpec(app.registry, { pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending: '2027-01-15', tier: 'NMS_TIER_1' } }).spec]))[0]!.item;
+    const tier1 = (
+      await app.store.enqueue([
+        buildEnqueueSpec(app.registry, { pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending: '2027-01-15', tier: 'NMS_TIER_1' } }).spec,
+      ])
+    )[0]!.item;
     const [claimed] = await app.store.claim({ workerId: 'w', limit: 1, leaseMs: 60_000 });
     await app.store.complete([{ itemId: tier1.id, attemptId: claimed!.attemptId, workerId: 'w' }]);
     const alerts = alertStoreFor(app.store);
@@ -60,7 +76,10 @@ describe('deadline sweeper', () => {
     // Two schedulers sweep the same instant: the OTC tier (never enqueued) misses once.
     const results = await Promise.all([sweeper.sweep(at('2027-01-19T17:30:00Z')), sweeperOf(app).sweep(at('2027-01-19T17:30:00Z'))]);
     expect(results.reduce((a, b) => a + b, 0)).toBe(1);
-    const rows = await alerts.deadlinesFor('finra.otc_transparency', 'ingest_week', ['tier=NMS_TIER_1|week_ending=2027-01-15', 'tier=OTC|week_ending=2027-01-15']);
+    const rows = await alerts.deadlinesFor('finra.otc_transparency', 'ingest_week', [
+      'tier=NMS_TIER_1|week_ending=2027-01-15',
+      'tier=OTC|week_ending=2027-01-15',
+    ]);
     expect(rows.map((r) => [r.partitionKey, r.state, r.itemId]).sort()).toEqual([
       ['tier=NMS_TIER_1|week_ending=2027-01-15', 'met', tier1.id],
       ['tier=OTC|week_ending=2027-01-15', 'missed', null],

@@ -36,14 +36,29 @@ describe('alert dispatcher', () => {
     const db = await openTestDatabase('sqlite');
     dbs.push(db);
     const alerts = alertStoreFor(db.store);
-    const ev = (schedule: string, key: string) => alerts.insertEvent({ event: 'schedule_missed', domain: null, pipeline: null, partitionKey: null, itemId: null, schedule, error: 'late', at: new Date(), dedupeKey: key });
+    const ev = (schedule: string, key: string) =>
+      alerts.insertEvent({
+        event: 'schedule_missed',
+        domain: null,
+        pipeline: null,
+        partitionKey: null,
+        itemId: null,
+        schedule,
+        error: 'late',
+        at: new Date(),
+        dedupeKey: key,
+      });
     await ev('refused', 'a');
     await ev('prices-close', 'b');
     await ev('other', 'c');
     const dispatcher = new AlertDispatcher({
       alerts,
       logger: createLogger('silent'),
-      schedulePipelines: new Map([['refused', 'prices.daily_ohlcv'], ['prices-close', 'prices.daily_ohlcv'], ['other', 'ops.noop']]),
+      schedulePipelines: new Map([
+        ['refused', 'prices.daily_ohlcv'],
+        ['prices-close', 'prices.daily_ohlcv'],
+        ['other', 'ops.noop'],
+      ]),
       dashboardUrl: 'http://dash.example/',
       rules: [
         { name: 'json', on: ['schedule_missed'], pipelines: ['prices.daily_ohlcv'], webhook: `${base}/json`, format: 'json' },
@@ -64,8 +79,25 @@ describe('alert dispatcher', () => {
     expect(await dispatcher.runOnce()).toBe(0); // nothing again
     expect(got).toHaveLength(2);
 
-    await alerts.insertEvent({ event: 'failed', domain: 'ops', pipeline: 'noop', partitionKey: 'date=2026-11-27', itemId: 7, schedule: null, error: 'boom', at: new Date(), dedupeKey: 'f' });
+    await alerts.insertEvent({
+      event: 'failed',
+      domain: 'ops',
+      pipeline: 'noop',
+      partitionKey: 'date=2026-11-27',
+      itemId: 7,
+      schedule: null,
+      error: 'boom',
+      at: new Date(),
+      dedupeKey: 'f',
+    });
     await dispatcher.runOnce();
-    expect(got.at(-1)).toEqual({ path: '/slack', body: { text: expect.stringMatching(/^\*ops\.noop date=2026-11-27\*: failed \(attempts exhausted\)\n> boom\nat .*\n<http:\/\/dash\.example\/items\/7\|open in Sluice>$/) } });
+    expect(got.at(-1)).toEqual({
+      path: '/slack',
+      body: {
+        text: expect.stringMatching(
+          /^\*ops\.noop date=2026-11-27\*: failed \(attempts exhausted\)\n> boom\nat .*\n<http:\/\/dash\.example\/items\/7\|open in Sluice>$/,
+        ),
+      },
+    });
   });
 });

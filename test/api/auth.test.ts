@@ -92,11 +92,17 @@ describe('API token auth (SLUICE_API_TOKEN)', () => {
     expect(form.status).toBe(200);
     expect(form.text).toContain('name="token"');
 
-    const bad = await h.call('POST', '/login', { raw: new URLSearchParams({ token: 'nope', next: '/work' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const bad = await h.call('POST', '/login', {
+      raw: new URLSearchParams({ token: 'nope', next: '/work' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(bad.status).toBe(401);
     expect(bad.headers.get('set-cookie')).toBeNull();
 
-    const good = await h.call('POST', '/login', { raw: new URLSearchParams({ token: TOKEN, next: '//evil.example/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const good = await h.call('POST', '/login', {
+      raw: new URLSearchParams({ token: TOKEN, next: '//evil.example/' }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(good.status).toBe(303);
     expect(good.headers.get('location')).toBe('/');
     const cookie = good.headers.get('set-cookie')!;
@@ -113,7 +119,10 @@ describe('API token auth (SLUICE_API_TOKEN)', () => {
     const forged = await h.call('GET', '/api/v1/overview', { headers: { cookie: 'sluice_session=forged' } });
     expect(forged.status).toBe(401);
     // The urlencoded parser exists only for /login: the API still speaks JSON only.
-    const form2 = await h.call('POST', '/api/v1/work/enqueue', { raw: 'pipeline=ops.noop', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${TOKEN}` } });
+    const form2 = await h.call('POST', '/api/v1/work/enqueue', {
+      raw: 'pipeline=ops.noop',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Bearer ${TOKEN}` },
+    });
     expect(form2.status).toBe(415);
   });
 

@@ -64,10 +64,14 @@ function backfillSuite(name: string, openStore?: () => Promise<{ store: Store; c
     expect(items.every((i: { priority: number }) => i.priority === -5)).toBe(true);
 
     h.worker!.start();
-    const done = await waitFor(async () => {
-      const s = (await h.call('GET', `/api/v1/backfills/${id}`)).body;
-      return s.state === 'done' && s;
-    }, 30_000, 'backfill done');
+    const done = await waitFor(
+      async () => {
+        const s = (await h.call('GET', `/api/v1/backfills/${id}`)).body;
+        return s.state === 'done' && s;
+      },
+      30_000,
+      'backfill done',
+    );
     expect(done.progress).toMatchObject({ total: 18, finished: 18, complete: 18, outstanding: 0, percent: 100, eta_seconds: 0 });
     expect(done.progress.rate_per_minute).toBeGreaterThan(0);
     expect(done.progress.downstream.COMPLETE).toBe(9);
@@ -79,7 +83,9 @@ function backfillSuite(name: string, openStore?: () => Promise<{ store: Store; c
   it(`${name}: a narrowed enum and downstream:false stop at the named pipeline; cancel stops outstanding items`, async () => {
     gate.open = false;
     try {
-      const created = await h.call('POST', '/api/v1/backfills', { body: { pipeline: 'test.bf.ingest', from: '2026-02-02', to: '2026-02-06', partition: { lane: 'west' }, downstream: false } });
+      const created = await h.call('POST', '/api/v1/backfills', {
+        body: { pipeline: 'test.bf.ingest', from: '2026-02-02', to: '2026-02-06', partition: { lane: 'west' }, downstream: false },
+      });
       expect(created.status).toBe(201);
       const id = created.body.id;
       const s = await waitFor(async () => {
@@ -109,7 +115,9 @@ function backfillSuite(name: string, openStore?: () => Promise<{ store: Store; c
 
   it(`${name}: bad input names the field and stores nothing; unknown id is 404`, async () => {
     const before = (await h.call('GET', '/api/v1/backfills')).body.total;
-    const bad = await h.call('POST', '/api/v1/backfills', { body: { pipeline: 'test.bf.ingest', from: '2026-01-05', to: '2026-01-06', partition: { lane: 'south' } } });
+    const bad = await h.call('POST', '/api/v1/backfills', {
+      body: { pipeline: 'test.bf.ingest', from: '2026-01-05', to: '2026-01-06', partition: { lane: 'south' } },
+    });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/lane/);
     const noRange = await h.call('POST', '/api/v1/backfills', { body: { pipeline: 'test.bf.ingest' } });

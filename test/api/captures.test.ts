@@ -12,9 +12,21 @@ describe('captures diff, anomalies and the data pages', () => {
   beforeAll(async () => {
     h = await startHarness();
     const partition = { date: '2026-01-05' };
-    const a = await h.app.data.land(dailyOhlcv, { partition, stage: 'ingest', sourceBytes: 'v1', rows: [bar('AAA', 11), bar('BBB', 11.5), bar('CCC', 10.5)], capturedAt: new Date('2026-01-05T22:00:00Z') });
+    const a = await h.app.data.land(dailyOhlcv, {
+      partition,
+      stage: 'ingest',
+      sourceBytes: 'v1',
+      rows: [bar('AAA', 11), bar('BBB', 11.5), bar('CCC', 10.5)],
+      capturedAt: new Date('2026-01-05T22:00:00Z'),
+    });
     // The vendor restates: BBB's close corrected, CCC withdrawn, DDD <b>added</b>.
-    const b = await h.app.data.land(dailyOhlcv, { partition, stage: 'ingest', sourceBytes: 'v2', rows: [bar('AAA', 11), bar('BBB', 11.75), bar('DDD', 20)], capturedAt: new Date('2026-01-06T09:00:00Z') });
+    const b = await h.app.data.land(dailyOhlcv, {
+      partition,
+      stage: 'ingest',
+      sourceBytes: 'v2',
+      rows: [bar('AAA', 11), bar('BBB', 11.75), bar('DDD', 20)],
+      capturedAt: new Date('2026-01-06T09:00:00Z'),
+    });
     first = a.capture_id;
     second = b.capture_id;
     expect(b.is_revision).toBe(true);
@@ -77,6 +89,8 @@ describe('captures diff, anomalies and the data pages', () => {
     expect(graph.text).toContain('<svg id="graph-svg"');
     expect(graph.text).toMatch(/<a class="node" href="\/grid\/finra\.otc_transparency\.normalize_week"/);
     const api = await h.call('GET', '/api/v1/graph');
-    expect(api.body.edges).toContainEqual(expect.objectContaining({ from: 'finra.otc_transparency.ingest_week', to: 'finra.otc_transparency.normalize_week', auto: true }));
+    expect(api.body.edges).toContainEqual(
+      expect.objectContaining({ from: 'finra.otc_transparency.ingest_week', to: 'finra.otc_transparency.normalize_week', auto: true }),
+    );
   });
 });

@@ -12,11 +12,15 @@ describe('sluice api (CLI command)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('serves the API and dashboard on a free port, requires the token when set, and stops on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['bin/run-ts.js', 'test/api/support/api-cli-entry.ts', '--db', `sqlite:${path.join(dir, 'cli.db')}`, '--log-level', 'warn', 'api', '--port', '0'], {
-      cwd: ROOT,
-      env: { ...process.env, SLUICE_API_TOKEN: 'cli-token' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['bin/run-ts.js', 'test/api/support/api-cli-entry.ts', '--db', `sqlite:${path.join(dir, 'cli.db')}`, '--log-level', 'warn', 'api', '--port', '0'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, SLUICE_API_TOKEN: 'cli-token' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += String(d)));

@@ -17,7 +17,8 @@ afterEach(async () => {
 describe('deadlines in the API, grid and metrics', () => {
   it('a missed partition is missed in work/:id, listed in the grid field and marked in the grid page, and counted in /metrics', async () => {
     h = await startHarness({ pipelines: testPipelines().pipelines, config: { pipelines: [{ domain: 'prices', name: 'daily_ohlcv', deadline: 'close+2h' }] } });
-    const enqueue = async (partition: Record<string, string>) => (await h!.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition } })).body.item.id as number;
+    const enqueue = async (partition: Record<string, string>) =>
+      (await h!.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition } })).body.item.id as number;
     const late = await enqueue({ date: '2026-11-27', symbol: 'AAPL' });
     const ahead = await enqueue({ date: '2027-03-01', symbol: 'AAPL' });
     const alerts = alertStoreFor(h.app.store);

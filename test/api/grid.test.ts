@@ -25,10 +25,14 @@ const finra = definePipeline({
  */
 async function seedWide(h: Harness, dates: string[], symbols: string[]): Promise<void> {
   const backoff = { baseDelayMs: 1000, factor: 2, maxDelayMs: 60_000, jitter: 0 };
-  const [template] = await h.app.store.enqueue([{ domain: 'bench', pipeline: 'wide', partition: { date: dates[0]!, symbol: symbols[0]! }, params: {}, maxAttempts: 1, backoff }]);
+  const [template] = await h.app.store.enqueue([
+    { domain: 'bench', pipeline: 'wide', partition: { date: dates[0]!, symbol: symbols[0]! }, params: {}, maxAttempts: 1, backoff },
+  ]);
   const db = (h.app.store as SqliteStore).database;
   const columns = (db.prepare('PRAGMA table_info(work_items)').all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
-  const select = columns.map((c) => (c === 'partition_key' ? `'date=' || d.v || '|symbol=' || s.v` : c === 'partition' ? `json_object('date', d.v, 'symbol', s.v)` : `t.${c}`));
+  const select = columns.map((c) =>
+    c === 'partition_key' ? `'date=' || d.v || '|symbol=' || s.v` : c === 'partition' ? `json_object('date', d.v, 'symbol', s.v)` : `t.${c}`,
+  );
   db.exec('CREATE TEMP TABLE seed_dates (v TEXT); CREATE TEMP TABLE seed_symbols (v TEXT)');
   const addDate = db.prepare('INSERT INTO seed_dates VALUES (?)');
   const addSymbol = db.prepare('INSERT INTO seed_symbols VALUES (?)');
@@ -43,7 +47,8 @@ async function seedWide(h: Harness, dates: string[], symbols: string[]): Promise
   ).run(template!.item.id, dates[0], symbols[0]);
   db.exec('DROP TABLE seed_dates; DROP TABLE seed_symbols');
   // What the store's enqueue does for the rows it inserts: add them to the grid summary.
-  for (const sql of addToGridSummary(`(SELECT * FROM work_items WHERE domain = 'bench' AND pipeline = 'wide' AND id > ${Number(template!.item.id)})`)) db.exec(sql);
+  for (const sql of addToGridSummary(`(SELECT * FROM work_items WHERE domain = 'bench' AND pipeline = 'wide' AND id > ${Number(template!.item.id)})`))
+    db.exec(sql);
 }
 
 describe('partition status grid', () => {
@@ -54,7 +59,8 @@ describe('partition status grid', () => {
     h = await startHarness({ pipelines: [...pipelines, finra, wide] });
     control.fail.add('2026-01-06|MSFT');
     const requests = [];
-    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07']) for (const symbol of ['AAPL', 'MSFT']) requests.push({ pipeline: 'prices.daily_ohlcv', partition: { date, symbol }, maxAttempts: 1 });
+    for (const date of ['2026-01-05', '2026-01-06', '2026-01-07'])
+      for (const symbol of ['AAPL', 'MSFT']) requests.push({ pipeline: 'prices.daily_ohlcv', partition: { date, symbol }, maxAttempts: 1 });
     const outcomes = await enqueueWork(h.app.store, h.app.registry, requests);
     await h.app.createWorker({ concurrency: 1 }).runItems(outcomes.slice(0, 4).map((o) => o.item.id));
   });
@@ -66,7 +72,15 @@ describe('partition status grid', () => {
     const res = await h.call('GET', '/api/v1/grid/prices.daily_ohlcv');
     expect(res.status).toBe(200);
     const g = res.body;
-    expect(g).toMatchObject({ pipeline: 'prices.daily_ohlcv', total_items: 6, row_key: 'date', col_key: 'symbol', folded_keys: [], total_rows: 3, total_columns: 2 });
+    expect(g).toMatchObject({
+      pipeline: 'prices.daily_ohlcv',
+      total_items: 6,
+      row_key: 'date',
+      col_key: 'symbol',
+      folded_keys: [],
+      total_rows: 3,
+      total_columns: 2,
+    });
     expect(g.rows).toEqual(['2026-01-07', '2026-01-06', '2026-01-05']); // newest first
     expect(g.columns).toEqual(['AAPL', 'MSFT']);
     const cell = (date: string, symbol: string) => g.cells[g.rows.indexOf(date)][g.columns.indexOf(symbol)];
@@ -79,7 +93,13 @@ describe('partition status grid', () => {
 
   it('week_ending x tier for FINRA-style partitions, rows/cols overridable, rows and columns paged', async () => {
     const weeks = ['2025-12-05', '2025-12-12', '2025-12-19'];
-    await enqueueWork(h.app.store, h.app.registry, weeks.flatMap((week_ending) => ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'].map((tier) => ({ pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending, tier } }))));
+    await enqueueWork(
+      h.app.store,
+      h.app.registry,
+      weeks.flatMap((week_ending) =>
+        ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'].map((tier) => ({ pipeline: 'finra.otc_transparency.ingest_week', partition: { week_ending, tier } })),
+      ),
+    );
     const auto = (await h.call('GET', '/api/v1/grid/finra.otc_transparency.ingest_week')).body;
     expect(auto).toMatchObject({ row_key: 'week_ending', col_key: 'tier', total_rows: 3, total_columns: 3 });
     const swapped = (await h.call('GET', '/api/v1/grid/finra.otc_transparency.ingest_week?rows=tier&cols=week_ending')).body;
@@ -93,16 +113,22 @@ describe('partition status grid', () => {
   it('keeps up with changes: new partitions, finished and retried items appear on later polls', async () => {
     const first = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
     expect(first.total_rows).toBe(3);
-    const [added] = await enqueueWork(h.app.store, h.app.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-08', symbol: 'AAPL' }, maxAttempts: 1 }]);
+    const [added] = await enqueueWork(h.app.store, h.app.registry, [
+      { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-08', symbol: 'AAPL' }, maxAttempts: 1 },
+    ]);
     const failedId = first.cells[first.rows.indexOf('2026-01-06')][first.columns.indexOf('MSFT')].item_id as number;
     control.fail.clear();
     await h.app.store.retry({ id: failedId });
     const pendingIds = first.rows.map((_: string, r: number) => first.cells[r].filter((c: any) => c?.state === 'PENDING').map((c: any) => c.item_id)).flat();
     await h.app.createWorker({ concurrency: 1 }).runItems([failedId, added!.item.id, ...pendingIds]);
-    const g = await waitFor(async () => {
-      const r = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
-      return r.total_items === 7 && r.state_totals.COMPLETE === 7 ? r : null;
-    }, 15_000, 'the grid to catch up');
+    const g = await waitFor(
+      async () => {
+        const r = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
+        return r.total_items === 7 && r.state_totals.COMPLETE === 7 ? r : null;
+      },
+      15_000,
+      'the grid to catch up',
+    );
     expect(g.rows[0]).toBe('2026-01-08');
     expect(g.cells[g.rows.indexOf('2026-01-06')][g.columns.indexOf('MSFT')].state).toBe('COMPLETE');
   });
@@ -134,23 +160,46 @@ describe('partition status grid', () => {
     const g = buildGrid('prices.x', scan, { limit: 10, offset: 0, colLimit: 10, colOffset: 0 });
     expect(g.row_key).toBe('date');
     expect(g.folded_keys).toEqual(['venue']);
-    expect(g.cells[g.rows.indexOf('2026-01-05')]![g.columns.indexOf('AAPL')]).toMatchObject({ state: 'FAILED', count: 2, item_id: null, counts: { COMPLETE: 1, FAILED: 1 } });
+    expect(g.cells[g.rows.indexOf('2026-01-05')]![g.columns.indexOf('AAPL')]).toMatchObject({
+      state: 'FAILED',
+      count: 2,
+      item_id: null,
+      counts: { COMPLETE: 1, FAILED: 1 },
+    });
     expect(g.cells[g.rows.indexOf('2026-01-06')]![g.columns.indexOf('AAPL')]).toBeNull();
     expect(chooseDimensions([])).toEqual({ row: null, col: null });
-    expect(chooseDimensions([{ key: 'symbol', distinct: 500, date_like: false }, { key: 'tier', distinct: 3, date_like: false }])).toEqual({ row: 'symbol', col: 'tier' });
+    expect(
+      chooseDimensions([
+        { key: 'symbol', distinct: 500, date_like: false },
+        { key: 'tier', distinct: 3, date_like: false },
+      ]),
+    ).toEqual({ row: 'symbol', col: 'tier' });
   });
 
   it('orders numbers by value, dates newest first, other text naturally; entries without the key go last as (none)', () => {
     const entry = (id: number, partition: Record<string, string>) => ({ id, partition, state: 'PENDING' as const });
-    const numeric = buildGrid('x.n', { at: Date.now(), truncated: false, entries: ['10', '9', '100', '0'].map((n, i) => entry(i + 1, { n })) }, { limit: 10, offset: 0, colLimit: 10, colOffset: 0 });
+    const numeric = buildGrid(
+      'x.n',
+      { at: Date.now(), truncated: false, entries: ['10', '9', '100', '0'].map((n, i) => entry(i + 1, { n })) },
+      { limit: 10, offset: 0, colLimit: 10, colOffset: 0 },
+    );
     expect(numeric).toMatchObject({ row_key: 'n', col_key: null, rows: ['0', '9', '10', '100'], columns: ['-'], total_rows: 4 });
     expect(numeric.cells.map((row) => row[0]?.item_id)).toEqual([4, 2, 1, 3]);
     const mixed = buildGrid(
       'x.m',
-      { at: Date.now(), truncated: false, entries: [entry(1, { d: '2026-01-05', s: 'b2' }), entry(2, { d: '2026-01-07', s: 'b10' }), entry(3, { d: '2026-01-06' }), entry(4, { s: 'a' })] },
+      {
+        at: Date.now(),
+        truncated: false,
+        entries: [entry(1, { d: '2026-01-05', s: 'b2' }), entry(2, { d: '2026-01-07', s: 'b10' }), entry(3, { d: '2026-01-06' }), entry(4, { s: 'a' })],
+      },
       { limit: 10, offset: 0, colLimit: 10, colOffset: 0 },
     );
-    expect(mixed).toMatchObject({ row_key: 'd', col_key: 's', rows: ['2026-01-07', '2026-01-06', '2026-01-05', '(none)'], columns: ['a', 'b2', 'b10', '(none)'] });
+    expect(mixed).toMatchObject({
+      row_key: 'd',
+      col_key: 's',
+      rows: ['2026-01-07', '2026-01-06', '2026-01-05', '(none)'],
+      columns: ['a', 'b2', 'b10', '(none)'],
+    });
     expect(mixed.cells[3]![0]).toMatchObject({ item_id: 4, state: 'PENDING', count: 1, counts: { PENDING: 1 } });
     expect(mixed.cells[1]![3]).toMatchObject({ item_id: 3 });
     expect(mixed.cells[0]![0]).toBeNull();
@@ -171,10 +220,14 @@ describe('partition status grid', () => {
     spied.partitionStatesByKey = (...args: Parameters<typeof partitionStates>) => (calls.partitionStates++, partitionStates(...args));
     try {
       await enqueueWork(h.app.store, h.app.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2026-02-02', symbol: 'IBM' } }]);
-      const g = await waitFor(async () => {
-        const r = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
-        return r.rows.includes('2026-02-02') ? r : null;
-      }, 15_000, 'the new partition');
+      const g = await waitFor(
+        async () => {
+          const r = (await h.call('GET', '/api/v1/grid/prices.daily_ohlcv')).body;
+          return r.rows.includes('2026-02-02') ? r : null;
+        },
+        15_000,
+        'the new partition',
+      );
       expect(g.columns).toContain('IBM');
       expect(calls.partitionStates).toBeGreaterThan(0);
       expect(calls.listItems).toBe(0);
@@ -213,10 +266,14 @@ describe('partition status grid', () => {
     // refresh of the summary.
     const target = first.body.cells[0][0].item_id as number;
     await h.app.store.cancel(target);
-    const changed = await waitFor(async () => {
-      const r = await h.call('GET', '/api/v1/grid/bench.wide?limit=1&col_limit=1');
-      return r.body.cells[0][0].state === 'CANCELLED' && r.body.state_totals.CANCELLED === 1 ? r.body : null;
-    }, 60_000, 'the cancelled cell');
+    const changed = await waitFor(
+      async () => {
+        const r = await h.call('GET', '/api/v1/grid/bench.wide?limit=1&col_limit=1');
+        return r.body.cells[0][0].state === 'CANCELLED' && r.body.state_totals.CANCELLED === 1 ? r.body : null;
+      },
+      60_000,
+      'the cancelled cell',
+    );
     expect(changed.state_totals.CANCELLED).toBe(1);
   }, 120_000);
 });

@@ -3,7 +3,10 @@ import { LoginLimiter } from '../../src/api/guards.js';
 import { startHarness, testPipelines, type Harness } from './support/harness.js';
 
 const TOKEN = 'guard-token-8Hk2';
-const form = (token: string) => ({ raw: new URLSearchParams({ token, next: '/' }).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+const form = (token: string) => ({
+  raw: new URLSearchParams({ token, next: '/' }).toString(),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+});
 
 describe('request guards: CSRF, login rate limit, body and batch size', () => {
   let h: Harness;

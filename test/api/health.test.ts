@@ -32,7 +32,11 @@ describe('probes, docs, manifest, unknown routes', () => {
     try {
       const res = await h.call('GET', '/readyz');
       expect(res.status).toBe(503);
-      expect(res.body).toMatchObject({ status: 'unavailable', reachable: true, migrations: { status: 'behind', current: saved.version - 1, latest: saved.version } });
+      expect(res.body).toMatchObject({
+        status: 'unavailable',
+        reachable: true,
+        migrations: { status: 'behind', current: saved.version - 1, latest: saved.version },
+      });
       expect(res.body.error).toMatch(/schema is at migration/);
     } finally {
       db.prepare('INSERT INTO sluice_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(saved.version, saved.name, saved.applied_at);
@@ -41,11 +45,34 @@ describe('probes, docs, manifest, unknown routes', () => {
   });
 
   it('GET /api/v1/manifest and /captures report landed captures; a restatement keeps both captures', async () => {
-    const ds = defineDataset({ domain: 'test.api', name: 'prices', columns: [{ name: 'symbol', type: 'text' }, { name: 'close', type: 'real' }], primaryKey: ['symbol'] });
+    const ds = defineDataset({
+      domain: 'test.api',
+      name: 'prices',
+      columns: [
+        { name: 'symbol', type: 'text' },
+        { name: 'close', type: 'real' },
+      ],
+      primaryKey: ['symbol'],
+    });
     const land = (bytes: string, rows: { symbol: string; close: number }[], capturedAt: Date) =>
-      h.app.data.land(ds, { partition: { date: '2026-01-05' }, partitionKey: 'date=2026-01-05', stage: 'ingest', sourceBytes: bytes, rows, source: 'test', capturedAt });
+      h.app.data.land(ds, {
+        partition: { date: '2026-01-05' },
+        partitionKey: 'date=2026-01-05',
+        stage: 'ingest',
+        sourceBytes: bytes,
+        rows,
+        source: 'test',
+        capturedAt,
+      });
     await land('v1', [{ symbol: 'AAPL', close: 1 }], new Date('2026-01-05T21:00:00Z'));
-    await land('v2', [{ symbol: 'AAPL', close: 2 }, { symbol: 'MSFT', close: 3 }], new Date('2026-01-06T21:00:00Z'));
+    await land(
+      'v2',
+      [
+        { symbol: 'AAPL', close: 2 },
+        { symbol: 'MSFT', close: 3 },
+      ],
+      new Date('2026-01-06T21:00:00Z'),
+    );
 
     const manifest = await h.call('GET', '/api/v1/manifest?domain=test.api');
     expect(manifest.status).toBe(200);

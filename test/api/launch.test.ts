@@ -39,7 +39,11 @@ function launchSuite(name: string, openStore?: () => Promise<{ store: Store; cle
   it(`${name}: bulk retry of failed cells, re-run with force, cancel; each item reports its outcome`, async () => {
     for (const s of ['MSFT', 'NVDA']) control.fail.add(`2026-03-03|${s}`);
     const ids: number[] = [];
-    for (const symbol of ['MSFT', 'NVDA', 'AMZN']) ids.push((await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-03-03', symbol }, max_attempts: 1 } })).body.item.id);
+    for (const symbol of ['MSFT', 'NVDA', 'AMZN'])
+      ids.push(
+        (await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-03-03', symbol }, max_attempts: 1 } }))
+          .body.item.id,
+      );
     await waitFor(async () => (await state(ids[0]!)) === 'FAILED' && (await state(ids[1]!)) === 'FAILED' && (await state(ids[2]!)) === 'COMPLETE');
     control.fail.clear();
     const retry = await h.call('POST', '/api/v1/work/bulk', { body: { action: 'retry', ids } });

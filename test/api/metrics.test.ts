@@ -13,7 +13,10 @@ async function scrape(h: Harness): Promise<Map<string, PromMetric>> {
   // lines (and only those: ours must never be NaN) are left out before parsing.
   const lines = res.text.split('\n');
   const nan = lines.filter((l) => /\sNaN$/i.test(l));
-  expect(nan.every((l) => l.startsWith('nodejs_eventloop_lag_')), nan.join('\n')).toBe(true);
+  expect(
+    nan.every((l) => l.startsWith('nodejs_eventloop_lag_')),
+    nan.join('\n'),
+  ).toBe(true);
   const parsed = await getMetricsFromIterator(lines.filter((l) => !/\sNaN$/i.test(l))[Symbol.iterator]());
   return new Map(Object.entries(parsed));
 }
@@ -35,7 +38,13 @@ describe('GET /metrics', () => {
       worker: { concurrency: 2 },
       scheduler: (app) =>
         (scheduler = new StoreScheduler(app, [
-          { name: 'prices-close', pipeline: 'prices.daily_ohlcv', cron: '15 16 * * 1-5', timezone: 'America/New_York', partitions: () => [{ date: '2026-04-01', symbol: 'IBM' }] },
+          {
+            name: 'prices-close',
+            pipeline: 'prices.daily_ohlcv',
+            cron: '15 16 * * 1-5',
+            timezone: 'America/New_York',
+            partitions: () => [{ date: '2026-04-01', symbol: 'IBM' }],
+          },
           { name: 'idle', pipeline: 'ops.noop', cron: '0 0 1 1 *', partitions: () => [] },
         ])),
     });
@@ -45,7 +54,8 @@ describe('GET /metrics', () => {
   });
 
   it('reports items by state and pipeline (read from the database) and the queue lag', async () => {
-    const enqueue = (pipeline: string, partition: Record<string, string>, extra: Record<string, unknown> = {}) => h.call('POST', '/api/v1/work/enqueue', { body: { pipeline, partition, ...extra } });
+    const enqueue = (pipeline: string, partition: Record<string, string>, extra: Record<string, unknown> = {}) =>
+      h.call('POST', '/api/v1/work/enqueue', { body: { pipeline, partition, ...extra } });
     for (const symbol of ['AAPL', 'MSFT', 'NVDA']) await enqueue('prices.daily_ohlcv', { date: '2026-01-05', symbol }, { max_attempts: 1 });
     // Ready for a minute: the oldest ready item is 60 s late.
     await enqueue('ops.noop', { lag: 'x' }, { at: new Date(Date.now() - 60_000).toISOString() });
@@ -62,7 +72,8 @@ describe('GET /metrics', () => {
     // Every registered pipeline x state is present (zeros included), so dashboards see gaps as 0.
     expect(value(m, 'sluice_work_items', { pipeline: 'ops.sleep', state: 'FAILED' })).toBe(0);
     // And it matches the store's own counts exactly.
-    for (const c of await h.app.store.countByState()) expect(value(m, 'sluice_work_items', { pipeline: `${c.domain}.${c.pipeline}`, state: c.state })).toBe(c.count);
+    for (const c of await h.app.store.countByState())
+      expect(value(m, 'sluice_work_items', { pipeline: `${c.domain}.${c.pipeline}`, state: c.state })).toBe(c.count);
     const lag = value(m, 'sluice_queue_lag_seconds')!;
     expect(lag).toBeGreaterThanOrEqual(59);
     expect(lag).toBeLessThan(600);
@@ -73,7 +84,14 @@ describe('GET /metrics', () => {
     control.fail.add('2026-01-05|MSFT');
     await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'ops.fail', partition: { m: '1' }, max_attempts: 1 } });
     h.worker!.start();
-    await waitFor(async () => (await h.app.store.countItems({ state: ['RUNNING', 'RETRY_WAIT'] })) === 0 && (await h.app.store.nextDesiredAt()) !== null && (await h.app.store.countItems({ state: 'PENDING' })) === 1, 20_000, 'worker to finish');
+    await waitFor(
+      async () =>
+        (await h.app.store.countItems({ state: ['RUNNING', 'RETRY_WAIT'] })) === 0 &&
+        (await h.app.store.nextDesiredAt()) !== null &&
+        (await h.app.store.countItems({ state: 'PENDING' })) === 1,
+      20_000,
+      'worker to finish',
+    );
     await waitFor(async () => h.worker!.runningCount === 0);
 
     const m = await scrape(h);

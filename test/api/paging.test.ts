@@ -14,7 +14,11 @@ function pagingSuite(name: string, openStore?: () => Promise<{ store: Store; cle
     const opened = await openStore?.();
     cleanup = opened?.cleanup;
     h = await startHarness({ store: opened?.store, worker: { concurrency: 8 } });
-    await enqueueWork(h.app.store, h.app.registry, Array.from({ length: 600 }, (_, i) => ({ pipeline: 'ops.noop', partition: { n: String(i) } })));
+    await enqueueWork(
+      h.app.store,
+      h.app.registry,
+      Array.from({ length: 600 }, (_, i) => ({ pipeline: 'ops.noop', partition: { n: String(i) } })),
+    );
     h.worker!.start();
     await waitFor(async () => (await h.app.store.countOutstanding()) === 0, 60_000, '600 attempts');
   }, 90_000);

@@ -17,7 +17,11 @@ function controlSuite(name: string, openStore?: () => Promise<{ store: Store; cl
   beforeAll(async () => {
     const opened = await openStore?.();
     cleanup = opened?.cleanup;
-    h = await startHarness({ config: { schedules: [SCHEDULE] }, store: opened?.store, scheduler: (app) => (scheduler = app.createScheduler({ store: app.store })) });
+    h = await startHarness({
+      config: { schedules: [SCHEDULE] },
+      store: opened?.store,
+      scheduler: (app) => (scheduler = app.createScheduler({ store: app.store })),
+    });
   });
   afterAll(async () => {
     await h?.close();

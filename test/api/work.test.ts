@@ -17,14 +17,25 @@ describe('REST API: work items', () => {
 
   describe('POST /api/v1/work/enqueue', () => {
     it('answers 201 with the new item, then 200 with the same existing item for a duplicate', async () => {
-      const first = await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-05', symbol: 'AAPL' }, priority: 5 } });
+      const first = await h.call('POST', '/api/v1/work/enqueue', {
+        body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-05', symbol: 'AAPL' }, priority: 5 },
+      });
       expect(first.status).toBe(201);
       expect(first.body.created).toBe(true);
-      expect(first.body.item).toMatchObject({ domain: 'prices', pipeline: 'daily_ohlcv', partition_key: 'date=2026-01-05|symbol=AAPL', state: 'PENDING', priority: 5, params: { source: 'file' } });
+      expect(first.body.item).toMatchObject({
+        domain: 'prices',
+        pipeline: 'daily_ohlcv',
+        partition_key: 'date=2026-01-05|symbol=AAPL',
+        state: 'PENDING',
+        priority: 5,
+        params: { source: 'file' },
+      });
 
       const before = await count();
       // Same partition, keys in another order, different priority: still the same item, unchanged.
-      const dup = await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'prices.daily_ohlcv', partition: { symbol: 'AAPL', date: '2026-01-05' }, priority: 9 } });
+      const dup = await h.call('POST', '/api/v1/work/enqueue', {
+        body: { pipeline: 'prices.daily_ohlcv', partition: { symbol: 'AAPL', date: '2026-01-05' }, priority: 9 },
+      });
       expect(dup.status).toBe(200);
       expect(dup.body.created).toBe(false);
       expect(dup.body.item.id).toBe(first.body.item.id);
@@ -34,7 +45,9 @@ describe('REST API: work items', () => {
 
     it('accepts at, max_attempts and base_delay', async () => {
       const at = '2030-01-01T00:00:00.000Z';
-      const res = await h.call('POST', '/api/v1/work/enqueue', { body: { pipeline: 'ops.noop', partition: { run: 'later' }, at, max_attempts: 7, base_delay: '2s' } });
+      const res = await h.call('POST', '/api/v1/work/enqueue', {
+        body: { pipeline: 'ops.noop', partition: { run: 'later' }, at, max_attempts: 7, base_delay: '2s' },
+      });
       expect(res.status).toBe(201);
       expect(res.body.item).toMatchObject({ desired_at: at, max_attempts: 7 });
     });
@@ -57,17 +70,37 @@ describe('REST API: work items', () => {
     });
 
     const bad: Array<[string, { body?: unknown; raw?: string; headers?: Record<string, string> }, string, RegExp]> = [
-      ['unknown pipeline', { body: { pipeline: 'prices.nope', partition: { date: '2026-01-05', symbol: 'AAPL' } } }, 'pipeline', /registered pipeline.*prices\.daily_ohlcv/],
+      [
+        'unknown pipeline',
+        { body: { pipeline: 'prices.nope', partition: { date: '2026-01-05', symbol: 'AAPL' } } },
+        'pipeline',
+        /registered pipeline.*prices\.daily_ohlcv/,
+      ],
       ['pipeline that is not domain.name', { body: { pipeline: 'nodots' } }, 'pipeline', /domain\.name/],
       ['missing pipeline', { body: { partition: { a: '1' } } }, 'pipeline', /be given/],
       ['pipeline of the wrong type', { body: { pipeline: 42 } }, 'pipeline', /pipeline name/],
-      ['partition value failing the pipeline schema', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-13-45x', symbol: 'AAPL' } } }, 'partition.date', /date YYYY-MM-DD/],
+      [
+        'partition value failing the pipeline schema',
+        { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-13-45x', symbol: 'AAPL' } } },
+        'partition.date',
+        /date YYYY-MM-DD/,
+      ],
       ['partition missing a key', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-05' } } }, 'partition.symbol', /.+/],
       ['partition that is not an object', { body: { pipeline: 'ops.noop', partition: 'date=2026-01-05' } }, 'partition', /object of key\/value pairs/],
-      ['partition key that is not an identifier', { body: { pipeline: 'ops.noop', partition: { 'bad key': 'x' } } }, 'partition.bad key', /letters, digits and _/],
+      [
+        'partition key that is not an identifier',
+        { body: { pipeline: 'ops.noop', partition: { 'bad key': 'x' } } },
+        'partition.bad key',
+        /letters, digits and _/,
+      ],
       ['partition value that is not a string', { body: { pipeline: 'ops.noop', partition: { a: true } } }, 'partition.a', /string or a number/],
       ['params failing the pipeline schema', { body: { pipeline: 'ops.fail', partition: { a: '1' }, params: { times: 'twice' } } }, 'params.times', /number/],
-      ['params enum', { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-05', symbol: 'MSFT' }, params: { source: 'ftp' } } }, 'params.source', /file|http/],
+      [
+        'params enum',
+        { body: { pipeline: 'prices.daily_ohlcv', partition: { date: '2026-01-05', symbol: 'MSFT' }, params: { source: 'ftp' } } },
+        'params.source',
+        /file|http/,
+      ],
       ['params that are not an object', { body: { pipeline: 'ops.noop', params: [1, 2] } }, 'params', /JSON object/],
       ['priority that is not a number', { body: { pipeline: 'ops.noop', priority: 'high' } }, 'priority', /integer/],
       ['priority that is not an integer', { body: { pipeline: 'ops.noop', priority: 1.5 } }, 'priority', /integer/],
@@ -78,7 +111,19 @@ describe('REST API: work items', () => {
       ['non-JSON body', { raw: '{"pipeline": "ops.noop",', headers: { 'content-type': 'application/json' } }, 'body', /valid JSON/],
       ['JSON that is not an object', { body: ['ops.noop'] }, 'body', /object/],
       ['text/plain body', { raw: 'pipeline=ops.noop', headers: { 'content-type': 'text/plain' } }, 'body', /object/],
-      ['batch with one bad item (nothing is enqueued)', { body: { items: [{ pipeline: 'ops.noop', partition: { x: 'ok' } }, { pipeline: 'ops.noop', partition: { x: '' } }] } }, '[1].partition.x', /non-empty/],
+      [
+        'batch with one bad item (nothing is enqueued)',
+        {
+          body: {
+            items: [
+              { pipeline: 'ops.noop', partition: { x: 'ok' } },
+              { pipeline: 'ops.noop', partition: { x: '' } },
+            ],
+          },
+        },
+        '[1].partition.x',
+        /non-empty/,
+      ],
       ['batch item with an unknown field', { body: { items: [{ pipeline: 'ops.noop', partiton: {} }] } }, 'items[0].partiton', /unknown field/],
       ['batch mixed with single fields', { body: { pipeline: 'ops.noop', items: [{ pipeline: 'ops.noop' }] } }, 'pipeline', /beside items/],
       ['empty batch', { body: { items: [] } }, 'items', /at least one/],
@@ -318,7 +363,9 @@ describe('REST API: work items', () => {
     });
 
     it('POST /api/v1/pipelines/:name/trigger enqueues a partition (201), re-runs a finished one (200)', async () => {
-      const first = await h.call('POST', '/api/v1/pipelines/prices.daily_ohlcv/trigger', { body: { partition: { date: '2026-02-02', symbol: 'NVDA' }, params: { source: 'http' } } });
+      const first = await h.call('POST', '/api/v1/pipelines/prices.daily_ohlcv/trigger', {
+        body: { partition: { date: '2026-02-02', symbol: 'NVDA' }, params: { source: 'http' } },
+      });
       expect(first.status).toBe(201);
       expect(first.body).toMatchObject({ created: true, rerun: false, item: { state: 'PENDING', params: { source: 'http' } } });
       const id = first.body.item.id;

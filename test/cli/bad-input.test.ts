@@ -35,11 +35,23 @@ function expectOneClearError(r: ExitResult, pattern: RegExp, code = 64): void {
 
 describe('bad CLI input leaves the queue untouched', () => {
   const cases: [string, string[], RegExp][] = [
-    ['unknown pipeline', ['enqueue', 'ops.nope', '--partition', 'a=1'], /pipeline: "ops\.nope" is invalid: must name a registered pipeline \(known: [^)]*ops\.noop/],
+    [
+      'unknown pipeline',
+      ['enqueue', 'ops.nope', '--partition', 'a=1'],
+      /pipeline: "ops\.nope" is invalid: must name a registered pipeline \(known: [^)]*ops\.noop/,
+    ],
     ['partition that is not k=v', ['enqueue', 'ops.noop', '--partition', 'foo'], /--partition: "foo" is invalid: must be key=value pairs/],
-    ['partition key starting with a digit', ['enqueue', 'ops.noop', '--partition', '1bad=x'], /--partition\.1bad: "1bad" is invalid: must use a key made of letters, digits and _/],
+    [
+      'partition key starting with a digit',
+      ['enqueue', 'ops.noop', '--partition', '1bad=x'],
+      /--partition\.1bad: "1bad" is invalid: must use a key made of letters, digits and _/,
+    ],
     ['params of the wrong type', ['enqueue', 'ops.sleep', '--partition', 'a=1', '--params', '{"ms":"x"}'], /params\.ms: "x" is invalid: must be a number$/],
-    ['params that are not JSON', ['enqueue', 'ops.sleep', '--partition', 'a=1', '--params', '{"ms":'], /--params: "\{\\"ms\\":" is invalid: must be valid JSON/],
+    [
+      'params that are not JSON',
+      ['enqueue', 'ops.sleep', '--partition', 'a=1', '--params', '{"ms":'],
+      /--params: "\{\\"ms\\":" is invalid: must be valid JSON/,
+    ],
     ['run of an unknown pipeline', ['run', 'ops.nope', '--partition', 'a=1', '--json'], /pipeline: "ops\.nope" is invalid: must name a registered pipeline/],
     ['cancel of an unknown item', ['work', 'cancel', '999'], /work item 999 not found/],
   ];
@@ -57,17 +69,35 @@ describe('a broken config file fails at start, naming the file and the JSON path
   const base = { database: 'sqlite:PLACEHOLDER', workers: FAST_WORKERS };
   const cases: [string, string, RegExp][] = [
     ['invalid JSON syntax', '{"workers": {"concurrency": 2,}}', /: \(file\): "broken\.json" is invalid: must be valid JSON: /],
-    ['workers.concurrency: 0', JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurrency: 0 } }), /: workers\.concurrency: 0 is invalid: must be at least 1$/],
+    [
+      'workers.concurrency: 0',
+      JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurrency: 0 } }),
+      /: workers\.concurrency: 0 is invalid: must be at least 1$/,
+    ],
     [
       'retry.base_delay: "5x"',
       JSON.stringify({ ...base, pipelines: [{ domain: 'ops', name: 'fail', retry: { max_attempts: 2, base_delay: '5x' } }] }),
       /: pipelines\[0\]\.retry\.base_delay: "5x" is invalid: must be a duration such as 500ms, 5s, 15m, 2h, 1d or 1h30m$/,
     ],
-    ['an unknown (misspelt) key', JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurency: 4 } }), /: workers\.concurency: 4 is invalid: must not be present: unknown field \(check the spelling\)$/],
-    ['an unknown top-level key', JSON.stringify({ ...base, retries: 3 }), /: retries: 3 is invalid: must not be present: unknown field \(check the spelling\)$/],
+    [
+      'an unknown (misspelt) key',
+      JSON.stringify({ ...base, workers: { ...FAST_WORKERS, concurency: 4 } }),
+      /: workers\.concurency: 4 is invalid: must not be present: unknown field \(check the spelling\)$/,
+    ],
+    [
+      'an unknown top-level key',
+      JSON.stringify({ ...base, retries: 3 }),
+      /: retries: 3 is invalid: must not be present: unknown field \(check the spelling\)$/,
+    ],
     [
       'a pipeline entry for code that does not exist, without a command',
-      JSON.stringify({ ...base, pipelines: [{ domain: 'ops', name: 'noop' }, { domain: 'acme', name: 'ghost' }] }),
+      JSON.stringify({
+        ...base,
+        pipelines: [
+          { domain: 'ops', name: 'noop' },
+          { domain: 'acme', name: 'ghost' },
+        ],
+      }),
       /: pipelines\[1\]\.command: missing value is invalid: must be given: "acme\.ghost" is not a built-in pipeline/,
     ],
   ];
@@ -118,7 +148,11 @@ describe('expected failures at start are one line naming the thing and the fix; 
 
   it('an unreachable database names it (password hidden) and what to check, exit 1', async () => {
     const r = await runSluice(['--db', 'postgres://sluice:hunter2@127.0.0.1:1/nowhere', 'work', 'list'], { cwd: env.dir });
-    expectOneClearError(r, /cannot reach the database postgres:\/\/sluice:\*\*\*@127\.0\.0\.1:1\/nowhere \(ECONNREFUSED\): check that PostgreSQL is running/, 1);
+    expectOneClearError(
+      r,
+      /cannot reach the database postgres:\/\/sluice:\*\*\*@127\.0\.0\.1:1\/nowhere \(ECONNREFUSED\): check that PostgreSQL is running/,
+      1,
+    );
     expect(r.stderr).not.toContain('hunter2');
   });
 

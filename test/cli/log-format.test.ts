@@ -20,7 +20,18 @@ describe('log format of sluice start', () => {
   let dir: string;
   let config: string;
   const noColour = { NO_COLOR: undefined, FORCE_COLOR: undefined, SLUICE_LOG_FORMAT: undefined };
-  const args = (db: string, ...extra: string[]) => ['--config', config, '--db', `sqlite:${path.join(dir, db)}`, ...extra, 'start', '--port', '0', '--no-worker', '--no-scheduler'];
+  const args = (db: string, ...extra: string[]) => [
+    '--config',
+    config,
+    '--db',
+    `sqlite:${path.join(dir, db)}`,
+    ...extra,
+    'start',
+    '--port',
+    '0',
+    '--no-worker',
+    '--no-scheduler',
+  ];
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'sluice-logfmt-'));
@@ -70,19 +81,30 @@ describe('log format of sluice start', () => {
     expect(env.stderr).toMatch(/SLUICE_LOG_FORMAT: "xml" is invalid: must be one of json, pretty/);
   });
 
-  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal (a pty): the URL line first, then coloured pretty lines', async () => {
-    const cmd = [process.execPath, SLUICE_BIN, ...args('pty.db')].map((a) => `'${a}'`).join(' ');
-    const child = spawn('/usr/bin/script', ['-qfec', cmd, '/dev/null'], { cwd: dir, env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, SLUICE_LOG_FORMAT: undefined, SLUICE_LOG_LEVEL: undefined }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
-    const deadline = Date.now() + 60_000;
-    while (!out.includes('sluice started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.on('close', r));
-    expect(out).toContain('sluice started');
-    expect(out).toMatch(ANSI); // coloured
-    const lines = out.replace(/\r/g, '').split('\n').filter((l) => l.trim() !== '');
-    expect(lines[0]).toMatch(/^Sluice is running: http:\/\/127\.0\.0\.1:\d+\//);
-    for (const line of lines.slice(1)) expect(line.replace(ANSI, '')).toMatch(PRETTY_LINE);
-  }, 120_000);
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal (a pty): the URL line first, then coloured pretty lines',
+    async () => {
+      const cmd = [process.execPath, SLUICE_BIN, ...args('pty.db')].map((a) => `'${a}'`).join(' ');
+      const child = spawn('/usr/bin/script', ['-qfec', cmd, '/dev/null'], {
+        cwd: dir,
+        env: { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, SLUICE_LOG_FORMAT: undefined, SLUICE_LOG_LEVEL: undefined },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('sluice started') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGTERM');
+      await new Promise((r) => child.on('close', r));
+      expect(out).toContain('sluice started');
+      expect(out).toMatch(ANSI); // coloured
+      const lines = out
+        .replace(/\r/g, '')
+        .split('\n')
+        .filter((l) => l.trim() !== '');
+      expect(lines[0]).toMatch(/^Sluice is running: http:\/\/127\.0\.0\.1:\d+\//);
+      for (const line of lines.slice(1)) expect(line.replace(ANSI, '')).toMatch(PRETTY_LINE);
+    },
+    120_000,
+  );
 });

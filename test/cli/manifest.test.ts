@@ -13,10 +13,31 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('sluice manifest', () => {
   it('lists the latest capture per partition and stage, and every capture with --captures (a restatement keeps both)', async () => {
-    const first = await runSluice(['--db', db, 'finra', '--weeks', '2025-12-19', '--tiers', 'NMS_TIER_1', '--source', 'file', '--data-dir', fixtures, '--json'], { timeoutMs: 60_000 });
+    const first = await runSluice(
+      ['--db', db, 'finra', '--weeks', '2025-12-19', '--tiers', 'NMS_TIER_1', '--source', 'file', '--data-dir', fixtures, '--json'],
+      { timeoutMs: 60_000 },
+    );
     // One tier only: the week's analytics wait for the other two tiers, so the run is partial (exit 2), not a success.
     expect(first.code).toBe(2);
-    const restated = await runSluice(['--db', db, 'finra', '--weeks', '2025-12-19', '--tiers', 'NMS_TIER_1', '--source', 'file', '--data-dir', path.join(fixtures, 'restated'), '--only-stage', 'ingest', '--json'], { timeoutMs: 60_000 });
+    const restated = await runSluice(
+      [
+        '--db',
+        db,
+        'finra',
+        '--weeks',
+        '2025-12-19',
+        '--tiers',
+        'NMS_TIER_1',
+        '--source',
+        'file',
+        '--data-dir',
+        path.join(fixtures, 'restated'),
+        '--only-stage',
+        'ingest',
+        '--json',
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(restated.code).toBe(0);
 
     const manifest = parseJsonOutput<{ partition_key: string; stage: string; row_count: number; capture_id: string }[]>(

@@ -48,7 +48,19 @@ const prices = (args: string[], extraEnv: Record<string, string | undefined> = {
 
 // The flags as the guide's tables list them: the tests below cover each.
 const FINRA_FLAGS = ['--lookback-weeks', '--weeks', '--tiers', '--source', '--mode', '--force', '--only-stage', '--fail-fast', '--db', '--log-level', '--json'];
-const PRICES_FLAGS = ['--symbols', '--symbols-file', '--source', '--outputsize', '--sleep', '--max-symbols', '--mode', '--fail-fast', '--db', '--log-level', '--json'];
+const PRICES_FLAGS = [
+  '--symbols',
+  '--symbols-file',
+  '--source',
+  '--outputsize',
+  '--sleep',
+  '--max-symbols',
+  '--mode',
+  '--fail-fast',
+  '--db',
+  '--log-level',
+  '--json',
+];
 
 describe('the guide tables', () => {
   it('list exactly the flags tested here', async () => {
@@ -77,7 +89,18 @@ describe('sluice finra, flag by flag (schedule_finra.py)', () => {
 
   it("--weeks: any date of a week names it by its Friday, with a warning; the guide's own Mondays work", async () => {
     fresh();
-    const res = await sluice(['finra', '--weeks', '2025-12-15,2025-12-08', '--tiers', 'NMS_TIER_1', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json']);
+    const res = await sluice([
+      'finra',
+      '--weeks',
+      '2025-12-15,2025-12-08',
+      '--tiers',
+      'NMS_TIER_1',
+      '--only-stage',
+      'ingest',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.json.config.weeks).toEqual(['2025-12-12', '2025-12-19']);
     expect(runsOf(res.json)).toEqual(['ingest_week 2025-12-12|NMS_TIER_1 completed', 'ingest_week 2025-12-19|NMS_TIER_1 completed']);
@@ -108,12 +131,36 @@ describe('sluice finra, flag by flag (schedule_finra.py)', () => {
     fresh();
     const server: FixtureServer = await startFixtureServer({ root: FIXTURES });
     servers.push(server);
-    const api = await finra(['--weeks', '2025-12-19', '--tiers', 'NMS_TIER_1', '--only-stage', 'ingest', '--source', 'api', '--base-url', server.url, '--json']);
+    const api = await finra([
+      '--weeks',
+      '2025-12-19',
+      '--tiers',
+      'NMS_TIER_1',
+      '--only-stage',
+      'ingest',
+      '--source',
+      'api',
+      '--base-url',
+      server.url,
+      '--json',
+    ]);
     expect(api.code, api.stderr).toBe(0);
     expect(api.json.config.source).toEqual({ kind: 'http', base_url: server.url });
     expect(api.json.runs[0]).toMatchObject({ status: 'completed', row_count: expect.any(Number) });
     expect(server.hits('/tier1_20251219.csv')).toBe(1);
-    const file = await finra(['--weeks', '2025-12-19', '--tiers', 'NMS_TIER_2', '--only-stage', 'ingest', '--source', 'file', '--data-dir', FIXTURES, '--json']);
+    const file = await finra([
+      '--weeks',
+      '2025-12-19',
+      '--tiers',
+      'NMS_TIER_2',
+      '--only-stage',
+      'ingest',
+      '--source',
+      'file',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+    ]);
     expect(file.json.config.source).toEqual({ kind: 'file', data_dir: FIXTURES });
     expect(file.json.runs[0].status).toBe('completed');
     const mixed = await finra(['--source', 'api', '--data-dir', FIXTURES, '--json']);
@@ -157,7 +204,9 @@ describe('sluice finra, flag by flag (schedule_finra.py)', () => {
   it('--only-stage: ingest, normalize and calc each run their stage only; all (default) follows the dependency graph', async () => {
     fresh();
     const base = ['--weeks', '2025-12-19', '--data-dir', FIXTURES, '--json'];
-    const stages = async (stage: string) => [...new Set((await finra([...base, '--only-stage', stage])).json.runs.map((r: any) => r.pipeline.split('.').pop()))];
+    const stages = async (stage: string) => [
+      ...new Set((await finra([...base, '--only-stage', stage])).json.runs.map((r: any) => r.pipeline.split('.').pop())),
+    ];
     expect(await stages('ingest')).toEqual(['ingest_week']);
     expect(await stages('normalize')).toEqual(['normalize_week']);
     expect(await stages('calc')).toEqual(['compute_venue_volume', 'compute_venue_share', 'compute_hhi', 'compute_tier_split', 'compute_rolling']);
@@ -183,16 +232,41 @@ describe('sluice finra, flag by flag (schedule_finra.py)', () => {
     const args = ['--weeks', '2025-12-19', '--only-stage', 'ingest', '--data-dir', dir, '--json'];
     const ff = await finra([...args, '--fail-fast']);
     expect(ff.code).toBe(2);
-    expect(runsOf(ff.json)).toEqual(['ingest_week 2025-12-19|NMS_TIER_1 completed', 'ingest_week 2025-12-19|NMS_TIER_2 failed', 'ingest_week 2025-12-19|OTC skipped']);
+    expect(runsOf(ff.json)).toEqual([
+      'ingest_week 2025-12-19|NMS_TIER_1 completed',
+      'ingest_week 2025-12-19|NMS_TIER_2 failed',
+      'ingest_week 2025-12-19|OTC skipped',
+    ]);
     expect(ff.json.runs[2]).toMatchObject({ not_run: true, reason: expect.stringContaining('--fail-fast') });
     const all = await finra(args);
-    expect(runsOf(all.json)).toEqual(['ingest_week 2025-12-19|NMS_TIER_1 skipped', 'ingest_week 2025-12-19|NMS_TIER_2 failed', 'ingest_week 2025-12-19|OTC failed']);
+    expect(runsOf(all.json)).toEqual([
+      'ingest_week 2025-12-19|NMS_TIER_1 skipped',
+      'ingest_week 2025-12-19|NMS_TIER_2 failed',
+      'ingest_week 2025-12-19|OTC failed',
+    ]);
   });
 
   it('--db: the database the run writes (a SQLite path or URL); the config default otherwise', async () => {
     fresh();
     const other = path.join(env.dir, 'other.db');
-    const res = await cliInProcess(['--config', env.configPath, 'finra', '--db', `sqlite:${other}`, '--weeks', '2025-12-19', '--tiers', 'OTC', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json', '--log-level', 'ERROR']);
+    const res = await cliInProcess([
+      '--config',
+      env.configPath,
+      'finra',
+      '--db',
+      `sqlite:${other}`,
+      '--weeks',
+      '2025-12-19',
+      '--tiers',
+      'OTC',
+      '--only-stage',
+      'ingest',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+      '--log-level',
+      'ERROR',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout).config.database).toBe('sqlite');
     expect(countItems(other)).toBe(1);
@@ -245,7 +319,10 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
   it('--source: alpha_vantage and polygon (HTTP on 127.0.0.1), mock (deterministic, built in); default from PRICE_SOURCE', async () => {
     fresh();
     const keys = { ALPHAVANTAGE_API_KEY: AV_KEY, POLYGON_API_KEY: POLYGON_KEY };
-    const av = await prices(['--symbols', 'AAPL', '--date', '2025-12-19', '--source', 'alpha_vantage', '--base-url', market.url, '--sleep', '0', '--json'], keys);
+    const av = await prices(
+      ['--symbols', 'AAPL', '--date', '2025-12-19', '--source', 'alpha_vantage', '--base-url', market.url, '--sleep', '0', '--json'],
+      keys,
+    );
     expect(av.code, av.stderr).toBe(0);
     expect(av.json.config.source).toMatchObject({ kind: 'alphavantage', base_url: market.url });
     expect(market.fixtures.hits(avPath('AAPL'))).toBeGreaterThan(0);
@@ -279,7 +356,10 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
     const keys = { ALPHAVANTAGE_API_KEY: AV_KEY };
     const before = market.fixtures.requests.length;
     await prices(['--symbols', 'NVDA', '--date', '2025-12-19', '--source', 'alpha_vantage', '--base-url', market.url, '--sleep', '0', '--json'], keys);
-    const full = await prices(['--symbols', 'NVDA', '--date', '2025-12-18', '--source', 'alpha_vantage', '--base-url', market.url, '--outputsize', 'full', '--sleep', '0', '--json'], keys);
+    const full = await prices(
+      ['--symbols', 'NVDA', '--date', '2025-12-18', '--source', 'alpha_vantage', '--base-url', market.url, '--outputsize', 'full', '--sleep', '0', '--json'],
+      keys,
+    );
     expect(full.json.config.source.outputsize).toBe('full');
     const sizes = market.fixtures.requests.slice(before).map((r) => r.query.get('outputsize'));
     expect(sizes).toEqual(['compact', 'full']);
@@ -293,9 +373,26 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
     expect(dflt.json.config).toMatchObject({ sleep: 12, sleep_ms: 12_000 });
     expect(dflt.json.runs[0].status).toBe('completed');
     const before = market.fixtures.requests.length;
-    const slept = await prices(['--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--source', 'alpha_vantage', '--base-url', market.url, '--rate-limit', '6000', '--sleep', '0.5', '--json'], {
-      ALPHAVANTAGE_API_KEY: AV_KEY,
-    });
+    const slept = await prices(
+      [
+        '--symbols',
+        'AAPL,MSFT',
+        '--date',
+        '2025-12-19',
+        '--source',
+        'alpha_vantage',
+        '--base-url',
+        market.url,
+        '--rate-limit',
+        '6000',
+        '--sleep',
+        '0.5',
+        '--json',
+      ],
+      {
+        ALPHAVANTAGE_API_KEY: AV_KEY,
+      },
+    );
     expect(slept.code, slept.stderr).toBe(0);
     const at = market.fixtures.requests.slice(before).map((r) => r.at);
     expect(at).toHaveLength(2);
@@ -313,7 +410,11 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
     expect(dflt.json.runs).toHaveLength(26);
     const three = await prices(['--symbols', 'AAPL,MSFT,NVDA', '--date', '2025-12-19', '--source', 'mock', '--max-symbols', '1', '--json']);
     expect(three.json.config).toMatchObject({ max_symbols: 1, batches: 3 });
-    expect(runsOf(three.json)).toEqual(['daily_ohlcv 2025-12-19|AAPL completed', 'daily_ohlcv 2025-12-19|MSFT completed', 'daily_ohlcv 2025-12-19|NVDA completed']);
+    expect(runsOf(three.json)).toEqual([
+      'daily_ohlcv 2025-12-19|AAPL completed',
+      'daily_ohlcv 2025-12-19|MSFT completed',
+      'daily_ohlcv 2025-12-19|NVDA completed',
+    ]);
     const bad = await prices(['--symbols', 'AAPL', '--max-symbols', '0', '--source', 'mock', '--json']);
     expect(bad.code).toBe(64);
   });
@@ -341,7 +442,22 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
   it('--db: the database the run writes', async () => {
     fresh();
     const other = path.join(env.dir, 'prices.db');
-    const res = await cliInProcess(['--config', env.configPath, 'prices', '--db', other.replace(/^/, 'sqlite:'), '--symbols', 'AAPL', '--date', '2025-12-19', '--source', 'mock', '--json', '--log-level', 'ERROR']);
+    const res = await cliInProcess([
+      '--config',
+      env.configPath,
+      'prices',
+      '--db',
+      other.replace(/^/, 'sqlite:'),
+      '--symbols',
+      'AAPL',
+      '--date',
+      '2025-12-19',
+      '--source',
+      'mock',
+      '--json',
+      '--log-level',
+      'ERROR',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     expect(countItems(other)).toBe(1);
     expect(existsSync(env.dbPath)).toBe(false);
@@ -360,7 +476,25 @@ describe('sluice prices, flag by flag (schedule_prices.py)', () => {
 describe('what only a process shows: --log-level and DATABASE_URL', () => {
   it('finra --log-level: INFO by default, DEBUG/INFO/WARNING/ERROR as the guide spells them; ERROR hides the WARNING line', async () => {
     fresh();
-    const base = ['--config', env.configPath, '--db', env.dbUrl, 'finra', '--lookback-weeks', '20', '--as-of', '2025-12-22', '--tiers', 'OTC', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json', '--force'];
+    const base = [
+      '--config',
+      env.configPath,
+      '--db',
+      env.dbUrl,
+      'finra',
+      '--lookback-weeks',
+      '20',
+      '--as-of',
+      '2025-12-22',
+      '--tiers',
+      'OTC',
+      '--only-stage',
+      'ingest',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+      '--force',
+    ];
     const dflt = await runSluice(base, { cwd: env.dir });
     expect(dflt.code, dflt.stderr).not.toBe(64);
     const levels = (stderr: string) => new Set(logLines(stderr).map((l) => l.level));
@@ -368,7 +502,22 @@ describe('what only a process shows: --log-level and DATABASE_URL', () => {
     expect(levels(dflt.stderr)).not.toContain(20);
     const debug = await runSluice([...base, '--log-level', 'DEBUG'], { cwd: env.dir });
     expect(levels(debug.stderr)).toContain(20);
-    const clamp = ['--config', env.configPath, '--db', env.dbUrl, 'finra', '--lookback-weeks', '20', '--as-of', '2025-12-22', '--mode', 'dry-run', '--data-dir', FIXTURES, '--json'];
+    const clamp = [
+      '--config',
+      env.configPath,
+      '--db',
+      env.dbUrl,
+      'finra',
+      '--lookback-weeks',
+      '20',
+      '--as-of',
+      '2025-12-22',
+      '--mode',
+      'dry-run',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+    ];
     const warning = await runSluice([...clamp, '--log-level', 'WARNING'], { cwd: env.dir });
     expect(warning.stderr).toContain('WARNING: Lookback 20 exceeds max 12, clamped. Use --force to override.');
     const error = await runSluice([...clamp, '--log-level', 'ERROR'], { cwd: env.dir });
@@ -404,7 +553,10 @@ describeIfPg('DATABASE_URL naming PostgreSQL', () => {
     const schema = `sluice_test_${randomBytes(6).toString('hex')}`;
     const url = `${PG_URL.replace(/^postgres:/, 'postgresql:')}${PG_URL.includes('?') ? '&' : '?'}schema=${schema}`;
     try {
-      const res = await cliInProcess(['--config', env.configPath, 'prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'], { DATABASE_URL: url, PRICE_SOURCE: 'mock' });
+      const res = await cliInProcess(
+        ['--config', env.configPath, 'prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'],
+        { DATABASE_URL: url, PRICE_SOURCE: 'mock' },
+      );
       expect(res.code, res.stderr).toBe(0);
       expect(JSON.parse(res.stdout).config.database).toBe('postgres');
       const client = new pg.Client({ connectionString: PG_URL });
@@ -415,7 +567,10 @@ describeIfPg('DATABASE_URL naming PostgreSQL', () => {
         await client.end();
       }
       expect(existsSync(env.dbPath)).toBe(false);
-      const local = await cliInProcess(['--config', env.configPath, 'prices', '--db', env.dbUrl, '--symbols', 'AAPL', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'], { DATABASE_URL: url, PRICE_SOURCE: 'mock' });
+      const local = await cliInProcess(
+        ['--config', env.configPath, 'prices', '--db', env.dbUrl, '--symbols', 'AAPL', '--date', '2025-12-19', '--json', '--log-level', 'ERROR'],
+        { DATABASE_URL: url, PRICE_SOURCE: 'mock' },
+      );
       expect(JSON.parse(local.stdout).config.database).toBe('sqlite');
     } finally {
       const admin = new pg.Client({ connectionString: PG_URL });
@@ -433,4 +588,3 @@ function countItems(file: string): number {
     db.close();
   }
 }
-

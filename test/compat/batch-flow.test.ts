@@ -40,7 +40,12 @@ describe('the batch commands alone build the feature matrix', () => {
 
     const fred = await sluice(['fred', '--date', '2025-12-19', '--source', 'api', '--base-url', market.url, '--json']);
     expect(fred.code, fred.stderr).toBe(0);
-    expect(fred.json).toMatchObject({ domain: 'fred', scheduler: 'fred_buckets', status: 'success', config: { buckets: ['fx', 'rates_curve', 'financial_conditions'], source: { kind: 'http', base_url: market.url } } });
+    expect(fred.json).toMatchObject({
+      domain: 'fred',
+      scheduler: 'fred_buckets',
+      status: 'success',
+      config: { buckets: ['fx', 'rates_curve', 'financial_conditions'], source: { kind: 'http', base_url: market.url } },
+    });
     expect(fred.json.runs.map((r: any) => r.partition_key)).toEqual(['2025-12-19|fx', '2025-12-19|rates_curve', '2025-12-19|financial_conditions']);
     expect(market.fixtures.hits(fredPath('DGS10'))).toBe(1);
     expect(market.fixtures.requests.find((r) => r.path === fredPath('DGS10'))!.query.get('api_key')).toBe(FRED_KEY);
@@ -58,14 +63,30 @@ describe('the batch commands alone build the feature matrix', () => {
 
   it('sluice fred flags: --buckets, --source file with --data-dir, --mode dry-run; bad values are refused naming the flag', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
-    const dry = await sluice(['fred', '--from', '2025-12-18', '--to', '2025-12-19', '--buckets', 'fx', '--data-dir', FRED_FIXTURES, '--mode', 'dry-run', '--json']);
+    const dry = await sluice([
+      'fred',
+      '--from',
+      '2025-12-18',
+      '--to',
+      '2025-12-19',
+      '--buckets',
+      'fx',
+      '--data-dir',
+      FRED_FIXTURES,
+      '--mode',
+      'dry-run',
+      '--json',
+    ]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.json.runs.map((r: any) => `${r.partition_key} ${r.status}`)).toEqual(['2025-12-18|fx dry_run', '2025-12-19|fx dry_run']);
     expect(env.items()).toEqual([]);
     const file = await sluice(['fred', '--date', '2025-12-19', '--buckets', 'rates_curve', '--source', 'file', '--data-dir', FRED_FIXTURES, '--json']);
     expect(file.code, file.stderr).toBe(0);
     expect(file.json.runs[0]).toMatchObject({ partition_key: '2025-12-19|rates_curve', status: 'completed' });
-    expect((await sluice(['fred', '--date', '2025-12-19', '--buckets', 'rates_curve', '--source', 'file', '--data-dir', FRED_FIXTURES, '--json'])).json.runs[0].status).toBe('skipped');
+    expect(
+      (await sluice(['fred', '--date', '2025-12-19', '--buckets', 'rates_curve', '--source', 'file', '--data-dir', FRED_FIXTURES, '--json'])).json.runs[0]
+        .status,
+    ).toBe('skipped');
     const bucket = await sluice(['fred', '--buckets', 'equities', '--json']);
     expect(bucket.code).toBe(64);
     expect(bucket.stderr).toContain('--buckets: "equities" is invalid: must be one of fx, rates_curve, financial_conditions');

@@ -14,12 +14,26 @@ describe('REST in Market Spine vocabulary', () => {
   afterAll(async () => h.close());
 
   const enqueue = (body: unknown) => h.call('POST', '/api/v1/work/enqueue', { body });
-  const ingest = (partition: object, params?: object, extra: object = {}) => ({ domain: 'finra.otc_transparency', pipeline: 'ingest_week', partition_key: partition, ...(params ? { params } : {}), ...extra });
+  const ingest = (partition: object, params?: object, extra: object = {}) => ({
+    domain: 'finra.otc_transparency',
+    pipeline: 'ingest_week',
+    partition_key: partition,
+    ...(params ? { params } : {}),
+    ...extra,
+  });
 
   it("takes the guide's body verbatim: domain + short pipeline, partition_key, params.tier, desired_at, priority", async () => {
-    const res = await enqueue(ingest({ week_ending: '2025-12-19', tier: 'NMS_TIER_1' }, { tier: 'NMS_TIER_1' }, { desired_at: '2025-12-23T10:30:00Z', priority: 50 }));
+    const res = await enqueue(
+      ingest({ week_ending: '2025-12-19', tier: 'NMS_TIER_1' }, { tier: 'NMS_TIER_1' }, { desired_at: '2025-12-23T10:30:00Z', priority: 50 }),
+    );
     expect(res.status).toBe(201);
-    expect(res.body.item).toMatchObject({ domain: 'finra.otc_transparency', pipeline: 'ingest_week', partition: { week_ending: '2025-12-19', tier: 'NMS_TIER_1' }, priority: 50, desired_at: '2025-12-23T10:30:00.000Z' });
+    expect(res.body.item).toMatchObject({
+      domain: 'finra.otc_transparency',
+      pipeline: 'ingest_week',
+      partition: { week_ending: '2025-12-19', tier: 'NMS_TIER_1' },
+      priority: 50,
+      desired_at: '2025-12-23T10:30:00.000Z',
+    });
     expect(res.body.work_item_id).toBe(res.body.item.id);
     expect(res.body.item.params).not.toHaveProperty('tier');
   });
@@ -76,7 +90,14 @@ describe('REST in Market Spine vocabulary', () => {
     expect(cancel.body).toMatchObject({ changed: true, item: { state: 'CANCELLED' } });
     const listed = await h.call('GET', '/api/v1/work/pending?state=CANCELLED');
     expect(listed.body.items[0].partition_key).toBe('n=c'); // Sluice's own list is unchanged
-    expect(listed.body.cancelled[0]).toMatchObject({ id: item.id, partition_key: { n: 'c' }, partition_key_text: 'n=c', attempt_count: 0, last_error: null, last_error_at: null });
+    expect(listed.body.cancelled[0]).toMatchObject({
+      id: item.id,
+      partition_key: { n: 'c' },
+      partition_key_text: 'n=c',
+      attempt_count: 0,
+      last_error: null,
+      last_error_at: null,
+    });
     const retry = await h.call('POST', '/api/v1/work/retry', { body: { work_item_id: item.id } });
     expect(retry.body.items[0]).toMatchObject({ id: item.id, state: 'PENDING' });
     const both = await h.call('POST', '/api/v1/work/cancel', { body: { id: item.id, work_item_id: item.id } });
@@ -84,7 +105,10 @@ describe('REST in Market Spine vocabulary', () => {
   });
 
   it('answers the manifest readiness query with a top-level row_count (0 before anything landed)', async () => {
-    const res = await h.call('GET', `/api/v1/manifest?domain=finra.otc_transparency&partition_key=${encodeURIComponent('{"week_ending":"2025-12-22","tier":"NMS_TIER_1"}')}&stage=RAW`);
+    const res = await h.call(
+      'GET',
+      `/api/v1/manifest?domain=finra.otc_transparency&partition_key=${encodeURIComponent('{"week_ending":"2025-12-22","tier":"NMS_TIER_1"}')}&stage=RAW`,
+    );
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ entries: [], row_count: 0 });
   });

@@ -40,13 +40,19 @@ describe('the operational scheduling guide against sluice start', () => {
     const data = path.join(dir, 'finra');
     execFileSync('mkdir', ['-p', data]);
     const stamp = week.replace(/-/g, '');
-    for (const [from, to] of [['tier1_20251219.csv', `tier1_${stamp}.csv`], ['tier2_20251219.csv', `tier2_${stamp}.csv`], ['otc_20251222.csv', `otc_${stamp}.csv`]] as const) {
+    for (const [from, to] of [
+      ['tier1_20251219.csv', `tier1_${stamp}.csv`],
+      ['tier2_20251219.csv', `tier2_${stamp}.csv`],
+      ['otc_20251222.csv', `otc_${stamp}.csv`],
+    ] as const) {
       writeFileSync(path.join(data, to), readFileSync(path.join(REPO_ROOT, 'fixtures/finra', from), 'utf8').replaceAll('2025-12-22', monday));
     }
     // The backfill range (2025-10-01..2025-12-22) finds the bundled weeks 2025-12-05 and 2025-12-19 for some tiers.
-    for (const f of readdirSync(path.join(REPO_ROOT, 'fixtures/finra'))) if (f.endsWith('.csv')) copyFileSync(path.join(REPO_ROOT, 'fixtures/finra', f), path.join(data, f));
+    for (const f of readdirSync(path.join(REPO_ROOT, 'fixtures/finra')))
+      if (f.endsWith('.csv')) copyFileSync(path.join(REPO_ROOT, 'fixtures/finra', f), path.join(data, f));
     // Week 2025-11-28 of tiers 1 and 2 arrives damaged (wrong header): those ingests fail for good.
-    for (const stem of ['tier1', 'tier2']) copyFileSync(path.join(REPO_ROOT, 'test/fixtures/finra/wrong_header_tier1_20251219.csv'), path.join(data, `${stem}_20251128.csv`));
+    for (const stem of ['tier1', 'tier2'])
+      copyFileSync(path.join(REPO_ROOT, 'test/fixtures/finra/wrong_header_tier1_20251219.csv'), path.join(data, `${stem}_20251128.csv`));
     const config = path.join(dir, 'sluice.config.json');
     writeFileSync(
       config,
@@ -91,7 +97,12 @@ describe('the operational scheduling guide against sluice start', () => {
     await settle();
     for (const p of ['ingest_week', 'normalize_week']) {
       const done = await get(`/work/pending?state=COMPLETE&pipeline=finra.otc_transparency.${p}&limit=100`);
-      expect(done.items.filter((i: any) => i.partition.week_ending === week).map((i: any) => i.partition.tier).sort()).toEqual(['NMS_TIER_1', 'NMS_TIER_2', 'OTC']);
+      expect(
+        done.items
+          .filter((i: any) => i.partition.week_ending === week)
+          .map((i: any) => i.partition.tier)
+          .sort(),
+      ).toEqual(['NMS_TIER_1', 'NMS_TIER_2', 'OTC']);
     }
     for (const calc of ['compute_venue_volume', 'compute_venue_share', 'compute_hhi', 'compute_tier_split']) {
       const done = await get(`/work/pending?state=COMPLETE&pipeline=finra.otc_transparency.${calc}`);
@@ -101,11 +112,16 @@ describe('the operational scheduling guide against sluice start', () => {
     // 2. The manifest readiness check, as the guide's Python does it.
     const ready = spawnSync(
       'python3',
-      ['-c', `import json, requests\nr = requests.get("${api}/manifest", params={"domain": "finra.otc_transparency", "partition_key": json.dumps({"week_ending": "${week}", "tier": "NMS_TIER_1"}), "stage": "RAW"})\nprint(r.json().get("row_count", 0))`],
+      [
+        '-c',
+        `import json, requests\nr = requests.get("${api}/manifest", params={"domain": "finra.otc_transparency", "partition_key": json.dumps({"week_ending": "${week}", "tier": "NMS_TIER_1"}), "stage": "RAW"})\nprint(r.json().get("row_count", 0))`,
+      ],
       { encoding: 'utf8' },
     );
     expect(Number(ready.stdout.trim())).toBeGreaterThan(0);
-    const notReady = await get(`/manifest?domain=finra.otc_transparency&partition_key=${encodeURIComponent(JSON.stringify({ week_ending: '2025-11-28', tier: 'OTC' }))}&stage=NORMALIZED`);
+    const notReady = await get(
+      `/manifest?domain=finra.otc_transparency&partition_key=${encodeURIComponent(JSON.stringify({ week_ending: '2025-11-28', tier: 'OTC' }))}&stage=NORMALIZED`,
+    );
     expect(notReady.row_count).toBe(0);
 
     // 3. The backfill loop, verbatim but for api_base.
@@ -120,7 +136,10 @@ describe('the operational scheduling guide against sluice start', () => {
     // 4. The failed-work monitor: the damaged week failed for good; missing weeks are still retrying.
     const failedApi = await get('/work/pending?state=FAILED&limit=1000');
     expect(failedApi.failed.map((f: any) => f.partition_key)).toEqual(
-      expect.arrayContaining([{ week_ending: '2025-11-28', tier: 'NMS_TIER_1' }, { week_ending: '2025-11-28', tier: 'NMS_TIER_2' }]),
+      expect.arrayContaining([
+        { week_ending: '2025-11-28', tier: 'NMS_TIER_1' },
+        { week_ending: '2025-11-28', tier: 'NMS_TIER_2' },
+      ]),
     );
     expect((await get('/work/pending?state=RETRY_WAIT&limit=1000')).retry_wait.length).toBeGreaterThan(0);
     const entry = failedApi.failed[0];

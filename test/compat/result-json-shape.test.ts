@@ -41,7 +41,23 @@ afterEach(() => env?.cleanup());
 describe("sluice finra --json is the guide's SchedulerResult document", () => {
   it('has every key of the example with the same value form; the objects the example spells out have no others', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
-    const args = (dir: string) => env!.args(['finra', '--lookback-weeks', '1', '--as-of', '2025-12-22', '--tiers', 'NMS_TIER_1', '--only-stage', 'ingest', '--data-dir', dir, '--json', '--log-level', 'ERROR']);
+    const args = (dir: string) =>
+      env!.args([
+        'finra',
+        '--lookback-weeks',
+        '1',
+        '--as-of',
+        '2025-12-22',
+        '--tiers',
+        'NMS_TIER_1',
+        '--only-stage',
+        'ingest',
+        '--data-dir',
+        dir,
+        '--json',
+        '--log-level',
+        'ERROR',
+      ]);
     const first = await cliInProcess(args(FIXTURES));
     expect(first.code, first.stderr).toBe(0);
     const res = await cliInProcess(args(RESTATED));
@@ -86,7 +102,23 @@ describe("sluice finra --json is the guide's SchedulerResult document", () => {
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout) as Record<string, any>;
     const got = shape(result);
-    for (const key of ['.schema_version', '.scheduler', '.started_at', '.finished_at', '.status', '.stats', '.runs', '.anomalies', '.warnings', '.config', '.runs[].pipeline', '.runs[].status', '.runs[].duration_ms', '.runs[].row_count', '.runs[].is_revision']) {
+    for (const key of [
+      '.schema_version',
+      '.scheduler',
+      '.started_at',
+      '.finished_at',
+      '.status',
+      '.stats',
+      '.runs',
+      '.anomalies',
+      '.warnings',
+      '.config',
+      '.runs[].pipeline',
+      '.runs[].status',
+      '.runs[].duration_ms',
+      '.runs[].row_count',
+      '.runs[].is_revision',
+    ]) {
       expect(got.get(key), key).toBe(shape(example).get(key));
     }
     expect(result).toMatchObject({ schema_version: '1.0.0', domain: 'prices', scheduler: 'daily_prices', status: 'success' });

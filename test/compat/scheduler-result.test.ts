@@ -26,7 +26,20 @@ afterEach(() => env?.cleanup?.());
 describe("the guide's run result document", () => {
   it('has every key of the example, with the same value types and forms', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
-    const res = await env.cli(['finra', '--lookback-weeks', '1', '--as-of', '2025-12-22', '--tiers', 'NMS_TIER_1', '--only-stage', 'ingest', '--data-dir', FIXTURES, '--json']);
+    const res = await env.cli([
+      'finra',
+      '--lookback-weeks',
+      '1',
+      '--as-of',
+      '2025-12-22',
+      '--tiers',
+      'NMS_TIER_1',
+      '--only-stage',
+      'ingest',
+      '--data-dir',
+      FIXTURES,
+      '--json',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     const result = JSON.parse(res.stdout) as Record<string, any>;
     const got = shape(result);

@@ -208,7 +208,15 @@ describe("the TurboMode guide's night", () => {
     config.scheduled_tasks[0]!.env = { TAG: 'v2' };
     config.scheduled_tasks[5]!.enabled = false;
     delete config.scheduled_tasks[0]!.timeout_minutes;
-    config.scheduled_tasks.push({ task_id: 7, name: 'Nightly Report', function_name: 'run_report', endpoint: '/scheduler/run_report', schedule: { type: 'cron', hour: 1 }, command: taskCommand(7), depends_on: [5] });
+    config.scheduled_tasks.push({
+      task_id: 7,
+      name: 'Nightly Report',
+      function_name: 'run_report',
+      endpoint: '/scheduler/run_report',
+      schedule: { type: 'cron', hour: 1 },
+      command: taskCommand(7),
+      depends_on: [5],
+    });
     expect(r.app.registry.require('turbomode.run_ingestion').timeoutMs).toBe(30 * 60_000);
     writeConfig(config, r.dir);
     expect((await r.call('POST', '/scheduler/start')).body).toEqual({ success: true, message: 'Unified scheduler started' });
@@ -289,7 +297,9 @@ describeIfPg('the night on PostgreSQL', () => {
   it('runs the chain in order with three slots, and run_task answers', async () => {
     const schema = createPgTestSchema();
     try {
-      const r = await rig(sixTaskConfig(taskCommand, { global: { max_concurrent_jobs: 3 } }), { database: `${schema.connectionString}?schema=${schema.schema}` });
+      const r = await rig(sixTaskConfig(taskCommand, { global: { max_concurrent_jobs: 3 } }), {
+        database: `${schema.connectionString}?schema=${schema.schema}`,
+      });
       expect(r.app.store.backend).toBe('postgres');
       const night = await fireNight(r);
       const m = await waitFor('five tasks', () => {

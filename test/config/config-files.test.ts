@@ -32,7 +32,12 @@ describe('config files in any folder', () => {
     ['sluice.config.ts with "type": "module"', { 'package.json': '{"name":"x","type":"module"}', 'sluice.config.ts': TS_CONFIG }],
     ['sluice.config.mts', { 'sluice.config.mts': TS_CONFIG }],
     ['sluice.config.mjs', { 'sluice.config.mjs': TS_CONFIG.replace(': { partition: Record<string, string> }', '') }],
-    ['sluice.config.js (CommonJS)', { 'sluice.config.js': `module.exports = ${'{'} database: 'sqlite:./app.db', workers: { concurrency: 2 }, pipelines: [{ domain: 'app', name: 'hello', handler: async () => ({}) }] };` }],
+    [
+      'sluice.config.js (CommonJS)',
+      {
+        'sluice.config.js': `module.exports = ${'{'} database: 'sqlite:./app.db', workers: { concurrency: 2 }, pipelines: [{ domain: 'app', name: 'hello', handler: async () => ({}) }] };`,
+      },
+    ],
   ])('%s is found by default and its TS pipelines are registered', async (_label, files) => {
     const dir = project(files);
     const loaded = await loadConfig(undefined, dir);
@@ -63,7 +68,9 @@ describe('config files in any folder', () => {
   });
 
   it('errors name the file, the path as written (code pipelines counted) and the rule', async () => {
-    const dir = project({ 'sluice.config.mts': `export default { pipelines: [{ domain: 'app', name: 'x', handler: () => ({}) }, { domain: 'app', name: 'y', retry: { max_attemps: 2 } }] };` });
+    const dir = project({
+      'sluice.config.mts': `export default { pipelines: [{ domain: 'app', name: 'x', handler: () => ({}) }, { domain: 'app', name: 'y', retry: { max_attemps: 2 } }] };`,
+    });
     await expect(loadConfig(undefined, dir)).rejects.toThrow(/pipelines\[1\]\.retry\.max_attemps.*must not be present/);
     const missing = project({ 'sluice.config.json': '{"modules": ["./nope.ts"]}' });
     await expect(loadConfig(undefined, missing)).rejects.toThrow(/modules\[0\]: "\.\/nope\.ts" is invalid: must name an existing file/);

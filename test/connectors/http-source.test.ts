@@ -1,5 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CircuitOpenError, HttpSource, HttpStatusError, SourceError, SourceTimeoutError, parseRetryAfter, type HttpSourceConfig } from '../../src/connectors/index.js';
+import {
+  CircuitOpenError,
+  HttpSource,
+  HttpStatusError,
+  SourceError,
+  SourceTimeoutError,
+  parseRetryAfter,
+  type HttpSourceConfig,
+} from '../../src/connectors/index.js';
 import { startFixtureServer, type FixtureServer } from '../helpers/fixture-server.js';
 import { captureLogger, elapsed } from './helpers.js';
 
@@ -48,7 +56,9 @@ describe('HttpSource', () => {
 
   it('gives up after the retries with an error naming the URL and status', async () => {
     server.behave('/data.csv', { kind: 'status', status: 503 });
-    const err = await source({ retries: 2 }).get('data.csv').catch((e: unknown) => e);
+    const err = await source({ retries: 2 })
+      .get('data.csv')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpStatusError);
     expect((err as HttpStatusError).status).toBe(503);
     expect((err as Error).message).toContain(`${server.url}/data.csv`);
@@ -79,7 +89,9 @@ describe('HttpSource', () => {
   it('a Retry-After longer than the source waits is not waited for', async () => {
     server.behave('/data.csv', { kind: 'status', status: 429, retryAfter: '3600' });
     const started = performance.now();
-    const err = await source({ retries: 3, maxRetryAfterMs: 5_000 }).get('data.csv').catch((e: unknown) => e);
+    const err = await source({ retries: 3, maxRetryAfterMs: 5_000 })
+      .get('data.csv')
+      .catch((e: unknown) => e);
     expect(elapsed(started)).toBeLessThan(1_000);
     expect((err as Error).message).toMatch(/retry after 3600 s, more than the 5 s/);
     expect(server.hits('/data.csv')).toBe(1);
@@ -145,7 +157,9 @@ describe('HttpSource', () => {
   it('a request slower than the timeout is aborted with an error naming the URL', async () => {
     server.behave('/data.csv', { kind: 'slow', delayMs: 3_000 });
     const started = performance.now();
-    const err = await source({ retries: 0, timeoutMs: 200 }).get('data.csv').catch((e: unknown) => e);
+    const err = await source({ retries: 0, timeoutMs: 200 })
+      .get('data.csv')
+      .catch((e: unknown) => e);
     expect(elapsed(started)).toBeLessThan(1_500);
     expect(err).toBeInstanceOf(SourceTimeoutError);
     expect((err as Error).message).toBe(`GET ${server.url}/data.csv timed out after 200 ms`);
@@ -178,7 +192,9 @@ describe('HttpSource', () => {
 
   it('an HTML page served with 200 is an error naming the URL and status', async () => {
     server.behave('/data.csv', { kind: 'html' });
-    const err = await source({ retries: 2 }).get('data.csv').catch((e: unknown) => e);
+    const err = await source({ retries: 2 })
+      .get('data.csv')
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SourceError);
     expect((err as SourceError).code).toBe('source_html');
     expect((err as Error).message).toMatch(new RegExp(`^GET ${server.url}/data.csv returned an HTML page \\(status 200, text/html`));
@@ -188,7 +204,9 @@ describe('HttpSource', () => {
 
   it('invalid JSON is an error naming the URL', async () => {
     server.behave('/data.json', { kind: 'invalid_json' });
-    const err = await source().getJson('data.json').catch((e: unknown) => e);
+    const err = await source()
+      .getJson('data.json')
+      .catch((e: unknown) => e);
     expect((err as SourceError).code).toBe('source_invalid_json');
     expect((err as Error).message).toContain(`GET ${server.url}/data.json returned invalid JSON (status 200)`);
     server.behave('/data.json', null);
@@ -197,7 +215,9 @@ describe('HttpSource', () => {
 
   it('a truncated body is a network error: retried, then reported with the URL', async () => {
     server.behave('/big.csv', { kind: 'truncate', bytes: 100 });
-    const err = await source({ retries: 1 }).get('big.csv').catch((e: unknown) => e);
+    const err = await source({ retries: 1 })
+      .get('big.csv')
+      .catch((e: unknown) => e);
     expect((err as SourceError).code).toBe('source_network');
     expect((err as Error).message).toContain(`GET ${server.url}/big.csv failed`);
     expect(server.hits('/big.csv')).toBe(2);
@@ -238,7 +258,9 @@ describe('HttpSource', () => {
   });
 
   it('a missing API key variable is a permanent error naming the variable, and nothing is sent', async () => {
-    const err = (await source({ apiKeyEnv: 'NOT_SET_ANYWHERE_KEY', env: {} }).get('data.csv').catch((e: unknown) => e)) as SourceError;
+    const err = (await source({ apiKeyEnv: 'NOT_SET_ANYWHERE_KEY', env: {} })
+      .get('data.csv')
+      .catch((e: unknown) => e)) as SourceError;
     expect(err.message).toContain('environment variable NOT_SET_ANYWHERE_KEY is not set');
     expect(err.permanent).toBe(true);
     expect(server.requests).toHaveLength(0);
@@ -247,7 +269,9 @@ describe('HttpSource', () => {
   it('a connection refused is a network error naming the URL', async () => {
     const url = server.url;
     await server.close();
-    const err = (await source({ baseUrl: url, retries: 1 }).get('data.csv').catch((e: unknown) => e)) as SourceError;
+    const err = (await source({ baseUrl: url, retries: 1 })
+      .get('data.csv')
+      .catch((e: unknown) => e)) as SourceError;
     expect(err.code).toBe('source_network');
     expect(err.retryable).toBe(true);
     expect(err.message).toContain(`GET ${url}/data.csv failed`);

@@ -19,7 +19,12 @@ describe('validation messages read "must …" and never show zod wording', () =>
     ['above maximum (exclusive)', z.strictObject({ n: z.number().lt(5) }), { n: 9 }, 'cfg.n: 9 is invalid: must be less than 5'],
     ['empty string', z.strictObject({ s: z.string().min(1) }), { s: '' }, 'cfg.s: "" is invalid: must not be empty'],
     ['enum', z.strictObject({ e: z.enum(['a', 'b']) }), { e: 'c' }, 'cfg.e: "c" is invalid: must be one of "a", "b"'],
-    ['schema-authored rule kept', z.strictObject({ d: z.string().refine((v) => v.endsWith('s'), 'be a duration such as 5s') }), { d: '5x' }, 'cfg.d: "5x" is invalid: must be a duration such as 5s'],
+    [
+      'schema-authored rule kept',
+      z.strictObject({ d: z.string().refine((v) => v.endsWith('s'), 'be a duration such as 5s') }),
+      { d: '5x' },
+      'cfg.d: "5x" is invalid: must be a duration such as 5s',
+    ],
   ];
   for (const [what, schema, value, expected] of cases) {
     it(what, () => {

@@ -20,6 +20,13 @@ describe.each(backendsUnderTest())('crash matrix on %s', (backend) => {
     const atPoints = Object.entries(f.killsByPoint).filter(([p, n]) => p !== 'random_timing' && n > 0);
     expect(atPoints.length).toBeGreaterThanOrEqual(4);
     expect(f.lostAttempts).toBeGreaterThan(0);
-    expect(f).toMatchObject({ itemsNotComplete: 0, completeWithoutCapture: 0, halfCaptures: 0, overlappingAttempts: 0, unrecordedAttempts: 0, promotionViolations: 0 });
+    expect(f).toMatchObject({
+      itemsNotComplete: 0,
+      completeWithoutCapture: 0,
+      halfCaptures: 0,
+      overlappingAttempts: 0,
+      unrecordedAttempts: 0,
+      promotionViolations: 0,
+    });
   });
 });

@@ -163,7 +163,12 @@ export async function checkInvariants(db: ScratchDatabase): Promise<Invariants> 
     // Every attempt recorded: one closed row per claim, numbered 1..n, matching the counter.
     const numbers = attempts.map((a) => a.attemptNo).sort((a, b) => a - b);
     const open = attempts.filter((a) => a.status === 'running' || a.finishedAt === null);
-    if (open.length || numbers.some((n, i) => n !== i + 1) || item.attempts !== attempts.length || attempts.filter((a) => a.status === 'succeeded').length !== 1) {
+    if (
+      open.length ||
+      numbers.some((n, i) => n !== i + 1) ||
+      item.attempts !== attempts.length ||
+      attempts.filter((a) => a.status === 'succeeded').length !== 1
+    ) {
       unrecorded++;
       violations.push(`${label}: attempts ${attempts.map((a) => `#${a.attemptNo} ${a.status}`).join(', ')}; counter ${item.attempts}`);
     }
@@ -173,7 +178,9 @@ export async function checkInvariants(db: ScratchDatabase): Promise<Invariants> 
       const prev = sorted[i - 1]!;
       if (prev.finishedAt === null || prev.finishedAt.getTime() > sorted[i]!.startedAt.getTime()) {
         overlapping++;
-        violations.push(`${label}: attempt #${prev.attemptNo} (${prev.startedAt.toISOString()}..${prev.finishedAt?.toISOString()}) overlaps #${sorted[i]!.attemptNo} from ${sorted[i]!.startedAt.toISOString()}`);
+        violations.push(
+          `${label}: attempt #${prev.attemptNo} (${prev.startedAt.toISOString()}..${prev.finishedAt?.toISOString()}) overlaps #${sorted[i]!.attemptNo} from ${sorted[i]!.startedAt.toISOString()}`,
+        );
       }
     }
     const events = await store.listEvents(item.id);
@@ -219,7 +226,9 @@ export async function checkInvariants(db: ScratchDatabase): Promise<Invariants> 
       (firstClaim === undefined || firstClaim >= upDone);
     if (!ok) {
       promotion++;
-      violations.push(`${label}: promoted ${promotions.length}x at ${at}, upstream completed at ${upDone}, first claim ${firstClaim}; events ${events.map((e) => e.event).join(',')}`);
+      violations.push(
+        `${label}: promoted ${promotions.length}x at ${at}, upstream completed at ${upDone}, first claim ${firstClaim}; events ${events.map((e) => e.event).join(',')}`,
+      );
     }
   }
 

@@ -68,7 +68,8 @@ export const down = definePipeline({
     const rows = await data.latest(UP_ROWS, { where: { partition_key: `n=${p.n}` } });
     const total = rows.reduce((s, r) => s + Number(r.v), 0);
     const want = Array.from({ length: ROWS }, (_, i) => valueOf(n, i)).reduce((a, b) => a + b, 0);
-    if (rows.length !== ROWS || total !== want) throw new PermanentError(`upstream n=${n} visible with ${rows.length} rows, total ${total} (want ${ROWS}, ${want})`);
+    if (rows.length !== ROWS || total !== want)
+      throw new PermanentError(`upstream n=${n} visible with ${rows.length} rows, total ${total} (want ${ROWS}, ${want})`);
     crashPoint('in_handler');
     const landed = await data.land(DOWN_SUM, { partition: p, stage: 'down', sourceBytes: `down ${n} ${total}`, rows: [{ rows_seen: rows.length, total }] });
     return { capture_id: landed.capture_id };

@@ -37,7 +37,11 @@ describe('sluice start killed and restarted mid-run (SQLite)', () => {
       schedules: [{ name: 'beat', pipeline: 'ops.noop', every: '1s' }],
     });
     const registry = new PipelineRegistry().register(up).register(down);
-    await enqueueWork(db.store, registry, Array.from({ length: 30 }, (_, i) => ({ pipeline: 'crash.up', partition: { n: String(i + 1) } })));
+    await enqueueWork(
+      db.store,
+      registry,
+      Array.from({ length: 30 }, (_, i) => ({ pipeline: 'crash.up', partition: { n: String(i + 1) } })),
+    );
 
     const start = (): SluiceProcess => startSluice(['--config', config, 'start', '--port', '0'], { env: { SLUICE_LOG_LEVEL: 'info' } });
     const completed = async () => (await db!.store.countItems({ state: 'COMPLETE', domain: 'crash' })) as number;
@@ -66,7 +70,11 @@ describe('sluice start killed and restarted mid-run (SQLite)', () => {
 
     const file = new Database(db.url.slice('sqlite:'.length), { readonly: true });
     try {
-      const ticks = file.prepare(`SELECT scheduled_at, outcome, item_ids FROM schedule_ticks WHERE schedule = 'beat' ORDER BY scheduled_at`).all() as { scheduled_at: number; outcome: string; item_ids: string }[];
+      const ticks = file.prepare(`SELECT scheduled_at, outcome, item_ids FROM schedule_ticks WHERE schedule = 'beat' ORDER BY scheduled_at`).all() as {
+        scheduled_at: number;
+        outcome: string;
+        item_ids: string;
+      }[];
       const fired = ticks.filter((t) => t.outcome === 'fired');
       const summary = JSON.stringify(ticks.map((t) => [t.scheduled_at % 100_000, t.outcome]));
       // At least one catch-up decision per process life: each restart decides what it missed.

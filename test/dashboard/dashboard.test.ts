@@ -20,15 +20,17 @@ if (skip) console.warn(`dashboard browser tests SKIPPED: ${CHROMIUM} is not inst
 
 // The README's screenshots are refreshed only on request (SLUICE_UPDATE_SCREENSHOTS=1), so a
 // test run never rewrites tracked files; otherwise they go to a scratch directory.
-const SCREENSHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
-  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
-  : `${mkdtempSync(path.join(tmpdir(), 'sluice-shots-'))}/`;
+const SCREENSHOTS =
+  process.env.SLUICE_UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+    : `${mkdtempSync(path.join(tmpdir(), 'sluice-shots-'))}/`;
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const DATES = ['2026-01-05', '2026-01-06', '2026-01-07', '2026-01-08', '2026-01-09', '2026-01-12', '2026-01-13', '2026-01-14', '2026-01-15', '2026-01-16'];
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOG', 'META', 'TSLA', 'JPM'];
 const FAILED_COLOUR = 'rgb(220, 38, 38)';
 /** Runs in the page (this project's TS lib has no DOM types). */
-const backgroundOf = (el: unknown): string => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor;
+const backgroundOf = (el: unknown): string =>
+  (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor;
 const COMPLETE_COLOUR = 'rgb(22, 163, 74)';
 
 describe.skipIf(skip)('dashboard in a real browser', () => {
@@ -47,8 +49,21 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
       worker: { concurrency: 4 },
       scheduler: (app) =>
         (scheduler = new StoreScheduler(app, [
-          { name: 'prices-after-close', pipeline: 'prices.daily_ohlcv', cron: '15 16 * * 1-5', timezone: 'America/New_York', calendar: 'XNYS', partitions: () => [] },
-          { name: 'finra-weekly', pipeline: 'ops.noop', cron: '30 10 * * 1', timezone: 'America/New_York', partitions: (at) => [{ week: at.toISOString().slice(0, 10) }] },
+          {
+            name: 'prices-after-close',
+            pipeline: 'prices.daily_ohlcv',
+            cron: '15 16 * * 1-5',
+            timezone: 'America/New_York',
+            calendar: 'XNYS',
+            partitions: () => [],
+          },
+          {
+            name: 'finra-weekly',
+            pipeline: 'ops.noop',
+            cron: '30 10 * * 1',
+            timezone: 'America/New_York',
+            partitions: (at) => [{ week: at.toISOString().slice(0, 10) }],
+          },
           { name: 'nightly-maintenance', pipeline: 'ops.noop', cron: '15 3 * * *', timezone: 'America/New_York', enabled: false, partitions: () => [] },
         ])),
     });
@@ -77,7 +92,11 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     h.worker!.start();
     await waitFor(
       async () => {
-        const [running, retryWait, failed] = await Promise.all([h.app.store.countItems({ state: 'RUNNING' }), h.app.store.countItems({ state: 'RETRY_WAIT' }), h.app.store.countItems({ state: 'FAILED' })]);
+        const [running, retryWait, failed] = await Promise.all([
+          h.app.store.countItems({ state: 'RUNNING' }),
+          h.app.store.countItems({ state: 'RETRY_WAIT' }),
+          h.app.store.countItems({ state: 'FAILED' }),
+        ]);
         return running === 1 && retryWait === 1 && failed === 4 && (await h.app.store.countItems({ state: 'PENDING' })) === 2;
       },
       30_000,
@@ -87,10 +106,20 @@ describe.skipIf(skip)('dashboard in a real browser', () => {
     // Schedule history: on-time and late ticks, and a misfire.
     for (let d = 3; d >= 1; d--) {
       const at = new Date(Date.now() - d * 86_400_000);
-      scheduler.record('prices-after-close', { scheduled_at: at.toISOString(), fired_at: new Date(at.getTime() + 180 * d).toISOString(), outcome: 'fired', detail: 'enqueued 8 of 8' });
+      scheduler.record('prices-after-close', {
+        scheduled_at: at.toISOString(),
+        fired_at: new Date(at.getTime() + 180 * d).toISOString(),
+        outcome: 'fired',
+        detail: 'enqueued 8 of 8',
+      });
     }
     const monday = new Date(Date.now() - 7 * 86_400_000);
-    scheduler.record('finra-weekly', { scheduled_at: monday.toISOString(), fired_at: null, outcome: 'skipped', detail: 'misfire: process was down past misfire_grace (5m)' });
+    scheduler.record('finra-weekly', {
+      scheduled_at: monday.toISOString(),
+      fired_at: null,
+      outcome: 'skipped',
+      detail: 'misfire: process was down past misfire_grace (5m)',
+    });
     await scheduler.start();
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

@@ -36,7 +36,13 @@ const summary = definePipeline({
   dependsOn: [{ pipeline: 'test.ui.fetch', mapping: { kind: 'fan_in' as const, dimension: 'venue', values: VENUES }, auto: true }],
   handler: () => undefined,
 });
-const daily = definePipeline({ domain: 'test.ui', name: 'daily', partition: z.strictObject({ date: z.string() }), params: z.object({}), handler: () => undefined });
+const daily = definePipeline({
+  domain: 'test.ui',
+  name: 'daily',
+  partition: z.strictObject({ date: z.string() }),
+  params: z.object({}),
+  handler: () => undefined,
+});
 
 describe.skipIf(skip)('data, launch and graph pages in a real browser', () => {
   let h: Harness;
@@ -58,8 +64,20 @@ describe.skipIf(skip)('data, launch and graph pages in a real browser', () => {
   it('a restatement is visible on the captures page, and its diff shows the rows added, removed and changed', async () => {
     const bar = (symbol: string, close: number) => ({ symbol, date: '2026-02-02', open: 10, high: 12, low: 9, close, volume: 500 });
     const partition = { date: '2026-02-02' };
-    await h.app.data.land(dailyOhlcv, { partition, stage: 'ingest', sourceBytes: 'a', rows: [bar('AAA', 11), bar('BBB', 11.5), bar('CCC', 9.5)], capturedAt: new Date('2026-02-02T22:00:00Z') });
-    const restated = await h.app.data.land(dailyOhlcv, { partition, stage: 'ingest', sourceBytes: 'b', rows: [bar('AAA', 11), bar('BBB', 11.25), bar('<i>EEE</i>', 30)], capturedAt: new Date('2026-02-03T08:00:00Z') });
+    await h.app.data.land(dailyOhlcv, {
+      partition,
+      stage: 'ingest',
+      sourceBytes: 'a',
+      rows: [bar('AAA', 11), bar('BBB', 11.5), bar('CCC', 9.5)],
+      capturedAt: new Date('2026-02-02T22:00:00Z'),
+    });
+    const restated = await h.app.data.land(dailyOhlcv, {
+      partition,
+      stage: 'ingest',
+      sourceBytes: 'b',
+      rows: [bar('AAA', 11), bar('BBB', 11.25), bar('<i>EEE</i>', 30)],
+      capturedAt: new Date('2026-02-03T08:00:00Z'),
+    });
     await page.goto('/manifest?domain=prices');
     expect(await page.textContent('tr[data-partition="date=2026-02-02"] td[data-stage="ingest"]')).toContain('3 rows');
     await page.click('tr[data-partition="date=2026-02-02"] th a');
@@ -121,7 +139,11 @@ describe.skipIf(skip)('data, launch and graph pages in a real browser', () => {
 
   it('a one-dimensional date set renders as a calendar of days × weeks', async () => {
     const dates = Array.from({ length: 20 }, (_x, i) => new Date(Date.UTC(2026, 0, 1 + i)).toISOString().slice(0, 10));
-    await enqueueWork(h.app.store, h.app.registry, dates.map((date) => ({ pipeline: 'test.ui.daily', partition: { date } })));
+    await enqueueWork(
+      h.app.store,
+      h.app.registry,
+      dates.map((date) => ({ pipeline: 'test.ui.daily', partition: { date } })),
+    );
     await page.goto('/grid/test.ui.daily');
     expect(await page.getAttribute('#grid', 'data-layout')).toBe('days');
     expect(await page.locator('#grid thead th').allTextContents()).toEqual(['week of ↓ / day →', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);

@@ -112,9 +112,15 @@ describe.skipIf(skip)('operator actions in a real browser', () => {
 
   it('bulk retry of cells selected in the grid: the selected failed partitions run again, the others stay', async () => {
     for (const n of ['1', '2', '3']) broken.add(n);
-    const outcomes = await enqueueWork(h.app.store, h.app.registry, ['1', '2', '3'].map((n) => ({ pipeline: 'test.op.flaky', partition: { n }, maxAttempts: 1 })));
+    const outcomes = await enqueueWork(
+      h.app.store,
+      h.app.registry,
+      ['1', '2', '3'].map((n) => ({ pipeline: 'test.op.flaky', partition: { n }, maxAttempts: 1 })),
+    );
     const ids = outcomes.map((o) => o.item.id);
-    await expect.poll(async () => (await Promise.all(ids.map(async (id) => (await h.app.store.getItem(id))!.state))).join(','), { timeout: 20_000 }).toBe('FAILED,FAILED,FAILED');
+    await expect
+      .poll(async () => (await Promise.all(ids.map(async (id) => (await h.app.store.getItem(id))!.state))).join(','), { timeout: 20_000 })
+      .toBe('FAILED,FAILED,FAILED');
     broken.clear();
     await page.goto('/grid/test.op.flaky');
     const cellOf = (id: number) => page.locator(`td.cell:has(a[href="/items/${id}"])`);

@@ -50,7 +50,18 @@ describe.skipIf(skip)('dashboard times against `sluice schedule next` (America/N
   });
 
   async function cliNext(): Promise<string[]> {
-    const r = await runSluice(['--config', configPath, '--db', `sqlite:${path.join(dir, 'cli.db')}`, 'schedule', 'next', SCHEDULE.name, '--count', '3', '--json']);
+    const r = await runSluice([
+      '--config',
+      configPath,
+      '--db',
+      `sqlite:${path.join(dir, 'cli.db')}`,
+      'schedule',
+      'next',
+      SCHEDULE.name,
+      '--count',
+      '3',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     return parseJsonOutput<string[]>(r);
   }

@@ -60,7 +60,13 @@ export function chunkedLandingConformance(name: string, open: () => Promise<Data
     it('an unchanged source is skipped before reading a chunk; a changed one is a revision; a forced re-run goes through staging and MERGE', async () => {
       const ds = venueVolume(domain());
       const rows = bigRows(1_200);
-      const first = await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(rows), rows: stream(rows, 250), capturedAt: at('2025-12-22T15:00:00Z') });
+      const first = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: bytesOf(rows),
+        rows: stream(rows, 250),
+        capturedAt: at('2025-12-22T15:00:00Z'),
+      });
       let read = 0;
       const counting: RowStream = {
         chunks: (function* () {
@@ -74,10 +80,28 @@ export function chunkedLandingConformance(name: string, open: () => Promise<Data
 
       const changed: VV[] = rows.slice(1).map((r, i) => (i === 0 ? { ...r, shares: 7 } : r));
       changed.push(vv('NEW00001', 'VENU', 5));
-      const rev = await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(changed), rows: stream(changed, 300), capturedAt: at('2025-12-23T15:00:00Z') });
-      expect(rev).toMatchObject({ status: 'landed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 }, row_count: 1_200 });
+      const rev = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: bytesOf(changed),
+        rows: stream(changed, 300),
+        capturedAt: at('2025-12-23T15:00:00Z'),
+      });
+      expect(rev).toMatchObject({
+        status: 'landed',
+        is_revision: true,
+        revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 },
+        row_count: 1_200,
+      });
 
-      const forced = await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(changed), rows: stream(changed, 400), force: true, capturedAt: at('2025-12-23T16:00:00Z') });
+      const forced = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: bytesOf(changed),
+        rows: stream(changed, 400),
+        force: true,
+        capturedAt: at('2025-12-23T16:00:00Z'),
+      });
       expect(forced).toMatchObject({ status: 'landed', capture_id: rev.capture_id, rows_written: 0, row_count: 1_200 });
       expect(await h.count(datasetTables(ds).table, rev.capture_id)).toBe(1_200);
       expect(await h.count(datasetTables(ds).staging)).toBe(0);
@@ -89,7 +113,9 @@ export function chunkedLandingConformance(name: string, open: () => Promise<Data
       await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(good), rows: stream(good, 100), capturedAt: at('2025-12-22T15:00:00Z') });
       const rows = bigRows(600).map((r, i) => ({ ...r, __line: i + 2 }));
       rows[450] = { ...rows[10]!, __line: 452 };
-      const err = await caught(data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(rows), rows: stream(rows, 200), capturedAt: at('2025-12-23T15:00:00Z') }));
+      const err = await caught(
+        data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytesOf(rows), rows: stream(rows, 200), capturedAt: at('2025-12-23T15:00:00Z') }),
+      );
       expect(err).toBeInstanceOf(RowValidationError);
       expect(err.message).toContain('line 452');
       expect(err.message).toMatch(/unique within one capture/);
@@ -104,13 +130,21 @@ export function chunkedLandingConformance(name: string, open: () => Promise<Data
       const ds = venueVolume(domain());
       const rows = bigRows(100);
       const many = Array.from({ length: 150 }, (_, i) => ({ line: 200 + i, reason: 'empty issueSymbolIdentifier' }));
-      const err = await caught(data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'x1', rows: stream(rows, 30, () => many), capturedAt: at('2025-12-22T15:00:00Z') }));
+      const err = await caught(
+        data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'x1', rows: stream(rows, 30, () => many), capturedAt: at('2025-12-22T15:00:00Z') }),
+      );
       expect(err).toBeInstanceOf(RejectThresholdError);
       expect(await data.latest(ds)).toEqual([]);
       expect(await h.count(datasetTables(ds).table)).toBe(0);
 
       const few = many.slice(0, 3);
-      const ok = await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'x2', rows: stream(rows, 30, () => few), capturedAt: at('2025-12-22T16:00:00Z') });
+      const ok = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: 'x2',
+        rows: stream(rows, 30, () => few),
+        capturedAt: at('2025-12-22T16:00:00Z'),
+      });
       expect(ok).toMatchObject({ status: 'landed', row_count: 100 });
       expect(ok.anomalies.map((a) => a.check)).toContain('rejected_rows');
       expect((await data.rejects(ok.capture_id)).map((r) => r.line)).toEqual([200, 201, 202]);

@@ -94,12 +94,28 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       const ds = venueVolume(dom);
       const input = [
         // strings as a CSV parser gives them are coerced; hostile text is stored as a value
-        { week_ending: '2025-12-19', symbol: 'AAPL', mpid: 'ABCD', issue_name: `O'Reilly"; DROP TABLE captures; --`, shares: '1200', trades: '7', share_pct: '0.5', is_ats: 'true' },
+        {
+          week_ending: '2025-12-19',
+          symbol: 'AAPL',
+          mpid: 'ABCD',
+          issue_name: `O'Reilly"; DROP TABLE captures; --`,
+          shares: '1200',
+          trades: '7',
+          share_pct: '0.5',
+          is_ats: 'true',
+        },
         { week_ending: '2025-12-19', symbol: 'MSFT', mpid: 'ABCD', issue_name: null, shares: 300, trades: null, share_pct: 0.125, is_ats: false },
         { week_ending: '2025-12-19', symbol: 'AAPL', mpid: 'WXYZ', issue_name: 'Apple', shares: 9_007_199_254_740_991, trades: 1, share_pct: 1e-9, is_ats: 0 },
       ];
       const bytes = bytesOf(input);
-      const r = await data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: bytes, rows: input, source: 'file:///finra/tier1_20251219.csv', capturedAt: at('2025-12-22T15:30:00Z') });
+      const r = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: bytes,
+        rows: input,
+        source: 'file:///finra/tier1_20251219.csv',
+        capturedAt: at('2025-12-22T15:30:00Z'),
+      });
       const pk = partitionKey(T1);
       expect(r).toMatchObject({
         status: 'landed',
@@ -116,9 +132,42 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       });
       const rows = await data.latest(ds);
       expect(rows).toEqual([
-        { partition_key: pk, capture_id: r.capture_id, week_ending: '2025-12-19', symbol: 'AAPL', mpid: 'ABCD', issue_name: `O'Reilly"; DROP TABLE captures; --`, shares: 1200, trades: 7, share_pct: 0.5, is_ats: true },
-        { partition_key: pk, capture_id: r.capture_id, week_ending: '2025-12-19', symbol: 'AAPL', mpid: 'WXYZ', issue_name: 'Apple', shares: 9_007_199_254_740_991, trades: 1, share_pct: 1e-9, is_ats: false },
-        { partition_key: pk, capture_id: r.capture_id, week_ending: '2025-12-19', symbol: 'MSFT', mpid: 'ABCD', issue_name: null, shares: 300, trades: null, share_pct: 0.125, is_ats: false },
+        {
+          partition_key: pk,
+          capture_id: r.capture_id,
+          week_ending: '2025-12-19',
+          symbol: 'AAPL',
+          mpid: 'ABCD',
+          issue_name: `O'Reilly"; DROP TABLE captures; --`,
+          shares: 1200,
+          trades: 7,
+          share_pct: 0.5,
+          is_ats: true,
+        },
+        {
+          partition_key: pk,
+          capture_id: r.capture_id,
+          week_ending: '2025-12-19',
+          symbol: 'AAPL',
+          mpid: 'WXYZ',
+          issue_name: 'Apple',
+          shares: 9_007_199_254_740_991,
+          trades: 1,
+          share_pct: 1e-9,
+          is_ats: false,
+        },
+        {
+          partition_key: pk,
+          capture_id: r.capture_id,
+          week_ending: '2025-12-19',
+          symbol: 'MSFT',
+          mpid: 'ABCD',
+          issue_name: null,
+          shares: 300,
+          trades: null,
+          share_pct: 0.125,
+          is_ats: false,
+        },
       ]);
       const manifest = await data.manifest({ domain: dom });
       expect(manifest).toEqual([
@@ -159,7 +208,10 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       const before = { latest: await data.latest(ds), first: await data.asOf(ds, { capture_id: first.capture_id }) };
       const { table, staging } = datasetTables(ds);
       // Rebuild the table as the first layout stored it: the capture's id and key texts per row.
-      await h.exec((q) => `CREATE TABLE ${q(`${table}__v1`)} AS SELECT cap.capture_id, cap.partition_key, d.* FROM ${q(table)} AS d JOIN ${q('captures')} AS cap ON cap.seq = d.capture_seq`);
+      await h.exec(
+        (q) =>
+          `CREATE TABLE ${q(`${table}__v1`)} AS SELECT cap.capture_id, cap.partition_key, d.* FROM ${q(table)} AS d JOIN ${q('captures')} AS cap ON cap.seq = d.capture_seq`,
+      );
       await h.exec((q) => `DROP TABLE ${q(table)}`);
       await h.exec((q) => `DROP TABLE ${q(staging)}`);
       await h.exec((q) => `ALTER TABLE ${q(`${table}__v1`)} RENAME TO "${table}"`);
@@ -167,7 +219,13 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect(await reopened.latest(ds)).toEqual(before.latest);
       expect(await reopened.asOf(ds, { capture_id: first.capture_id })).toEqual(before.first);
       expect(await h.count(table, second.capture_id)).toBe(1);
-      const third = await reopened.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'third', rows: [vv('AAPL', 'ABCD', 175)], capturedAt: at('2025-12-24T15:30:00Z') });
+      const third = await reopened.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        sourceBytes: 'third',
+        rows: [vv('AAPL', 'ABCD', 175)],
+        capturedAt: at('2025-12-24T15:30:00Z'),
+      });
       expect(third.revision_summary).toEqual({ rows_added: 0, rows_removed: 0, rows_changed: 1 });
       expect(plain(await reopened.latest(ds))).toEqual([vv('AAPL', 'ABCD', 175)]);
     });
@@ -205,20 +263,36 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect(after.manifest[0]!.capture_id).toBe(first.capture_id);
     });
 
-    it('a forced re-run with the same bytes but re-parsed rows replaces that capture\'s rows atomically', async () => {
+    it("a forced re-run with the same bytes but re-parsed rows replaces that capture's rows atomically", async () => {
       const dom = domain();
       const ds = venueVolume(dom);
       const v1 = [vv('AAPL', 'ABCD', 100), vv('MSFT', 'ABCD', 200)];
       const first = await land(ds, v1, { capturedAt: at('2025-12-22T15:00:00Z') });
       // a parser fix: same source bytes (same hash), different rows
       const reparsed = [vv('AAPL', 'ABCD', 100), vv('NVDA', 'ABCD', 300)];
-      const again = await data.land(ds, { partition: T1, stage: 'ingest', contentHash: first.content_hash, rows: reparsed, force: true, capturedAt: at('2025-12-22T16:00:00Z') });
+      const again = await data.land(ds, {
+        partition: T1,
+        stage: 'ingest',
+        contentHash: first.content_hash,
+        rows: reparsed,
+        force: true,
+        capturedAt: at('2025-12-22T16:00:00Z'),
+      });
       expect(again).toMatchObject({ status: 'landed', capture_id: first.capture_id, row_count: 2, rows_written: 2, is_revision: false });
       expect(plain(await data.latest(ds))).toEqual(reparsed);
       expect(await h.count(datasetTables(ds).table)).toBe(2);
       expect(await h.count(datasetTables(ds).staging)).toBe(0);
       expect((await data.listCaptures({ domain: dom })).map((c) => c.capture_id)).toEqual([first.capture_id]);
-      const mismatched = await caught(data.land(ds, { partition: T1, stage: 'ingest', sourceBytes: 'abc', contentHash: first.content_hash, rows: reparsed, capturedAt: at('2025-12-22T17:00:00Z') }));
+      const mismatched = await caught(
+        data.land(ds, {
+          partition: T1,
+          stage: 'ingest',
+          sourceBytes: 'abc',
+          contentHash: first.content_hash,
+          rows: reparsed,
+          capturedAt: at('2025-12-22T17:00:00Z'),
+        }),
+      );
       expect((mismatched as ValidationError).field).toBe('contentHash');
     });
 
@@ -400,7 +474,11 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
           // a corrected file lands next and is compared with the last *landed* capture
           const fixed = [vv('AAPL', 'ABCD', 100), vv('MSFT', 'ABCD', 250)];
           const next = await land(ds, fixed, { capturedAt: at('2025-12-22T17:00:00Z') });
-          expect(next).toMatchObject({ capture_id: `${good.capture_id}#3`, is_revision: true, revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 } });
+          expect(next).toMatchObject({
+            capture_id: `${good.capture_id}#3`,
+            is_revision: true,
+            revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 },
+          });
         });
       }
 
@@ -435,7 +513,9 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       let errText = '';
       child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
       child.stderr!.setEncoding('utf8').on('data', (s: string) => (errText += s));
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('close', (code, signal) => resolve({ code, signal })),
+      );
       const deadline = Date.now() + 45_000;
       while (!out.includes('STAGED')) {
         if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
@@ -478,7 +558,12 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       await data.ensureDataset(ds);
       const good = [vv('AAPL', 'ABCD', 1), vv('MSFT', 'ABCD', 2)];
       const first = await land(ds, good, { capturedAt: at('2025-12-22T15:00:00Z') });
-      const rejects = (n: number) => Array.from({ length: n }, (_, i) => ({ line: i + 2, reason: `MPID "ABCDE" is not a market participant identifier`, raw: `NMS Tier 1|X|x|v|ABCDE|1|1|2025-12-22` }));
+      const rejects = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          line: i + 2,
+          reason: `MPID "ABCDE" is not a market participant identifier`,
+          raw: `NMS Tier 1|X|x|v|ABCDE|1|1|2025-12-22`,
+        }));
       // every row rejected: fails even with a share of 1
       const allBad = land(ds, [], { sourceBytes: 'all bad', capturedAt: at('2025-12-23T15:00:00Z'), rejects: rejects(1000), maxRejectShare: 1 });
       await expect(allBad).rejects.toBeInstanceOf(RejectThresholdError);
@@ -490,21 +575,36 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect(latest.map((r) => r.capture_id)).toEqual([first.capture_id, first.capture_id]);
       expect((await data.manifest({ domain: ds.domain }))[0]).toMatchObject({ capture_id: first.capture_id, row_count: 2 });
       // at the share (2 of 4 = 0.5) it lands, rejects recorded; a share out of range is refused
-      const half = await land(ds, [vv('NVDA', 'ABCD', 3), vv('TSLA', 'ABCD', 4)], { sourceBytes: 'half bad', capturedAt: at('2025-12-23T15:00:00Z'), rejects: rejects(2) });
+      const half = await land(ds, [vv('NVDA', 'ABCD', 3), vv('TSLA', 'ABCD', 4)], {
+        sourceBytes: 'half bad',
+        capturedAt: at('2025-12-23T15:00:00Z'),
+        rejects: rejects(2),
+      });
       expect(half).toMatchObject({ status: 'landed', row_count: 2 });
       expect(await data.rejects(half.capture_id)).toHaveLength(2);
-      await expect(land(ds, good, { sourceBytes: 'x', capturedAt: at('2025-12-24T15:00:00Z'), maxRejectShare: 2 })).rejects.toThrow(/maxRejectShare: 2 is invalid/);
+      await expect(land(ds, good, { sourceBytes: 'x', capturedAt: at('2025-12-24T15:00:00Z'), maxRejectShare: 2 })).rejects.toThrow(
+        /maxRejectShare: 2 is invalid/,
+      );
     });
 
     it('anomalies: row count drop vs the previous partition, late data, required nulls, rejects; none below threshold', async () => {
       const dom = domain();
       const ds = venueVolume(dom);
       const week = (tier: string, week_ending: string) => ({ tier, week_ending });
-      const rowsFor = (count: number, week_ending: string, mpid = 'ABCD') => Array.from({ length: count }, (_, i) => vv(`S${i}`, mpid, 100 + i, { week_ending }));
+      const rowsFor = (count: number, week_ending: string, mpid = 'ABCD') =>
+        Array.from({ length: count }, (_, i) => vv(`S${i}`, mpid, 100 + i, { week_ending }));
       const drop = [{ check: 'row_count_drop' as const, threshold: 0.5 }];
       const landWeek = (tier: string, weekEnding: string, count: number, capturedAt: string, extra: Partial<LandInput> = {}) => {
         const rows = rowsFor(count, weekEnding, tier);
-        return data.land(ds, { partition: week(tier, weekEnding), stage: 'ingest', sourceBytes: bytesOf(rows), rows, capturedAt: at(capturedAt), checks: drop, ...extra });
+        return data.land(ds, {
+          partition: week(tier, weekEnding),
+          stage: 'ingest',
+          sourceBytes: bytesOf(rows),
+          rows,
+          capturedAt: at(capturedAt),
+          checks: drop,
+          ...extra,
+        });
       };
 
       const w1 = await landWeek('NMS_TIER_1', '2025-12-05', 10, '2025-12-08T15:00:00Z');
@@ -561,7 +661,9 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
         ['rejected_rows', { count: 1, first: [{ line: 6, reason: 'empty symbol', raw: 'NMS Tier 1||||X|1|1|2025-12-22' }] }],
       ]);
       expect((await data.latest(ds, { where: { mpid: 'N1' } })).map((r) => r.shares)).toEqual([null, null, 5, 6]);
-      expect(await data.rejects(nulls.capture_id)).toEqual([{ capture_id: nulls.capture_id, line: 6, reason: 'empty symbol', raw: 'NMS Tier 1||||X|1|1|2025-12-22' }]);
+      expect(await data.rejects(nulls.capture_id)).toEqual([
+        { capture_id: nulls.capture_id, line: 6, reason: 'empty symbol', raw: 'NMS Tier 1||||X|1|1|2025-12-22' },
+      ]);
 
       // everything that fired is recorded against its partition and capture, and nothing else
       const recorded = await data.anomalies({ domain: dom });
@@ -575,7 +677,10 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect(await data.anomalies({ domain: dom, partitionKey: w4.partition_key, check: 'late' })).toHaveLength(1);
 
       // a forced re-landing of a capture replaces its anomalies rather than adding more
-      const again = await landWeek('NMS_TIER_1', '2025-12-26', 1, '2025-12-29T15:00:00Z', { force: true, checks: [{ check: 'row_count_drop', threshold: 0.9 }] });
+      const again = await landWeek('NMS_TIER_1', '2025-12-26', 1, '2025-12-29T15:00:00Z', {
+        force: true,
+        checks: [{ check: 'row_count_drop', threshold: 0.9 }],
+      });
       expect(again.capture_id).toBe(w4.capture_id);
       expect(again.anomalies).toEqual([]);
       expect(await data.anomalies({ domain: dom, captureId: w4.capture_id })).toEqual([]);
@@ -634,7 +739,9 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       const raw = venueVolume(dom);
       await land(raw, [vv('AAPL', 'ABCD', 1)], { capturedAt: at('2025-12-22T15:00:00Z') });
 
-      const clash = await caught(data.land(symbolTotals(dom), { partition: T1, stage: 'ingest', sourceBytes: 'x', rows: [], capturedAt: at('2025-12-22T16:00:00Z') }));
+      const clash = await caught(
+        data.land(symbolTotals(dom), { partition: T1, stage: 'ingest', sourceBytes: 'x', rows: [], capturedAt: at('2025-12-22T16:00:00Z') }),
+      );
       expect(clash).toBeInstanceOf(ValidationError);
       expect((clash as ValidationError).field).toBe('stage');
       const moved = await caught(land(raw, [vv('AAPL', 'ABCD', 2)], { stage: 'other', capturedAt: at('2025-12-22T16:00:00Z') }));
@@ -652,7 +759,9 @@ export function dataStoreConformance(name: string, open: () => Promise<DataHarne
       expect((afterRestart as ValidationError).rule).toMatch(/definition/);
       expect(plain(await fresh.latest(raw))).toEqual([vv('AAPL', 'ABCD', 1)]);
 
-      const unknownColumn = (await caught(land(raw, [{ ...vv('AAPL', 'ABCD', 1), venue: 'x' }], { capturedAt: at('2025-12-22T17:00:00Z') }))) as RowValidationError;
+      const unknownColumn = (await caught(
+        land(raw, [{ ...vv('AAPL', 'ABCD', 1), venue: 'x' }], { capturedAt: at('2025-12-22T17:00:00Z') }),
+      )) as RowValidationError;
       expect(unknownColumn.column).toBe('venue');
       await expect(data.asOf(raw, { capture_id: 'nope' })).rejects.toThrow(/not found/);
       await expect(data.asOf(raw, { at: new Date('x') })).rejects.toBeInstanceOf(ValidationError);

@@ -25,7 +25,15 @@ function fieldOf(fn: () => unknown): string {
   throw new Error('expected a ValidationError');
 }
 
-const base = { domain: 'finra.otc_transparency', name: 'venue_volume', columns: [{ name: 'symbol', type: 'text' as const }, { name: 'shares', type: 'integer' as const }], primaryKey: ['symbol'] };
+const base = {
+  domain: 'finra.otc_transparency',
+  name: 'venue_volume',
+  columns: [
+    { name: 'symbol', type: 'text' as const },
+    { name: 'shares', type: 'integer' as const },
+  ],
+  primaryKey: ['symbol'],
+};
 
 describe('dataset definitions', () => {
   it('derives sanitized table names', () => {

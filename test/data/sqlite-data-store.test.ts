@@ -27,7 +27,10 @@ async function sqliteHarness(): Promise<DataHarness> {
       const db = new Database(file, { readonly: true, fileMustExist: true });
       try {
         const q = `SELECT count(*) FROM "${checkIdent(table, 'table')}"${captureId === undefined ? '' : ' WHERE capture_seq = (SELECT seq FROM captures WHERE capture_id = ?)'}`;
-        return db.prepare(q).pluck().get(...(captureId === undefined ? [] : [captureId])) as number;
+        return db
+          .prepare(q)
+          .pluck()
+          .get(...(captureId === undefined ? [] : [captureId])) as number;
       } finally {
         db.close();
       }

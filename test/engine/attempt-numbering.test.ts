@@ -63,7 +63,12 @@ describe('attempt numbering', () => {
 
       const detail = (await h.call('GET', `/api/v1/work/${id}`)).body;
       expect(detail.item).toMatchObject({ attempts: 1, max_attempts: 2, attempts_total: 4 });
-      expect(detail.attempts.map((a: { attempt_no: number; status: string }) => `#${a.attempt_no} ${a.status}`).sort()).toEqual(['#1 failed', '#2 failed', '#3 succeeded', '#4 succeeded']);
+      expect(detail.attempts.map((a: { attempt_no: number; status: string }) => `#${a.attempt_no} ${a.status}`).sort()).toEqual([
+        '#1 failed',
+        '#2 failed',
+        '#3 succeeded',
+        '#4 succeeded',
+      ]);
       for (const a of detail.attempts as { attempt_no: number; result: Record<string, unknown> | null; output_tail: string | null }[]) {
         // The number the attempt itself was told is the number it is listed under.
         if (pipeline === 'test.numbers' && a.result) expect(a.result).toEqual({ attempt_no: a.attempt_no, budget_attempt: 1 });

@@ -78,7 +78,9 @@ describe('backfill', () => {
   it('a partition range over integers or dates works; --calendar none gives every day', async () => {
     const app = await newApp();
     expect(planBackfill(app.registry, { pipeline: 'ops.noop', partitionRange: 'n=1..5' }).total).toBe(5);
-    expect([...planBackfill(app.registry, { pipeline: 'test.bf.daily', from: '2025-11-22', to: '2025-11-23', calendar: 'none' }).partitions()].map((p) => p.date)).toEqual(['2025-11-22', '2025-11-23']);
+    expect(
+      [...planBackfill(app.registry, { pipeline: 'test.bf.daily', from: '2025-11-22', to: '2025-11-23', calendar: 'none' }).partitions()].map((p) => p.date),
+    ).toEqual(['2025-11-22', '2025-11-23']);
   });
 
   const bad: [string, Parameters<typeof planBackfill>[1], RegExp][] = [

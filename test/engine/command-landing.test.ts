@@ -87,7 +87,9 @@ describe.each(backendsUnderTest())('command pipeline dependencies and landing (%
     const db = await openTestDatabase(backend);
     dbs.push(db);
     const configPath = db.writeConfig({ pipelines: [{ domain: 'app', name: 'x', command: ['true'], depends_on: ['app.nope'] }] });
-    await expect(createApp({ configPath, database: db.url, logLevel: 'silent' })).rejects.toThrow(/pipelines\[0\]\.depends_on\[0\]: "app\.nope" is invalid: must name a registered pipeline/);
+    await expect(createApp({ configPath, database: db.url, logLevel: 'silent' })).rejects.toThrow(
+      /pipelines\[0\]\.depends_on\[0\]: "app\.nope" is invalid: must name a registered pipeline/,
+    );
   });
 
   it('two outputs of one domain sharing a stage with different datasets is a config error naming the path', async () => {
@@ -100,82 +102,110 @@ describe.each(backendsUnderTest())('command pipeline dependencies and landing (%
         { domain: 'app', name: 'b', command: ['true'], output: out('two') },
       ],
     });
-    await expect(createApp({ configPath, logLevel: 'silent' })).rejects.toThrow(/pipelines\[1\]\.output\.stage: "raw" is invalid: must be a stage no other output of domain app lands a different dataset in \(pipelines\[0\] lands one there\)/);
+    await expect(createApp({ configPath, logLevel: 'silent' })).rejects.toThrow(
+      /pipelines\[1\]\.output\.stage: "raw" is invalid: must be a stage no other output of domain app lands a different dataset in \(pipelines\[0\] lands one there\)/,
+    );
   });
 
-  it('python scripts: the downstream waits, NDJSON and CSV land, unchanged is skipped, a change is a revision, bad rows land nothing', { timeout: 120_000 }, async () => {
-    const db = await openTestDatabase(backend);
-    dbs.push(db);
-    const write = (name: string, text: string) => writeFileSync(path.join(db.dir, name), text);
-    write('ingest-rows.ndjson', ndjson([{ symbol: 'AAPL', date: DATE, close: 190.5 }, { symbol: 'MSFT', date: DATE, close: 410.25 }]));
-    write('bars-rows.csv', `symbol,date,high,volume\nAAPL,${DATE},191.2,1000\nMSFT,${DATE},412,2000\n`);
-    const app = await createApp({ configPath: db.writeConfig(pipelinesConfig(db.dir)), logLevel: 'silent' });
-    apps.push(app);
-    const quotes = app.datasets.find((d) => d.name === 'quotes')!;
-    const bars = app.datasets.find((d) => d.name === 'bars')!;
-    const item = async (name: string) => (await app.store.findItem('app', name, `date=${DATE}`))!;
-    const order = () => readFileSync(path.join(db.dir, 'order.log'), 'utf8').trim().split('\n');
+  it(
+    'python scripts: the downstream waits, NDJSON and CSV land, unchanged is skipped, a change is a revision, bad rows land nothing',
+    { timeout: 120_000 },
+    async () => {
+      const db = await openTestDatabase(backend);
+      dbs.push(db);
+      const write = (name: string, text: string) => writeFileSync(path.join(db.dir, name), text);
+      write(
+        'ingest-rows.ndjson',
+        ndjson([
+          { symbol: 'AAPL', date: DATE, close: 190.5 },
+          { symbol: 'MSFT', date: DATE, close: 410.25 },
+        ]),
+      );
+      write('bars-rows.csv', `symbol,date,high,volume\nAAPL,${DATE},191.2,1000\nMSFT,${DATE},412,2000\n`);
+      const app = await createApp({ configPath: db.writeConfig(pipelinesConfig(db.dir)), logLevel: 'silent' });
+      apps.push(app);
+      const quotes = app.datasets.find((d) => d.name === 'quotes')!;
+      const bars = app.datasets.find((d) => d.name === 'bars')!;
+      const item = async (name: string) => (await app.store.findItem('app', name, `date=${DATE}`))!;
+      const order = () => readFileSync(path.join(db.dir, 'order.log'), 'utf8').trim().split('\n');
 
-    await enqueueWork(app.store, app.registry, [{ pipeline: 'app.ingest', partition: { date: DATE } }]);
-    expect((await item('bars')).state).toBe('WAITING');
-    expect((await app.store.listDependencies((await item('bars')).id)).map((d) => `${d.pipeline} ${d.state}`)).toEqual(['ingest PENDING']);
+      await enqueueWork(app.store, app.registry, [{ pipeline: 'app.ingest', partition: { date: DATE } }]);
+      expect((await item('bars')).state).toBe('WAITING');
+      expect((await app.store.listDependencies((await item('bars')).id)).map((d) => `${d.pipeline} ${d.state}`)).toEqual(['ingest PENDING']);
 
-    // Both land in domain app, same partition: each output has its own stage (the dataset's
-    // name), so the second landing is neither refused nor compared with the first's bytes.
-    expect((await app.createWorker({ concurrency: 2 }).drain()).failed).toBe(0);
-    expect((await item('ingest')).state).toBe('COMPLETE');
-    expect((await item('bars')).state).toBe('COMPLETE');
-    expect(order()).toEqual([`ingest ${DATE}`, `bars ${DATE}`]);
-    const rowsOf = async (ds: typeof quotes) => (await app.data.latest(ds)).map((r) => Object.fromEntries(ds.columns.map((c) => [c.name, r[c.name]])));
-    expect(await rowsOf(quotes)).toEqual([
-      { symbol: 'AAPL', date: DATE, close: 190.5 },
-      { symbol: 'MSFT', date: DATE, close: 410.25 },
-    ]);
-    expect(await rowsOf(bars)).toEqual([
-      { symbol: 'AAPL', date: DATE, high: 191.2, volume: 1000 },
-      { symbol: 'MSFT', date: DATE, high: 412, volume: 2000 },
-    ]);
-    const manifest = await app.data.manifest({ domain: 'app' });
-    expect(manifest.map((m) => `${m.dataset} ${m.stage} ${m.partition_key} ${m.row_count}`).sort()).toEqual([`bars bars date=${DATE} 2`, `quotes quotes date=${DATE} 2`]);
+      // Both land in domain app, same partition: each output has its own stage (the dataset's
+      // name), so the second landing is neither refused nor compared with the first's bytes.
+      expect((await app.createWorker({ concurrency: 2 }).drain()).failed).toBe(0);
+      expect((await item('ingest')).state).toBe('COMPLETE');
+      expect((await item('bars')).state).toBe('COMPLETE');
+      expect(order()).toEqual([`ingest ${DATE}`, `bars ${DATE}`]);
+      const rowsOf = async (ds: typeof quotes) => (await app.data.latest(ds)).map((r) => Object.fromEntries(ds.columns.map((c) => [c.name, r[c.name]])));
+      expect(await rowsOf(quotes)).toEqual([
+        { symbol: 'AAPL', date: DATE, close: 190.5 },
+        { symbol: 'MSFT', date: DATE, close: 410.25 },
+      ]);
+      expect(await rowsOf(bars)).toEqual([
+        { symbol: 'AAPL', date: DATE, high: 191.2, volume: 1000 },
+        { symbol: 'MSFT', date: DATE, high: 412, volume: 2000 },
+      ]);
+      const manifest = await app.data.manifest({ domain: 'app' });
+      expect(manifest.map((m) => `${m.dataset} ${m.stage} ${m.partition_key} ${m.row_count}`).sort()).toEqual([
+        `bars bars date=${DATE} 2`,
+        `quotes quotes date=${DATE} 2`,
+      ]);
 
-    // Second run, same bytes: skipped as unchanged, nothing new captured.
-    await app.store.rerun((await item('ingest')).id, 'test');
-    expect((await app.createWorker().drain()).failed).toBe(0);
-    const attempts = await app.store.listAttempts((await item('ingest')).id);
-    expect(attempts.at(-1)?.result).toMatchObject({ status: 'skipped', skipped: true, exit_code: 0 });
-    expect(await app.data.listCaptures({ domain: 'app', dataset: 'quotes' })).toHaveLength(1);
+      // Second run, same bytes: skipped as unchanged, nothing new captured.
+      await app.store.rerun((await item('ingest')).id, 'test');
+      expect((await app.createWorker().drain()).failed).toBe(0);
+      const attempts = await app.store.listAttempts((await item('ingest')).id);
+      expect(attempts.at(-1)?.result).toMatchObject({ status: 'skipped', skipped: true, exit_code: 0 });
+      expect(await app.data.listCaptures({ domain: 'app', dataset: 'quotes' })).toHaveLength(1);
 
-    // The script's output changes: a revision, with a summary against the prior capture;
-    // the downstream of a restated upstream runs again.
-    write('ingest-rows.ndjson', ndjson([{ symbol: 'AAPL', date: DATE, close: 191 }, { symbol: 'MSFT', date: DATE, close: 410.25 }, { symbol: 'NVDA', date: DATE, close: 140 }]));
-    await app.store.rerun((await item('ingest')).id, 'test');
-    expect((await app.createWorker().drain()).failed).toBe(0);
-    const revised = (await app.store.listAttempts((await item('ingest')).id)).at(-1)?.result;
-    expect(revised).toMatchObject({ status: 'landed', is_revision: true, row_count: 3 });
-    expect(revised?.revision_summary).toEqual({ rows_added: 1, rows_removed: 0, rows_changed: 1 });
-    expect((await rowsOf(quotes)).map((r) => `${r.symbol} ${r.close}`)).toEqual(['AAPL 191', 'MSFT 410.25', 'NVDA 140']);
-    expect(order().filter((l) => l.startsWith('bars'))).toHaveLength(2);
+      // The script's output changes: a revision, with a summary against the prior capture;
+      // the downstream of a restated upstream runs again.
+      write(
+        'ingest-rows.ndjson',
+        ndjson([
+          { symbol: 'AAPL', date: DATE, close: 191 },
+          { symbol: 'MSFT', date: DATE, close: 410.25 },
+          { symbol: 'NVDA', date: DATE, close: 140 },
+        ]),
+      );
+      await app.store.rerun((await item('ingest')).id, 'test');
+      expect((await app.createWorker().drain()).failed).toBe(0);
+      const revised = (await app.store.listAttempts((await item('ingest')).id)).at(-1)?.result;
+      expect(revised).toMatchObject({ status: 'landed', is_revision: true, row_count: 3 });
+      expect(revised?.revision_summary).toEqual({ rows_added: 1, rows_removed: 0, rows_changed: 1 });
+      expect((await rowsOf(quotes)).map((r) => `${r.symbol} ${r.close}`)).toEqual(['AAPL 191', 'MSFT 410.25', 'NVDA 140']);
+      expect(order().filter((l) => l.startsWith('bars'))).toHaveLength(2);
 
-    // Bad rows (CSV line 3, column high; NDJSON line 2, column close): the attempt fails
-    // naming the file, line and column, and the prior capture stays latest.
-    write('bars-rows.csv', `symbol,date,high,volume\nAAPL,${DATE},191.2,1000\nMSFT,${DATE},lots,2000\n`);
-    await app.store.rerun((await item('bars')).id, 'test');
-    expect((await app.createWorker().drain()).failed).toBe(1);
-    const failedBars = await item('bars');
-    expect(failedBars.state).toBe('FAILED');
-    expect(failedBars.lastError).toMatch(/rows\.csv.*line 3\.high: "lots" is invalid: must be a finite number/);
-    expect((await rowsOf(bars)).map((r) => r.high)).toEqual([191.2, 412]);
-    // The refused file stays where the error says, for the script's author to look at.
-    const kept = /SLUICE_OUTPUT (\S+) \(csv\)/.exec(failedBars.lastError ?? '')?.[1];
-    expect(readFileSync(kept!, 'utf8')).toContain(`MSFT,${DATE},lots,2000`);
-    rmSync(path.dirname(kept!), { recursive: true, force: true });
+      // Bad rows (CSV line 3, column high; NDJSON line 2, column close): the attempt fails
+      // naming the file, line and column, and the prior capture stays latest.
+      write('bars-rows.csv', `symbol,date,high,volume\nAAPL,${DATE},191.2,1000\nMSFT,${DATE},lots,2000\n`);
+      await app.store.rerun((await item('bars')).id, 'test');
+      expect((await app.createWorker().drain()).failed).toBe(1);
+      const failedBars = await item('bars');
+      expect(failedBars.state).toBe('FAILED');
+      expect(failedBars.lastError).toMatch(/rows\.csv.*line 3\.high: "lots" is invalid: must be a finite number/);
+      expect((await rowsOf(bars)).map((r) => r.high)).toEqual([191.2, 412]);
+      // The refused file stays where the error says, for the script's author to look at.
+      const kept = /SLUICE_OUTPUT (\S+) \(csv\)/.exec(failedBars.lastError ?? '')?.[1];
+      expect(readFileSync(kept!, 'utf8')).toContain(`MSFT,${DATE},lots,2000`);
+      rmSync(path.dirname(kept!), { recursive: true, force: true });
 
-    write('ingest-rows.ndjson', ndjson([{ symbol: 'AAPL', date: DATE, close: 1 }, { symbol: 'MSFT', date: DATE, close: 'n/a' }]));
-    await app.store.rerun((await item('ingest')).id, 'test');
-    expect((await app.createWorker().drain()).failed).toBe(1);
-    expect((await item('ingest')).lastError).toMatch(/rows\.ndjson.*line 2\.close: "n\/a" is invalid: must be a finite number/);
-    expect((await rowsOf(quotes)).map((r) => r.close)).toEqual([191, 410.25, 140]);
-  });
+      write(
+        'ingest-rows.ndjson',
+        ndjson([
+          { symbol: 'AAPL', date: DATE, close: 1 },
+          { symbol: 'MSFT', date: DATE, close: 'n/a' },
+        ]),
+      );
+      await app.store.rerun((await item('ingest')).id, 'test');
+      expect((await app.createWorker().drain()).failed).toBe(1);
+      expect((await item('ingest')).lastError).toMatch(/rows\.ndjson.*line 2\.close: "n\/a" is invalid: must be a finite number/);
+      expect((await rowsOf(quotes)).map((r) => r.close)).toEqual([191, 410.25, 140]);
+    },
+  );
 });
 
 /** A script writing Parquet (here node with hyparquet-writer, as pyarrow or pandas would):
@@ -221,7 +251,12 @@ describe.each(backendsUnderTest())('command pipeline Parquet output (%s)', (back
           command: [process.execPath, 'fx.mjs'],
           partition: { date: 'date' },
           retry: { max_attempts: 1 },
-          output: { dataset: 'rates', format: 'parquet', columns: { pair: 'text', date: 'date', rate: 'real', ticks: 'integer' }, primary_key: ['pair', 'date'] },
+          output: {
+            dataset: 'rates',
+            format: 'parquet',
+            columns: { pair: 'text', date: 'date', rate: 'real', ticks: 'integer' },
+            primary_key: ['pair', 'date'],
+          },
         },
       ],
     });
@@ -246,7 +281,9 @@ describe.each(backendsUnderTest())('command pipeline Parquet output (%s)', (back
     ]);
     await app.store.rerun(fx.id, 'test');
     expect((await app.createWorker().drain()).failed).toBe(1);
-    expect((await app.store.getItem(fx.id))!.lastError).toMatch(/SLUICE_OUTPUT \S+rows\.parquet \(parquet\): row 2\.pair: null is invalid: must be present: it is part of the primary key/);
+    expect((await app.store.getItem(fx.id))!.lastError).toMatch(
+      /SLUICE_OUTPUT \S+rows\.parquet \(parquet\): row 2\.pair: null is invalid: must be present: it is part of the primary key/,
+    );
     expect(await latest()).toEqual([`EURUSD ${DATE} 1.0912 12000`, `USDJPY ${DATE} 157.25 9000`]);
   });
 });

@@ -72,7 +72,12 @@ describe('config command pipelines', () => {
     env = new TestEnv({
       workers: { concurrency: 3 },
       pipelines: [
-        { domain: 'test', name: 'chatty', command: ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo LAST'], retry: { max_attempts: 1 } },
+        {
+          domain: 'test',
+          name: 'chatty',
+          command: ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; echo LAST'],
+          retry: { max_attempts: 1 },
+        },
         { domain: 'test', name: 'missing', command: ['definitely-not-a-program-sluice'], retry: { max_attempts: 1 } },
       ],
     });
@@ -116,7 +121,7 @@ describe('config command pipelines', () => {
     expect(attempt!.finished_at! - attempt!.started_at).toBeLessThan(2_000);
     expect(existsSync(marker)).toBe(false);
     // And nothing of it is left running: the grandchild got the signal too.
-    await poll(() => !readProcessList().some((l) => l.includes('sleep 23')), 'the command\'s process group to be gone', 3_000);
+    await poll(() => !readProcessList().some((l) => l.includes('sleep 23')), "the command's process group to be gone", 3_000);
   });
 });
 

@@ -61,7 +61,11 @@ afterEach(async () => {
 
 const week = '2025-12-19';
 const enqueueTiers = (app: SluiceApp) =>
-  enqueueWork(app.store, app.registry, TIERS.map((tier) => ({ pipeline: 'test.market.ingest', partition: { week_ending: week, tier } })));
+  enqueueWork(
+    app.store,
+    app.registry,
+    TIERS.map((tier) => ({ pipeline: 'test.market.ingest', partition: { week_ending: week, tier } })),
+  );
 
 describe('dependencies between partitions (engine)', () => {
   it('fan-in over tiers: the downstream is enqueued WAITING and runs only after every tier is in', async () => {

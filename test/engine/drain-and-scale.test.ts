@@ -77,7 +77,12 @@ describe('two worker processes on one SQLite file', () => {
       env.cliOk(['enqueue', 'ops.sleep', ...partitions(n), '--params', '{"ms":10}']),
       env.cliOk(['enqueue', 'test.capped', ...partitions(capped)]),
     ]);
-    await poll(() => env!.read((db) => db.prepare(`SELECT count(*) FROM work_items WHERE state = 'COMPLETE'`).pluck().get() === n + capped), 'every item to complete', 40_000, 100);
+    await poll(
+      () => env!.read((db) => db.prepare(`SELECT count(*) FROM work_items WHERE state = 'COMPLETE'`).pluck().get() === n + capped),
+      'every item to complete',
+      40_000,
+      100,
+    );
     w1.kill('SIGTERM');
     w2.kill('SIGTERM');
     const [e1, e2] = await Promise.all([w1.waitExit(10_000), w2.waitExit(10_000)]);
@@ -93,7 +98,10 @@ describe('two worker processes on one SQLite file', () => {
     for (const t of attempts) byItem.set(t.item_id, [...(byItem.get(t.item_id) ?? []), t]);
     expect(byItem.size).toBe(n + capped);
     for (const [itemId, list] of byItem) {
-      expect(list.filter((t) => t.status === 'succeeded'), `item ${itemId}`).toHaveLength(1);
+      expect(
+        list.filter((t) => t.status === 'succeeded'),
+        `item ${itemId}`,
+      ).toHaveLength(1);
       // Never two attempts of one item open at the same time.
       for (let k = 0; k < list.length; k++) {
         expect(list[k]!.finished_at, `item ${itemId} attempt ${k + 1} finished`).not.toBeNull();

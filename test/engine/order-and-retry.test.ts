@@ -90,7 +90,15 @@ describe('retries with back-off', () => {
     expect(gap(attempts[0]!, attempts[1]!)).toBeLessThan(2_500);
 
     const events = env.events(id).map((e) => `${e.event}:${e.to_state}`);
-    expect(events).toEqual(['enqueue:PENDING', 'claim:RUNNING', 'fail_retry:RETRY_WAIT', 'claim:RUNNING', 'fail_retry:RETRY_WAIT', 'claim:RUNNING', 'complete:COMPLETE']);
+    expect(events).toEqual([
+      'enqueue:PENDING',
+      'claim:RUNNING',
+      'fail_retry:RETRY_WAIT',
+      'claim:RUNNING',
+      'fail_retry:RETRY_WAIT',
+      'claim:RUNNING',
+      'complete:COMPLETE',
+    ]);
   });
 
   it('exhausted attempts end FAILED with last_error; `work retry` gives a fresh budget and attempt_no keeps counting', async () => {
@@ -127,7 +135,8 @@ describe('retries with back-off', () => {
     const listed = JSON.parse((await env.cliOk(['work', 'list', '--state', 'FAILED', '--json'])).stdout) as Record<string, unknown>[];
     expect(listed.map((i) => i.id).sort()).toEqual([always, marker].sort());
     for (const row of listed) {
-      for (const key of ['id', 'domain', 'pipeline', 'partition_key', 'state', 'attempts', 'priority', 'desired_at', 'last_error']) expect(row).toHaveProperty(key);
+      for (const key of ['id', 'domain', 'pipeline', 'partition_key', 'state', 'attempts', 'priority', 'desired_at', 'last_error'])
+        expect(row).toHaveProperty(key);
     }
     expect(listed.find((i) => i.id === marker)).toMatchObject({ state: 'FAILED', attempts: 2, last_error: 'sh exited with code 3' });
 

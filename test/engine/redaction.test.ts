@@ -14,7 +14,18 @@ const TOKEN = 'tok-Qm4Zr8Xw2Lp';
 describe('secrets never reach stored attempts', () => {
   it('a command that prints its API key and token: the output tail and error show *** instead', async () => {
     env = new TestEnv({
-      pipelines: [{ domain: 'test', name: 'leaky', command: ['sh', '-c', 'echo "key=$VENDOR_API_KEY"; echo "token=$SLUICE_API_TOKEN" >&2; echo "url=https://x.example/q?apikey=$VENDOR_API_KEY"; exit 3'], retry: { max_attempts: 1 } }],
+      pipelines: [
+        {
+          domain: 'test',
+          name: 'leaky',
+          command: [
+            'sh',
+            '-c',
+            'echo "key=$VENDOR_API_KEY"; echo "token=$SLUICE_API_TOKEN" >&2; echo "url=https://x.example/q?apikey=$VENDOR_API_KEY"; exit 3',
+          ],
+          retry: { max_attempts: 1 },
+        },
+      ],
     });
     const id = await env.enqueue('test.leaky', 'case=leak');
     const drain = await env.cli(['worker', '--drain'], { env: { VENDOR_API_KEY: KEY, SLUICE_API_TOKEN: TOKEN } });

@@ -56,7 +56,8 @@ export interface FixtureServer {
   close(): Promise<void>;
 }
 
-const HTML_PAGE = '<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head><body><h1>Down for maintenance</h1><p>Please try again later.</p></body></html>\n';
+const HTML_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head><body><h1>Down for maintenance</h1><p>Please try again later.</p></body></html>\n';
 
 export async function startFixtureServer(options: FixtureServerOptions = {}): Promise<FixtureServer> {
   const requests: RequestRecord[] = [];

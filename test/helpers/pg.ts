@@ -117,7 +117,9 @@ export function createPgTestSchema(): PgTestSchema {
 }
 
 /** A fresh, migrated store on its own schema. Call `drop()` when done. */
-export async function freshPgStore(options?: Partial<Omit<PostgresStoreOptions, 'connectionString' | 'schema'>>): Promise<{ store: PostgresStore; db: PgTestSchema }> {
+export async function freshPgStore(
+  options?: Partial<Omit<PostgresStoreOptions, 'connectionString' | 'schema'>>,
+): Promise<{ store: PostgresStore; db: PgTestSchema }> {
   const db = createPgTestSchema();
   const store = db.open(options);
   await store.migrate();

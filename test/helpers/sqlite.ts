@@ -112,7 +112,9 @@ export class TestEnv {
   async cliOk(command: readonly string[], expected = 0, options: SpawnOptions = {}): Promise<ExitResult> {
     const r = await this.cli(command, options);
     if (r.code !== expected) {
-      throw new Error(`sluice ${command.join(' ')} exited ${r.code} (${r.signal ?? 'no signal'}), expected ${expected}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      throw new Error(
+        `sluice ${command.join(' ')} exited ${r.code} (${r.signal ?? 'no signal'}), expected ${expected}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+      );
     }
     return r;
   }

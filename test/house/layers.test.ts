@@ -7,21 +7,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 /** Lowest first: a file may import from its own layer or any earlier one. */
-export const LAYERS = [
-  'core',
-  'log',
-  'store',
-  'time',
-  'connectors',
-  'data',
-  'config',
-  'domains',
-  'engine',
-  'metrics',
-  'app',
-  'api',
-  'cli',
-] as const;
+export const LAYERS = ['core', 'log', 'store', 'time', 'connectors', 'data', 'config', 'domains', 'engine', 'metrics', 'app', 'api', 'cli'] as const;
 
 /** The public face re-exports from every layer; nothing imports it from inside src/. */
 const PUBLIC_FACE = 'index.ts';
@@ -86,9 +72,7 @@ describe('layers', () => {
   });
 
   it('no import in src/ runs up the layers', () => {
-    const offenders = upwardImports(sourceFiles(SRC)).map(
-      (u) => `src/${u.file} (${u.from}) imports ${u.imports} (${u.to})`,
-    );
+    const offenders = upwardImports(sourceFiles(SRC)).map((u) => `src/${u.file} (${u.from}) imports ${u.imports} (${u.to})`);
     expect(offenders).toEqual([]);
   });
 
@@ -97,9 +81,7 @@ describe('layers', () => {
     const probe = join(SRC, 'core', '__layers_probe__.ts');
     writeFileSync(probe, "import type { X } from '../cli/main.js';\nexport type Y = X;\n");
     try {
-      expect(upwardImports([probe])).toEqual([
-        { file: join('core', '__layers_probe__.ts'), imports: '../cli/main.js', from: 'core', to: 'cli' },
-      ]);
+      expect(upwardImports([probe])).toEqual([{ file: join('core', '__layers_probe__.ts'), imports: '../cli/main.js', from: 'core', to: 'cli' }]);
     } finally {
       rmSync(probe, { force: true });
     }

@@ -32,7 +32,13 @@ let project: string;
 async function sluice(args: string[], env: Record<string, string> = {}) {
   const { SLUICE_DATABASE_URL: _ignored, ...inherited } = process.env;
   try {
-    const r = await promisify(execFile)('npx', ['--no-install', 'sluice', ...args], { cwd: project, encoding: 'utf8', env: { ...inherited, ...env }, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+    const r = await promisify(execFile)('npx', ['--no-install', 'sluice', ...args], {
+      cwd: project,
+      encoding: 'utf8',
+      env: { ...inherited, ...env },
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number | string; stdout?: string; stderr?: string };
@@ -116,33 +122,37 @@ describe('the packed package in a fresh project', () => {
     expect(existsSync(path.join(pkg, 'src'))).toBe(false);
   });
 
-  it('runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision', { timeout: 300_000 }, async () => {
-    expect((await json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05']))[0].state).toBe('PENDING');
-    const items = (await json(['work', 'list'])) as { pipeline: string; state: string }[];
-    expect(items.find((i) => i.pipeline === 'collect')?.state).toBe('WAITING');
+  it(
+    'runs a TS pipeline, then the Python pipeline that waits for it, lands its rows, skips unchanged output and lands a change as a revision',
+    { timeout: 300_000 },
+    async () => {
+      expect((await json(['enqueue', 'app.prepare', '--partition', 'date=2026-01-05']))[0].state).toBe('PENDING');
+      const items = (await json(['work', 'list'])) as { pipeline: string; state: string }[];
+      expect(items.find((i) => i.pipeline === 'collect')?.state).toBe('WAITING');
 
-    const drain = await sluice(['worker', '--drain', '--log-level', 'warn']);
-    expect(drain.code, drain.stderr).toBe(0);
-    expect(readFileSync(path.join(project, 'order.log'), 'utf8')).toBe('prepare 2026-01-05\ncollect 2026-01-05\n');
-    expect(((await json(['work', 'list'])) as { state: string }[]).map((i) => i.state)).toEqual(['COMPLETE', 'COMPLETE']);
+      const drain = await sluice(['worker', '--drain', '--log-level', 'warn']);
+      expect(drain.code, drain.stderr).toBe(0);
+      expect(readFileSync(path.join(project, 'order.log'), 'utf8')).toBe('prepare 2026-01-05\ncollect 2026-01-05\n');
+      expect(((await json(['work', 'list'])) as { state: string }[]).map((i) => i.state)).toEqual(['COMPLETE', 'COMPLETE']);
 
-    const rows = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number; capture_id: string }[];
-    expect(rows.map((r) => [r.symbol, r.close])).toEqual([
-      ['AAPL', 190.5],
-      ['MSFT', 410.25],
-    ]);
+      const rows = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number; capture_id: string }[];
+      expect(rows.map((r) => [r.symbol, r.close])).toEqual([
+        ['AAPL', 190.5],
+        ['MSFT', 410.25],
+      ]);
 
-    const again = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force']);
-    expect(again.runs[0]).toMatchObject({ status: 'skipped', is_revision: false, capture_id: rows[0]!.capture_id });
-    expect(again.runs[0].reason).toMatch(/unchanged/);
+      const again = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force']);
+      expect(again.runs[0]).toMatchObject({ status: 'skipped', is_revision: false, capture_id: rows[0]!.capture_id });
+      expect(again.runs[0].reason).toMatch(/unchanged/);
 
-    const changed = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
-    expect(changed.runs[0]).toMatchObject({ status: 'completed', is_revision: true, row_count: 2 });
-    expect(changed.runs[0].capture_id).not.toBe(rows[0]!.capture_id);
-    const revised = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number }[];
-    expect(revised.map((r) => [r.symbol, r.close])).toEqual([
-      ['AAPL', 381],
-      ['MSFT', 820.5],
-    ]);
-  });
+      const changed = await json(['run', 'app.collect', '--partition', 'date=2026-01-05', '--force'], { SCALE: '2' });
+      expect(changed.runs[0]).toMatchObject({ status: 'completed', is_revision: true, row_count: 2 });
+      expect(changed.runs[0].capture_id).not.toBe(rows[0]!.capture_id);
+      const revised = (await json(['data', 'app', 'prices'])) as { symbol: string; close: number }[];
+      expect(revised.map((r) => [r.symbol, r.close])).toEqual([
+        ['AAPL', 381],
+        ['MSFT', 820.5],
+      ]);
+    },
+  );
 });

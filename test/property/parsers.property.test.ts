@@ -14,7 +14,15 @@ import { SourceError } from '../../src/connectors/errors.js';
 import { FinraParseError, parseFinraFile } from '../../src/domains/finra/parse.js';
 import { FredApiError, FredParseError, parseFredObservations } from '../../src/domains/fred/parse.js';
 import { OutputFileError, readOutputRows } from '../../src/domains/ops/command-output.js';
-import { AlphaVantageError, parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs, PolygonError, PriceParseError, RateLimitedError } from '../../src/domains/prices/parse.js';
+import {
+  AlphaVantageError,
+  parseAlphaVantageDaily,
+  parseDailyCsv,
+  parsePolygonAggs,
+  PolygonError,
+  PriceParseError,
+  RateLimitedError,
+} from '../../src/domains/prices/parse.js';
 import { jsonErrorAt } from '../../src/core/json-location.js';
 import { REPO_ROOT } from '../helpers/process.js';
 
@@ -34,7 +42,9 @@ function damaged(valid: string): fc.Arbitrary<string> {
   const lines = valid.split('\n');
   return fc.oneof(
     fc.nat({ max: valid.length }).map((n) => valid.slice(0, n)),
-    fc.tuple(fc.nat({ max: valid.length - 1 }), fc.string({ minLength: 1, maxLength: 3, unit: 'binary' })).map(([i, s]) => valid.slice(0, i) + s + valid.slice(i + 1)),
+    fc
+      .tuple(fc.nat({ max: valid.length - 1 }), fc.string({ minLength: 1, maxLength: 3, unit: 'binary' }))
+      .map(([i, s]) => valid.slice(0, i) + s + valid.slice(i + 1)),
     fc.nat({ max: lines.length - 1 }).map((i) => lines.filter((_, j) => j !== i).join('\n')),
     fc.nat({ max: lines.length - 1 }).map((i) => [...lines.slice(0, i + 1), ...lines.slice(i)].join('\n')),
     fc.string({ maxLength: 400, unit: 'binary' }),
@@ -51,9 +61,13 @@ async function checkAsync(parse: () => Promise<unknown>, allowed: (abstract new 
     failure = err;
   }
   if (failure !== null) {
-    check(() => {
-      throw failure;
-    }, allowed, where);
+    check(
+      () => {
+        throw failure;
+      },
+      allowed,
+      where,
+    );
   }
 }
 
@@ -76,7 +90,11 @@ describe('parsers on random and truncated input', () => {
   it('FINRA weekly file: FinraParseError naming line and column', () => {
     fc.assert(
       fc.property(damaged(FINRA), (text) => {
-        check(() => parseFinraFile(text, { uri: 'tier1_20251219.csv', weekEnding: '2025-12-19', tier: 'NMS_TIER_1' }), [FinraParseError], () => LINE_COL);
+        check(
+          () => parseFinraFile(text, { uri: 'tier1_20251219.csv', weekEnding: '2025-12-19', tier: 'NMS_TIER_1' }),
+          [FinraParseError],
+          () => LINE_COL,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -85,7 +103,11 @@ describe('parsers on random and truncated input', () => {
   it('daily price CSV: PriceParseError naming the line', () => {
     fc.assert(
       fc.property(damaged(PRICES), (text) => {
-        check(() => parseDailyCsv(text, 'AAPL.csv'), [PriceParseError], () => /line \d+/);
+        check(
+          () => parseDailyCsv(text, 'AAPL.csv'),
+          [PriceParseError],
+          () => /line \d+/,
+        );
       }),
       { numRuns: RUNS },
     );
@@ -94,10 +116,20 @@ describe('parsers on random and truncated input', () => {
   // Invalid JSON: line and column. Well-formed JSON of the wrong shape: `URI: PATH: what`
   // (PATH such as observations[3].value). A vendor's own error answer: it names the URI.
   const jsonWhere = (uri: string) => (e: Error) =>
-    e instanceof SourceError && !(e instanceof RateLimitedError) ? LINE_COL : e instanceof PriceParseError || e instanceof FredParseError ? new RegExp(`^${uri}: [^:]+: \\S`) : new RegExp(uri);
+    e instanceof SourceError && !(e instanceof RateLimitedError)
+      ? LINE_COL
+      : e instanceof PriceParseError || e instanceof FredParseError
+        ? new RegExp(`^${uri}: [^:]+: \\S`)
+        : new RegExp(uri);
   for (const [name, valid, parse, errors, uri] of [
     ['FRED observations JSON', FRED, (t: string) => parseFredObservations(t, 'fred'), [FredParseError, FredApiError, SourceError], 'fred'],
-    ['Alpha Vantage JSON', AV, (t: string) => parseAlphaVantageDaily(t, 'av', 'AAPL'), [PriceParseError, AlphaVantageError, RateLimitedError, SourceError], 'av'],
+    [
+      'Alpha Vantage JSON',
+      AV,
+      (t: string) => parseAlphaVantageDaily(t, 'av', 'AAPL'),
+      [PriceParseError, AlphaVantageError, RateLimitedError, SourceError],
+      'av',
+    ],
     ['Polygon JSON', POLYGON, (t: string) => parsePolygonAggs(t, 'polygon', 'AAPL'), [PriceParseError, PolygonError, SourceError], 'polygon'],
   ] as const) {
     it(`${name}: its own error; invalid JSON names line and column`, () => {
@@ -123,7 +155,11 @@ describe('parsers on random and truncated input', () => {
       await fc.assert(
         fc.asyncProperty(damaged(valid), async (text) => {
           writeFileSync(file, text);
-          await checkAsync(() => readOutputRows(file, format), [OutputFileError], () => (format === 'ndjson' ? /line \d+, column \d+/ : /line \d+/));
+          await checkAsync(
+            () => readOutputRows(file, format),
+            [OutputFileError],
+            () => (format === 'ndjson' ? /line \d+, column \d+/ : /line \d+/),
+          );
         }),
         { numRuns: Math.ceil(RUNS / 2) },
       );

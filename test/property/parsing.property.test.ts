@@ -116,7 +116,10 @@ describe('cron', () => {
     fc.assert(
       fc.property(expr, fc.date({ min: new Date('2020-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }), (e, from) => {
         expect(validateCron(e)).toBe(e);
-        for (const opts of [{ from, timezone: 'America/New_York' }, { from, calendar: XNYS }]) {
+        for (const opts of [
+          { from, timezone: 'America/New_York' },
+          { from, calendar: XNYS },
+        ]) {
           const times = nextFireTimes(e, { ...opts, count: 5 });
           let prev = from.getTime();
           for (const t of times) {
@@ -129,7 +132,10 @@ describe('cron', () => {
     );
   });
   it('random text is accepted or a TimeInputError with a must-rule', () => {
-    const junk = fc.oneof(fc.string({ maxLength: 30 }), fc.array(fc.constantFrom('*', '/', '-', ',', ' ', '1', '5', '60', '99', 'L', '#', '?', 'MON', '@daily', 'x'), { maxLength: 12 }).map((a) => a.join('')));
+    const junk = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.array(fc.constantFrom('*', '/', '-', ',', ' ', '1', '5', '60', '99', 'L', '#', '?', 'MON', '@daily', 'x'), { maxLength: 12 }).map((a) => a.join('')),
+    );
     fc.assert(
       fc.property(junk, (text) => rejectsCleanly(() => validateCron(text), TimeInputError)),
       { numRuns: RUNS },
@@ -138,7 +144,9 @@ describe('cron', () => {
 });
 
 describe('`at` market times and session windows', () => {
-  const at = fc.tuple(fc.constantFrom('open', 'close'), fc.integer({ min: -1440, max: 1440 })).map(([anchor, offsetMinutes]) => ({ anchor, offsetMinutes }) as const);
+  const at = fc
+    .tuple(fc.constantFrom('open', 'close'), fc.integer({ min: -1440, max: 1440 }))
+    .map(([anchor, offsetMinutes]) => ({ anchor, offsetMinutes }) as const);
   it('format and parse are inverse; each fire time is the offset from a real open or close', () => {
     fc.assert(
       fc.property(at, fc.date({ min: new Date('2024-01-01'), max: new Date('2027-06-01'), noInvalidDate: true }), (t, from) => {
@@ -165,15 +173,19 @@ describe('`at` market times and session windows', () => {
   });
   it('interval ticks with window "session" all fall inside XNYS sessions, in order', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 240 }), fc.date({ min: new Date('2025-01-01'), max: new Date('2027-01-01'), noInvalidDate: true }), (minutes, from) => {
-        const ticks = nextIntervalTimes({ everyMs: minutes * 60_000, window: 'session', calendar: XNYS }, from, 10);
-        let prev = from.getTime();
-        for (const t of ticks) {
-          expect(t.getTime()).toBeGreaterThan(prev);
-          expect(isInSession(XNYS, t)).toBe(true);
-          prev = t.getTime();
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 240 }),
+        fc.date({ min: new Date('2025-01-01'), max: new Date('2027-01-01'), noInvalidDate: true }),
+        (minutes, from) => {
+          const ticks = nextIntervalTimes({ everyMs: minutes * 60_000, window: 'session', calendar: XNYS }, from, 10);
+          let prev = from.getTime();
+          for (const t of ticks) {
+            expect(t.getTime()).toBeGreaterThan(prev);
+            expect(isInSession(XNYS, t)).toBe(true);
+            prev = t.getTime();
+          }
+        },
+      ),
       { numRuns: Math.ceil(RUNS / 3) },
     );
   });

@@ -71,7 +71,8 @@ async function runScenario(store: Store, ops: Op[]): Promise<void> {
   // A virtual clock for claims and sweeps: an expiry moves it past every lease (the sweep
   // makes the lost items due at its own "now", so claims must not run behind it).
   let clock = Date.now();
-  const owns = (m: ModelItem | undefined, w: number, attemptId: number) => !!m && m.state === 'RUNNING' && m.owner === worker(w) && m.currentAttempt === attemptId;
+  const owns = (m: ModelItem | undefined, w: number, attemptId: number) =>
+    !!m && m.state === 'RUNNING' && m.owner === worker(w) && m.currentAttempt === attemptId;
 
   for (const [step, o] of ops.entries()) {
     const where = `step ${step} ${JSON.stringify(o)}`;
@@ -102,7 +103,14 @@ async function runScenario(store: Store, ops: Op[]): Promise<void> {
           expect(done, where).toBe(ok);
           if (ok) Object.assign(m, { state: 'COMPLETE', owner: null, currentAttempt: null });
         } else {
-          const after = await store.fail({ itemId: h.itemId, attemptId: h.attemptId, workerId: worker(o.w), error: 'boom', status: 'failed', retryAt: o.retry ? new Date(Date.now() - 1_000) : null });
+          const after = await store.fail({
+            itemId: h.itemId,
+            attemptId: h.attemptId,
+            workerId: worker(o.w),
+            error: 'boom',
+            status: 'failed',
+            retryAt: o.retry ? new Date(Date.now() - 1_000) : null,
+          });
           expect(after !== null, where).toBe(ok);
           if (ok) Object.assign(m, { state: o.retry && m.attempts < MAX_ATTEMPTS ? 'RETRY_WAIT' : 'FAILED', owner: null, currentAttempt: null });
         }
@@ -124,7 +132,10 @@ async function runScenario(store: Store, ops: Op[]): Promise<void> {
       case 'retry': {
         const m = model[o.i]!;
         if (m.state === 'FAILED' || m.state === 'CANCELLED') {
-          expect((await store.retry({ id: m.id })).map((i) => i.id), where).toEqual([m.id]);
+          expect(
+            (await store.retry({ id: m.id })).map((i) => i.id),
+            where,
+          ).toEqual([m.id]);
           Object.assign(m, { state: 'PENDING', attempts: 0 });
         } else {
           await expect(store.retry({ id: m.id }), where).rejects.toBeInstanceOf(TransitionError);
@@ -143,12 +154,22 @@ async function runScenario(store: Store, ops: Op[]): Promise<void> {
     }
     for (const m of model) {
       const item = (await store.getItem(m.id))!;
-      expect({ state: item.state, attempts: item.attempts, lockedBy: item.lockedBy }, `${where}: item ${m.id}`).toEqual({ state: m.state, attempts: m.attempts, lockedBy: m.owner });
+      expect({ state: item.state, attempts: item.attempts, lockedBy: item.lockedBy }, `${where}: item ${m.id}`).toEqual({
+        state: m.state,
+        attempts: m.attempts,
+        lockedBy: m.owner,
+      });
       const attempts = await store.listAttempts(m.id);
       expect(attempts.length, `${where}: attempt rows of ${m.id}`).toBe(m.claims);
       const running = attempts.filter((a) => a.status === 'running');
-      expect(running.map((a) => a.id), `${where}: running attempts of ${m.id}`).toEqual(m.state === 'RUNNING' ? [m.currentAttempt] : []);
-      expect(attempts.map((a) => a.attemptNo).sort((a, b) => a - b), where).toEqual(attempts.map((_, i) => i + 1));
+      expect(
+        running.map((a) => a.id),
+        `${where}: running attempts of ${m.id}`,
+      ).toEqual(m.state === 'RUNNING' ? [m.currentAttempt] : []);
+      expect(
+        attempts.map((a) => a.attemptNo).sort((a, b) => a - b),
+        where,
+      ).toEqual(attempts.map((_, i) => i + 1));
     }
   }
 }

@@ -75,7 +75,12 @@ describe.each(backendsUnderTest())('three worker processes on %s, one SIGKILLed 
       expect(lost).toBeGreaterThanOrEqual(held.length);
       // The work was shared: at least two processes completed items (the restarted one may
       // join after the others have drained the queue on a loaded machine).
-      const workersSeen = new Set((await Promise.all((await db.store.listItems({ limit: ITEMS })).map((i) => db.store.listAttempts(i.id)))).flat().filter((a) => a.status === 'succeeded').map((a) => a.workerId.split(':')[1]));
+      const workersSeen = new Set(
+        (await Promise.all((await db.store.listItems({ limit: ITEMS })).map((i) => db.store.listAttempts(i.id))))
+          .flat()
+          .filter((a) => a.status === 'succeeded')
+          .map((a) => a.workerId.split(':')[1]),
+      );
       expect(workersSeen.size).toBeGreaterThanOrEqual(2);
     } finally {
       await db.dispose();

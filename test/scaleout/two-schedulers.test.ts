@@ -17,7 +17,6 @@ function startScheduler(config: string): ChildProcess {
   return child;
 }
 
-
 describe.each(backendsUnderTest())('two scheduler processes on %s', (backend) => {
   it('fire every tick exactly once, and a standby takes over within the lease when the leader is killed', async () => {
     const db = await openTestDatabase(backend);

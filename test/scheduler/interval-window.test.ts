@@ -36,7 +36,9 @@ const ticksOf = async (app: SluiceApp, name: string) =>
 
 describe('scheduler: every and window session', () => {
   it('every 15m in the session window fires at the open, not before, and stops at the early close', async () => {
-    const app = await appWith([{ name: 'q', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS', window: 'session', overlap: 'allow', partitions: { date: 'session' } }]);
+    const app = await appWith([
+      { name: 'q', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS', window: 'session', overlap: 'allow', partitions: { date: 'session' } },
+    ]);
     const s = app.createScheduler();
     // Walk the day after Thanksgiving 2026 (13:00 close) minute by minute from 09:00 to 16:00 ET.
     for (let t = at('2026-11-27T14:00:00Z').getTime(); t <= at('2026-11-27T21:00:00Z').getTime(); t += 60_000) await s.evaluate(new Date(t));
@@ -50,7 +52,9 @@ describe('scheduler: every and window session', () => {
   });
 
   it('cron */15 9-15 with window session no longer fires at 09:00 or after the early close', async () => {
-    const app = await appWith([{ name: 'c', pipeline: 'ops.noop', cron: '*/15 9-15 * * *', timezone: 'America/New_York', calendar: 'XNYS', window: 'session', overlap: 'allow' }]);
+    const app = await appWith([
+      { name: 'c', pipeline: 'ops.noop', cron: '*/15 9-15 * * *', timezone: 'America/New_York', calendar: 'XNYS', window: 'session', overlap: 'allow' },
+    ]);
     const s = app.createScheduler();
     for (let t = at('2026-12-24T14:00:00Z').getTime(); t <= at('2026-12-24T21:00:00Z').getTime(); t += 5 * 60_000) await s.evaluate(new Date(t));
     // The first pass also records the sessions between this test's real start and 12-24 as
@@ -58,12 +62,28 @@ describe('scheduler: every and window session', () => {
     const ticks = (await ticksOf(app, 'c')).filter((t) => t.outcome === 'fired');
     expect(ticks.every((t) => t.at.startsWith('2026-12-24'))).toBe(true);
     expect(ticks.map((t) => t.at.slice(11, 16))).toEqual([
-      '14:30', '14:45', '15:00', '15:15', '15:30', '15:45', '16:00', '16:15', '16:30', '16:45', '17:00', '17:15', '17:30', '17:45', '18:00',
+      '14:30',
+      '14:45',
+      '15:00',
+      '15:15',
+      '15:30',
+      '15:45',
+      '16:00',
+      '16:15',
+      '16:30',
+      '16:45',
+      '17:00',
+      '17:15',
+      '17:30',
+      '17:45',
+      '18:00',
     ]);
   });
 
   it('interval schedule down over a night: with catch-up and coalesce fires the latest session tick once', async () => {
-    const app = await appWith([{ name: 'q', pipeline: 'ops.noop', every: '30m', calendar: 'XNYS', window: 'session', catchup: '3d', coalesce: true, overlap: 'allow' }]);
+    const app = await appWith([
+      { name: 'q', pipeline: 'ops.noop', every: '30m', calendar: 'XNYS', window: 'session', catchup: '3d', coalesce: true, overlap: 'allow' },
+    ]);
     await app.createScheduler().evaluate(at('2026-11-25T20:30:00Z')); // Wed 15:30 ET: fires 15:30
     // Down until Friday 10:10 ET (Thursday is Thanksgiving): due are Wed 16:00, Fri 09:30, 10:00.
     await app.createScheduler().evaluate(at('2026-11-27T15:10:00Z'));
@@ -80,7 +100,11 @@ describe('scheduler: every and window session', () => {
     await app.createScheduler().evaluate(at('2026-01-05T10:10:00Z'));
     await app.createScheduler().evaluate(at('2026-01-05T12:13:00Z'));
     expect((await ticksOf(app, 'i')).map((t) => `${t.at.slice(11, 16)} ${t.outcome}`)).toEqual([
-      '10:10 fired', '10:40 missed', '11:10 missed', '11:40 missed', '12:10 fired',
+      '10:10 fired',
+      '10:40 missed',
+      '11:10 missed',
+      '11:40 missed',
+      '12:10 fired',
     ]);
   });
 
@@ -93,13 +117,21 @@ describe('scheduler: every and window session', () => {
   });
 
   it('rejects combinations that do not say what fires', async () => {
-    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', cron: '* * * * *' }])).rejects.toThrow(/schedules\[0\] \(x\)\.every.*not be combined with "cron"/);
-    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS' }])).rejects.toThrow(/\.window.*be "session" when "every" has a "calendar"/);
-    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', cron: '* * * * *', window: 'session' }])).rejects.toThrow(/\.calendar.*be given when "window" is used/);
+    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', cron: '* * * * *' }])).rejects.toThrow(
+      /schedules\[0\] \(x\)\.every.*not be combined with "cron"/,
+    );
+    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS' }])).rejects.toThrow(
+      /\.window.*be "session" when "every" has a "calendar"/,
+    );
+    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', cron: '* * * * *', window: 'session' }])).rejects.toThrow(
+      /\.calendar.*be given when "window" is used/,
+    );
     await expect(appWith([{ name: 'x', pipeline: 'ops.noop', cron: '* * * * *', jitter: '1m' }])).rejects.toThrow(/\.jitter.*only be used with "every"/);
     await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', start: 'yesterday' }])).rejects.toThrow(/\.start.*ISO-8601/);
     await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', jitter: '20m' }])).rejects.toThrow(/jitter.*shorter than "every"/);
-    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'open-5m', window: 'session' }])).rejects.toThrow(/\.at.*fall inside the session/);
+    await expect(appWith([{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'open-5m', window: 'session' }])).rejects.toThrow(
+      /\.at.*fall inside the session/,
+    );
     await expect(appWith([{ name: 'x', pipeline: 'ops.noop', every: '15m', window: 'always' as never, calendar: 'XNYS' }])).rejects.toThrow(/window/);
   });
 });
@@ -108,7 +140,9 @@ describe.each(backendsUnderTest())('two schedulers on one %s database, every + w
   it('each interval tick is recorded once and enqueues once, though both evaluate at the same instants', async () => {
     const db = await openTestDatabase(backend);
     dbs.push(db);
-    const schedules: SluiceConfigInput['schedules'] = [{ name: 'q', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS', window: 'session', coalesce: false, catchup: '1d', overlap: 'allow' }];
+    const schedules: SluiceConfigInput['schedules'] = [
+      { name: 'q', pipeline: 'ops.noop', every: '15m', calendar: 'XNYS', window: 'session', coalesce: false, catchup: '1d', overlap: 'allow' },
+    ];
     const a = await appOn(db.url, schedules);
     const b = await appOn(db.url, schedules);
     const sa = a.createScheduler();

@@ -12,7 +12,11 @@ import { definePipeline, type PipelineDefinition } from '../../src/core/pipeline
 const dirs: string[] = [];
 const apps: SluiceApp[] = [];
 
-async function appWith(schedules: SluiceConfigInput['schedules'], extra: Partial<SluiceConfigInput> = {}, pipelines: PipelineDefinition[] = []): Promise<SluiceApp> {
+async function appWith(
+  schedules: SluiceConfigInput['schedules'],
+  extra: Partial<SluiceConfigInput> = {},
+  pipelines: PipelineDefinition[] = [],
+): Promise<SluiceApp> {
   const dir = mkdtempSync(path.join(tmpdir(), 'sluice-sched-'));
   dirs.push(dir);
   const config = parseConfigObject({ database: `sqlite:${path.join(dir, 'q.db')}`, log_level: 'silent', schedules, ...extra });
@@ -32,7 +36,9 @@ const ticksOf = async (app: SluiceApp, name: string) =>
 
 describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
   it('fires a tick once, with its partitions, and records it', async () => {
-    const app = await appWith([{ name: 'hourly', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'UTC', partitions: { date: 'tick', symbols: ['AAPL', 'MSFT'] } }]);
+    const app = await appWith([
+      { name: 'hourly', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'UTC', partitions: { date: 'tick', symbols: ['AAPL', 'MSFT'] } },
+    ]);
     const s = app.createScheduler();
     await s.evaluate(at('2026-01-05T10:00:00.000Z'));
     await s.evaluate(at('2026-01-05T10:00:00.500Z')); // same tick again: nothing new
@@ -126,7 +132,19 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
   });
 
   it('fires a trading-day cron only on XNYS sessions across Thanksgiving week', async () => {
-    const app = await appWith([{ name: 'eod', pipeline: 'ops.noop', cron: '0 17 * * 1-5', timezone: 'America/New_York', calendar: 'XNYS', catchup: true, coalesce: false, overlap: 'allow', partitions: { date: 'session' } }]);
+    const app = await appWith([
+      {
+        name: 'eod',
+        pipeline: 'ops.noop',
+        cron: '0 17 * * 1-5',
+        timezone: 'America/New_York',
+        calendar: 'XNYS',
+        catchup: true,
+        coalesce: false,
+        overlap: 'allow',
+        partitions: { date: 'session' },
+      },
+    ]);
     const s = app.createScheduler();
     await s.evaluate(at('2025-11-21T22:00:00Z')); // Fri 17:00 ET
     await s.evaluate(at('2025-11-29T12:00:00Z'));
@@ -137,7 +155,18 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
   });
 
   it('market-time schedule: close+15m follows the early close and partitions by session date', async () => {
-    const app = await appWith([{ name: 'px', pipeline: 'ops.noop', calendar: 'XNYS', at: 'close+15m', catchup: true, coalesce: false, overlap: 'allow', partitions: { symbols: ['AAPL'] } }]);
+    const app = await appWith([
+      {
+        name: 'px',
+        pipeline: 'ops.noop',
+        calendar: 'XNYS',
+        at: 'close+15m',
+        catchup: true,
+        coalesce: false,
+        overlap: 'allow',
+        partitions: { symbols: ['AAPL'] },
+      },
+    ]);
     const s = app.createScheduler();
     await s.evaluate(at('2025-11-26T21:15:00Z')); // Wed 16:15 ET
     await s.evaluate(at('2025-11-29T00:00:00Z'));
@@ -149,7 +178,13 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
 
   it('lookback_weeks x tiers enqueues every week and tier; an oversized lookback is clamped with a warning', async () => {
     const app = await appWith([
-      { name: 'finra', pipeline: 'ops.noop', cron: '30 10 * * 1', timezone: 'America/New_York', partitions: { lookback_weeks: 2, tier: ['NMS_TIER_1', 'OTC'] } },
+      {
+        name: 'finra',
+        pipeline: 'ops.noop',
+        cron: '30 10 * * 1',
+        timezone: 'America/New_York',
+        partitions: { lookback_weeks: 2, tier: ['NMS_TIER_1', 'OTC'] },
+      },
       { name: 'big', pipeline: 'ops.noop', cron: '30 11 * * 1', timezone: 'America/New_York', partitions: { lookback_weeks: 20 } },
     ]);
     const s = app.createScheduler();
@@ -195,7 +230,10 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
       dependsOn: [{ pipeline: 'test.sched.ingest', auto: true }],
       handler: () => undefined,
     });
-    const app = await appWith([{ name: 'chain', pipeline: 'test.sched.ingest', cron: '0 * * * *', timezone: 'UTC', max_instances: 1, overlap: 'skip' }], {}, [ingest, compute]);
+    const app = await appWith([{ name: 'chain', pipeline: 'test.sched.ingest', cron: '0 * * * *', timezone: 'UTC', max_instances: 1, overlap: 'skip' }], {}, [
+      ingest,
+      compute,
+    ]);
     const s = app.createScheduler();
     await s.evaluate(at('2026-01-05T10:00:00Z'));
     const [tick] = await app.store.listTicks('chain', 1);
@@ -218,12 +256,39 @@ describe('scheduler: ticks, misfires, catch-up, coalesce', () => {
 describe('scheduler config: bad input names the schedule and the field', () => {
   const cases: [string, SluiceConfigInput['schedules'], RegExp][] = [
     ['invalid cron', [{ name: 'x', pipeline: 'ops.noop', cron: '61 * * * *' }], /schedules\[0\] \(x\)\.cron: "61 \* \* \* \*" is invalid: .*minute/],
-    ['unknown time zone', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'Mars/Olympus' }], /schedules\[0\]\.timezone: "Mars\/Olympus" is invalid: must be an IANA time zone/],
-    ['unknown calendar', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', calendar: 'XMARS' }], /schedules\[0\] \(x\)\.calendar: "XMARS" is invalid: .*XNYS/],
-    ['unparsable at', [{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'lunch+5m' }], /schedules\[0\] \(x\)\.at: "lunch\+5m" is invalid: must be open or close/],
-    ['at without calendar', [{ name: 'x', pipeline: 'ops.noop', at: 'close+15m' }], /schedules\[0\] \(x\)\.calendar: missing value is invalid: must be given when "at" is used/],
-    ['unknown pipeline', [{ name: 'x', pipeline: 'ops.nope', cron: '0 * * * *' }], /schedules\[0\] \(x\)\.pipeline: "ops\.nope" is invalid: must name a registered pipeline/],
-    ['duplicate names', [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *' }, { name: 'x', pipeline: 'ops.noop', cron: '5 * * * *' }], /schedules\[1\]\.name: "x" is invalid: must be unique/],
+    [
+      'unknown time zone',
+      [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', timezone: 'Mars/Olympus' }],
+      /schedules\[0\]\.timezone: "Mars\/Olympus" is invalid: must be an IANA time zone/,
+    ],
+    [
+      'unknown calendar',
+      [{ name: 'x', pipeline: 'ops.noop', cron: '0 * * * *', calendar: 'XMARS' }],
+      /schedules\[0\] \(x\)\.calendar: "XMARS" is invalid: .*XNYS/,
+    ],
+    [
+      'unparsable at',
+      [{ name: 'x', pipeline: 'ops.noop', calendar: 'XNYS', at: 'lunch+5m' }],
+      /schedules\[0\] \(x\)\.at: "lunch\+5m" is invalid: must be open or close/,
+    ],
+    [
+      'at without calendar',
+      [{ name: 'x', pipeline: 'ops.noop', at: 'close+15m' }],
+      /schedules\[0\] \(x\)\.calendar: missing value is invalid: must be given when "at" is used/,
+    ],
+    [
+      'unknown pipeline',
+      [{ name: 'x', pipeline: 'ops.nope', cron: '0 * * * *' }],
+      /schedules\[0\] \(x\)\.pipeline: "ops\.nope" is invalid: must name a registered pipeline/,
+    ],
+    [
+      'duplicate names',
+      [
+        { name: 'x', pipeline: 'ops.noop', cron: '0 * * * *' },
+        { name: 'x', pipeline: 'ops.noop', cron: '5 * * * *' },
+      ],
+      /schedules\[1\]\.name: "x" is invalid: must be unique/,
+    ],
   ];
   for (const [label, schedules, message] of cases) {
     it(label, async () => {

@@ -30,7 +30,12 @@ async function waitForUrl(proc: SluiceProcess, timeoutMs = 20_000): Promise<stri
 describe('binding beyond loopback needs a token or --insecure', () => {
   it('sluice start --host 0.0.0.0 and sluice api with api.host "::" and no token refuse, in one line, and serve nothing', async () => {
     env = new TestEnv({ scheduler: { enabled: false } });
-    expectRefused(await env.cli(['start', '--host', '0.0.0.0', '--port', '0']), 'refusing to serve the API on 0.0.0.0 without a token', /set SLUICE_API_TOKEN, bind to 127\.0\.0\.1, or pass --insecure/, 1);
+    expectRefused(
+      await env.cli(['start', '--host', '0.0.0.0', '--port', '0']),
+      'refusing to serve the API on 0.0.0.0 without a token',
+      /set SLUICE_API_TOKEN, bind to 127\.0\.0\.1, or pass --insecure/,
+      1,
+    );
     env.writeConfig({ api: { host: '::', port: 0 } });
     expectRefused(await env.cli(['api']), 'refusing to serve the API on :: without a token', undefined, 1);
     // An empty token is no token.
@@ -60,6 +65,7 @@ describe('binding beyond loopback needs a token or --insecure', () => {
 
   it('what counts as loopback', () => {
     for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', 'api.localhost']) expect(isLoopbackHost(h), h).toBe(true);
-    for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'example.com', 'localhost.example.com', '::ffff:10.0.0.1']) expect(isLoopbackHost(h), h).toBe(false);
+    for (const h of ['0.0.0.0', '::', '10.0.0.5', '192.168.1.2', 'example.com', 'localhost.example.com', '::ffff:10.0.0.1'])
+      expect(isLoopbackHost(h), h).toBe(false);
   });
 });

@@ -54,14 +54,39 @@ describe('REST API cannot make Sluice run a program the config did not name', ()
   });
 
   const refused: [string, unknown, string, RegExp][] = [
-    ['params.argv on a command pipeline', { pipeline: 'test.echo', partition: { who: 'x' }, params: { argv: ['sh', '-c', 'id'] } }, 'params.argv', /must not be present: unknown field/],
-    ['params.env (LD_PRELOAD, PATH)', { pipeline: 'test.echo', partition: { who: 'x' }, params: { env: { LD_PRELOAD: '/tmp/evil.so' } } }, 'params.env', /must not be present: unknown field/],
+    [
+      'params.argv on a command pipeline',
+      { pipeline: 'test.echo', partition: { who: 'x' }, params: { argv: ['sh', '-c', 'id'] } },
+      'params.argv',
+      /must not be present: unknown field/,
+    ],
+    [
+      'params.env (LD_PRELOAD, PATH)',
+      { pipeline: 'test.echo', partition: { who: 'x' }, params: { env: { LD_PRELOAD: '/tmp/evil.so' } } },
+      'params.env',
+      /must not be present: unknown field/,
+    ],
     ['params.cwd', { pipeline: 'test.echo', partition: { who: 'x' }, params: { cwd: '/' } }, 'params.cwd', /must not be present: unknown field/],
-    ['params.command', { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full', command: ['id'] } }, 'params.command', /must not be present: unknown field/],
+    [
+      'params.command',
+      { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full', command: ['id'] } },
+      'params.command',
+      /must not be present: unknown field/,
+    ],
     ['a value posing as an option', { pipeline: 'test.echo', partition: { who: '--version' } }, 'partition.who', /not starting with "-"/],
     ['a value posing as a path out', { pipeline: 'test.echo', partition: { who: '../../etc/passwd' } }, 'partition.who', /without "\/"/],
-    ['a partition key the config did not declare', { pipeline: 'test.echo', partition: { who: 'x', program: 'sh' } }, 'partition.program', /must not be present: unknown field/],
-    ['a params value outside its enum', { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full; id' } }, 'params.label', /one of full, quick/],
+    [
+      'a partition key the config did not declare',
+      { pipeline: 'test.echo', partition: { who: 'x', program: 'sh' } },
+      'partition.program',
+      /must not be present: unknown field/,
+    ],
+    [
+      'a params value outside its enum',
+      { pipeline: 'test.daily', partition: { day: '2026-01-05' }, params: { label: 'full; id' } },
+      'params.label',
+      /one of full, quick/,
+    ],
     ['a placeholder params value left out', { pipeline: 'test.daily', partition: { day: '2026-01-05' } }, 'params.label', /./],
   ];
   it.each(refused)('%s: 400 naming the field, nothing enqueued', async (_name, body, field, rule) => {
@@ -95,7 +120,11 @@ describe('CLI enqueue, backfill and schedules cannot either', () => {
   it('sluice enqueue: ops.command, params.argv/env and option-like values are refused with the field named; the queue stays empty', async () => {
     env = new TestEnv({ pipelines: [ECHO, DAILY] });
     const marker = path.join(env.dir, 'pwned');
-    expectRefused(await env.cli(['enqueue', 'ops.command', '--partition', 'k=x', '--params', JSON.stringify({ argv: ['touch', marker] })]), 'pipeline', /registered pipeline/);
+    expectRefused(
+      await env.cli(['enqueue', 'ops.command', '--partition', 'k=x', '--params', JSON.stringify({ argv: ['touch', marker] })]),
+      'pipeline',
+      /registered pipeline/,
+    );
     expectRefused(await env.cli(['enqueue', 'test.echo', '--partition', 'who=x', '--params', JSON.stringify({ argv: ['touch', marker] })]), 'params.argv');
     expectRefused(await env.cli(['enqueue', 'test.echo', '--partition', 'who=x', '--params', JSON.stringify({ env: { PATH: env.dir } })]), 'params.env');
     expectRefused(await env.cli(['enqueue', 'test.echo', '--partition', 'who=-rf']), 'partition.who', /not starting with "-"/);
@@ -109,7 +138,11 @@ describe('CLI enqueue, backfill and schedules cannot either', () => {
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: 'full', argv: ['id'] })]), 'params.argv');
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: 'full', env: { LD_PRELOAD: 'x' } })]), 'params.env');
     expectRefused(await env.cli([...args, '--params', JSON.stringify({ label: '--exec=id' })]), 'params.label', /one of full, quick/);
-    expectRefused(await env.cli(['backfill', 'test.echo', '--partition-range', 'who=1..3', '--partition', 'extra=-x']), 'partitions[0].extra', /must not be present: unknown field/);
+    expectRefused(
+      await env.cli(['backfill', 'test.echo', '--partition-range', 'who=1..3', '--partition', 'extra=-x']),
+      'partitions[0].extra',
+      /must not be present: unknown field/,
+    );
     expect(env.counts().items).toBe(0);
     // The declared form works: five sessions, one argv value each.
     const ok = await env.cliOk([...args, '--params', JSON.stringify({ label: 'quick' }), '--json']);
@@ -138,24 +171,36 @@ describe('the config itself: placeholders name declared keys, the program is fix
     expect(parse({ domain: 'a', name: 'b', command: ['printf', '%s', '{day}'] })).toThrow(
       /sluice\.config\.json: pipelines\[0\]\.command\[2\]: "\{day\}" is invalid: must name a key declared in this pipeline's "partition" or "params" \(declared: none\)/,
     );
-    expect(parse({ domain: 'a', name: 'b', command: ['printf', '%s', '{day}'], partition: { date: 'date' } })).toThrow(/command\[2\].*\(declared: partition\.date\)/);
+    expect(parse({ domain: 'a', name: 'b', command: ['printf', '%s', '{day}'], partition: { date: 'date' } })).toThrow(
+      /command\[2\].*\(declared: partition\.date\)/,
+    );
   });
   it('the program cannot be a placeholder', () => {
-    expect(parse({ domain: 'a', name: 'b', command: ['{prog}', 'x'], params: { prog: 'text' } })).toThrow(/pipelines\[0\]\.command\[0\]: "\{prog\}" is invalid: must be a fixed program/);
+    expect(parse({ domain: 'a', name: 'b', command: ['{prog}', 'x'], params: { prog: 'text' } })).toThrow(
+      /pipelines\[0\]\.command\[0\]: "\{prog\}" is invalid: must be a fixed program/,
+    );
   });
   it('partition/params/cwd/env without a command are refused, not ignored', () => {
     expect(parse({ domain: 'ops', name: 'sleep', params: { ms: 'integer' } })).toThrow(/pipelines\[0\]\.params: .* is only for command pipelines/);
     expect(parse({ domain: 'ops', name: 'sleep', env: { A: 'b' } })).toThrow(/pipelines\[0\]\.env: .* is only for command pipelines/);
   });
   it('a key declared in both partition and params is refused; {{key}} is a literal', () => {
-    expect(parse({ domain: 'a', name: 'b', command: ['x', '{k}'], partition: { k: 'text' }, params: { k: 'text' } })).toThrow(/pipelines\[0\]\.params\.k: .*must not repeat a partition key/);
+    expect(parse({ domain: 'a', name: 'b', command: ['x', '{k}'], partition: { k: 'text' }, params: { k: 'text' } })).toThrow(
+      /pipelines\[0\]\.params\.k: .*must not repeat a partition key/,
+    );
     expect(parse({ domain: 'a', name: 'b', command: ['printf', '{{k}}'] })).not.toThrow();
   });
 });
 
 describe('substitution and value kinds', () => {
   it('each placeholder becomes exactly one argv entry; {{k}} is literal; the program is never substituted; a missing value fails for good', () => {
-    expect(substituteArgv(['run', '{a}', '--x={a}', '{{a}}', '{b}'], { a: 'two words; $(id)' }, { b: '7' })).toEqual(['run', 'two words; $(id)', '--x={a}', '{a}', '7']);
+    expect(substituteArgv(['run', '{a}', '--x={a}', '{{a}}', '{b}'], { a: 'two words; $(id)' }, { b: '7' })).toEqual([
+      'run',
+      'two words; $(id)',
+      '--x={a}',
+      '{a}',
+      '7',
+    ]);
     expect(substituteArgv(['{a}', 'x'], { a: 'sh' }, {})).toEqual(['{a}', 'x']);
     expect(() => substituteArgv(['run', '{gone}'], {}, {})).toThrow(PermanentError);
   });

@@ -35,7 +35,15 @@ describe('REST file_url stays inside the data roots', () => {
   const enqueue = (fileUrl: string) =>
     h.call('POST', '/api/v1/work/enqueue', {
       // A new partition per call so an accepted one is not a no-op for the next.
-      body: { domain: 'finra.otc_transparency', pipeline: 'ingest_week', partition_key: { week_ending: ['2025-12-19', '2025-12-12', '2025-12-05', '2025-11-28', '2025-11-21', '2025-11-14', '2025-11-07'][week++ % 7], tier: 'NMS_TIER_1' }, params: { file_url: fileUrl } },
+      body: {
+        domain: 'finra.otc_transparency',
+        pipeline: 'ingest_week',
+        partition_key: {
+          week_ending: ['2025-12-19', '2025-12-12', '2025-12-05', '2025-11-28', '2025-11-21', '2025-11-14', '2025-11-07'][week++ % 7],
+          tier: 'NMS_TIER_1',
+        },
+        params: { file_url: fileUrl },
+      },
     });
 
   it.each([
@@ -98,7 +106,11 @@ describe.each(backendsUnderTest())('every query is parameterised (%s)', (backend
     const all = await h.call('GET', '/api/v1/work/pending?state=ALL&limit=100');
     expect(all.body.total).toBe(HOSTILE.length);
     for (const [i, text] of HOSTILE.entries()) {
-      const found = await h.app.store.findItem('ops', 'noop', all.body.items.find((it: { partition: { i: string } }) => it.partition.i === String(i)).partition_key);
+      const found = await h.app.store.findItem(
+        'ops',
+        'noop',
+        all.body.items.find((it: { partition: { i: string } }) => it.partition.i === String(i)).partition_key,
+      );
       expect(found?.partition.n).toBe(text);
     }
     expect(await h.app.store.countItems()).toBe(HOSTILE.length);

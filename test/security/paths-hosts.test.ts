@@ -44,25 +44,91 @@ describe('REST API: paths and hosts from params', () => {
   const enqueue = (body: unknown) => h.call('POST', '/api/v1/work/enqueue', { body });
 
   const refused: [string, unknown, string, RegExp][] = [
-    ['data_dir climbing out with ..', { pipeline: INGEST, partition: WEEK, params: { data_dir: 'data/../../etc' } }, 'params.data_dir', /must not contain "\.\."/],
-    ['data_dir absolute outside the root', { pipeline: INGEST, partition: WEEK, params: { data_dir: '/etc' } }, 'params.data_dir', /must be inside a data root/],
-    ['data_dir through a symlink', { pipeline: INGEST, partition: WEEK, params: { data_dir: 'data/escape' } }, 'params.data_dir', /must not pass through a symbolic link/],
-    ['prices data_dir outside', { pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'AAPL' }, params: { source: 'file', data_dir: '/' } }, 'params.data_dir', /inside a data root/],
-    ['fred data_dir outside', { pipeline: 'fred.ingest_bucket', partition: { date: '2025-12-19', bucket: 'fx' }, params: { source: 'file', data_dir: '/root' } }, 'params.data_dir', /inside a data root/],
-    ['features export_dir outside (a write)', { pipeline: 'features.daily_matrix', partition: { date: '2025-12-19' }, params: { export_dir: '/tmp' } }, 'params.export_dir', /inside a data root/],
-    ['finra base_url on a host not allowed', { pipeline: INGEST, partition: WEEK, params: { base_url: 'http://169.254.169.254/latest/' } }, 'params.base_url', /allowed host \(allowed: none\)/],
-    ['prices base_url on another host', { pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'AAPL' }, params: { source: 'alphavantage', base_url: 'http://127.0.0.1:6379' } }, 'params.base_url', /add "127\.0\.0\.1:6379" to the config's access\.allowed_hosts/],
-    ['fred base_url with another scheme', { pipeline: 'fred.ingest_bucket', partition: { date: '2025-12-19', bucket: 'fx' }, params: { source: 'http', base_url: 'file:///etc/passwd' } }, 'params.base_url', /http\(s\)/],
-    ['a vendor host with credentials', { pipeline: 'fred.ingest_bucket', partition: { date: '2025-12-19', bucket: 'fx' }, params: { source: 'http', base_url: 'https://u:p@api.stlouisfed.org' } }, 'params.base_url', /credentials/],
+    [
+      'data_dir climbing out with ..',
+      { pipeline: INGEST, partition: WEEK, params: { data_dir: 'data/../../etc' } },
+      'params.data_dir',
+      /must not contain "\.\."/,
+    ],
+    [
+      'data_dir absolute outside the root',
+      { pipeline: INGEST, partition: WEEK, params: { data_dir: '/etc' } },
+      'params.data_dir',
+      /must be inside a data root/,
+    ],
+    [
+      'data_dir through a symlink',
+      { pipeline: INGEST, partition: WEEK, params: { data_dir: 'data/escape' } },
+      'params.data_dir',
+      /must not pass through a symbolic link/,
+    ],
+    [
+      'prices data_dir outside',
+      { pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'AAPL' }, params: { source: 'file', data_dir: '/' } },
+      'params.data_dir',
+      /inside a data root/,
+    ],
+    [
+      'fred data_dir outside',
+      { pipeline: 'fred.ingest_bucket', partition: { date: '2025-12-19', bucket: 'fx' }, params: { source: 'file', data_dir: '/root' } },
+      'params.data_dir',
+      /inside a data root/,
+    ],
+    [
+      'features export_dir outside (a write)',
+      { pipeline: 'features.daily_matrix', partition: { date: '2025-12-19' }, params: { export_dir: '/tmp' } },
+      'params.export_dir',
+      /inside a data root/,
+    ],
+    [
+      'finra base_url on a host not allowed',
+      { pipeline: INGEST, partition: WEEK, params: { base_url: 'http://169.254.169.254/latest/' } },
+      'params.base_url',
+      /allowed host \(allowed: none\)/,
+    ],
+    [
+      'prices base_url on another host',
+      {
+        pipeline: 'prices.daily_ohlcv',
+        partition: { date: '2025-12-19', symbol: 'AAPL' },
+        params: { source: 'alphavantage', base_url: 'http://127.0.0.1:6379' },
+      },
+      'params.base_url',
+      /add "127\.0\.0\.1:6379" to the config's access\.allowed_hosts/,
+    ],
+    [
+      'fred base_url with another scheme',
+      { pipeline: 'fred.ingest_bucket', partition: { date: '2025-12-19', bucket: 'fx' }, params: { source: 'http', base_url: 'file:///etc/passwd' } },
+      'params.base_url',
+      /http\(s\)/,
+    ],
+    [
+      'a vendor host with credentials',
+      {
+        pipeline: 'fred.ingest_bucket',
+        partition: { date: '2025-12-19', bucket: 'fx' },
+        params: { source: 'http', base_url: 'https://u:p@api.stlouisfed.org' },
+      },
+      'params.base_url',
+      /credentials/,
+    ],
   ];
   it.each(refused)('%s: 400 naming the field, nothing enqueued', async (_name, body, field, rule) => {
     expectBadRequest(await enqueue(body), field, rule);
     expect(await h.app.store.countItems()).toBe(0);
   });
 
-  it('inside the root, and the vendor\'s own host, are accepted', async () => {
+  it("inside the root, and the vendor's own host, are accepted", async () => {
     expect((await enqueue({ pipeline: INGEST, partition: WEEK, params: { data_dir: 'data' } })).status).toBe(201);
-    expect((await enqueue({ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'AAPL' }, params: { source: 'alphavantage', base_url: 'https://www.alphavantage.co' } })).status).toBe(201);
+    expect(
+      (
+        await enqueue({
+          pipeline: 'prices.daily_ohlcv',
+          partition: { date: '2025-12-19', symbol: 'AAPL' },
+          params: { source: 'alphavantage', base_url: 'https://www.alphavantage.co' },
+        })
+      ).status,
+    ).toBe(201);
     // The ingest item brings its auto downstreams (normalize and the computes) along.
     expect(await h.app.store.countItems({ domain: 'prices' })).toBe(1);
     expect(await h.app.store.countItems({ pipeline: 'ingest_week' })).toBe(1);
@@ -101,14 +167,46 @@ describe('CLI enqueue, backfill, schedules and batch runs', () => {
   it('sluice enqueue and sluice backfill refuse paths and hosts outside the config, naming the field; the queue stays empty', async () => {
     env = new TestEnv();
     const week = 'week_ending=2025-12-19,tier=OTC';
-    expectRefused(await env.cli(['enqueue', INGEST, '--partition', week, '--params', JSON.stringify({ data_dir: outside })]), 'params.data_dir', /inside a data root/);
-    expectRefused(await env.cli(['enqueue', INGEST, '--partition', week, '--params', JSON.stringify({ base_url: 'http://10.0.0.1/' })]), 'params.base_url', /allowed host/);
     expectRefused(
-      await env.cli(['backfill', 'fred.ingest_bucket', '--from', '2025-12-15', '--to', '2025-12-19', '--partition', 'bucket=fx', '--params', JSON.stringify({ source: 'http', base_url: 'http://evil.example' })]),
+      await env.cli(['enqueue', INGEST, '--partition', week, '--params', JSON.stringify({ data_dir: outside })]),
+      'params.data_dir',
+      /inside a data root/,
+    );
+    expectRefused(
+      await env.cli(['enqueue', INGEST, '--partition', week, '--params', JSON.stringify({ base_url: 'http://10.0.0.1/' })]),
       'params.base_url',
       /allowed host/,
     );
-    expectRefused(await env.cli(['backfill', 'features.daily_matrix', '--from', '2025-12-15', '--to', '2025-12-19', '--params', JSON.stringify({ export_dir: '../exports' })]), 'params.export_dir', /\.\./);
+    expectRefused(
+      await env.cli([
+        'backfill',
+        'fred.ingest_bucket',
+        '--from',
+        '2025-12-15',
+        '--to',
+        '2025-12-19',
+        '--partition',
+        'bucket=fx',
+        '--params',
+        JSON.stringify({ source: 'http', base_url: 'http://evil.example' }),
+      ]),
+      'params.base_url',
+      /allowed host/,
+    );
+    expectRefused(
+      await env.cli([
+        'backfill',
+        'features.daily_matrix',
+        '--from',
+        '2025-12-15',
+        '--to',
+        '2025-12-19',
+        '--params',
+        JSON.stringify({ export_dir: '../exports' }),
+      ]),
+      'params.export_dir',
+      /\.\./,
+    );
     expect(env.counts().items).toBe(0);
   });
 
@@ -128,7 +226,15 @@ describe('CLI enqueue, backfill, schedules and batch runs', () => {
     // Allowed by the config: accepted.
     env = new TestEnv({
       access: { allowed_hosts: ['finra.example'] },
-      schedules: [{ name: 'weekly', pipeline: INGEST, cron: '30 10 * * 1', partitions: { lookback_weeks: 1, tier: ['OTC'] }, params: { base_url: 'https://finra.example/otc/' } }],
+      schedules: [
+        {
+          name: 'weekly',
+          pipeline: INGEST,
+          cron: '30 10 * * 1',
+          partitions: { lookback_weeks: 1, tier: ['OTC'] },
+          params: { base_url: 'https://finra.example/otc/' },
+        },
+      ],
     });
     await env.cliOk(['schedule', 'list']);
   });

@@ -48,7 +48,14 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
     expect(await alerts.unfannedEvents(10)).toEqual([]);
     await failOnce(store, item.id, new Date(), 'HTTP 503 from vendor'); // attempt 2 of 2: FAILED
     const [failed] = await alerts.unfannedEvents(10);
-    expect(failed).toMatchObject({ event: 'failed', domain: 'ops', pipeline: 'noop', partitionKey: 'date=2026-11-27', itemId: item.id, error: 'HTTP 503 from vendor' });
+    expect(failed).toMatchObject({
+      event: 'failed',
+      domain: 'ops',
+      pipeline: 'noop',
+      partitionKey: 'date=2026-11-27',
+      itemId: item.id,
+      error: 'HTTP 503 from vendor',
+    });
     await store.retry({ id: item.id });
     await completeOnce(store, item.id);
     const events = await alerts.unfannedEvents(10);
@@ -63,7 +70,8 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
 
   it('schedule_missed: one event for a run of consecutive missed ticks, again after a fired one', async () => {
     const { store, alerts } = await open();
-    const tick = (iso: string, outcome: 'missed' | 'fired') => store.fireTick({ schedule: 's', scheduledAt: new Date(iso), kind: 'cron', outcome, detail: outcome === 'missed' ? 'late' : null, schedulerId: 'x' }, []);
+    const tick = (iso: string, outcome: 'missed' | 'fired') =>
+      store.fireTick({ schedule: 's', scheduledAt: new Date(iso), kind: 'cron', outcome, detail: outcome === 'missed' ? 'late' : null, schedulerId: 'x' }, []);
     await tick('2026-01-05T10:00:00Z', 'missed');
     await tick('2026-01-05T10:15:00Z', 'missed');
     await tick('2026-01-05T10:30:00Z', 'fired');
@@ -79,14 +87,49 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
   it('fan-out is idempotent; each alert gets its oldest pending delivery first, claimed by one dispatcher at a time', async () => {
     const { alerts } = await open();
     for (const k of ['a', 'b', 'c']) {
-      expect(await alerts.insertEvent({ event: 'test', domain: null, pipeline: null, partitionKey: null, itemId: null, schedule: null, error: null, at: new Date(), dedupeKey: k })).toBe(true);
+      expect(
+        await alerts.insertEvent({
+          event: 'test',
+          domain: null,
+          pipeline: null,
+          partitionKey: null,
+          itemId: null,
+          schedule: null,
+          error: null,
+          at: new Date(),
+          dedupeKey: k,
+        }),
+      ).toBe(true);
     }
-    expect(await alerts.insertEvent({ event: 'test', domain: null, pipeline: null, partitionKey: null, itemId: null, schedule: null, error: null, at: new Date(), dedupeKey: 'a' })).toBe(false);
+    expect(
+      await alerts.insertEvent({
+        event: 'test',
+        domain: null,
+        pipeline: null,
+        partitionKey: null,
+        itemId: null,
+        schedule: null,
+        error: null,
+        at: new Date(),
+        dedupeKey: 'a',
+      }),
+    ).toBe(false);
     const events = await alerts.unfannedEvents(10);
-    const deliveries = events.flatMap((e) => [{ eventId: e.id, alert: 'ops' }, { eventId: e.id, alert: 'desk' }]);
+    const deliveries = events.flatMap((e) => [
+      { eventId: e.id, alert: 'ops' },
+      { eventId: e.id, alert: 'desk' },
+    ]);
     const now = new Date();
-    await alerts.fanOut(events.map((e) => e.id), deliveries, now);
-    await alerts.fanOut(events.map((e) => e.id), deliveries, now); // a second dispatcher doing the same
+    await alerts.fanOut(
+      events.map((e) => e.id),
+      deliveries,
+      now,
+    );
+    await alerts.fanOut(
+      events.map((e) => e.id),
+      deliveries,
+      now,
+    ); // a second dispatcher doing the same
     expect(await alerts.unfannedEvents(10)).toEqual([]);
     expect(await alerts.countDeliveries()).toEqual([
       { alert: 'desk', state: 'pending', count: 3 },
@@ -119,7 +162,13 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
 
   it('deadlines: the cursor moves once per sweep; met and missed are stored once, a miss writes one event', async () => {
     const { store, alerts } = await open();
-    const [done, late] = (await store.enqueue([spec({ date: '2026-11-27', symbol: 'AAPL' }), spec({ date: '2026-11-27', symbol: 'MSFT' }), spec({ date: '2026-11-30', symbol: 'AAPL' })])).map((o) => o.item) as [WorkItem, WorkItem];
+    const [done, late] = (
+      await store.enqueue([
+        spec({ date: '2026-11-27', symbol: 'AAPL' }),
+        spec({ date: '2026-11-27', symbol: 'MSFT' }),
+        spec({ date: '2026-11-30', symbol: 'AAPL' }),
+      ])
+    ).map((o) => o.item) as [WorkItem, WorkItem];
     await completeOnce(store, done.id);
     const day = await alerts.itemsOfDay('ops', 'noop', 'date', '2026-11-27');
     expect(day.map((d) => [d.partitionKey, d.state, d.firstCompletedAt !== null])).toEqual([
@@ -143,7 +192,11 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
     // And a re-decision of the same partitions (cursor moved on) writes no second event.
     expect(await alerts.recordDeadlines('ops.noop', t1, new Date(t1.getTime() + 1000), decisions, t1)).toEqual({ moved: true, missed: 0 });
     expect((await alerts.deadlineCursor('ops.noop'))?.toISOString()).toBe('2026-11-27T20:00:06.000Z');
-    const rows = await alerts.deadlinesFor('ops', 'noop', decisions.map((d) => d.partitionKey));
+    const rows = await alerts.deadlinesFor(
+      'ops',
+      'noop',
+      decisions.map((d) => d.partitionKey),
+    );
     expect(rows.map((r) => [r.partitionKey, r.state, r.itemId]).sort()).toEqual([
       ['date=2026-11-27|symbol=AAPL', 'met', done.id],
       ['date=2026-11-27|symbol=IBM', 'missed', null],

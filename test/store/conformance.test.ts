@@ -185,9 +185,7 @@ describe.each(backends)('Store conformance: $name', (backend) => {
 
     it('is idempotent on (domain, pipeline, partition): the original is returned, nothing changes', async () => {
       const original = await enqueueOne({ params: { a: 1 }, priority: 1 });
-      const [again] = await store.enqueue([
-        spec({ params: { a: 2 }, priority: 9, desiredAt: new Date(Date.now() + 86_400_000), maxAttempts: 10 }),
-      ]);
+      const [again] = await store.enqueue([spec({ params: { a: 2 }, priority: 9, desiredAt: new Date(Date.now() + 86_400_000), maxAttempts: 10 })]);
       expect(again!.created).toBe(false);
       expect(again!.item).toEqual(original);
       expect(await store.getItem(original.id)).toEqual(original);
@@ -225,7 +223,7 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(await store.countItems()).toBe(510);
     });
 
-    it('keeps each spec\'s own fields in a batch mixing pipelines, params, priorities and times', async () => {
+    it("keeps each spec's own fields in a batch mixing pipelines, params, priorities and times", async () => {
       const soon = new Date(Date.now() + 60_000);
       const shared = { a: 1 };
       const specs = [
@@ -239,7 +237,16 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(outcomes.every((o) => o.created)).toBe(true);
       for (const [i, o] of outcomes.entries()) {
         const s = specs[i]!;
-        expect(o.item).toMatchObject({ domain: s.domain, pipeline: s.pipeline, partition: s.partition, params: s.params ?? {}, priority: s.priority ?? 0, maxAttempts: s.maxAttempts, backoff: s.backoff, state: 'PENDING' });
+        expect(o.item).toMatchObject({
+          domain: s.domain,
+          pipeline: s.pipeline,
+          partition: s.partition,
+          params: s.params ?? {},
+          priority: s.priority ?? 0,
+          maxAttempts: s.maxAttempts,
+          backoff: s.backoff,
+          state: 'PENDING',
+        });
         expect(await store.getItem(o.item.id)).toEqual(o.item);
       }
       expect(outcomes[1]!.item.desiredAt.getTime()).toBe(soon.getTime());
@@ -404,9 +411,7 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       await store.enqueue(Array.from({ length: 8 }, (_, i) => spec({ pipeline: 'capped', partition: { n: String(i) }, desiredAt: ago(1_000) })));
       const instances: Store[] = [store, h.open(), h.open(), h.open()];
       for (let round = 0; round < 4; round++) {
-        const got = (
-          await Promise.all(instances.map((s, i) => s.claim({ workerId: `w${i}`, limit: 3, leaseMs: LEASE, concurrencyLimits: limits })))
-        ).flat();
+        const got = (await Promise.all(instances.map((s, i) => s.claim({ workerId: `w${i}`, limit: 3, leaseMs: LEASE, concurrencyLimits: limits })))).flat();
         expect(got).toHaveLength(1);
         expect(await store.countItems({ state: 'RUNNING', pipeline: 'capped' })).toBe(1);
         expect(await store.complete([{ itemId: got[0]!.id, attemptId: got[0]!.attemptId, workerId: got[0]!.lockedBy! }])).toEqual([true]);
@@ -495,7 +500,15 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       const c = await claimOne('w1');
       const retryAt = new Date(Date.now() + 30_000);
       const after = await store.fail({ itemId: c.id, attemptId: c.attemptId, workerId: 'w1', error: 'boom', status: 'failed', retryAt, outputTail: 'tail' });
-      expect(after).toMatchObject({ id: created.id, state: 'RETRY_WAIT', lastError: 'boom', lockedBy: null, leaseExpiresAt: null, finishedAt: null, attempts: 1 });
+      expect(after).toMatchObject({
+        id: created.id,
+        state: 'RETRY_WAIT',
+        lastError: 'boom',
+        lockedBy: null,
+        leaseExpiresAt: null,
+        finishedAt: null,
+        attempts: 1,
+      });
       expect(after!.desiredAt.getTime()).toBe(retryAt.getTime());
       expect(await item(created.id)).toEqual(after);
       expect(await store.listAttempts(created.id)).toMatchObject([{ status: 'failed', error: 'boom', outputTail: 'tail' }]);
@@ -1011,7 +1024,9 @@ describe.each(backends)('Store conformance: $name', (backend) => {
     });
 
     it('lists the partitions of one pipeline with their item state, in key order, paged, and counts them', async () => {
-      const [p3, p1, p2] = (await store.enqueue(['3', '1', '2'].map((n) => spec({ partition: { n }, maxAttempts: 1, desiredAt: ago(5_000) })))).map((o) => o.item);
+      const [p3, p1, p2] = (await store.enqueue(['3', '1', '2'].map((n) => spec({ partition: { n }, maxAttempts: 1, desiredAt: ago(5_000) })))).map(
+        (o) => o.item,
+      );
       await store.enqueue([spec({ pipeline: 'other', partition: { n: '1' } }), spec({ domain: 'else', partition: { n: '4' } })]);
       const c1 = await claimOne('w1', { pipelines: ['test.job'] });
       expect(c1.id).toBe(p3!.id);
@@ -1044,7 +1059,11 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       const t0 = Date.now() + 10_000;
       const at = (ms: number) => new Date(t0 + ms);
       const [a, b, c] = (
-        await store.enqueue([spec({ partition: { n: 'a' } }), spec({ pipeline: 'other', partition: { n: 'b' } }), spec({ domain: 'prod', partition: { n: 'c' } })])
+        await store.enqueue([
+          spec({ partition: { n: 'a' } }),
+          spec({ pipeline: 'other', partition: { n: 'b' } }),
+          spec({ domain: 'prod', partition: { n: 'c' } }),
+        ])
       ).map((o) => o.item);
       const a1 = await claimOne('w1', { pipelines: ['test.job'], now: at(0) });
       await store.fail({ itemId: a1.id, attemptId: a1.attemptId, workerId: 'w1', error: 'boom', status: 'failed', retryAt: at(1_000) });
@@ -1056,7 +1075,16 @@ describe.each(backends)('Store conformance: $name', (backend) => {
 
       const recent = await store.listRecentAttempts({ limit: 10 });
       expect(recent.map((r) => r.id)).toEqual([c1.attemptId, a2.attemptId, b1.attemptId, a1.attemptId]);
-      expect(recent[1]).toMatchObject({ itemId: a!.id, attemptNo: 2, status: 'running', workerId: 'w1', domain: 'test', pipeline: 'job', partitionKey: 'n=a', itemState: 'RUNNING' });
+      expect(recent[1]).toMatchObject({
+        itemId: a!.id,
+        attemptNo: 2,
+        status: 'running',
+        workerId: 'w1',
+        domain: 'test',
+        pipeline: 'job',
+        partitionKey: 'n=a',
+        itemState: 'RUNNING',
+      });
       expect(recent[1]!.startedAt.getTime()).toBe(at(2_000).getTime());
       expect(recent[2]).toMatchObject({ itemId: b!.id, status: 'succeeded', result: { rows: 3 }, pipeline: 'other', itemState: 'COMPLETE' });
       expect(recent[3]).toMatchObject({ status: 'failed', error: 'boom', itemState: 'RUNNING' });
@@ -1075,9 +1103,7 @@ describe.each(backends)('Store conformance: $name', (backend) => {
 
     it('counts by state as numbers', async () => {
       await seed();
-      const counts = (await store.countByState()).sort((a, b) =>
-        `${a.domain}.${a.pipeline}.${a.state}`.localeCompare(`${b.domain}.${b.pipeline}.${b.state}`),
-      );
+      const counts = (await store.countByState()).sort((a, b) => `${a.domain}.${a.pipeline}.${a.state}`.localeCompare(`${b.domain}.${b.pipeline}.${b.state}`));
       expect(counts).toEqual([
         { domain: 'finra', pipeline: 'ingest', state: 'PENDING', count: 2 },
         { domain: 'finra', pipeline: 'normalize', state: 'RUNNING', count: 1 },
@@ -1092,7 +1118,14 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(await store.countOutstanding(['finra.ingest'])).toBe(2);
       expect(await store.countOutstanding(['finra.normalize', 'prices.daily'])).toBe(2);
       expect(await store.countOutstanding(['nope.nothing'])).toBe(0);
-      await store.fail({ itemId: running.id, attemptId: running.attemptId, workerId: 'w1', error: 'x', status: 'failed', retryAt: new Date(Date.now() + 60_000) });
+      await store.fail({
+        itemId: running.id,
+        attemptId: running.attemptId,
+        workerId: 'w1',
+        error: 'x',
+        status: 'failed',
+        retryAt: new Date(Date.now() + 60_000),
+      });
       expect(await store.countOutstanding(['finra.normalize'])).toBe(1); // RETRY_WAIT is outstanding
       const c = await claimOne('w1', { pipelines: ['finra.normalize'], now: new Date(Date.now() + 120_000) });
       await store.fail({ itemId: c.id, attemptId: c.attemptId, workerId: 'w1', error: 'x', status: 'failed', retryAt: null });
@@ -1201,4 +1234,3 @@ describe.each(backends)('Store conformance: $name', (backend) => {
     });
   });
 });
-

@@ -71,7 +71,9 @@ describeIfPg('PostgresStore (PostgreSQL only)', () => {
       expect(now.rows).toHaveLength(1);
     });
     const before = wakes;
-    await other.enqueue([{ domain: 'd', pipeline: 'p', partition: { n: '1' }, maxAttempts: 1, backoff: { baseDelayMs: 1, factor: 1, maxDelayMs: 1, jitter: 0 } }]);
+    await other.enqueue([
+      { domain: 'd', pipeline: 'p', partition: { n: '1' }, maxAttempts: 1, backoff: { baseDelayMs: 1, factor: 1, maxDelayMs: 1, jitter: 0 } },
+    ]);
     await vi.waitFor(() => expect(wakes).toBeGreaterThan(before), { timeout: 2_000, interval: 5 });
   });
 
@@ -86,7 +88,16 @@ describeIfPg('PostgresStore (PostgreSQL only)', () => {
       [far],
     );
     const backoff = { baseDelayMs: 1, factor: 1, maxDelayMs: 1, jitter: 0 };
-    await store.enqueue(Array.from({ length: 5 }, (_, i) => ({ domain: 'd', pipeline: 'p', partition: { n: String(i) }, maxAttempts: 1, backoff, desiredAt: new Date(Date.now() - 1_000) })));
+    await store.enqueue(
+      Array.from({ length: 5 }, (_, i) => ({
+        domain: 'd',
+        pipeline: 'p',
+        partition: { n: String(i) },
+        maxAttempts: 1,
+        backoff,
+        desiredAt: new Date(Date.now() - 1_000),
+      })),
+    );
 
     const sql = pgStatements(db.schema);
     const client = await store.pool.connect();

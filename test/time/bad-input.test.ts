@@ -24,7 +24,7 @@ function caught(fn: () => unknown): TimeInputError {
 const from = new Date('2026-01-01T00:00:00Z');
 
 describe('invalid cron', () => {
-  it('names the expression and uses croner\'s reason, plus the valid range', () => {
+  it("names the expression and uses croner's reason, plus the valid range", () => {
     const e = caught(() => validateCron('61 * * * *'));
     expect(e).toMatchObject({ field: 'cron', value: '61 * * * *' });
     expect(e.message).toBe('cron "61 * * * *": must be a valid cron expression: Invalid value for minute: 61 (minute must be 0-59)');
@@ -58,9 +58,7 @@ describe('unknown time zone', () => {
     const e = caught(() => validateTimezone('America/New_Yrok'));
     expect(e).toMatchObject({ field: 'timezone', value: 'America/New_Yrok' });
     expect(e.message).toMatch(/^timezone "America\/New_Yrok": must be a known IANA time zone/);
-    expect(caught(() => nextFireTimes('0 1 * * *', { timezone: 'Mars/Olympus', from, count: 1 })).value).toBe(
-      'Mars/Olympus',
-    );
+    expect(caught(() => nextFireTimes('0 1 * * *', { timezone: 'Mars/Olympus', from, count: 1 })).value).toBe('Mars/Olympus');
   });
 
   it('accepts real zones', () => {

@@ -13,23 +13,13 @@ describe('DST policy (project contract, New York 2026)', () => {
     const fires = nextFireTimes('30 2 * * *', { timezone: NY, from: new Date('2026-03-06T12:00:00Z'), count: 4 });
     expect(iso(onLocalDay(fires, '2026-03-08'))).toEqual(['2026-03-08T07:00:00.000Z']);
     // Neighbouring days keep 02:30 local: EST before, EDT after.
-    expect(iso(fires)).toEqual([
-      '2026-03-07T07:30:00.000Z',
-      '2026-03-08T07:00:00.000Z',
-      '2026-03-09T06:30:00.000Z',
-      '2026-03-10T06:30:00.000Z',
-    ]);
+    expect(iso(fires)).toEqual(['2026-03-07T07:30:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
   });
 
   it('fall back: "30 1 * * *" fires exactly once on 2026-11-01, at the first 01:30 (EDT)', () => {
     const fires = nextFireTimes('30 1 * * *', { timezone: NY, from: new Date('2026-10-30T12:00:00Z'), count: 4 });
     expect(iso(onLocalDay(fires, '2026-11-01'))).toEqual(['2026-11-01T05:30:00.000Z']);
-    expect(iso(fires)).toEqual([
-      '2026-10-31T05:30:00.000Z',
-      '2026-11-01T05:30:00.000Z',
-      '2026-11-02T06:30:00.000Z',
-      '2026-11-03T06:30:00.000Z',
-    ]);
+    expect(iso(fires)).toEqual(['2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z', '2026-11-03T06:30:00.000Z']);
   });
 
   it('starting inside the repeated hour does not fire the second 01:30 again', () => {
@@ -85,49 +75,28 @@ describe('DST policy (project contract, New York 2026)', () => {
       to: new Date('2026-03-08T08:00:00Z'), // 04:00 EDT
     });
     // 01:30 EST, then 02:00/02:30 (gap) and 03:00 all land on 07:00Z once, then 03:30, 04:00.
-    expect(iso(fires)).toEqual([
-      '2026-03-08T06:30:00.000Z',
-      '2026-03-08T07:00:00.000Z',
-      '2026-03-08T07:30:00.000Z',
-      '2026-03-08T08:00:00.000Z',
-    ]);
+    expect(iso(fires)).toEqual(['2026-03-08T06:30:00.000Z', '2026-03-08T07:00:00.000Z', '2026-03-08T07:30:00.000Z', '2026-03-08T08:00:00.000Z']);
   });
 
   it('returns times strictly after `from`', () => {
     const from = new Date('2026-03-09T14:00:00Z'); // exactly 10:00 EDT, a fire time
-    expect(nextFireTimes('0 10 * * 1-5', { timezone: NY, from, count: 1 })[0]?.toISOString()).toBe(
-      '2026-03-10T14:00:00.000Z',
-    );
+    expect(nextFireTimes('0 10 * * 1-5', { timezone: NY, from, count: 1 })[0]?.toISOString()).toBe('2026-03-10T14:00:00.000Z');
   });
 });
 
 describe('croner baseline (what the wrapper builds on)', () => {
-  const croner = (expr: string, from: string, n: number) =>
-    iso(new Cron(expr, { timezone: NY, paused: true }).nextRuns(n, new Date(from)));
+  const croner = (expr: string, from: string, n: number) => iso(new Cron(expr, { timezone: NY, paused: true }).nextRuns(n, new Date(from)));
 
   it('croner already follows the policy for single-value (fixed-time) jobs', () => {
-    expect(croner('30 2 * * *', '2026-03-07T12:00:00Z', 2)).toEqual([
-      '2026-03-08T07:00:00.000Z',
-      '2026-03-09T06:30:00.000Z',
-    ]);
-    expect(croner('30 1 * * *', '2026-10-31T12:00:00Z', 2)).toEqual([
-      '2026-11-01T05:30:00.000Z',
-      '2026-11-02T06:30:00.000Z',
-    ]);
+    expect(croner('30 2 * * *', '2026-03-07T12:00:00Z', 2)).toEqual(['2026-03-08T07:00:00.000Z', '2026-03-09T06:30:00.000Z']);
+    expect(croner('30 1 * * *', '2026-10-31T12:00:00Z', 2)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-02T06:30:00.000Z']);
   });
 
   it('croner treats lists/ranges as interval jobs: skips the gap, doubles the overlap (we correct this)', () => {
     // No 02:30 fire at all on 2026-03-08.
-    expect(croner('30 2,14 * * *', '2026-03-08T00:00:00Z', 2)).toEqual([
-      '2026-03-08T18:30:00.000Z',
-      '2026-03-09T06:30:00.000Z',
-    ]);
+    expect(croner('30 2,14 * * *', '2026-03-08T00:00:00Z', 2)).toEqual(['2026-03-08T18:30:00.000Z', '2026-03-09T06:30:00.000Z']);
     // 01:30 fires twice (EDT and EST).
-    expect(croner('30 1-2 * * *', '2026-11-01T00:00:00Z', 3)).toEqual([
-      '2026-11-01T05:30:00.000Z',
-      '2026-11-01T06:30:00.000Z',
-      '2026-11-01T07:30:00.000Z',
-    ]);
+    expect(croner('30 1-2 * * *', '2026-11-01T00:00:00Z', 3)).toEqual(['2026-11-01T05:30:00.000Z', '2026-11-01T06:30:00.000Z', '2026-11-01T07:30:00.000Z']);
   });
 
   it('the wrapper equals croner for fixed-time jobs over a year, in zones with and without DST', () => {

@@ -12,12 +12,7 @@ import {
 
 describe('week_ending partitions', () => {
   it('lists every Friday in an inclusive range', () => {
-    expect(weekEndingFridays('2025-11-28', '2025-12-19')).toEqual([
-      '2025-11-28',
-      '2025-12-05',
-      '2025-12-12',
-      '2025-12-19',
-    ]);
+    expect(weekEndingFridays('2025-11-28', '2025-12-19')).toEqual(['2025-11-28', '2025-12-05', '2025-12-12', '2025-12-19']);
     expect(weekEndingFridays('2025-11-29', '2025-12-18')).toEqual(['2025-12-05', '2025-12-12']);
     expect(weekEndingFridays('2025-12-15', '2025-12-18')).toEqual([]); // Mon-Thu: no Friday
   });

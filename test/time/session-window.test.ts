@@ -27,10 +27,18 @@ describe('cron with window "session"', () => {
     const { from, to } = day('2026-12-24T00:00:00-05:00', '2026-12-28T23:00:00-05:00');
     const times = local(fireTimesBetween('0 * * * *', { timezone: NY, calendar: XNYS, window: 'session', from, to }));
     expect(times).toEqual([
-      '2026-12-24T10:00:00-05:00', '2026-12-24T11:00:00-05:00', '2026-12-24T12:00:00-05:00', '2026-12-24T13:00:00-05:00',
+      '2026-12-24T10:00:00-05:00',
+      '2026-12-24T11:00:00-05:00',
+      '2026-12-24T12:00:00-05:00',
+      '2026-12-24T13:00:00-05:00',
       // 12-25 is a holiday, 12-26/27 a weekend
-      '2026-12-28T10:00:00-05:00', '2026-12-28T11:00:00-05:00', '2026-12-28T12:00:00-05:00', '2026-12-28T13:00:00-05:00',
-      '2026-12-28T14:00:00-05:00', '2026-12-28T15:00:00-05:00', '2026-12-28T16:00:00-05:00',
+      '2026-12-28T10:00:00-05:00',
+      '2026-12-28T11:00:00-05:00',
+      '2026-12-28T12:00:00-05:00',
+      '2026-12-28T13:00:00-05:00',
+      '2026-12-28T14:00:00-05:00',
+      '2026-12-28T15:00:00-05:00',
+      '2026-12-28T16:00:00-05:00',
     ]);
   });
 
@@ -40,13 +48,19 @@ describe('cron with window "session"', () => {
   });
 
   it('a UTC cron follows the real open across DST: 14:30Z before, 13:30Z on 2026-03-09', () => {
-    const firstOf = (d: string) => nextFireTimes('*/30 * * * *', { timezone: 'UTC', calendar: XNYS, window: 'session', from: new Date(`${d}T00:00:00Z`), count: 1 })[0]!.toISOString();
+    const firstOf = (d: string) =>
+      nextFireTimes('*/30 * * * *', { timezone: 'UTC', calendar: XNYS, window: 'session', from: new Date(`${d}T00:00:00Z`), count: 1 })[0]!.toISOString();
     expect(firstOf('2026-03-06')).toBe('2026-03-06T14:30:00.000Z');
     expect(firstOf('2026-03-09')).toBe('2026-03-09T13:30:00.000Z');
     // And back after the fall-back on 2026-11-01: Friday 13:30Z, Monday 14:30Z.
     expect(firstOf('2026-10-30')).toBe('2026-10-30T13:30:00.000Z');
     expect(firstOf('2026-11-02')).toBe('2026-11-02T14:30:00.000Z');
-    const last = fireTimesBetween('*/30 * * * *', { timezone: 'UTC', calendar: XNYS, window: 'session', ...day('2026-11-02T00:00:00Z', '2026-11-02T23:59:00Z') }).at(-1);
+    const last = fireTimesBetween('*/30 * * * *', {
+      timezone: 'UTC',
+      calendar: XNYS,
+      window: 'session',
+      ...day('2026-11-02T00:00:00Z', '2026-11-02T23:59:00Z'),
+    }).at(-1);
     expect(last?.toISOString()).toBe('2026-11-02T21:00:00.000Z'); // 16:00 EST
   });
 
@@ -60,7 +74,12 @@ describe('cron with window "session"', () => {
 
 describe('every (interval triggers)', () => {
   it('with window session: anchored at each open, up to and including the close', () => {
-    const times = intervalTimesBetween({ everyMs: 15 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-11-25T00:00:00-05:00'), new Date('2026-11-30T10:00:00-05:00'), 1000);
+    const times = intervalTimesBetween(
+      { everyMs: 15 * 60_000, window: 'session', calendar: XNYS },
+      new Date('2026-11-25T00:00:00-05:00'),
+      new Date('2026-11-30T10:00:00-05:00'),
+      1000,
+    );
     const byDay = new Map<string, string[]>();
     for (const t of local(times)) byDay.set(t.slice(0, 10), [...(byDay.get(t.slice(0, 10)) ?? []), t.slice(11, 16)]);
     expect([...byDay.keys()]).toEqual(['2026-11-25', '2026-11-27', '2026-11-30']); // 26th Thanksgiving, weekend
@@ -73,18 +92,26 @@ describe('every (interval triggers)', () => {
   it('with window session, an interval that does not divide the session stops before the close', () => {
     const times = local(nextIntervalTimes({ everyMs: 90 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-12-24T00:00:00-05:00'), 6));
     expect(times).toEqual([
-      '2026-12-24T09:30:00-05:00', '2026-12-24T11:00:00-05:00', '2026-12-24T12:30:00-05:00',
-      '2026-12-28T09:30:00-05:00', '2026-12-28T11:00:00-05:00', '2026-12-28T12:30:00-05:00',
+      '2026-12-24T09:30:00-05:00',
+      '2026-12-24T11:00:00-05:00',
+      '2026-12-24T12:30:00-05:00',
+      '2026-12-28T09:30:00-05:00',
+      '2026-12-28T11:00:00-05:00',
+      '2026-12-28T12:30:00-05:00',
     ]);
   });
 
   it('with window session across DST: anchored at 09:30 local each day (15:30 EST = 20:30Z is the last hourly tick), then 13:30Z', () => {
-    const times = nextIntervalTimes({ everyMs: 60 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-03-06T20:00:00Z'), 3).map((d) => d.toISOString());
+    const times = nextIntervalTimes({ everyMs: 60 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-03-06T20:00:00Z'), 3).map((d) =>
+      d.toISOString(),
+    );
     expect(times).toEqual(['2026-03-06T20:30:00.000Z', '2026-03-09T13:30:00.000Z', '2026-03-09T14:30:00.000Z']);
   });
 
   it('with window session across the fall-back: 13:30Z on Friday 2026-10-30 (EDT), 14:30Z on Monday 2026-11-02 (EST)', () => {
-    const times = nextIntervalTimes({ everyMs: 60 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-10-30T19:00:00Z'), 4).map((d) => d.toISOString());
+    const times = nextIntervalTimes({ everyMs: 60 * 60_000, window: 'session', calendar: XNYS }, new Date('2026-10-30T19:00:00Z'), 4).map((d) =>
+      d.toISOString(),
+    );
     // 15:30 EDT = 19:30Z is Friday's last hourly tick; Monday's first is 09:30 EST = 14:30Z.
     expect(times).toEqual(['2026-10-30T19:30:00.000Z', '2026-11-02T14:30:00.000Z', '2026-11-02T15:30:00.000Z', '2026-11-02T16:30:00.000Z']);
   });
@@ -92,12 +119,17 @@ describe('every (interval triggers)', () => {
   it('without a window: aligned to the UTC epoch by default, or to start', () => {
     const iso = (ds: Date[]) => ds.map((d) => d.toISOString());
     expect(iso(nextIntervalTimes({ everyMs: 15 * 60_000 }, new Date('2026-01-05T10:07:00Z'), 3))).toEqual([
-      '2026-01-05T10:15:00.000Z', '2026-01-05T10:30:00.000Z', '2026-01-05T10:45:00.000Z',
+      '2026-01-05T10:15:00.000Z',
+      '2026-01-05T10:30:00.000Z',
+      '2026-01-05T10:45:00.000Z',
     ]);
     // Elapsed time knows no DST: 1h fires 25 times on the New York fall-back day.
     expect(intervalTimesBetween({ everyMs: 3_600_000 }, new Date('2026-11-01T04:00:00Z'), new Date('2026-11-02T05:00:00Z'), 100)).toHaveLength(25);
     const start = new Date('2026-01-05T10:07:30Z');
-    expect(iso(nextIntervalTimes({ everyMs: 10 * 60_000, start }, new Date('2026-01-01T00:00:00Z'), 2))).toEqual(['2026-01-05T10:07:30.000Z', '2026-01-05T10:17:30.000Z']);
+    expect(iso(nextIntervalTimes({ everyMs: 10 * 60_000, start }, new Date('2026-01-01T00:00:00Z'), 2))).toEqual([
+      '2026-01-05T10:07:30.000Z',
+      '2026-01-05T10:17:30.000Z',
+    ]);
     expect(iso(nextIntervalTimes({ everyMs: 10 * 60_000, start }, new Date('2026-01-05T10:17:30Z'), 1))).toEqual(['2026-01-05T10:27:30.000Z']);
   });
 

@@ -10,9 +10,7 @@ interface FixtureYear {
   closures: Record<string, string>;
   early_closes: string[];
 }
-const fixture = JSON.parse(
-  readFileSync(new URL('./fixtures/nyse-holidays-2015-2027.json', import.meta.url), 'utf8'),
-) as { years: Record<string, FixtureYear> };
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/nyse-holidays-2015-2027.json', import.meta.url), 'utf8')) as { years: Record<string, FixtureYear> };
 
 const xnys = getCalendar('XNYS');
 
@@ -162,12 +160,7 @@ describe('overrides and registry', () => {
     const cal = getCalendar('XNYS', { adhoc_closures: ['2027-03-10'] });
     expect(cal.isSession('2027-03-10')).toBe(false);
     expect(cal.nextSession('2027-03-09')).toBe('2027-03-11');
-    expect(cal.sessions('2027-03-08', '2027-03-12').map((s) => s.date)).toEqual([
-      '2027-03-08',
-      '2027-03-09',
-      '2027-03-11',
-      '2027-03-12',
-    ]);
+    expect(cal.sessions('2027-03-08', '2027-03-12').map((s) => s.date)).toEqual(['2027-03-08', '2027-03-09', '2027-03-11', '2027-03-12']);
     expect(getCalendar('XNYS').isSession('2027-03-10')).toBe(true);
   });
 
@@ -181,9 +174,7 @@ describe('overrides and registry', () => {
     expect(() => getCalendar('XNYS', { early_closes: [{ date: '2027-03-13', close: '13:00' }] })).toThrow(
       /early_closes\[0\]\.date "2027-03-13": must be a XNYS session \(2027-03-13 is closed: weekend\)/,
     );
-    expect(() => getCalendar('XNYS', { early_closes: [{ date: '2027-03-10', close: '17:00' }] })).toThrow(
-      /early_closes\[0\]\.close/,
-    );
+    expect(() => getCalendar('XNYS', { early_closes: [{ date: '2027-03-10', close: '17:00' }] })).toThrow(/early_closes\[0\]\.close/);
     expect(() => getCalendar('XNYS', { adhoc_closures: ['2027-02-30'] })).toThrow(/adhoc_closures\[0\]/);
   });
 

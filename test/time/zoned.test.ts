@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatZonedIso,
-  instantToZonedParts,
-  zonedDate,
-  zonedDateTimeToInstant,
-} from '../../src/time/zoned.js';
+import { formatZonedIso, instantToZonedParts, zonedDate, zonedDateTimeToInstant } from '../../src/time/zoned.js';
 import { addDays, dayOfWeek, parseDate } from '../../src/time/civil-date.js';
 import { TimeInputError } from '../../src/time/errors.js';
 
@@ -34,9 +29,7 @@ describe('zonedDateTimeToInstant', () => {
 
   it('handles a southern-hemisphere zone and a half-hour zone', () => {
     // Sydney: DST ends 2026-04-05 03:00 AEDT -> 02:00 AEST, so 02:30 happens twice.
-    expect(zonedDateTimeToInstant('2026-04-05', '02:30', 'Australia/Sydney').toISOString()).toBe(
-      '2026-04-04T15:30:00.000Z',
-    );
+    expect(zonedDateTimeToInstant('2026-04-05', '02:30', 'Australia/Sydney').toISOString()).toBe('2026-04-04T15:30:00.000Z');
     expect(zonedDateTimeToInstant('2026-06-01', '12:00', 'Asia/Kolkata').toISOString()).toBe('2026-06-01T06:30:00.000Z');
   });
 

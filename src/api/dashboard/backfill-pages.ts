@@ -36,7 +36,12 @@ export function rangeText(b: BackfillStatusJson): string {
   const r = b.request as { from?: string; to?: string; partitionRange?: string; fanned_out?: Record<string, string>[] };
   const range = r.partitionRange ?? `${r.from ?? '?'}..${r.to ?? '?'}`;
   const fixed = (r.fanned_out ?? []).filter((f) => Object.keys(f).length > 0);
-  return fixed.length ? `${range} × ${fixed.length} (${fixed.map((f) => Object.values(f).join('/')).slice(0, 4).join(', ')}${fixed.length > 4 ? ', …' : ''})` : range;
+  return fixed.length
+    ? `${range} × ${fixed.length} (${fixed
+        .map((f) => Object.values(f).join('/'))
+        .slice(0, 4)
+        .join(', ')}${fixed.length > 4 ? ', …' : ''})`
+    : range;
 }
 
 export function backfillBody(b: BackfillStatusJson): SafeHtml {
@@ -52,6 +57,7 @@ export function backfillBody(b: BackfillStatusJson): SafeHtml {
 
 export function countRows(b: BackfillStatusJson): SafeHtml {
   return html`${(['requested', 'downstream'] as const).map(
-    (part) => html`<tr data-part="${part}"><th>${part === 'requested' ? b.pipeline : 'downstream'}</th>${WORK_STATES.map((s) => html`<td class="num" data-state="${s}">${b.progress[part][s]}</td>`)}</tr>`,
+    (part) =>
+      html`<tr data-part="${part}"><th>${part === 'requested' ? b.pipeline : 'downstream'}</th>${WORK_STATES.map((s) => html`<td class="num" data-state="${s}">${b.progress[part][s]}</td>`)}</tr>`,
   )}`;
 }

@@ -33,7 +33,10 @@ export function manifestBody(entries: ManifestEntry[], domain: string | undefine
   // week × tier stages (ingest, normalize) would otherwise show each other as missing.
   const byDomain = new Map<string, ManifestEntry[]>();
   for (const e of entries) {
-    const shape = `${e.domain}\u0000${e.partition_key.split('|').map((pair) => pair.split('=')[0]).join(' × ')}`;
+    const shape = `${e.domain}\u0000${e.partition_key
+      .split('|')
+      .map((pair) => pair.split('=')[0])
+      .join(' × ')}`;
     byDomain.set(shape, [...(byDomain.get(shape) ?? []), e]);
   }
   return html`<h1>Readiness <span class="sub">latest capture per (domain, partition, stage)</span></h1>
@@ -81,7 +84,9 @@ ${dataNav('captures', v.domain)}
 <label>stage<input name="stage" value="${v.stage ?? ''}" placeholder="ingest"></label><button type="submit">Apply</button></form>
 <section class="panel"><p class="sub">${v.captures.length} captures, newest first. A revision is a capture that restates an earlier one of the same partition and stage.</p>
 <table id="captures"><thead><tr><th>captured</th><th>capture</th><th>partition</th><th>stage · dataset</th><th>status</th><th class="num">rows</th><th>hash</th><th>revision</th><th>anomalies</th><th></th></tr></thead><tbody>${
-    newest.length === 0 ? html`<tr><td class="empty" colspan="10">No captures match.</td></tr>` : newest.map((c) => captureRow(c, anomaliesOf.get(c.capture_id) ?? []))
+    newest.length === 0
+      ? html`<tr><td class="empty" colspan="10">No captures match.</td></tr>`
+      : newest.map((c) => captureRow(c, anomaliesOf.get(c.capture_id) ?? []))
   }</tbody></table></section>`;
 }
 
@@ -121,7 +126,13 @@ ${dataNav('captures', d.domain)}
       : html`<table><thead><tr><th>key</th><th>column</th><th>before</th><th>after</th></tr></thead><tbody>${d.changed.map((c) =>
           c.columns.map(
             (col, i) =>
-              html`<tr>${i === 0 ? html`<td class="key" rowspan="${c.columns.length}">${Object.entries(c.key).map(([k, v]) => `${k}=${String(v)}`).join(' · ')}</td>` : ''}<td>${col}</td><td class="before">${cell(c.before[col])}</td><td class="after">${cell(c.after[col])}</td></tr>`,
+              html`<tr>${
+                i === 0
+                  ? html`<td class="key" rowspan="${c.columns.length}">${Object.entries(c.key)
+                      .map(([k, v]) => `${k}=${String(v)}`)
+                      .join(' · ')}</td>`
+                  : ''
+              }<td>${col}</td><td class="before">${cell(c.before[col])}</td><td class="after">${cell(c.after[col])}</td></tr>`,
           ),
         )}</tbody></table>`
   }</section>
@@ -134,7 +145,9 @@ const cell = (v: unknown) => (v === null || v === undefined ? html`<span class="
 // ---------------------------------------------------------------- datasets and as-of reads
 
 export function dataIndexBody(published: Record<string, Record<string, Dataset>>): SafeHtml {
-  return html`<h1>Datasets</h1>${dataNav('data')}<section class="panel"><table><thead><tr><th>domain</th><th>dataset</th><th>primary key</th><th></th></tr></thead><tbody>${Object.entries(published).flatMap(([domain, sets]) =>
+  return html`<h1>Datasets</h1>${dataNav('data')}<section class="panel"><table><thead><tr><th>domain</th><th>dataset</th><th>primary key</th><th></th></tr></thead><tbody>${Object.entries(
+    published,
+  ).flatMap(([domain, sets]) =>
     Object.values(sets).map(
       (ds) =>
         html`<tr><td>${domain}</td><td><a href="/data/${encodeURIComponent(domain)}/${encodeURIComponent(ds.name)}">${ds.name}</a></td><td class="mono">${ds.primaryKey.join(', ')}</td><td><a href="/captures?${q({ domain })}">captures</a> · <a href="/manifest?${q({ domain })}">readiness</a></td></tr>`,
@@ -156,6 +169,8 @@ ${filterKeys.map((k) => html`<label>${k}<input name="${k}" value="${v.filters[k]
 <button type="submit">Read</button> <a href="/data/${encodeURIComponent(ds.domain)}/${encodeURIComponent(ds.name)}">latest</a></form>
 <section class="panel"><p class="sub" id="row-count">${v.rows.length} rows${v.rows.length > shown.length ? ` (showing the first ${shown.length}; narrow with the filters or use GET /api/v1/data)` : ''}</p>
 <table id="rows"><thead><tr>${names.map((n) => html`<th>${n}</th>`)}<th>capture</th></tr></thead><tbody>${
-    shown.length === 0 ? html`<tr><td class="empty" colspan="${names.length + 1}">No rows.</td></tr>` : shown.map((r) => html`<tr>${names.map((n) => html`<td>${cell(r[n])}</td>`)}<td class="mono">${cell(r.capture_id)}</td></tr>`)
+    shown.length === 0
+      ? html`<tr><td class="empty" colspan="${names.length + 1}">No rows.</td></tr>`
+      : shown.map((r) => html`<tr>${names.map((n) => html`<td>${cell(r[n])}</td>`)}<td class="mono">${cell(r.capture_id)}</td></tr>`)
   }</tbody></table></section>`;
 }

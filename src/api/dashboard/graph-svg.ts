@@ -72,10 +72,10 @@ export function graphSvg(g: Graph, counts: Counts): SafeHtml {
 <defs><marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"></path></marker></defs>
 ${g.edges.map(edge)}
 ${g.nodes.map((n) => {
-    const p = pos.get(n.pipeline)!;
-    const c = counts.get(n.pipeline);
-    return html`<a class="node" href="/grid/${encodeURIComponent(n.pipeline)}" data-pipeline="${n.pipeline}"><title>${n.pipeline}${n.description ? ` — ${n.description}` : ''}</title><rect class="n-${nodeState(c)}" x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="6"></rect><text class="name" x="${p.x + 10}" y="${p.y + 21}">${clip(n.pipeline, 42)}</text><text class="counts" x="${p.x + 10}" y="${p.y + 40}">${clip(countsText(c), 48)}</text></a>`;
-  })}
+  const p = pos.get(n.pipeline)!;
+  const c = counts.get(n.pipeline);
+  return html`<a class="node" href="/grid/${encodeURIComponent(n.pipeline)}" data-pipeline="${n.pipeline}"><title>${n.pipeline}${n.description ? ` — ${n.description}` : ''}</title><rect class="n-${nodeState(c)}" x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="6"></rect><text class="name" x="${p.x + 10}" y="${p.y + 21}">${clip(n.pipeline, 42)}</text><text class="counts" x="${p.x + 10}" y="${p.y + 40}">${clip(countsText(c), 48)}</text></a>`;
+})}
 </svg>`;
 }
 
@@ -86,7 +86,10 @@ export function graphBody(g: Graph, counts: Counts): SafeHtml {
 <section class="panel"><h2>Dependencies</h2><table id="edges"><thead><tr><th>upstream</th><th>downstream</th><th>mapping</th><th>auto</th></tr></thead><tbody>${
     g.edges.length === 0
       ? html`<tr><td class="empty" colspan="4">No dependencies.</td></tr>`
-      : g.edges.map((e) => html`<tr><td><a href="/grid/${encodeURIComponent(e.from)}">${e.from}</a></td><td><a href="/grid/${encodeURIComponent(e.to)}">${e.to}</a></td><td>${e.mapping}</td><td>${e.auto ? 'yes' : 'no'}</td></tr>`)
+      : g.edges.map(
+          (e) =>
+            html`<tr><td><a href="/grid/${encodeURIComponent(e.from)}">${e.from}</a></td><td><a href="/grid/${encodeURIComponent(e.to)}">${e.to}</a></td><td>${e.mapping}</td><td>${e.auto ? 'yes' : 'no'}</td></tr>`,
+        )
   }</tbody></table></section>`;
 }
 

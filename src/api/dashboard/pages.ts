@@ -18,7 +18,21 @@ import { calendarTable, oneDimLayout } from './grid-calendar.js';
 
 export interface Shell {
   title: string;
-  page: 'overview' | 'work' | 'item' | 'grid' | 'grid-index' | 'schedules' | 'backfills' | 'backfill' | 'error' | 'manifest' | 'captures' | 'diff' | 'data' | 'graph';
+  page:
+    | 'overview'
+    | 'work'
+    | 'item'
+    | 'grid'
+    | 'grid-index'
+    | 'schedules'
+    | 'backfills'
+    | 'backfill'
+    | 'error'
+    | 'manifest'
+    | 'captures'
+    | 'diff'
+    | 'data'
+    | 'graph';
   data?: Record<string, string>;
   database: string;
   authEnabled: boolean;
@@ -76,7 +90,14 @@ export function fmtDuration(ms: number | null | undefined): string {
 export function fmtRelative(iso: string, now = Date.now()): string {
   const d = Date.parse(iso) - now;
   const a = Math.abs(d);
-  const text = a < 60_000 ? `${Math.round(a / 1000)}s` : a < 3_600_000 ? `${Math.round(a / 60_000)}m` : a < 172_800_000 ? `${Math.round(a / 3_600_000)}h` : `${Math.round(a / 86_400_000)}d`;
+  const text =
+    a < 60_000
+      ? `${Math.round(a / 1000)}s`
+      : a < 3_600_000
+        ? `${Math.round(a / 60_000)}m`
+        : a < 172_800_000
+          ? `${Math.round(a / 3_600_000)}h`
+          : `${Math.round(a / 86_400_000)}d`;
   return d >= 0 ? `in ${text}` : `${text} ago`;
 }
 
@@ -103,7 +124,8 @@ export type RunsJson = Awaited<ReturnType<typeof recentRuns>>;
 export function overviewBody(o: OverviewJson, runs: RunsJson): SafeHtml {
   return html`<h1>Overview</h1>
 <div class="cards" id="cards">${WORK_STATES.map(
-    (s) => html`<a class="card s-${s}${s === 'FAILED' && o.totals[s] ? ' nonzero' : ''}" href="/work?state=${s}" data-state="${s}"><div class="label">${s}</div><div class="n" id="total-${s}">${o.totals[s] ?? 0}</div></a>`,
+    (s) =>
+      html`<a class="card s-${s}${s === 'FAILED' && o.totals[s] ? ' nonzero' : ''}" href="/work?state=${s}" data-state="${s}"><div class="label">${s}</div><div class="n" id="total-${s}">${o.totals[s] ?? 0}</div></a>`,
   )}</div>
 <div class="panels">
 <section class="panel"><h2>Failing pipelines</h2>
@@ -122,9 +144,12 @@ export function overviewBody(o: OverviewJson, runs: RunsJson): SafeHtml {
 export function failingRows(failing: OverviewJson['failing']): SafeHtml {
   if (failing.length === 0) return empty(4, 'No failing pipelines.');
   return html`${failing.map(
-    (f) => html`<tr><td><a href="/grid/${encodeURIComponent(f.pipeline)}">${f.pipeline}</a></td><td class="num">${f.failed}</td>${num(f.retry_wait)}<td class="err">${
-      f.latest_item_id !== null ? html`<a href="/items/${f.latest_item_id}">#${f.latest_item_id}</a> <span class="key">${partitionLabel(f.latest_partition_key ?? '')}</span><br>` : ''
-    }${f.latest_error ?? ''}</td></tr>`,
+    (f) =>
+      html`<tr><td><a href="/grid/${encodeURIComponent(f.pipeline)}">${f.pipeline}</a></td><td class="num">${f.failed}</td>${num(f.retry_wait)}<td class="err">${
+        f.latest_item_id !== null
+          ? html`<a href="/items/${f.latest_item_id}">#${f.latest_item_id}</a> <span class="key">${partitionLabel(f.latest_partition_key ?? '')}</span><br>`
+          : ''
+      }${f.latest_error ?? ''}</td></tr>`,
   )}`;
 }
 
@@ -136,7 +161,10 @@ export function ticksBlock(o: OverviewJson): SafeHtml {
 <table><thead><tr><th>when</th><th></th><th>schedule</th><th>pipeline</th></tr></thead><tbody>${
     o.scheduler.next_ticks.length === 0
       ? empty(4, 'No upcoming ticks.')
-      : o.scheduler.next_ticks.map((t) => html`<tr><td>${fmtTime(t.at)}<br><span class="sub">${fmtZoned(t.at, t.timezone)}</span></td><td class="sub">${fmtRelative(t.at)}</td><td>${t.schedule}</td><td>${t.pipeline}</td></tr>`)
+      : o.scheduler.next_ticks.map(
+          (t) =>
+            html`<tr><td>${fmtTime(t.at)}<br><span class="sub">${fmtZoned(t.at, t.timezone)}</span></td><td class="sub">${fmtRelative(t.at)}</td><td>${t.schedule}</td><td>${t.pipeline}</td></tr>`,
+        )
   }</tbody></table>`;
 }
 
@@ -186,7 +214,8 @@ export function listBody(v: ListView): SafeHtml {
     [OUTSTANDING_STATES.filter((s) => s !== 'RUNNING').join(','), 'waiting to run (PENDING, RETRY_WAIT, WAITING)'],
     ...WORK_STATES.map((s): [string, string] => [s, s]),
   ];
-  const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
+  const option = (value: string, label: string, selected: string) =>
+    html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
   return html`<h1>Work items <span class="sub" id="list-count">${countText(v.total, v.offset, v.items.length)}</span></h1>
 <form class="filters" method="get" action="/work">
 <label>state<select name="state">${stateOptions.map(([value, label]) => option(value, label, v.state))}</select></label>
@@ -301,9 +330,12 @@ export function attemptsBlock(attempts: ItemView['attempts']): SafeHtml {
 
 export function eventRows(events: ItemView['events']): SafeHtml {
   if (events.length === 0) return empty(6, 'No events.');
-  return html`${[...events].reverse().map(
-    (e) => html`<tr><td>${fmtTime(e.at)}</td><td>${e.event}</td><td>${e.from_state ?? ''}</td><td>${badge(e.to_state)}</td><td>${e.actor ?? ''}</td><td class="err">${e.detail ?? ''}</td></tr>`,
-  )}`;
+  return html`${[...events]
+    .reverse()
+    .map(
+      (e) =>
+        html`<tr><td>${fmtTime(e.at)}</td><td>${e.event}</td><td>${e.from_state ?? ''}</td><td>${badge(e.to_state)}</td><td>${e.actor ?? ''}</td><td class="err">${e.detail ?? ''}</td></tr>`,
+    )}`;
 }
 
 // ---------------------------------------------------------------- grid
@@ -312,11 +344,20 @@ export function gridIndexBody(pipelines: Array<{ pipeline: string; description: 
   return html`<h1>Partitions</h1><section class="panel"><table><thead><tr><th>pipeline</th><th class="num">items</th><th>description</th></tr></thead><tbody>${
     pipelines.length === 0
       ? empty(3, 'No pipelines.')
-      : pipelines.map((p) => html`<tr><td><a href="/grid/${encodeURIComponent(p.pipeline)}">${p.pipeline}</a></td>${num(p.items)}<td class="sub">${p.description ?? ''}</td></tr>`)
+      : pipelines.map(
+          (p) =>
+            html`<tr><td><a href="/grid/${encodeURIComponent(p.pipeline)}">${p.pipeline}</a></td>${num(p.items)}<td class="sub">${p.description ?? ''}</td></tr>`,
+        )
   }</tbody></table></section>`;
 }
 
-export function gridQueryString(g: Pick<GridJson, 'row_key' | 'col_key'> & { explicitRows?: string; explicitCols?: string }, offset: number, colOffset: number, limit: number, colLimit: number): string {
+export function gridQueryString(
+  g: Pick<GridJson, 'row_key' | 'col_key'> & { explicitRows?: string; explicitCols?: string },
+  offset: number,
+  colOffset: number,
+  limit: number,
+  colLimit: number,
+): string {
   const q = new URLSearchParams();
   if (g.explicitRows) q.set('rows', g.explicitRows);
   if (g.explicitCols) q.set('cols', g.explicitCols);
@@ -330,8 +371,10 @@ export function gridQueryString(g: Pick<GridJson, 'row_key' | 'col_key'> & { exp
 export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }, extras: { launch?: SafeHtml } = {}): SafeHtml {
   const layout = oneDimLayout(g);
   const base = `/grid/${encodeURIComponent(g.pipeline)}`;
-  const qs = (offset: number, colOffset: number) => gridQueryString({ ...g, explicitRows: explicit.rows, explicitCols: explicit.cols }, offset, colOffset, g.limit, g.col_limit);
-  const option = (value: string, selected: string | undefined, label = value) => html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`;
+  const qs = (offset: number, colOffset: number) =>
+    gridQueryString({ ...g, explicitRows: explicit.rows, explicitCols: explicit.cols }, offset, colOffset, g.limit, g.col_limit);
+  const option = (value: string, selected: string | undefined, label = value) =>
+    html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${label}</option>`;
   const keys = g.dimensions.map((d) => d.key);
   return html`<h1>Partitions <span class="sub">${g.pipeline}</span></h1>
 <form class="filters" method="get" action="${base}">
@@ -345,7 +388,9 @@ export function gridBody(g: GridJson, explicit: { rows?: string; cols?: string }
 <p id="action-msg" class="flash" role="status"></p>
 <div id="bulk" class="bulk" hidden><span id="bulk-count">0 selected</span> <button type="button" data-action="retry">Retry selected</button> <button type="button" data-action="rerun" class="secondary">Re-run selected (force)</button> <button type="button" data-action="cancel" class="danger">Cancel selected</button> <button type="button" data-action="clear" class="secondary">Clear</button></div>
 <div class="grid-wrap">${
-    layout ? html`<table class="grid calendar" id="grid" data-layout="${layout}" data-row-key="${g.row_key ?? ''}">${calendarTable(g, layout)}</table>` : html`<table class="grid" id="grid" data-row-key="${g.row_key ?? ''}" data-col-key="${g.col_key ?? ''}">${gridTable(g)}</table>`
+    layout
+      ? html`<table class="grid calendar" id="grid" data-layout="${layout}" data-row-key="${g.row_key ?? ''}">${calendarTable(g, layout)}</table>`
+      : html`<table class="grid" id="grid" data-row-key="${g.row_key ?? ''}" data-col-key="${g.col_key ?? ''}">${gridTable(g)}</table>`
   }</div>
 ${extras.launch ?? ''}
 <div class="pager">
@@ -359,7 +404,8 @@ ${extras.launch ?? ''}
 export function gridSummary(g: GridJson): string {
   const parts = [`${g.total_items} items`];
   parts.push(`rows: ${g.row_key ?? '—'} ${g.total_rows ? `${g.offset + 1}–${g.offset + g.rows.length} of ${g.total_rows}` : ''}`.trim());
-  if (g.col_key) parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
+  if (g.col_key)
+    parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
   if (g.folded_keys.length) parts.push(`folded into cells: ${g.folded_keys.join(', ')}`);
   if (g.truncated) parts.push('truncated: too many items to scan');
   return parts.join(' · ');
@@ -369,7 +415,9 @@ export function cellTitle(g: GridJson, row: string, col: string, cell: GridJson[
   const where = [g.row_key ? `${g.row_key}=${row}` : null, g.col_key ? `${g.col_key}=${col}` : null].filter(Boolean).join(', ');
   if (!cell) return `${where}: no item`;
   if (cell.count === 1) return `${where}: ${cell.state}`;
-  return `${where}: ${Object.entries(cell.counts).map(([s, n]) => `${n} ${s}`).join(', ')}`;
+  return `${where}: ${Object.entries(cell.counts)
+    .map(([s, n]) => `${n} ${s}`)
+    .join(', ')}`;
 }
 
 export function gridTable(g: GridJson & { deadline?: { missed_item_ids: number[] } | null }): SafeHtml {
@@ -406,7 +454,8 @@ export function schedulesBody(
       configured.length === 0
         ? empty(6, 'No schedules in the config.')
         : configured.map(
-            (s) => html`<tr><td>${s.name}</td><td>${s.pipeline}</td><td class="mono">${s.cron ?? s.at ?? ''}</td><td>${s.calendar ?? ''}</td><td>${s.timezone ?? ''}</td><td>${s.enabled === false ? 'no' : 'yes'}</td></tr>`,
+            (s) =>
+              html`<tr><td>${s.name}</td><td>${s.pipeline}</td><td class="mono">${s.cron ?? s.at ?? ''}</td><td>${s.calendar ?? ''}</td><td>${s.timezone ?? ''}</td><td>${s.enabled === false ? 'no' : 'yes'}</td></tr>`,
           )
     }</tbody></table></section>`;
   }
@@ -424,7 +473,9 @@ export function schedulerMeta(s: SchedulerStatus): string {
 export function scheduleSections(schedules: ScheduleInfo[]): SafeHtml {
   if (schedules.length === 0) return html`<section class="panel"><p class="empty">No schedules.</p></section>`;
   return html`${schedules.map(
-    (s) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}${s.paused ? html` <span class="badge s-RETRY_WAIT paused">paused</span>` : ''}
+    (
+      s,
+    ) => html`<section class="panel schedule" data-name="${s.name}"><h2>${s.name} <span class="sub">→ ${s.pipeline}</span>${s.enabled ? '' : html` <span class="badge s-CANCELLED">disabled</span>`}${s.paused ? html` <span class="badge s-RETRY_WAIT paused">paused</span>` : ''}
 <button type="button" class="secondary trigger" data-name="${s.name}">Trigger now</button> <button type="button" class="secondary pause" data-name="${s.name}" data-action="${s.paused ? 'resume' : 'pause'}">${s.paused ? 'Resume' : 'Pause'}</button></h2>
 <dl class="facts"><dt>when</dt><dd class="mono">${s.cron ?? s.at ?? ''}</dd><dt>calendar</dt><dd>${s.calendar ?? '—'}</dd><dt>timezone</dt><dd>${s.timezone}</dd>
 <dt>next fire times</dt><dd>${s.next_fire_times.length === 0 ? '—' : html`<ul class="ticks">${s.next_fire_times.slice(0, 3).map((t) => html`<li>${fmtTime(t)} <span class="sub">· ${fmtZoned(t, s.timezone)} · ${fmtRelative(t)}</span></li>`)}</ul>`}</dd></dl>

@@ -13,7 +13,9 @@ export const backfillSchema = z
     id: z.number().int(),
     pipeline: z.string(),
     status: z.enum(['enqueuing', 'enqueued', 'cancelled', 'failed']).meta({ description: 'how far the enqueue got' }),
-    state: z.enum(['enqueuing', 'running', 'done', 'cancelled', 'failed']).meta({ description: 'how far the backfill has run: running while any linked item is outstanding' }),
+    state: z
+      .enum(['enqueuing', 'running', 'done', 'cancelled', 'failed'])
+      .meta({ description: 'how far the backfill has run: running while any linked item is outstanding' }),
     request: z.record(z.string(), z.unknown()),
     priority: z.number().int(),
     reprocess: z.enum(['missing', 'failed', 'all']),
@@ -47,7 +49,8 @@ export const backfillRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
     {
       schema: {
         tags: ['backfills'],
-        summary: 'Create a backfill over a date range or key range; every enum dimension not narrowed by `partition` fans out; the auto downstream comes along unless `downstream: false`',
+        summary:
+          'Create a backfill over a date range or key range; every enum dimension not narrowed by `partition` fans out; the auto downstream comes along unless `downstream: false`',
         body: z.strictObject({
           pipeline: z.string().min(1),
           from: z.string().optional(),
@@ -67,7 +70,8 @@ export const backfillRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
       const b = request.body;
       const fixed = b.partition === undefined ? [] : Array.isArray(b.partition) ? b.partition : [b.partition];
       fixed.forEach((f, i) => {
-        if (typeof f !== 'object' || f === null || Array.isArray(f)) throw new ValidationError(Array.isArray(b.partition) ? `partition[${i}]` : 'partition', f, 'be an object of partition keys and values');
+        if (typeof f !== 'object' || f === null || Array.isArray(f))
+          throw new ValidationError(Array.isArray(b.partition) ? `partition[${i}]` : 'partition', f, 'be an object of partition keys and values');
       });
       const created = await createBackfill(app.store, app.registry, {
         pipeline: b.pipeline,
@@ -94,7 +98,10 @@ export const backfillRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
         tags: ['backfills'],
         summary: 'Backfills, newest first, with progress',
         querystring: z.strictObject({ limit: limitParam(50, 500), offset: offsetParam }),
-        response: { 200: z.object({ backfills: z.array(backfillSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }), ...pickErrors(400, 401) },
+        response: {
+          200: z.object({ backfills: z.array(backfillSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() }),
+          ...pickErrors(400, 401),
+        },
       },
     },
     async (request) => listBackfills(app.store, request.query.limit, request.query.offset),
@@ -102,7 +109,14 @@ export const backfillRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
 
   server.get(
     '/backfills/:id',
-    { schema: { tags: ['backfills'], summary: 'A backfill with its progress: items by state, rate, ETA', params: z.object({ id: idParam }), response: { 200: backfillSchema, ...pickErrors(400, 401, 404) } } },
+    {
+      schema: {
+        tags: ['backfills'],
+        summary: 'A backfill with its progress: items by state, rate, ETA',
+        params: z.object({ id: idParam }),
+        response: { 200: backfillSchema, ...pickErrors(400, 401, 404) },
+      },
+    },
     async (request) => backfillStatus(app.store, request.params.id),
   );
 

@@ -5,7 +5,13 @@ import type { ServerContext } from '../context.js';
 import { pickErrors } from '../schemas.js';
 
 const row = z.record(z.string(), z.unknown());
-const sideSchema = z.object({ capture_id: z.string(), captured_at: z.string(), row_count: z.number().nullable(), content_hash: z.string(), is_revision: z.boolean() });
+const sideSchema = z.object({
+  capture_id: z.string(),
+  captured_at: z.string(),
+  row_count: z.number().nullable(),
+  content_hash: z.string(),
+  is_revision: z.boolean(),
+});
 
 export const diffQuery = z.strictObject({
   capture_id: z.string().min(1),
@@ -54,7 +60,12 @@ export const captureRoutes: FastifyPluginAsyncZod<ServerContext> = async (server
       schema: {
         tags: ['data'],
         summary: 'Anomalies recorded on landed captures (row-count drops, nulls, rejects, late data)',
-        querystring: z.strictObject({ domain: z.string().min(1).optional(), partition_key: z.string().min(1).optional(), capture_id: z.string().min(1).optional(), stage: z.string().min(1).optional() }),
+        querystring: z.strictObject({
+          domain: z.string().min(1).optional(),
+          partition_key: z.string().min(1).optional(),
+          capture_id: z.string().min(1).optional(),
+          stage: z.string().min(1).optional(),
+        }),
         response: { 200: z.object({ anomalies: z.array(row) }), ...pickErrors(400, 401) },
       },
     },

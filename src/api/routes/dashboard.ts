@@ -23,7 +23,8 @@ const ASSETS = new URL('../dashboard/assets/', import.meta.url);
 
 /** Content-Security-Policy for dashboard pages: only our own script and stylesheet, so even a
  * value that escaped escaping could not run script. */
-export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
  * The dashboard: server-rendered pages (work without JavaScript) plus one small script that
@@ -32,15 +33,23 @@ export const DASHBOARD_CSP = "default-src 'self'; script-src 'self'; style-src '
 export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: Grids, auth: { enabled: boolean }): void {
   const { app, scheduler } = ctx;
   // Every script of the assets folder, read once: dashboard.js imports the page modules.
-  const scripts = new Map(readdirSync(ASSETS).filter((f) => /^[a-z-]+\.js$/.test(f)).map((f) => [f, readFileSync(new URL(f, ASSETS), 'utf8')]));
+  const scripts = new Map(
+    readdirSync(ASSETS)
+      .filter((f) => /^[a-z-]+\.js$/.test(f))
+      .map((f) => [f, readFileSync(new URL(f, ASSETS), 'utf8')]),
+  );
   const css = readFileSync(new URL('dashboard.css', ASSETS), 'utf8');
   const hidden = { hide: true } as const;
   const config = { dashboard: true };
 
   for (const [name, source] of scripts) {
-    server.get(`/assets/${name}`, { schema: hidden }, async (_req, reply) => reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source));
+    server.get(`/assets/${name}`, { schema: hidden }, async (_req, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(source),
+    );
   }
-  server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css));
+  server.get('/assets/dashboard.css', { schema: hidden }, async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(css),
+  );
   server.get('/favicon.ico', { schema: hidden }, async (_req, reply) => reply.code(204).send());
 
   const shell = (s: Omit<Shell, 'database' | 'authEnabled'>): Shell => ({ ...s, database: app.store.backend, authEnabled: auth.enabled });
@@ -72,7 +81,15 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
       // The list page shows every state unless asked (the API's default is "waiting to run").
       const stateText = q.state && q.state !== '' ? q.state : 'ALL';
       const parsed = stateFilter.safeParse(stateText);
-      if (!parsed.success) throw new ApiError(400, 'invalid_input', `state: ${JSON.stringify(stateText)} is invalid: ${mustRule(ruleOfIssue(parsed.error.issues[0]!))}`, 'state', stateText, ruleOfIssue(parsed.error.issues[0]!));
+      if (!parsed.success)
+        throw new ApiError(
+          400,
+          'invalid_input',
+          `state: ${JSON.stringify(stateText)} is invalid: ${mustRule(ruleOfIssue(parsed.error.issues[0]!))}`,
+          'state',
+          stateText,
+          ruleOfIssue(parsed.error.issues[0]!),
+        );
       const states = parsed.data;
       const data = await listWork(ctx, { states, domain: q.domain || undefined, pipeline: q.pipeline || undefined, limit: q.limit, offset: q.offset });
       const counts = await app.store.countByState();
@@ -86,7 +103,10 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
 
   server.get('/items/:id', { schema: { ...hidden, params: z.object({ id: idParam }) }, config }, async (request, reply) => {
     const [detail, lineage] = await Promise.all([itemDetail(ctx, request.params.id), itemLineage(ctx, request.params.id)]);
-    return sendPage(reply, page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody({ ...detail, lineage })));
+    return sendPage(
+      reply,
+      page(shell({ title: `Item #${detail.item.id}`, page: 'item', data: { 'item-id': String(detail.item.id) } }), itemBody({ ...detail, lineage })),
+    );
   });
 
   server.get('/grid', { schema: hidden, config }, async (_req, reply) => {
@@ -98,16 +118,26 @@ export function registerDashboard(server: ZodServer, ctx: ServerContext, grids: 
     return sendPage(reply, page(shell({ title: 'Partitions', page: 'grid-index' }), gridIndexBody(rows)));
   });
 
-  server.get('/grid/:pipeline', { schema: { ...hidden, params: z.object({ pipeline: z.string().min(1) }), querystring: gridQuery }, config }, async (request, reply) => {
-    const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
-    // A well-formed name that is not registered is a missing page (404), not bad input.
-    if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
-    let g = await gridFor(ctx, grids, request.params.pipeline, q);
-    // A one-dimensional set shows as a calendar or wrapped strip: a page holds a year of days.
-    if (oneDimLayout(g) && !/[?&]limit=/.test(request.url)) g = await gridFor(ctx, grids, request.params.pipeline, { ...q, limit: CALENDAR_PAGE });
-    const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
-    return sendPage(reply, page(shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }), gridBody(g, { rows: q.rows, cols: q.cols }, { launch: launchPanel(g.pipeline, partitionFields(app.registry.require(g.pipeline))) })));
-  });
+  server.get(
+    '/grid/:pipeline',
+    { schema: { ...hidden, params: z.object({ pipeline: z.string().min(1) }), querystring: gridQuery }, config },
+    async (request, reply) => {
+      const q = { ...request.query, rows: request.query.rows || undefined, cols: request.query.cols || undefined };
+      // A well-formed name that is not registered is a missing page (404), not bad input.
+      if (!app.registry.has(request.params.pipeline) && request.params.pipeline.includes('.')) throw new NotFoundError('pipeline', request.params.pipeline);
+      let g = await gridFor(ctx, grids, request.params.pipeline, q);
+      // A one-dimensional set shows as a calendar or wrapped strip: a page holds a year of days.
+      if (oneDimLayout(g) && !/[?&]limit=/.test(request.url)) g = await gridFor(ctx, grids, request.params.pipeline, { ...q, limit: CALENDAR_PAGE });
+      const api = `/api/v1/grid/${encodeURIComponent(g.pipeline)}?${gridQueryString({ ...g, explicitRows: q.rows, explicitCols: q.cols }, g.offset, g.col_offset, g.limit, g.col_limit)}`;
+      return sendPage(
+        reply,
+        page(
+          shell({ title: `Partitions · ${g.pipeline}`, page: 'grid', data: { api } }),
+          gridBody(g, { rows: q.rows, cols: q.cols }, { launch: launchPanel(g.pipeline, partitionFields(app.registry.require(g.pipeline))) }),
+        ),
+      );
+    },
+  );
 
   server.get('/backfills', { schema: hidden, config }, async (_req, reply) => {
     const list = await listBackfills(app.store, 100, 0);

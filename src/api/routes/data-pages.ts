@@ -27,14 +27,23 @@ export function registerDataPages(server: ZodServer, { app }: ServerContext, she
 
   server.get(
     '/captures',
-    { schema: { ...hidden, querystring: z.object({ domain: z.string().optional(), partition_key: z.string().optional(), stage: z.string().optional() }) }, config },
+    {
+      schema: { ...hidden, querystring: z.object({ domain: z.string().optional(), partition_key: z.string().optional(), stage: z.string().optional() }) },
+      config,
+    },
     async (request, reply) => {
       const domains = await knownDomains();
       const domain = blank(request.query.domain) ?? domains[0] ?? 'finra.otc_transparency';
       const partitionKey = blank(request.query.partition_key);
       const stage = blank(request.query.stage);
-      const [captures, anomalies] = await Promise.all([app.data.listCaptures({ domain, partitionKey, stage }), app.data.anomalies({ domain, partitionKey, stage })]);
-      return sendPage(reply, page(shell({ title: `Captures · ${domain}`, page: 'captures' }), capturesBody({ domain, partitionKey, stage, domains, captures, anomalies })));
+      const [captures, anomalies] = await Promise.all([
+        app.data.listCaptures({ domain, partitionKey, stage }),
+        app.data.anomalies({ domain, partitionKey, stage }),
+      ]);
+      return sendPage(
+        reply,
+        page(shell({ title: `Captures · ${domain}`, page: 'captures' }), capturesBody({ domain, partitionKey, stage, domains, captures, anomalies })),
+      );
     },
   );
 
@@ -44,12 +53,21 @@ export function registerDataPages(server: ZodServer, { app }: ServerContext, she
   });
 
   server.get('/data', { schema: hidden, config }, async (_req, reply) =>
-    sendPage(reply, page(shell({ title: 'Datasets', page: 'data' }), dataIndexBody(PUBLISHED_DATASETS as Record<string, Record<string, import('../../data/dataset.js').Dataset>>))),
+    sendPage(
+      reply,
+      page(
+        shell({ title: 'Datasets', page: 'data' }),
+        dataIndexBody(PUBLISHED_DATASETS as Record<string, Record<string, import('../../data/dataset.js').Dataset>>),
+      ),
+    ),
   );
 
   server.get(
     '/data/:domain/:dataset',
-    { schema: { ...hidden, params: z.object({ domain: z.string().min(1), dataset: z.string().min(1) }), querystring: z.record(z.string(), z.string()) }, config },
+    {
+      schema: { ...hidden, params: z.object({ domain: z.string().min(1), dataset: z.string().min(1) }), querystring: z.record(z.string(), z.string()) },
+      config,
+    },
     async (request, reply) => {
       const ds = findDataset(request.params.domain, request.params.dataset, { domain: 'domain', dataset: 'dataset' });
       const { as_of: asOfRaw, ...rest } = request.query;

@@ -10,7 +10,14 @@ import { sendPage } from './dashboard.js';
 
 type ShellOf = (s: Omit<Shell, 'database' | 'authEnabled'>) => Shell;
 
-const lineageEntry = z.object({ pipeline: z.string(), partition_key: z.string(), mapping: z.string(), auto: z.boolean(), state: z.string().nullable(), item_id: z.number().nullable() });
+const lineageEntry = z.object({
+  pipeline: z.string(),
+  partition_key: z.string(),
+  mapping: z.string(),
+  auto: z.boolean(),
+  state: z.string().nullable(),
+  item_id: z.number().nullable(),
+});
 
 /** The pipeline graph page and API, and an item's upstream/downstream partitions. */
 export function registerGraphPage(server: ZodServer, ctx: ServerContext, shell: ShellOf): void {

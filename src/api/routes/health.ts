@@ -36,10 +36,20 @@ export function registerHealthRoutes(server: ZodServer, { app, worker, scheduler
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process answers (no auth)',
-        response: { 200: z.object({ status: z.literal('ok'), worker: z.object({ id: z.string(), running: z.number().int() }).nullable(), scheduler_attached: z.boolean() }) },
+        response: {
+          200: z.object({
+            status: z.literal('ok'),
+            worker: z.object({ id: z.string(), running: z.number().int() }).nullable(),
+            scheduler_attached: z.boolean(),
+          }),
+        },
       },
     },
-    async () => ({ status: 'ok' as const, worker: worker ? { id: worker.workerId, running: worker.runningCount } : null, scheduler_attached: scheduler !== undefined }),
+    async () => ({
+      status: 'ok' as const,
+      worker: worker ? { id: worker.workerId, running: worker.runningCount } : null,
+      scheduler_attached: scheduler !== undefined,
+    }),
   );
 
   const readySchema = z.object({
@@ -65,13 +75,25 @@ export function registerHealthRoutes(server: ZodServer, { app, worker, scheduler
       try {
         await app.store.countItems({ limit: 1 });
       } catch (err) {
-        return reply.code(503).send({ status: 'unavailable', database, reachable: false, migrations: null, error: `database unreachable: ${err instanceof Error ? err.message : String(err)}` });
+        return reply.code(503).send({
+          status: 'unavailable',
+          database,
+          reachable: false,
+          migrations: null,
+          error: `database unreachable: ${err instanceof Error ? err.message : String(err)}`,
+        });
       }
       let migrations: MigrationCheck;
       try {
         migrations = await checkMigrations(app.store);
       } catch (err) {
-        return reply.code(503).send({ status: 'unavailable', database, reachable: true, migrations: null, error: `cannot read the schema version: ${err instanceof Error ? err.message : String(err)}` });
+        return reply.code(503).send({
+          status: 'unavailable',
+          database,
+          reachable: true,
+          migrations: null,
+          error: `cannot read the schema version: ${err instanceof Error ? err.message : String(err)}`,
+        });
       }
       if (migrations.status === 'behind' || migrations.status === 'ahead') {
         const error =
@@ -84,12 +106,8 @@ export function registerHealthRoutes(server: ZodServer, { app, worker, scheduler
     },
   );
 
-  server.get(
-    '/metrics',
-    { schema: { tags: ['health'], summary: 'Prometheus metrics, text exposition format (no auth)' } },
-    async (_req, reply) => {
-      const body = await metrics.render();
-      return reply.type(metrics.contentType).send(body);
-    },
-  );
+  server.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics, text exposition format (no auth)' } }, async (_req, reply) => {
+    const body = await metrics.render();
+    return reply.type(metrics.contentType).send(body);
+  });
 }

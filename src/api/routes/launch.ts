@@ -25,7 +25,12 @@ export const launchRoutes: FastifyPluginAsyncZod<ServerContext> = async (server,
     },
     async (request) => {
       const b = request.body;
-      const r = await launchPartition(app.store, app.registry, { pipeline: b.pipeline, partition: b.partition as Record<string, string>, params: b.params, priority: b.priority, force: b.force }, 'api');
+      const r = await launchPartition(
+        app.store,
+        app.registry,
+        { pipeline: b.pipeline, partition: b.partition as Record<string, string>, params: b.params, priority: b.priority, force: b.force },
+        'api',
+      );
       return { action: r.action, item: itemJson(r.item) };
     },
   );
@@ -38,11 +43,18 @@ export const launchRoutes: FastifyPluginAsyncZod<ServerContext> = async (server,
         summary: 'Retry, re-run or cancel many items at once (e.g. cells selected in the grid); each item reports its own outcome',
         body: z.strictObject({
           action: z.enum(['retry', 'rerun', 'cancel'], { error: 'be one of retry, rerun, cancel' }),
-          ids: z.array(z.number().int().positive(), { error: 'be an array of item ids' }).min(1, { error: 'name at least one item' }).max(10_000, { error: 'name at most 10000 items' }),
+          ids: z
+            .array(z.number().int().positive(), { error: 'be an array of item ids' })
+            .min(1, { error: 'name at least one item' })
+            .max(10_000, { error: 'name at most 10000 items' }),
           force: z.boolean({ error: 'be true or false' }).optional(),
         }),
         response: {
-          200: z.object({ results: z.array(z.object({ id: z.number().int(), ok: z.boolean(), state: z.string().nullable(), error: z.string().nullable() })), succeeded: z.number().int(), failed: z.number().int() }),
+          200: z.object({
+            results: z.array(z.object({ id: z.number().int(), ok: z.boolean(), state: z.string().nullable(), error: z.string().nullable() })),
+            succeeded: z.number().int(),
+            failed: z.number().int(),
+          }),
           ...pickErrors(400, 401),
         },
       },

@@ -68,9 +68,9 @@ export const manifestRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
           dataset: z.string().min(1).optional(),
         }),
         description:
-          '`partition_key` is Sluice\'s key text (`tier=NMS_TIER_1|week_ending=2025-12-19`) or, as in Market Spine\'s readiness check, a JSON object ' +
+          "`partition_key` is Sluice's key text (`tier=NMS_TIER_1|week_ending=2025-12-19`) or, as in Market Spine's readiness check, a JSON object " +
           '(a Monday week_ending names the FINRA week ending the Friday before). `stage` is a Sluice stage (`ingest`, `normalize`, a dataset name) or ' +
-          'Market Spine\'s `RAW` (ingest), `NORMALIZED` (normalize), `CALC` (every other stage). When both a partition and a stage are given, ' +
+          "Market Spine's `RAW` (ingest), `NORMALIZED` (normalize), `CALC` (every other stage). When both a partition and a stage are given, " +
           '`row_count` at the top level sums the matching entries (0 when nothing landed yet), so `row_count > 0` means ready.',
         response: {
           200: z.object({ entries: z.array(manifestEntrySchema), row_count: z.number().optional(), warnings: z.array(z.string()).optional() }),

@@ -29,7 +29,10 @@ export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: Grid
       schema: {
         tags: ['overview'],
         summary: 'Counts of work items by state, in total and per pipeline',
-        response: { 200: z.object({ database: z.string(), totals: countsSchema, pipelines: z.array(z.record(z.string(), z.union([z.string(), z.number()]))) }), ...pickErrors(401) },
+        response: {
+          200: z.object({ database: z.string(), totals: countsSchema, pipelines: z.array(z.record(z.string(), z.union([z.string(), z.number()]))) }),
+          ...pickErrors(401),
+        },
       },
     },
     async () => ({ database: app.store.backend, ...summarizeCounts(await app.store.countByState()) }),
@@ -109,7 +112,9 @@ export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: Grid
             deadline: z
               .object({ deadline: z.string(), missed_item_ids: z.array(z.number().int()), counts: z.record(z.string(), z.number().int()) })
               .nullable()
-              .meta({ description: 'the pipeline\'s freshness deadline: items whose partition missed it (cells with that item_id), and decided partitions by state' }),
+              .meta({
+                description: "the pipeline's freshness deadline: items whose partition missed it (cells with that item_id), and decided partitions by state",
+              }),
           }),
           ...pickErrors(400, 401),
         },
@@ -121,6 +126,13 @@ export const overviewRoutes: FastifyPluginAsyncZod<ServerContext & { grids: Grid
 
 export async function gridFor(ctx: ServerContext, grids: Grids, pipeline: string, q: z.infer<typeof gridQuery>) {
   const registered = ctx.app.registry.require(pipeline, 'pipeline');
-  const grid = await grids.grid(registered.key, registered.definition.domain, registered.definition.name, { rows: q.rows, cols: q.cols, limit: q.limit, offset: q.offset, colLimit: q.col_limit, colOffset: q.col_offset });
+  const grid = await grids.grid(registered.key, registered.definition.domain, registered.definition.name, {
+    rows: q.rows,
+    cols: q.cols,
+    limit: q.limit,
+    offset: q.offset,
+    colLimit: q.col_limit,
+    colOffset: q.col_offset,
+  });
   return { ...grid, deadline: await gridDeadline(ctx.app, registered.definition.domain, registered.definition.name) };
 }

@@ -46,7 +46,11 @@ export const pipelineRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
   server.get(
     '/pipelines',
     {
-      schema: { tags: ['pipelines'], summary: 'Pipelines this process knows', response: { 200: z.object({ pipelines: z.array(pipelineSchema) }), ...pickErrors(401) } },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Pipelines this process knows',
+        response: { 200: z.object({ pipelines: z.array(pipelineSchema) }), ...pickErrors(401) },
+      },
     },
     async () => ({ pipelines: app.registry.list().map(pipelineJson) }),
   );
@@ -62,7 +66,10 @@ export const pipelineRoutes: FastifyPluginAsyncZod<ServerContext> = async (serve
           'If the partition already has an item that finished (COMPLETE, FAILED or CANCELLED) it is put back to PENDING for a re-run (200, rerun: true; ' +
           'it keeps its params). If it is still outstanding (PENDING, RUNNING, ...) nothing changes (200, rerun: false).',
         params: z.object({ name: z.string().min(1) }),
-        body: z.strictObject({ ...enqueueFields }).nullish().meta({ description: 'optional: partition, params, priority, at, max_attempts, base_delay' }),
+        body: z
+          .strictObject({ ...enqueueFields })
+          .nullish()
+          .meta({ description: 'optional: partition, params, priority, at, max_attempts, base_delay' }),
         response: {
           200: z.object({ created: z.boolean(), rerun: z.boolean(), item: workItemSchema }),
           201: z.object({ created: z.boolean(), rerun: z.boolean(), item: workItemSchema }),

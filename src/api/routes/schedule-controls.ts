@@ -4,19 +4,26 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.js';
 import { limitParam, pickErrors } from '../schemas.js';
 
-const controlSchema = z.object({ schedule: z.string(), paused: z.boolean(), updated_at: z.string(), actor: z.string().nullable() }).meta({ id: 'ScheduleControl' });
+const controlSchema = z
+  .object({ schedule: z.string(), paused: z.boolean(), updated_at: z.string(), actor: z.string().nullable() })
+  .meta({ id: 'ScheduleControl' });
 const eventSchema = z.object({ id: z.number().int(), at: z.string(), event: z.string(), actor: z.string().nullable(), detail: z.string().nullable() });
 
 /** Pause / resume a schedule and read its event log. These work from the database, so a
  * `sluice api` process can pause a schedule that a scheduler elsewhere fires. */
 export const scheduleControlRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, { app }) => {
-  for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     server.post(
       `/schedules/:name/${action}`,
       {
         schema: {
           tags: ['scheduler'],
-          summary: paused ? 'Pause a schedule: ticks that fall due are recorded as skipped_paused, nothing is enqueued' : 'Resume a paused schedule from its next tick',
+          summary: paused
+            ? 'Pause a schedule: ticks that fall due are recorded as skipped_paused, nothing is enqueued'
+            : 'Resume a paused schedule from its next tick',
           params: z.object({ name: z.string().min(1) }),
           body: z.strictObject({ reason: z.string().max(500).optional() }).nullish(),
           response: { 200: controlSchema, ...pickErrors(400, 401, 404) },

@@ -87,7 +87,14 @@ export const schedulerRoutes: FastifyPluginAsyncZod<ServerContext> = async (serv
       const { name } = request.params;
       const known = await s.listSchedules();
       if (!known.some((k) => k.name === name)) {
-        throw new ApiError(404, 'not_found', `schedule ${JSON.stringify(name)} not found`, 'name', name, `name a configured schedule (known: ${known.map((k) => k.name).join(', ') || 'none'})`);
+        throw new ApiError(
+          404,
+          'not_found',
+          `schedule ${JSON.stringify(name)} not found`,
+          'name',
+          name,
+          `name a configured schedule (known: ${known.map((k) => k.name).join(', ') || 'none'})`,
+        );
       }
       const result = await s.trigger(name);
       return { schedule: name, enqueued: result.enqueued, items: result.items };

@@ -23,7 +23,9 @@ import { NO_SCHEDULER_MESSAGE } from './scheduler.js';
  * Token auth covers every one of them (auth.ts: only probes, docs and login are open).
  */
 const runQuery = z.object({ wait: z.enum(['true', 'false'], { message: 'must be true or false' }).optional() });
-const runAnswer = z.looseObject({ success: z.boolean(), task_id: z.number().int(), results: z.record(z.string(), z.unknown()) }).meta({ id: 'TurboModeTaskRun' });
+const runAnswer = z
+  .looseObject({ success: z.boolean(), task_id: z.number().int(), results: z.record(z.string(), z.unknown()) })
+  .meta({ id: 'TurboModeTaskRun' });
 const statusAnswer = z
   .looseObject({
     running: z.boolean(),
@@ -40,7 +42,13 @@ const controlAnswer = z.looseObject({ success: z.boolean(), message: z.string() 
 export const turboModeRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeController }> = async (server, { turbomode }) => {
   server.get(
     '/scheduler/status',
-    { schema: { tags: ['scheduler'], summary: 'TurboMode: scheduler status with jobs, last runs, results and errors by task id', response: { 200: statusAnswer, ...pickErrors(401) } } },
+    {
+      schema: {
+        tags: ['scheduler'],
+        summary: 'TurboMode: scheduler status with jobs, last runs, results and errors by task id',
+        response: { 200: statusAnswer, ...pickErrors(401) },
+      },
+    },
     async () => turbomode.status(),
   );
 
@@ -50,7 +58,10 @@ export const turboModeRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeContro
       {
         schema: {
           tags: ['scheduler'],
-          summary: action === 'start' ? 'TurboMode: re-read scheduler_config.json and start the scheduler' : 'TurboMode: stop the scheduler (queued work is untouched)',
+          summary:
+            action === 'start'
+              ? 'TurboMode: re-read scheduler_config.json and start the scheduler'
+              : 'TurboMode: stop the scheduler (queued work is untouched)',
           response: { 200: controlAnswer, 400: controlAnswer, 503: controlAnswer, ...pickErrors(401) },
         },
       },
@@ -65,7 +76,8 @@ export const turboModeRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeContro
         } catch (err) {
           if (err instanceof NoSchedulerInProcess) return reply.code(503).send({ success: false, message: NO_SCHEDULER_MESSAGE });
           // A broken edit of the file: say what is wrong, keep the scheduler as it was.
-          if (err instanceof ValidationError) return reply.code(400).send({ success: false, message: err.message, ...errorBody('invalid_input', err.message, err.field, err.value, err.rule) });
+          if (err instanceof ValidationError)
+            return reply.code(400).send({ success: false, message: err.message, ...errorBody('invalid_input', err.message, err.field, err.value, err.rule) });
           throw err;
         }
       },
@@ -84,9 +96,12 @@ export const turboModeRunRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeCon
     {
       schema: {
         tags: ['scheduler'],
-        summary: 'TurboMode: run one task now for tonight\'s partition and answer when it finished',
-        description: '`?wait=false` answers 202 at once. 404 for an unknown task id; 409 when an upstream task failed or has not run tonight; 500 with success false when the run failed.',
-        params: z.object({ task_id: z.coerce.number({ error: 'be a task_id from scheduler_config.json' }).int({ error: 'be a task_id from scheduler_config.json' }) }),
+        summary: "TurboMode: run one task now for tonight's partition and answer when it finished",
+        description:
+          '`?wait=false` answers 202 at once. 404 for an unknown task id; 409 when an upstream task failed or has not run tonight; 500 with success false when the run failed.',
+        params: z.object({
+          task_id: z.coerce.number({ error: 'be a task_id from scheduler_config.json' }).int({ error: 'be a task_id from scheduler_config.json' }),
+        }),
         querystring: runQuery,
         response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, ...pickErrors(401, 404) },
       },
@@ -99,7 +114,7 @@ export const turboModeRunRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeCon
     {
       schema: {
         tags: ['scheduler'],
-        summary: 'TurboMode: a task\'s own endpoint (its `endpoint` in scheduler_config.json), same as run_task',
+        summary: "TurboMode: a task's own endpoint (its `endpoint` in scheduler_config.json), same as run_task",
         params: z.object({ endpoint: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a task endpoint such as run_ingestion') }),
         querystring: runQuery,
         response: { 200: runAnswer, 202: runAnswer, 409: runAnswer, 500: runAnswer, 404: errorBodySchema, ...pickErrors(401) },
@@ -109,7 +124,17 @@ export const turboModeRunRoutes: FastifyPluginAsyncZod<{ turbomode: TurboModeCon
       const { endpoint } = request.params;
       if (!turbomode.tasks.some((t) => t.endpoint === endpoint)) {
         const known = turbomode.tasks.filter((t) => t.endpoint).map((t) => `${prefix}/${t.endpoint}`);
-        return reply.code(404).send(errorBody('not_found', `no task has the endpoint ${prefix}/${endpoint}`, 'endpoint', endpoint, `name a task endpoint (known: ${known.join(', ') || 'none'})`));
+        return reply
+          .code(404)
+          .send(
+            errorBody(
+              'not_found',
+              `no task has the endpoint ${prefix}/${endpoint}`,
+              'endpoint',
+              endpoint,
+              `name a task endpoint (known: ${known.join(', ') || 'none'})`,
+            ),
+          );
       }
       return send(reply, await run(turbomode, endpoint, request.query.wait, reply));
     },

@@ -9,7 +9,19 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ServerContext } from '../context.js';
 import { marketSpineEntry, stateListKey, translateMarketSpine } from '../market-spine.js';
 import { itemDetail, itemJson, listWork, recentRuns, resolvePipelineFilter } from '../queries.js';
-import { attemptSchema, eventSchema, idParam, limitParam, offsetParam, paramsDoc, partitionDoc, pickErrors, stateFilter, workItemSchema, workStateSchema } from '../schemas.js';
+import {
+  attemptSchema,
+  eventSchema,
+  idParam,
+  limitParam,
+  offsetParam,
+  paramsDoc,
+  partitionDoc,
+  pickErrors,
+  stateFilter,
+  workItemSchema,
+  workStateSchema,
+} from '../schemas.js';
 
 /** The fields of one enqueue request, as the CLI spells them (snake_case). */
 export const enqueueFields = {
@@ -26,7 +38,10 @@ export const enqueueFields = {
     .optional()
     .meta({ description: 'retry back-off base delay, e.g. 5s' }),
   // Market Spine's names (the operational scheduling guide), translated by translateMarketSpine.
-  domain: z.string({ error: 'be a domain name, e.g. finra.otc_transparency' }).optional().meta({ description: 'Market Spine form: the domain, with a short pipeline name' }),
+  domain: z
+    .string({ error: 'be a domain name, e.g. finra.otc_transparency' })
+    .optional()
+    .meta({ description: 'Market Spine form: the domain, with a short pipeline name' }),
   partition_key: partitionDoc.optional().meta({ description: 'Market Spine form of partition (an object, or its JSON text)' }),
   desired_at: z.string({ error: 'be an ISO-8601 instant, e.g. 2025-12-23T10:30:00Z' }).optional().meta({ description: 'Market Spine form of at' }),
 };
@@ -40,7 +55,11 @@ const enqueueBody = z
   .strictObject({
     pipeline: enqueueOne.shape.pipeline.optional(),
     ...enqueueFields,
-    items: z.array(enqueueOne, { error: 'be an array of enqueue requests' }).min(1, { error: 'hold at least one request' }).max(1000, { error: 'hold at most 1000 requests' }).optional(),
+    items: z
+      .array(enqueueOne, { error: 'be an array of enqueue requests' })
+      .min(1, { error: 'hold at least one request' })
+      .max(1000, { error: 'hold at most 1000 requests' })
+      .optional(),
   })
   .superRefine((body, ctx) => {
     if (body.items !== undefined) {
@@ -61,9 +80,18 @@ const enqueueResult = z.object({
   work_item_id: z.number().int().optional().meta({ description: 'the item id, under the name Market Spine scripts read' }),
   warnings: z.array(z.string()).optional(),
 });
-const batchResult = z.object({ created: z.number().int(), existing: z.number().int(), results: z.array(enqueueResult), warnings: z.array(z.string()).optional() });
+const batchResult = z.object({
+  created: z.number().int(),
+  existing: z.number().int(),
+  results: z.array(enqueueResult),
+  warnings: z.array(z.string()).optional(),
+});
 
-export function toEnqueueRequest(body: Omit<z.infer<typeof enqueueOne>, 'pipeline'> & { pipeline?: string }, prefix = '', warnings: string[] = []): EnqueueRequest {
+export function toEnqueueRequest(
+  body: Omit<z.infer<typeof enqueueOne>, 'pipeline'> & { pipeline?: string },
+  prefix = '',
+  warnings: string[] = [],
+): EnqueueRequest {
   const t = translateMarketSpine(body, prefix);
   warnings.push(...t.warnings);
   return {
@@ -89,7 +117,7 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
         description:
           'New item: 201 {created: true, item}. The (pipeline, partition) already exists: 200 {created: false, item} with the existing item, unchanged. ' +
           'Batch ({items: [...]}): every request is validated before anything is enqueued; 201 when at least one item was created, else 200. ' +
-          'Bad input (unknown pipeline, partition or params that fail the pipeline\'s schema) is a 400 naming the field, and leaves the queue untouched.',
+          "Bad input (unknown pipeline, partition or params that fail the pipeline's schema) is a 400 naming the field, and leaves the queue untouched.",
         body: enqueueBody,
         response: { 200: z.union([enqueueResult, batchResult]), 201: z.union([enqueueResult, batchResult]), ...pickErrors(400, 401, 415) },
       },
@@ -98,7 +126,11 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
       const body = request.body;
       const warnings: string[] = [];
       if (body.items) {
-        const outcomes = await enqueueWork(app.store, app.registry, body.items.map((b, i) => toEnqueueRequest(b, `items[${i}]`, warnings)));
+        const outcomes = await enqueueWork(
+          app.store,
+          app.registry,
+          body.items.map((b, i) => toEnqueueRequest(b, `items[${i}]`, warnings)),
+        );
         const created = outcomes.filter((o) => o.created).length;
         return reply.code(created > 0 ? 201 : 200).send({
           created,
@@ -133,9 +165,18 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
         }),
         response: {
           200: z
-            .object({ items: z.array(workItemSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int(), states: z.union([z.literal('ALL'), z.array(workStateSchema)]) })
+            .object({
+              items: z.array(workItemSchema),
+              total: z.number().int(),
+              limit: z.number().int(),
+              offset: z.number().int(),
+              states: z.union([z.literal('ALL'), z.array(workStateSchema)]),
+            })
             .catchall(z.unknown())
-            .meta({ description: 'When one state is asked for, its items are also listed under the lower-case state name (e.g. `failed`), in Market Spine form: partition_key as an object, attempt_count, last_error, last_error_at.' }),
+            .meta({
+              description:
+                'When one state is asked for, its items are also listed under the lower-case state name (e.g. `failed`), in Market Spine form: partition_key as an object, attempt_count, last_error, last_error_at.',
+            }),
           ...pickErrors(400, 401),
         },
       },
@@ -161,7 +202,15 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
             attempts: z.array(attemptSchema),
             events: z.array(eventSchema),
             dependencies: z
-              .array(z.object({ pipeline: z.string(), partition_key: z.string(), state: workStateSchema.nullable(), item_id: z.number().int().nullable(), last_error: z.string().nullable() }))
+              .array(
+                z.object({
+                  pipeline: z.string(),
+                  partition_key: z.string(),
+                  state: workStateSchema.nullable(),
+                  item_id: z.number().int().nullable(),
+                  last_error: z.string().nullable(),
+                }),
+              )
               .meta({ description: 'upstream partitions this item waits on (state null: not enqueued yet)' }),
             blocked_reason: z.string().nullable().meta({ description: 'for a WAITING item: what it waits for, or which failed upstream blocks it' }),
             deadline: z
@@ -192,7 +241,12 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
           '{id}: the item must be FAILED or CANCELLED (409 otherwise, 404 if unknown); it goes back to PENDING with a fresh attempt budget. ' +
           '{domain[, pipeline]} or {pipeline: "domain.name"}: every FAILED item there. Answers the items that were put back.',
         body: z
-          .strictObject({ id: idParam.optional(), work_item_id: idParam.optional().meta({ description: 'Market Spine name of id' }), domain: z.string().min(1).optional(), pipeline: z.string().min(1).optional() })
+          .strictObject({
+            id: idParam.optional(),
+            work_item_id: idParam.optional().meta({ description: 'Market Spine name of id' }),
+            domain: z.string().min(1).optional(),
+            pipeline: z.string().min(1).optional(),
+          })
           .transform((b, c) => {
             if (b.work_item_id === undefined) return b;
             if (b.id !== undefined) c.addIssue({ code: 'custom', path: ['work_item_id'], message: 'not be given beside id (the same field: use one)' });
@@ -200,8 +254,10 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
             return { ...rest, id: work_item_id };
           })
           .superRefine((b, c) => {
-            if (b.id !== undefined && (b.domain !== undefined || b.pipeline !== undefined)) c.addIssue({ code: 'custom', path: ['id'], message: 'be given alone (not with domain/pipeline)' });
-            if (b.id === undefined && b.domain === undefined && !b.pipeline?.includes('.')) c.addIssue({ code: 'custom', path: ['id'], message: 'be given, or a domain (and optionally a pipeline), or a pipeline as domain.name' });
+            if (b.id !== undefined && (b.domain !== undefined || b.pipeline !== undefined))
+              c.addIssue({ code: 'custom', path: ['id'], message: 'be given alone (not with domain/pipeline)' });
+            if (b.id === undefined && b.domain === undefined && !b.pipeline?.includes('.'))
+              c.addIssue({ code: 'custom', path: ['id'], message: 'be given, or a domain (and optionally a pipeline), or a pipeline as domain.name' });
           }),
         response: { 200: z.object({ retried: z.number().int(), items: z.array(workItemSchema) }), ...pickErrors(400, 401, 404, 409) },
       },
@@ -223,8 +279,10 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
         body: z
           .strictObject({ id: idParam.optional(), work_item_id: idParam.optional().meta({ description: 'Market Spine name of id' }) })
           .superRefine((b, c) => {
-            if (b.id !== undefined && b.work_item_id !== undefined) c.addIssue({ code: 'custom', path: ['work_item_id'], message: 'not be given beside id (the same field: use one)' });
-            if (b.id === undefined && b.work_item_id === undefined) c.addIssue({ code: 'custom', path: ['id'], message: 'be given (or work_item_id): a positive integer work item id' });
+            if (b.id !== undefined && b.work_item_id !== undefined)
+              c.addIssue({ code: 'custom', path: ['work_item_id'], message: 'not be given beside id (the same field: use one)' });
+            if (b.id === undefined && b.work_item_id === undefined)
+              c.addIssue({ code: 'custom', path: ['id'], message: 'be given (or work_item_id): a positive integer work item id' });
           }),
         response: { 200: z.object({ changed: z.boolean(), item: workItemSchema }), ...pickErrors(400, 401, 404, 409) },
       },
@@ -253,7 +311,15 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
         }),
         response: {
           200: z.object({
-            runs: z.array(attemptSchema.extend({ item_id: z.number().int(), domain: z.string(), pipeline: z.string(), partition_key: z.string(), item_state: workStateSchema })),
+            runs: z.array(
+              attemptSchema.extend({
+                item_id: z.number().int(),
+                domain: z.string(),
+                pipeline: z.string(),
+                partition_key: z.string(),
+                item_state: workStateSchema,
+              }),
+            ),
             total: z.number().int(),
             limit: z.number().int(),
             offset: z.number().int(),
@@ -266,4 +332,3 @@ export const workRoutes: FastifyPluginAsyncZod<ServerContext> = async (server, c
     async (request) => recentRuns(ctx, request.query),
   );
 };
-

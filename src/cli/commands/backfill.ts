@@ -10,16 +10,27 @@ import { reportAction } from '../options.js';
 export function registerBackfill(program: Command): void {
   const backfill = program
     .command('backfill')
-    .description(`Create a tracked backfill of a pipeline over a range of partitions (priority ${BACKFILL_DEFAULT_PRIORITY} by default, below scheduled work); see also backfill status|list|cancel`)
+    .description(
+      `Create a tracked backfill of a pipeline over a range of partitions (priority ${BACKFILL_DEFAULT_PRIORITY} by default, below scheduled work); see also backfill status|list|cancel`,
+    )
     .argument('<pipeline>', 'domain.name')
     .option('--from <date>', 'first date (YYYY-MM-DD); weekly pipelines use the Fridays in range, daily ones the sessions')
     .option('--to <date>', 'last date (inclusive)')
     .option('--partition-range <key=A..B>', 'explicit range over one partition key (dates or integers)')
-    .option('-p, --partition <k=v,...>', 'fixed keys added to every partition (narrows an enum dimension, which otherwise fans out over all its values); repeat for a cross product', collect, [])
+    .option(
+      '-p, --partition <k=v,...>',
+      'fixed keys added to every partition (narrows an enum dimension, which otherwise fans out over all its values); repeat for a cross product',
+      collect,
+      [],
+    )
     .option('--calendar <name>', 'calendar for date partitions (XNYS, or none for every day)', 'XNYS')
     .option('--params <json>', 'handler params as JSON', parseJsonOption('--params'))
     .option('--priority <n>', 'priority (higher runs first)', parseIntOption('--priority'))
-    .addOption(new Option('--reprocess <mode>', 'existing partitions: missing (leave them), failed (retry failed), all (re-run finished)').choices(['missing', 'failed', 'all']).default('missing'))
+    .addOption(
+      new Option('--reprocess <mode>', 'existing partitions: missing (leave them), failed (retry failed), all (re-run finished)')
+        .choices(['missing', 'failed', 'all'])
+        .default('missing'),
+    )
     .option('--no-downstream', 'stop at the named pipeline (default: bring in its auto downstream, as enqueue does)')
     .option('--follow', 'after enqueueing, follow execution with a progress bar until the backfill is done')
     .option('--dry-run', 'only list the partitions that would be enqueued')
@@ -37,53 +48,60 @@ export function registerBackfill(program: Command): void {
         reprocess: opts.reprocess as ReprocessMode,
         downstream: opts.downstream !== false,
       };
-      await withApp(command, async (app) => {
-        if (opts.dryRun) {
-          const plan = planBackfill(app.registry, request);
-          const sample: unknown[] = [];
-          for (const p of plan.partitions()) {
-            if (sample.length >= (opts.json ? 10_000 : 50)) break;
-            sample.push(p);
+      await withApp(
+        command,
+        async (app) => {
+          if (opts.dryRun) {
+            const plan = planBackfill(app.registry, request);
+            const sample: unknown[] = [];
+            for (const p of plan.partitions()) {
+              if (sample.length >= (opts.json ? 10_000 : 50)) break;
+              sample.push(p);
+            }
+            if (opts.json) return printJson({ dry_run: true, pipeline: plan.pipeline.key, total: plan.total, partitions: sample });
+            process.stdout.write(`dry run: would enqueue ${plan.total} partition(s) of ${plan.pipeline.key}\n`);
+            for (const p of sample) process.stdout.write(`  ${JSON.stringify(p)}\n`);
+            if (plan.total > sample.length) process.stdout.write(`  … ${plan.total - sample.length} more\n`);
+            return;
           }
-          if (opts.json) return printJson({ dry_run: true, pipeline: plan.pipeline.key, total: plan.total, partitions: sample });
-          process.stdout.write(`dry run: would enqueue ${plan.total} partition(s) of ${plan.pipeline.key}\n`);
-          for (const p of sample) process.stdout.write(`  ${JSON.stringify(p)}\n`);
-          if (plan.total > sample.length) process.stdout.write(`  … ${plan.total - sample.length} more\n`);
-          return;
-        }
-        // A progress bar only on an interactive terminal; scripts and --json get clean output.
-        const bar = process.stderr.isTTY && !opts.json ? new cliProgress.SingleBar({ stream: process.stderr, format: 'enqueue  [{bar}] {value}/{total} partitions' }, cliProgress.Presets.shades_classic) : null;
-        let started = false;
-        const { backfill: created, enqueued } = await createBackfill(app.store, app.registry, request, ({ done, total }) => {
-          if (!bar) return;
-          if (!started) {
-            bar.start(total, 0);
-            started = true;
-          }
-          bar.update(done);
-        });
-        const result = await enqueued;
-        bar?.stop();
-        if (opts.follow) await follow(app.store, created.id, Boolean(opts.json));
-        const status = await backfillStatus(app.store, created.id);
-        if (opts.json) {
-          return printJson({
-            id: created.id,
-            total: result.total,
-            created: result.created,
-            existing: result.existing,
-            requeued: result.requeued,
-            downstream: result.downstream,
-            items: result.items.map((i) => ({ id: i.id, partition_key: i.partitionKey, state: i.state })),
-            status,
+          // A progress bar only on an interactive terminal; scripts and --json get clean output.
+          const bar =
+            process.stderr.isTTY && !opts.json
+              ? new cliProgress.SingleBar({ stream: process.stderr, format: 'enqueue  [{bar}] {value}/{total} partitions' }, cliProgress.Presets.shades_classic)
+              : null;
+          let started = false;
+          const { backfill: created, enqueued } = await createBackfill(app.store, app.registry, request, ({ done, total }) => {
+            if (!bar) return;
+            if (!started) {
+              bar.start(total, 0);
+              started = true;
+            }
+            bar.update(done);
           });
-        }
-        process.stdout.write(
-          `backfill #${created.id} ${status.pipeline}: ${result.total} partitions, ${result.created} enqueued, ${result.existing} already present, ${result.requeued} requeued, ${result.downstream} downstream items\n`,
-        );
-        if (!opts.follow) process.stdout.write(`follow it with: sluice backfill status ${created.id} --follow\n`);
-        else process.stdout.write(`${statusLine(status)}\n`);
-      }, { logLevel: 'warn' });
+          const result = await enqueued;
+          bar?.stop();
+          if (opts.follow) await follow(app.store, created.id, Boolean(opts.json));
+          const status = await backfillStatus(app.store, created.id);
+          if (opts.json) {
+            return printJson({
+              id: created.id,
+              total: result.total,
+              created: result.created,
+              existing: result.existing,
+              requeued: result.requeued,
+              downstream: result.downstream,
+              items: result.items.map((i) => ({ id: i.id, partition_key: i.partitionKey, state: i.state })),
+              status,
+            });
+          }
+          process.stdout.write(
+            `backfill #${created.id} ${status.pipeline}: ${result.total} partitions, ${result.created} enqueued, ${result.existing} already present, ${result.requeued} requeued, ${result.downstream} downstream items\n`,
+          );
+          if (!opts.follow) process.stdout.write(`follow it with: sluice backfill status ${created.id} --follow\n`);
+          else process.stdout.write(`${statusLine(status)}\n`);
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   backfill
@@ -93,16 +111,20 @@ export function registerBackfill(program: Command): void {
     .option('--follow', 'follow with a progress bar until the backfill is done or cancelled')
     .option('--json', 'print JSON')
     .action(async (id: number, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        if (opts.follow) await follow(app.store, id, Boolean(opts.json));
-        const status = await backfillStatus(app.store, id);
-        if (opts.json) return printJson(status);
-        process.stdout.write(`${statusLine(status)}\n`);
-        printTable(
-          (['requested', 'downstream'] as const).map((part) => ({ items: part, ...status.progress[part] })),
-          ['items', 'WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT', 'COMPLETE', 'FAILED', 'CANCELLED'],
-        );
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          if (opts.follow) await follow(app.store, id, Boolean(opts.json));
+          const status = await backfillStatus(app.store, id);
+          if (opts.json) return printJson(status);
+          process.stdout.write(`${statusLine(status)}\n`);
+          printTable(
+            (['requested', 'downstream'] as const).map((part) => ({ items: part, ...status.progress[part] })),
+            ['items', 'WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT', 'COMPLETE', 'FAILED', 'CANCELLED'],
+          );
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   reportAction(
@@ -142,12 +164,20 @@ function formatSeconds(s: number): string {
 async function follow(store: Store, id: number, quiet: boolean): Promise<void> {
   const bar =
     process.stderr.isTTY && !quiet
-      ? new cliProgress.SingleBar({ stream: process.stderr, format: 'run      [{bar}] {value}/{total} items · {complete} complete · {failed} failed · {rate}/min · ETA {eta_text}' }, cliProgress.Presets.shades_classic)
+      ? new cliProgress.SingleBar(
+          { stream: process.stderr, format: 'run      [{bar}] {value}/{total} items · {complete} complete · {failed} failed · {rate}/min · ETA {eta_text}' },
+          cliProgress.Presets.shades_classic,
+        )
       : null;
   let started = false;
   for (;;) {
     const s = await backfillStatus(store, id);
-    const payload = { complete: s.progress.complete, failed: s.progress.failed, rate: s.progress.rate_per_minute ?? '—', eta_text: s.progress.eta_seconds === null ? '—' : formatSeconds(s.progress.eta_seconds) };
+    const payload = {
+      complete: s.progress.complete,
+      failed: s.progress.failed,
+      rate: s.progress.rate_per_minute ?? '—',
+      eta_text: s.progress.eta_seconds === null ? '—' : formatSeconds(s.progress.eta_seconds),
+    };
     if (bar) {
       if (!started) {
         bar.start(s.progress.total, s.progress.finished, payload);

@@ -21,7 +21,12 @@ export function parseWhere(pairs: readonly string[]): Where | undefined {
   return out;
 }
 
-export async function readDataset(app: { data: { latest(ds: Dataset, o?: { where?: Where }): Promise<DataRow[]>; asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> } }, ds: Dataset, where: Where | undefined, asOf: AsOfRef | undefined): Promise<DataRow[]> {
+export async function readDataset(
+  app: { data: { latest(ds: Dataset, o?: { where?: Where }): Promise<DataRow[]>; asOf(ds: Dataset, ref: AsOfRef, where?: Where): Promise<DataRow[]> } },
+  ds: Dataset,
+  where: Where | undefined,
+  asOf: AsOfRef | undefined,
+): Promise<DataRow[]> {
   return asOf ? app.data.asOf(ds, asOf, where) : app.data.latest(ds, { where });
 }
 

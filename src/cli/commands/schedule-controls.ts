@@ -7,7 +7,10 @@ export function registerScheduleControls(program: Command): void {
   const schedule = program.commands.find((c) => c.name() === 'schedule');
   if (!schedule) throw new Error('registerScheduleControls: the schedule command must be registered first');
 
-  for (const [action, paused] of [['pause', true], ['resume', false]] as const) {
+  for (const [action, paused] of [
+    ['pause', true],
+    ['resume', false],
+  ] as const) {
     schedule
       .command(action)
       .description(paused ? 'Pause a schedule: due ticks are recorded as skipped_paused until resumed' : 'Resume a paused schedule')
@@ -15,11 +18,15 @@ export function registerScheduleControls(program: Command): void {
       .option('--reason <text>', 'why (kept in the schedule events)')
       .option('--json', 'print JSON')
       .action(async (name: string, opts, command: Command) => {
-        await withApp(command, async (app) => {
-          const c = await setSchedulePaused(app.store, app.schedules, name, paused, 'cli', opts.reason ?? null);
-          if (opts.json) return printJson(c);
-          process.stdout.write(`schedule ${name} ${paused ? 'paused' : 'resumed'}\n`);
-        }, { logLevel: 'warn' });
+        await withApp(
+          command,
+          async (app) => {
+            const c = await setSchedulePaused(app.store, app.schedules, name, paused, 'cli', opts.reason ?? null);
+            if (opts.json) return printJson(c);
+            process.stdout.write(`schedule ${name} ${paused ? 'paused' : 'resumed'}\n`);
+          },
+          { logLevel: 'warn' },
+        );
       });
   }
 
@@ -29,11 +36,15 @@ export function registerScheduleControls(program: Command): void {
     .argument('<name>', 'a configured schedule')
     .option('--json', 'print JSON')
     .action(async (name: string, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const r = await app.createScheduler().trigger(name, 'cli');
-        if (opts.json) return printJson(r);
-        process.stdout.write(`triggered ${name}: ${r.enqueued} item(s) enqueued\n`);
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          const r = await app.createScheduler().trigger(name, 'cli');
+          if (opts.json) return printJson(r);
+          process.stdout.write(`triggered ${name}: ${r.enqueued} item(s) enqueued\n`);
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   schedule
@@ -43,10 +54,14 @@ export function registerScheduleControls(program: Command): void {
     .option('--limit <n>', 'how many', parseIntOption('--limit'), 20)
     .option('--json', 'print JSON')
     .action(async (name: string, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const events = await scheduleEvents(app.store, app.schedules, name, opts.limit);
-        if (opts.json) return printJson(events);
-        printTable(events, ['at', 'event', 'actor', 'detail']);
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          const events = await scheduleEvents(app.store, app.schedules, name, opts.limit);
+          if (opts.json) return printJson(events);
+          printTable(events, ['at', 'event', 'actor', 'detail']);
+        },
+        { logLevel: 'warn' },
+      );
     });
 }

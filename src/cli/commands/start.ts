@@ -46,7 +46,14 @@ export function registerStart(program: Command): void {
         if (turbomode?.hasScheduler) await turbomode.startLoaded();
         else await scheduler?.start();
         // Deadlines and alert delivery run beside the worker, never in its path.
-        const alerting = new Alerting({ store: app.store, registry: app.registry, config: app.config, logger: app.logger, source: app.loaded.file ?? undefined, dashboardUrl: url });
+        const alerting = new Alerting({
+          store: app.store,
+          registry: app.registry,
+          config: app.config,
+          logger: app.logger,
+          source: app.loaded.file ?? undefined,
+          dashboardUrl: url,
+        });
         alerting.start();
         const demo = opts.demo || app.loaded.file === BUNDLED_DEMO_CONFIG ? await seedDemo(app, app.loaded.baseDir) : undefined;
         app.logger.info({ url, database: app.store.backend, worker_id: worker?.workerId }, 'sluice started');

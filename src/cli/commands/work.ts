@@ -24,21 +24,34 @@ export function registerWork(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (opts, command: Command) => {
       const pipeline = pipelineFilterOf(opts.pipeline);
-      await withApp(command, async (app) => {
-        checkRegisteredFilter(app, { domain: opts.domain, pipeline });
-        const items = await app.store.listItems({
-          state: opts.state as WorkState | undefined,
-          domain: pipeline?.domain ?? opts.domain,
-          pipeline: pipeline?.pipeline,
-          limit: opts.limit,
-          offset: opts.offset,
-        });
-        if (opts.json) return printJson(items.map(workItemToJson));
-        printTable(
-          items.map((i) => ({ id: i.id, pipeline: `${i.domain}.${i.pipeline}`, partition: i.partitionKey, state: i.state, attempts: `${i.attempts}/${i.maxAttempts}`, priority: i.priority, desired_at: i.desiredAt.toISOString(), last_error: i.lastError })),
-          ['id', 'pipeline', 'partition', 'state', 'attempts', 'priority', 'desired_at', 'last_error'],
-        );
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          checkRegisteredFilter(app, { domain: opts.domain, pipeline });
+          const items = await app.store.listItems({
+            state: opts.state as WorkState | undefined,
+            domain: pipeline?.domain ?? opts.domain,
+            pipeline: pipeline?.pipeline,
+            limit: opts.limit,
+            offset: opts.offset,
+          });
+          if (opts.json) return printJson(items.map(workItemToJson));
+          printTable(
+            items.map((i) => ({
+              id: i.id,
+              pipeline: `${i.domain}.${i.pipeline}`,
+              partition: i.partitionKey,
+              state: i.state,
+              attempts: `${i.attempts}/${i.maxAttempts}`,
+              priority: i.priority,
+              desired_at: i.desiredAt.toISOString(),
+              last_error: i.lastError,
+            })),
+            ['id', 'pipeline', 'partition', 'state', 'attempts', 'priority', 'desired_at', 'last_error'],
+          );
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   work
@@ -47,41 +60,75 @@ export function registerWork(program: Command): void {
     .argument('<id>', 'work item id', parseIntOption('id'))
     .option('--json', 'print JSON')
     .action(async (id: number, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const item = await app.store.getItem(id);
-        if (!item) throw new NotFoundError('work item', id);
-        const attempts = await app.store.listAttempts(id);
-        const events = await app.store.listEvents(id);
-        const dependencies = await app.store.listDependencies(id);
-        const blocked = item.state === 'WAITING' ? blockedReason(dependencies) : null;
-        const deadline = await itemDeadlineView(alertStoreFor(app.store), compileDeadlines(app.config, app.registry), item);
-        if (opts.json) {
-          return printJson({
-            ...workItemToJson(item),
-            blocked_reason: blocked,
-            deadline,
-            dependencies: dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition_key: d.partitionKey, state: d.state, item_id: d.itemId, last_error: d.lastError })),
-            attempts: attempts.map(attemptToJson),
-            events: events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor, detail: e.detail })),
-          });
-        }
-        const out = process.stdout;
-        out.write(`#${item.id} ${item.domain}.${item.pipeline} [${item.partitionKey}]\n`);
-        out.write(`state ${item.state}  attempts ${item.attempts}/${item.maxAttempts}  priority ${item.priority}  desired_at ${item.desiredAt.toISOString()}\n`);
-        if (item.lastError) out.write(`last error: ${item.lastError}\n`);
-        if (blocked) out.write(`${blocked}\n`);
-        if (deadline) out.write(`deadline ${deadline.deadline}: due ${deadline.due_at}, ${deadline.state}${deadline.met_at ? ` at ${deadline.met_at}` : ''}\n`);
-        if (dependencies.length) {
-          out.write('\nupstream:\n');
-          printTable(dependencies.map((d) => ({ pipeline: `${d.domain}.${d.pipeline}`, partition: d.partitionKey, state: d.state ?? 'not enqueued', item: d.itemId ?? '' })), ['pipeline', 'partition', 'state', 'item']);
-        }
-        out.write('\nattempts:\n');
-        printTable(attempts.map((a) => ({ no: a.attemptNo, status: a.status, worker: a.workerId, started: a.startedAt.toISOString(), ms: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : '', error: a.error })), ['no', 'status', 'worker', 'started', 'ms', 'error']);
-        const tail = attempts.at(-1)?.outputTail;
-        if (tail) out.write(`\noutput (last attempt, tail):\n${tail}\n`);
-        out.write('\nevents:\n');
-        printTable(events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor })), ['at', 'event', 'from', 'to', 'actor']);
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          const item = await app.store.getItem(id);
+          if (!item) throw new NotFoundError('work item', id);
+          const attempts = await app.store.listAttempts(id);
+          const events = await app.store.listEvents(id);
+          const dependencies = await app.store.listDependencies(id);
+          const blocked = item.state === 'WAITING' ? blockedReason(dependencies) : null;
+          const deadline = await itemDeadlineView(alertStoreFor(app.store), compileDeadlines(app.config, app.registry), item);
+          if (opts.json) {
+            return printJson({
+              ...workItemToJson(item),
+              blocked_reason: blocked,
+              deadline,
+              dependencies: dependencies.map((d) => ({
+                pipeline: `${d.domain}.${d.pipeline}`,
+                partition_key: d.partitionKey,
+                state: d.state,
+                item_id: d.itemId,
+                last_error: d.lastError,
+              })),
+              attempts: attempts.map(attemptToJson),
+              events: events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor, detail: e.detail })),
+            });
+          }
+          const out = process.stdout;
+          out.write(`#${item.id} ${item.domain}.${item.pipeline} [${item.partitionKey}]\n`);
+          out.write(
+            `state ${item.state}  attempts ${item.attempts}/${item.maxAttempts}  priority ${item.priority}  desired_at ${item.desiredAt.toISOString()}\n`,
+          );
+          if (item.lastError) out.write(`last error: ${item.lastError}\n`);
+          if (blocked) out.write(`${blocked}\n`);
+          if (deadline)
+            out.write(`deadline ${deadline.deadline}: due ${deadline.due_at}, ${deadline.state}${deadline.met_at ? ` at ${deadline.met_at}` : ''}\n`);
+          if (dependencies.length) {
+            out.write('\nupstream:\n');
+            printTable(
+              dependencies.map((d) => ({
+                pipeline: `${d.domain}.${d.pipeline}`,
+                partition: d.partitionKey,
+                state: d.state ?? 'not enqueued',
+                item: d.itemId ?? '',
+              })),
+              ['pipeline', 'partition', 'state', 'item'],
+            );
+          }
+          out.write('\nattempts:\n');
+          printTable(
+            attempts.map((a) => ({
+              no: a.attemptNo,
+              status: a.status,
+              worker: a.workerId,
+              started: a.startedAt.toISOString(),
+              ms: a.finishedAt ? a.finishedAt.getTime() - a.startedAt.getTime() : '',
+              error: a.error,
+            })),
+            ['no', 'status', 'worker', 'started', 'ms', 'error'],
+          );
+          const tail = attempts.at(-1)?.outputTail;
+          if (tail) out.write(`\noutput (last attempt, tail):\n${tail}\n`);
+          out.write('\nevents:\n');
+          printTable(
+            events.map((e) => ({ at: e.at.toISOString(), event: e.event, from: e.fromState, to: e.toState, actor: e.actor })),
+            ['at', 'event', 'from', 'to', 'actor'],
+          );
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   work
@@ -93,16 +140,18 @@ export function registerWork(program: Command): void {
     .option('--json', 'print the retried items as JSON')
     .action(async (id: number | undefined, opts, command: Command) => {
       const pipeline = pipelineFilterOf(opts.pipeline);
-      if (id === undefined && !opts.domain && !pipeline) throw new ValidationError('id', undefined, 'be given, or use --domain/--pipeline to retry every failed item');
-      await withApp(command, async (app) => {
-        if (id === undefined) checkRegisteredFilter(app, { domain: opts.domain, pipeline });
-        const items = await app.store.retry(
-          id !== undefined ? { id } : { domain: pipeline?.domain ?? opts.domain, pipeline: pipeline?.pipeline },
-          'cli',
-        );
-        if (opts.json) return printJson(items.map(workItemToJson));
-        process.stdout.write(`retried ${items.length} item(s)${items.length ? `: ${items.map((i) => `#${i.id}`).join(' ')}` : ''}\n`);
-      }, { logLevel: 'warn' });
+      if (id === undefined && !opts.domain && !pipeline)
+        throw new ValidationError('id', undefined, 'be given, or use --domain/--pipeline to retry every failed item');
+      await withApp(
+        command,
+        async (app) => {
+          if (id === undefined) checkRegisteredFilter(app, { domain: opts.domain, pipeline });
+          const items = await app.store.retry(id !== undefined ? { id } : { domain: pipeline?.domain ?? opts.domain, pipeline: pipeline?.pipeline }, 'cli');
+          if (opts.json) return printJson(items.map(workItemToJson));
+          process.stdout.write(`retried ${items.length} item(s)${items.length ? `: ${items.map((i) => `#${i.id}`).join(' ')}` : ''}\n`);
+        },
+        { logLevel: 'warn' },
+      );
     });
 
   work
@@ -111,11 +160,15 @@ export function registerWork(program: Command): void {
     .argument('<id>', 'work item id', parseIntOption('id'))
     .option('--json', 'print the item as JSON')
     .action(async (id: number, opts, command: Command) => {
-      await withApp(command, async (app) => {
-        const { item, changed } = await app.store.cancel(id, 'cli');
-        if (opts.json) return printJson({ ...workItemToJson(item), changed });
-        process.stdout.write(changed ? `cancelled #${id}\n` : `#${id} was already cancelled\n`);
-      }, { logLevel: 'warn' });
+      await withApp(
+        command,
+        async (app) => {
+          const { item, changed } = await app.store.cancel(id, 'cli');
+          if (opts.json) return printJson({ ...workItemToJson(item), changed });
+          process.stdout.write(changed ? `cancelled #${id}\n` : `#${id} was already cancelled\n`);
+        },
+        { logLevel: 'warn' },
+      );
     });
 }
 

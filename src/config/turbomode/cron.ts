@@ -37,7 +37,10 @@ const FORMS = '"*", "*/n", "a", "a-b", "a-b/n" or a comma list of them';
 
 export function scheduleToCron(s: TurboSchedule): { cron: string } | { problem: CronProblem } {
   const given = ORDER.filter((f) => s[f] !== undefined);
-  if (given.length === 0) return { problem: { field: 'hour', value: undefined, rule: 'be given: a cron schedule needs at least one of month, day, day_of_week, hour, minute, second' } };
+  if (given.length === 0)
+    return {
+      problem: { field: 'hour', value: undefined, rule: 'be given: a cron schedule needs at least one of month, day, day_of_week, hour, minute, second' },
+    };
   const least = Math.max(...given.map((f) => ORDER.indexOf(f)));
   const out: Partial<Record<Field, string>> = {};
   for (const [i, f] of ORDER.entries()) {
@@ -52,7 +55,13 @@ export function scheduleToCron(s: TurboSchedule): { cron: string } | { problem: 
     out[f] = converted;
   }
   if (out.day !== '*' && out.day_of_week !== '*') {
-    return { problem: { field: 'day_of_week', value: s.day_of_week, rule: 'not be combined with "day": APScheduler needs both to match, cron either, so Sluice does not guess; keep one of them' } };
+    return {
+      problem: {
+        field: 'day_of_week',
+        value: s.day_of_week,
+        rule: 'not be combined with "day": APScheduler needs both to match, cron either, so Sluice does not guess; keep one of them',
+      },
+    };
   }
   const five = `${out.minute} ${out.hour} ${out.day} ${out.month} ${out.day_of_week}`;
   return { cron: out.second === '0' ? five : `${out.second} ${five}` };

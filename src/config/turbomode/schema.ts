@@ -39,7 +39,11 @@ export const turboScheduleSchema = z
     const known = new Set(['type', 'month', 'day', 'day_of_week', 'hour', 'minute', 'second', 'timezone']);
     for (const key of Object.keys(s)) {
       if (known.has(key)) continue;
-      ctx.addIssue({ code: 'custom', path: [key], message: UNBUILT_SCHEDULE_KEYS[key] ?? 'not be present: unknown schedule field (known: type, month, day, day_of_week, hour, minute, second, timezone)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [key],
+        message: UNBUILT_SCHEDULE_KEYS[key] ?? 'not be present: unknown schedule field (known: type, month, day, day_of_week, hour, minute, second, timezone)',
+      });
     }
   });
 
@@ -57,7 +61,10 @@ export const turboTaskSchema = z.strictObject({
   name: z.string().min(1),
   function_name: z.string().min(1),
   /** `/scheduler/run_ingestion`: also served as POST /api/v1/scheduler/run_ingestion. */
-  endpoint: z.string().regex(/^\/scheduler\/[A-Za-z0-9_-]+$/, 'must be /scheduler/NAME with NAME letters, digits, _ or -').optional(),
+  endpoint: z
+    .string()
+    .regex(/^\/scheduler\/[A-Za-z0-9_-]+$/, 'must be /scheduler/NAME with NAME letters, digits, _ or -')
+    .optional(),
   enabled: z.boolean().optional(),
   schedule: turboScheduleSchema,
   timeout_minutes: z.number().gt(0, 'must be more than 0 (minutes)').optional(),

@@ -81,7 +81,11 @@ export function translateTurboMode(raw: unknown, file?: string): { settings: Rec
       for (const key of ['retry', 'timeout'] as const) {
         const taskSays = key === 'retry' ? t.retry_on_failure !== undefined || t.max_retries !== undefined : t.timeout_minutes !== undefined;
         if (taskSays && run.entry[key] !== undefined) {
-          throw fail(key === 'retry' ? 'retry_on_failure' : 'timeout_minutes', key === 'retry' ? t.retry_on_failure : t.timeout_minutes, `not be given when pipelines[${run.index}] sets "${key}" too: say it in one place`);
+          throw fail(
+            key === 'retry' ? 'retry_on_failure' : 'timeout_minutes',
+            key === 'retry' ? t.retry_on_failure : t.timeout_minutes,
+            `not be given when pipelines[${run.index}] sets "${key}" too: say it in one place`,
+          );
         }
       }
       if (dependsOn.length && run.entry.command === undefined) {
@@ -167,11 +171,20 @@ function checkUnique(tm: TurboModeConfig, file?: string): void {
   tm.scheduled_tasks.forEach((t, i) => {
     if (ids.has(t.task_id)) throw taskError(i, t, 'task_id', t.task_id, `be unique (scheduled_tasks[${ids.get(t.task_id)}] has it too)`, file);
     ids.set(t.task_id, i);
-    if (functions.has(t.function_name)) throw taskError(i, t, 'function_name', t.function_name, `be unique (scheduled_tasks[${functions.get(t.function_name)}] runs it too)`, file);
+    if (functions.has(t.function_name))
+      throw taskError(i, t, 'function_name', t.function_name, `be unique (scheduled_tasks[${functions.get(t.function_name)}] runs it too)`, file);
     functions.set(t.function_name, i);
     if (t.endpoint) {
       const seg = t.endpoint.slice('/scheduler/'.length);
-      if (RESERVED_ENDPOINTS.has(seg)) throw taskError(i, t, 'endpoint', t.endpoint, `not be one of the scheduler's own routes (${[...RESERVED_ENDPOINTS].map((r) => `/scheduler/${r}`).join(', ')})`, file);
+      if (RESERVED_ENDPOINTS.has(seg))
+        throw taskError(
+          i,
+          t,
+          'endpoint',
+          t.endpoint,
+          `not be one of the scheduler's own routes (${[...RESERVED_ENDPOINTS].map((r) => `/scheduler/${r}`).join(', ')})`,
+          file,
+        );
       if (endpoints.has(seg)) throw taskError(i, t, 'endpoint', t.endpoint, `be unique (scheduled_tasks[${endpoints.get(seg)}] has it too)`, file);
       endpoints.set(seg, i);
     }
@@ -179,19 +192,57 @@ function checkUnique(tm: TurboModeConfig, file?: string): void {
 }
 
 /** The pipeline a task runs: its own command, or the `pipelines` entry its function_name names. */
-function resolvePipeline(t: TurboTask, i: number, userPipelines: Record<string, unknown>[], file?: string): { key: string; entry?: Record<string, unknown>; index?: number } {
-  const matches = userPipelines.map((p, index) => ({ p, index })).filter(({ p }) => p.name === t.function_name || `${String(p.domain)}.${String(p.name)}` === t.function_name);
+function resolvePipeline(
+  t: TurboTask,
+  i: number,
+  userPipelines: Record<string, unknown>[],
+  file?: string,
+): { key: string; entry?: Record<string, unknown>; index?: number } {
+  const matches = userPipelines
+    .map((p, index) => ({ p, index }))
+    .filter(({ p }) => p.name === t.function_name || `${String(p.domain)}.${String(p.name)}` === t.function_name);
   if (t.command) {
-    if (matches.length) throw taskError(i, t, 'command', t.command, `not be given when pipelines[${matches[0]!.index}] is named "${t.function_name}" too: say what runs in one place`, file);
-    if (!PIPELINE_NAME.test(t.function_name)) throw taskError(i, t, 'function_name', t.function_name, 'be a lower-case word of [a-z0-9_] such as run_ingestion (it names the pipeline turbomode.<function_name>)', file);
+    if (matches.length)
+      throw taskError(
+        i,
+        t,
+        'command',
+        t.command,
+        `not be given when pipelines[${matches[0]!.index}] is named "${t.function_name}" too: say what runs in one place`,
+        file,
+      );
+    if (!PIPELINE_NAME.test(t.function_name))
+      throw taskError(
+        i,
+        t,
+        'function_name',
+        t.function_name,
+        'be a lower-case word of [a-z0-9_] such as run_ingestion (it names the pipeline turbomode.<function_name>)',
+        file,
+      );
     return { key: `${TURBOMODE_DOMAIN}.${t.function_name}` };
   }
   for (const key of ['cwd', 'env'] as const) if (t[key] !== undefined) throw taskError(i, t, key, t[key], 'be given only with a "command"', file);
-  if (matches.length > 1) throw taskError(i, t, 'function_name', t.function_name, `name one pipeline (pipelines[${matches[0]!.index}] and pipelines[${matches[1]!.index}] both match; write domain.name)`, file);
+  if (matches.length > 1)
+    throw taskError(
+      i,
+      t,
+      'function_name',
+      t.function_name,
+      `name one pipeline (pipelines[${matches[0]!.index}] and pipelines[${matches[1]!.index}] both match; write domain.name)`,
+      file,
+    );
   const match = matches[0];
   if (!match) {
     const known = userPipelines.map((p) => String(p.name));
-    throw taskError(i, t, 'function_name', t.function_name, `name a pipeline of this file's "pipelines" (known: ${known.length ? known.join(', ') : 'none'}), or the task must give a "command" to run`, file);
+    throw taskError(
+      i,
+      t,
+      'function_name',
+      t.function_name,
+      `name a pipeline of this file's "pipelines" (known: ${known.length ? known.join(', ') : 'none'}), or the task must give a "command" to run`,
+      file,
+    );
   }
   return { key: `${String(match.p.domain)}.${String(match.p.name)}`, entry: match.p, index: match.index };
 }
@@ -204,10 +255,25 @@ function resolveDependencies(tm: TurboModeConfig, i: number, file?: string): num
     const found = tm.scheduled_tasks.find((x) => (typeof ref === 'number' ? x.task_id === ref : x.name === ref || x.function_name === ref));
     const field = `depends_on[${j}]`;
     if (!found) {
-      throw taskError(i, t, field, ref, `name another task by task_id or name (known: ${tm.scheduled_tasks.map((x) => `${x.task_id} ${JSON.stringify(x.name)}`).join(', ')})`, file);
+      throw taskError(
+        i,
+        t,
+        field,
+        ref,
+        `name another task by task_id or name (known: ${tm.scheduled_tasks.map((x) => `${x.task_id} ${JSON.stringify(x.name)}`).join(', ')})`,
+        file,
+      );
     }
     if (found === t) throw taskError(i, t, field, ref, 'name another task, not the task itself', file);
-    if (found.enabled === false) throw taskError(i, t, field, ref, `name an enabled task (task ${found.task_id} is disabled, so this task would wait for it forever): enable it or drop the dependency`, file);
+    if (found.enabled === false)
+      throw taskError(
+        i,
+        t,
+        field,
+        ref,
+        `name an enabled task (task ${found.task_id} is disabled, so this task would wait for it forever): enable it or drop the dependency`,
+        file,
+      );
     if (!out.includes(found.task_id)) out.push(found.task_id);
   });
   return out;
@@ -223,7 +289,14 @@ function checkCycles(tm: TurboModeConfig, tasks: TurboTaskInfo[], file?: string)
     if (at >= 0) {
       const loop = [...path.slice(at), id];
       const index = tm.scheduled_tasks.findIndex((x) => x.task_id === loop[0]);
-      throw taskError(index, tm.scheduled_tasks[index], 'depends_on', tm.scheduled_tasks[index]!.depends_on, `not form a cycle (${loop.map((n) => `task ${n}`).join(' -> ')})`, file);
+      throw taskError(
+        index,
+        tm.scheduled_tasks[index],
+        'depends_on',
+        tm.scheduled_tasks[index]!.depends_on,
+        `not form a cycle (${loop.map((n) => `task ${n}`).join(' -> ')})`,
+        file,
+      );
     }
     for (const dep of byId.get(id)!.dependsOn) visit(dep, [...path, id]);
     done.add(id);

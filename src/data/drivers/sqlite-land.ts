@@ -29,7 +29,6 @@ export const bindSqlite = (v: DataValue): string | number | null => (typeof v ==
 /** Rows per multi-row INSERT: fewer statement runs per row, well under SQLite's 32,766 parameters. */
 const ROWS_PER_INSERT = 64;
 
-
 /**
  * The landing driver on a better-sqlite3 connection: every call is synchronous, so a landing
  * holds the shared connection from BEGIN IMMEDIATE to COMMIT (the write lock serializes
@@ -66,7 +65,10 @@ export class SqliteLandDriver implements LandDriver {
     return this.db.prepare(sql).all(...params) as R[];
   }
   captures(where: string, params: unknown[]): CaptureWithSeq[] {
-    return (this.db.prepare(`SELECT * FROM captures WHERE ${where}`).all(...params) as SqliteCaptureRow[]).map((r) => ({ ...sqliteCapture(r), seq: Number(r.seq) }));
+    return (this.db.prepare(`SELECT * FROM captures WHERE ${where}`).all(...params) as SqliteCaptureRow[]).map((r) => ({
+      ...sqliteCapture(r),
+      seq: Number(r.seq),
+    }));
   }
 
   private insert(ds: Dataset, sql: DatasetSql, direct: boolean, rows: number): Statement {

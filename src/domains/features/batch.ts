@@ -30,12 +30,26 @@ export function planMatrixBatch(host: BatchHost, request: MatrixBatchRequest): B
   return {
     domain: FEATURES_DOMAIN,
     scheduler: 'daily_matrix',
-    steps: [{ pipeline: PIPELINES.dailyMatrix, partitions: dates.map((date) => ({ date })), params: exportDir ? { export_dir: exportDir } : undefined, run: { force: request.force === true } }],
+    steps: [
+      {
+        pipeline: PIPELINES.dailyMatrix,
+        partitions: dates.map((date) => ({ date })),
+        params: exportDir ? { export_dir: exportDir } : undefined,
+        run: { force: request.force === true },
+      },
+    ],
     follow: [],
     dryRun,
     failFast: request.failFast === true,
     warnings: [],
     paramFlags: { export_dir: '--export-dir' },
-    config: { dates, export_dir: exportDir ?? null, mode: dryRun ? 'dry-run' : 'run', force: request.force === true, fail_fast: request.failFast === true, database: host.backend },
+    config: {
+      dates,
+      export_dir: exportDir ?? null,
+      mode: dryRun ? 'dry-run' : 'run',
+      force: request.force === true,
+      fail_fast: request.failFast === true,
+      database: host.backend,
+    },
   };
 }

@@ -29,7 +29,13 @@ export function latestAtOrBefore(observations: readonly Readonly<Record<string, 
  * The matrix of one session: one row per symbol (in the order given) with its close and
  * change_pct, and every series' value and value date.
  */
-export function buildMatrix(date: string, symbols: readonly string[], prices: ReadonlyMap<string, PriceInput>, series: readonly string[], values: ReadonlyMap<string, SeriesValue | null>): MatrixRow[] {
+export function buildMatrix(
+  date: string,
+  symbols: readonly string[],
+  prices: ReadonlyMap<string, PriceInput>,
+  series: readonly string[],
+  values: ReadonlyMap<string, SeriesValue | null>,
+): MatrixRow[] {
   return symbols.map((symbol) => {
     const p = prices.get(symbol);
     if (!p) throw new Error(`no price for ${symbol} on ${date}`);

@@ -60,7 +60,10 @@ export interface ShareRow {
 }
 
 /** Shares of one group's venues: fractions of the group's shares (sum 1), ranked by shares. */
-function shareGroup(base: { week_ending: string; tier: string; level: 'symbol' | 'tier'; symbol: string }, venues: readonly { venue: string; venue_name: string | null; shares: number; trades: number }[]): ShareRow[] {
+function shareGroup(
+  base: { week_ending: string; tier: string; level: 'symbol' | 'tier'; symbol: string },
+  venues: readonly { venue: string; venue_name: string | null; shares: number; trades: number }[],
+): ShareRow[] {
   const total = venues.reduce((s, v) => s + v.shares, 0);
   const totalTrades = venues.reduce((s, v) => s + v.trades, 0);
   const ordered = [...venues].sort((a, b) => b.shares - a.shares || byText(a.venue, b.venue));
@@ -222,10 +225,11 @@ export function rollingRows(weekEnding: string, weeks: readonly { week_ending: s
     const points = present.map((w) => {
       let shares = 0;
       let trades = 0;
-      for (const r of w.rows!) if (r.symbol === symbol) {
-        shares += r.shares;
-        trades += r.trades;
-      }
+      for (const r of w.rows!)
+        if (r.symbol === symbol) {
+          shares += r.shares;
+          trades += r.trades;
+        }
       return { x: w.index, shares, trades };
     });
     const totalShares = points.reduce((s, p) => s + p.shares, 0);

@@ -8,7 +8,15 @@ import { lastNWeekEndings } from '../../time/partitions.js';
 import { zonedDate } from '../../time/zoned.js';
 import { COMPUTE_PIPELINES, FINRA_DOMAIN, PIPELINES, TIERS, type Tier } from './constants.js';
 import { addDaysIso } from './partitions.js';
-import { candidateFileNames, describeMissingSource, resolveFinraSource, sourceParamsFromConfig, sourceParamsFromEnv, type FinraSource, type FinraSourceParams } from './source.js';
+import {
+  candidateFileNames,
+  describeMissingSource,
+  resolveFinraSource,
+  sourceParamsFromConfig,
+  sourceParamsFromEnv,
+  type FinraSource,
+  type FinraSourceParams,
+} from './source.js';
 import { batchSourceLayers } from '../source-layers.js';
 
 export type FinraStage = 'ingest' | 'normalize' | 'calc' | 'all';
@@ -56,9 +64,15 @@ export function planFinraBatch(host: BatchHost, request: FinraBatchRequest): Bat
   const root =
     stage === 'calc'
       ? null
-      : { pipeline: stage === 'normalize' ? PIPELINES.normalize : PIPELINES.ingest, partitions: perTier, params: stage === 'normalize' ? undefined : request.source };
+      : {
+          pipeline: stage === 'normalize' ? PIPELINES.normalize : PIPELINES.ingest,
+          partitions: perTier,
+          params: stage === 'normalize' ? undefined : request.source,
+        };
   const run = { force: request.force === true, source: source ? asParams(source) : undefined };
-  const steps: BatchPlan['steps'] = root ? [{ ...root, run }] : COMPUTE_PIPELINES.map((pipeline) => ({ pipeline, partitions: weeks.map((week_ending) => ({ week_ending })), run }));
+  const steps: BatchPlan['steps'] = root
+    ? [{ ...root, run }]
+    : COMPUTE_PIPELINES.map((pipeline) => ({ pipeline, partitions: weeks.map((week_ending) => ({ week_ending })), run }));
   // One stage only: what it enqueues downstream is left to a worker pool.
   const follow = stage === 'all' ? [PIPELINES.normalize, ...COMPUTE_PIPELINES] : [];
   return {
@@ -95,11 +109,17 @@ function asParams(source: FinraSource): FinraSourceParams {
  * land from, or which names were looked for and not found; for an HTTP source the URLs are
  * only named (a dry run makes no requests).
  */
-function describeDryRunInputs(source: FinraSource | null, partitions: readonly { week_ending: string; tier: Tier }[], asked: FinraSourceParams['source']): string[] {
+function describeDryRunInputs(
+  source: FinraSource | null,
+  partitions: readonly { week_ending: string; tier: Tier }[],
+  asked: FinraSourceParams['source'],
+): string[] {
   if (!source) return [`${DRY_RUN_MISSING}: ${describeMissingSource(asked)}`];
   if (source.kind === 'http') {
     const base = source.baseUrl.endsWith('/') ? source.baseUrl : `${source.baseUrl}/`;
-    return partitions.map((p) => `dry-run: would fetch ${new URL(candidateFileNames(p.week_ending, p.tier)[0]!, base).toString()} (or its other names; not checked)`);
+    return partitions.map(
+      (p) => `dry-run: would fetch ${new URL(candidateFileNames(p.week_ending, p.tier)[0]!, base).toString()} (or its other names; not checked)`,
+    );
   }
   if (!existsSync(source.dataDir) || !statSync(source.dataDir).isDirectory()) {
     return [`${DRY_RUN_MISSING}: data directory ${source.dataDir} does not exist (set --data-dir to the directory holding the FINRA files)`];
@@ -107,7 +127,9 @@ function describeDryRunInputs(source: FinraSource | null, partitions: readonly {
   return partitions.map((p) => {
     const names = candidateFileNames(p.week_ending, p.tier);
     const found = names.map((n) => path.join(source.dataDir, n)).find((f) => existsSync(f));
-    return found ? `dry-run: would read ${found} for ${p.tier} week ${p.week_ending}` : `${DRY_RUN_MISSING}: ${p.tier} week ${p.week_ending}: none of ${names.join(', ')} in ${source.dataDir}`;
+    return found
+      ? `dry-run: would read ${found} for ${p.tier} week ${p.week_ending}`
+      : `${DRY_RUN_MISSING}: ${p.tier} week ${p.week_ending}: none of ${names.join(', ')} in ${source.dataDir}`;
   });
 }
 
@@ -136,11 +158,16 @@ export function weekEndingOf(date: string): string {
  */
 function planWeeks(host: BatchHost, request: FinraBatchRequest, warnings: string[]): string[] {
   if (request.weeks?.length) {
-    if (request.lookbackWeeks !== undefined) throw new ValidationError('--weeks', request.weeks.join(','), 'not be combined with --lookback-weeks (give one of them)');
+    if (request.lookbackWeeks !== undefined)
+      throw new ValidationError('--weeks', request.weeks.join(','), 'not be combined with --lookback-weeks (give one of them)');
     const fridays = request.weeks.map((w) => {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(w) || !isValidDate(w)) throw new ValidationError('--weeks', w, 'be dates YYYY-MM-DD, comma-separated (e.g. 2025-12-15,2025-12-22); each names the week it falls in');
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(w) || !isValidDate(w))
+        throw new ValidationError('--weeks', w, 'be dates YYYY-MM-DD, comma-separated (e.g. 2025-12-15,2025-12-22); each names the week it falls in');
       const friday = weekEndingOf(w);
-      if (friday !== w) warnings.push(`WARNING: --weeks ${w} is a ${WEEKDAYS[new Date(`${w}T00:00:00Z`).getUTCDay()]}; running the week ending Friday ${friday} (a week is named by its Friday)`);
+      if (friday !== w)
+        warnings.push(
+          `WARNING: --weeks ${w} is a ${WEEKDAYS[new Date(`${w}T00:00:00Z`).getUTCDay()]}; running the week ending Friday ${friday} (a week is named by its Friday)`,
+        );
       return friday;
     });
     return [...new Set(fridays)].sort();

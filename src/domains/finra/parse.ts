@@ -129,7 +129,11 @@ export class FinraStreamParser {
     let chunk: RawRow[] = [];
     for (const { fields, line, raw } of pipeLines(this.pieces)) {
       if (header) {
-        checkHeader(fields.map((f) => f.trim()), line, uri);
+        checkHeader(
+          fields.map((f) => f.trim()),
+          line,
+          uri,
+        );
         header = false;
         continue;
       }
@@ -158,20 +162,46 @@ export class FinraStreamParser {
     if (fields.length !== HEADER.length) {
       const column = fields.length < HEADER.length ? fields.length + 1 : HEADER.length + 1;
       const what = fields.length < HEADER.length ? `missing ${HEADER[fields.length]} onwards` : 'extra fields after lastUpdateDate';
-      throw new FinraParseError(uri, line, column, HEADER[column - 1] ?? null, `has ${fields.length} columns, expected ${HEADER.length} (${what}; truncated file or wrong delimiter?)`);
+      throw new FinraParseError(
+        uri,
+        line,
+        column,
+        HEADER[column - 1] ?? null,
+        `has ${fields.length} columns, expected ${HEADER.length} (${what}; truncated file or wrong delimiter?)`,
+      );
     }
-    const [tierDescription, symbol, issueName, participant, mpid, qty, trades, lastUpdate] = fields as [string, string, string, string, string, string, string, string];
+    const [tierDescription, symbol, issueName, participant, mpid, qty, trades, lastUpdate] = fields as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     // A trailing row with no symbol is common in real files: not data, but not damage either.
     if (symbol === '') return this.reject(line, rawText, 'empty issueSymbolIdentifier');
     const shares = integerField(qty, uri, line, QTY);
     const tradeCount = integerField(trades, uri, line, TRADES);
     const rowTier = tierFromDescription(tierDescription);
-    if (rowTier === null) return this.reject(line, rawText, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
-    if (rowTier !== tier) return this.reject(line, rawText, `tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`);
+    if (rowTier === null)
+      return this.reject(line, rawText, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
+    if (rowTier !== tier)
+      return this.reject(
+        line,
+        rawText,
+        `tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`,
+      );
     if (!SYMBOL_RE.test(symbol)) {
-      return this.reject(line, rawText, `issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`);
+      return this.reject(
+        line,
+        rawText,
+        `issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`,
+      );
     }
-    if (!MPID_RE.test(mpid)) return this.reject(line, rawText, `MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
+    if (!MPID_RE.test(mpid))
+      return this.reject(line, rawText, `MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
     const first = this.seen.firstOrAdd(symbol, mpid, line);
     if (first !== undefined) return this.reject(line, rawText, `duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
     return {
@@ -196,11 +226,23 @@ function checkHeader(fields: string[], line: number, uri: string): void {
     const want = HEADER[i];
     const got = fields[i];
     if (want === undefined) {
-      throw new FinraParseError(uri, line, i + 1, null, `header has ${fields.length} columns, expected ${HEADER.length}: unexpected ${JSON.stringify(got)}; the header must be exactly ${HEADER.join('|')}`);
+      throw new FinraParseError(
+        uri,
+        line,
+        i + 1,
+        null,
+        `header has ${fields.length} columns, expected ${HEADER.length}: unexpected ${JSON.stringify(got)}; the header must be exactly ${HEADER.join('|')}`,
+      );
     }
     if (got !== want) {
       const found = got === undefined ? 'nothing' : JSON.stringify(got);
-      throw new FinraParseError(uri, line, i + 1, want, `header column ${i + 1} must be "${want}", found ${found}${html}; the header must be exactly ${HEADER.join('|')}`);
+      throw new FinraParseError(
+        uri,
+        line,
+        i + 1,
+        want,
+        `header column ${i + 1} must be "${want}", found ${found}${html}; the header must be exactly ${HEADER.join('|')}`,
+      );
     }
   }
 }

@@ -13,9 +13,7 @@ export function addDaysIso(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-export const weekEndingSchema = z
-  .string()
-  .refine(isFriday, { message: 'must be a Friday as YYYY-MM-DD (the week_ending of a FINRA week, e.g. 2025-12-19)' });
+export const weekEndingSchema = z.string().refine(isFriday, { message: 'must be a Friday as YYYY-MM-DD (the week_ending of a FINRA week, e.g. 2025-12-19)' });
 
 export const tierSchema = z.enum(TIERS, { message: `must be one of ${TIERS.join(', ')}` });
 

@@ -26,7 +26,12 @@ export type FinraSourceParams = z.infer<typeof sourceParamsSchema>;
 
 /** The same fields as a work item may carry them: `data_dir` inside the data roots, `base_url` on an allowed host. */
 export function itemSourceParamsShape(policy: AccessPolicy) {
-  return { ...sourceParamsSchema.shape, data_dir: confinedPath(policy).optional(), base_url: allowedUrl(policy).optional(), file_url: fileUrlParam(policy).optional() };
+  return {
+    ...sourceParamsSchema.shape,
+    data_dir: confinedPath(policy).optional(),
+    base_url: allowedUrl(policy).optional(),
+    file_url: fileUrlParam(policy).optional(),
+  };
 }
 
 /**
@@ -35,10 +40,13 @@ export function itemSourceParamsShape(policy: AccessPolicy) {
  * item (and the candidate file names are not tried).
  */
 export function fileUrlParam(policy: AccessPolicy) {
-  return z.string().min(1).superRefine((value, ctx) => {
-    const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? urlProblem(policy, value) : pathProblem(policy, path.dirname(value));
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  });
+  return z
+    .string()
+    .min(1)
+    .superRefine((value, ctx) => {
+      const problem = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? urlProblem(policy, value) : pathProblem(policy, path.dirname(value));
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    });
 }
 
 /** Reads the one file a `file_url` names (URL or path relative to `baseDir`). */

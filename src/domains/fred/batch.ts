@@ -31,15 +31,19 @@ export interface FredBatchRequest {
 export function planFredBatch(host: BatchHost, request: FredBatchRequest): BatchPlan {
   const dates = planSessionDates(request);
   const buckets = request.buckets?.length ? [...new Set(request.buckets)] : [...BUCKET_NAMES];
-  for (const b of buckets) if (!(BUCKET_NAMES as readonly string[]).includes(b)) throw new ValidationError('--buckets', b, `be one of ${BUCKET_NAMES.join(', ')} (comma-separated)`);
+  for (const b of buckets)
+    if (!(BUCKET_NAMES as readonly string[]).includes(b)) throw new ValidationError('--buckets', b, `be one of ${BUCKET_NAMES.join(', ')} (comma-separated)`);
   if (request.lookbackDays !== undefined && (!Number.isInteger(request.lookbackDays) || request.lookbackDays < 0 || request.lookbackDays > 366)) {
     throw new ValidationError('--lookback-days', request.lookbackDays, 'be a whole number of days from 0 to 366');
   }
   const dryRun = request.dryRun === true;
   const source = resolveFredSource(batchSourceLayers(host, request.source, sourceParamsFromEnv, sourceParamsFromConfig));
-  if (!dryRun && !source) throw new SluiceError(`sluice fred: ${describeMissingSource()} (or pass --source file --data-dir DIR / --source api)`, 'invalid_input');
+  if (!dryRun && !source)
+    throw new SluiceError(`sluice fred: ${describeMissingSource()} (or pass --source file --data-dir DIR / --source api)`, 'invalid_input');
   const params: Record<string, unknown> | undefined =
-    request.source || request.lookbackDays !== undefined ? { ...request.source, ...(request.lookbackDays !== undefined ? { lookback_days: request.lookbackDays } : {}) } : undefined;
+    request.source || request.lookbackDays !== undefined
+      ? { ...request.source, ...(request.lookbackDays !== undefined ? { lookback_days: request.lookbackDays } : {}) }
+      : undefined;
   return {
     domain: FRED_DOMAIN,
     scheduler: 'fred_buckets',
@@ -59,7 +63,11 @@ export function planFredBatch(host: BatchHost, request: FredBatchRequest): Batch
     config: {
       dates,
       buckets,
-      source: source ? (source.kind === 'file' ? { kind: 'file', data_dir: source.dataDir } : { kind: 'http', base_url: source.baseUrl, rate_limit_per_minute: source.perMinute }) : null,
+      source: source
+        ? source.kind === 'file'
+          ? { kind: 'file', data_dir: source.dataDir }
+          : { kind: 'http', base_url: source.baseUrl, rate_limit_per_minute: source.perMinute }
+        : null,
       lookback_days: request.lookbackDays ?? null,
       mode: dryRun ? 'dry-run' : 'run',
       force: request.force === true,
@@ -70,5 +78,7 @@ export function planFredBatch(host: BatchHost, request: FredBatchRequest): Batch
 }
 
 function asParams(source: FredSource): FredSourceParams {
-  return source.kind === 'file' ? { source: 'file', data_dir: source.dataDir } : { source: 'http', base_url: source.baseUrl, rate_limit_per_minute: source.perMinute };
+  return source.kind === 'file'
+    ? { source: 'file', data_dir: source.dataDir }
+    : { source: 'http', base_url: source.baseUrl, rate_limit_per_minute: source.perMinute };
 }

@@ -53,7 +53,8 @@ export function parseFredObservations(bytes: Buffer | string, uri: string, secre
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new FredParseError(uri, 'body', 'is not a JSON object');
   const body = doc as Record<string, unknown>;
-  if (typeof body.error_message === 'string') throw new FredApiError(uri, `${redact(body.error_message, secrets)}${body.error_code !== undefined ? ` (error_code ${String(body.error_code)})` : ''}`);
+  if (typeof body.error_message === 'string')
+    throw new FredApiError(uri, `${redact(body.error_message, secrets)}${body.error_code !== undefined ? ` (error_code ${String(body.error_code)})` : ''}`);
   if (!Array.isArray(body.observations)) throw new FredParseError(uri, 'observations', `is ${body.observations === undefined ? 'missing' : 'not an array'}`);
   const out: Observation[] = [];
   const seen = new Set<string>();

@@ -60,7 +60,9 @@ export function sourceParamsFromEnv(env: Readonly<Record<string, string | undefi
 export function sourceParamsFromConfig(config: SluiceConfig | undefined): FredSourceParams | undefined {
   for (const s of config?.schedules ?? []) {
     if (s.pipeline !== PIPELINES.ingestBucket || !s.params) continue;
-    const picked = Object.fromEntries(['source', 'data_dir', 'base_url', 'rate_limit_per_minute'].filter((k) => s.params![k] !== undefined).map((k) => [k, s.params![k]]));
+    const picked = Object.fromEntries(
+      ['source', 'data_dir', 'base_url', 'rate_limit_per_minute'].filter((k) => s.params![k] !== undefined).map((k) => [k, s.params![k]]),
+    );
     const parsed = sourceParamsSchema.safeParse(picked);
     if (parsed.success && Object.keys(parsed.data).length) return parsed.data;
   }
@@ -79,11 +81,18 @@ export interface FetchedObservations {
  */
 // The file reader, HTTP client (rate limiter, circuit breaker) and parser load on the first
 // fetch, not when the pipelines are defined: every command defines them, few fetch.
-export async function fetchObservations(source: FredSource, seriesId: string, opts: { from: string; to: string; signal?: AbortSignal; log?: Logger }): Promise<FetchedObservations> {
+export async function fetchObservations(
+  source: FredSource,
+  seriesId: string,
+  opts: { from: string; to: string; signal?: AbortSignal; log?: Logger },
+): Promise<FetchedObservations> {
   let bytes: Buffer;
   let uri: string;
   if (source.kind === 'file') {
-    ({ bytes, uri } = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read([`${seriesId}.json`, `${seriesId.toLowerCase()}.json`], opts.signal));
+    ({ bytes, uri } = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read(
+      [`${seriesId}.json`, `${seriesId.toLowerCase()}.json`],
+      opts.signal,
+    ));
   } else {
     const { sharedHttpSource } = await import('../../connectors/http-source.js');
     const http = sharedHttpSource({

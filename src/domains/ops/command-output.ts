@@ -23,7 +23,9 @@ export function outputDataset(domain: string, output: CommandOutput): Dataset {
   return defineDataset({
     domain,
     name: output.dataset,
-    columns: Object.entries(output.columns).map(([name, decl]) => (typeof decl === 'string' ? { name, type: decl } : { name, type: decl.type, required: decl.required })),
+    columns: Object.entries(output.columns).map(([name, decl]) =>
+      typeof decl === 'string' ? { name, type: decl } : { name, type: decl.type, required: decl.required },
+    ),
     primaryKey: output.primary_key,
   });
 }
@@ -102,7 +104,10 @@ function* ndjsonChunks(file: string): Generator<OutputRow[]> {
       const at = describeJsonError(text).replace(/^line 1, /, '');
       throw new OutputFileError(`${where(file, 'ndjson')} line ${line}, ${at}: must be one JSON object per line`);
     }
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new OutputFileError(`${where(file, 'ndjson')} line ${line}, column ${text.length - text.trimStart().length + 1}: must be a JSON object of column values`);
+    if (!value || typeof value !== 'object' || Array.isArray(value))
+      throw new OutputFileError(
+        `${where(file, 'ndjson')} line ${line}, column ${text.length - text.trimStart().length + 1}: must be a JSON object of column values`,
+      );
     chunk.push({ ...(value as OutputRow), __line: line });
     if (chunk.length >= OUTPUT_CHUNK_ROWS) {
       yield chunk;
@@ -131,7 +136,8 @@ function* textLines(pieces: Iterable<Buffer>): Generator<{ text: string; line: n
   if (carry) yield { text: carry, line: ++line };
 }
 
-const missingOutput = (format: string) => new OutputFileError(`the command exited 0 but wrote no output file: write the rows to the path in SLUICE_OUTPUT (${format})`);
+const missingOutput = (format: string) =>
+  new OutputFileError(`the command exited 0 but wrote no output file: write the rows to the path in SLUICE_OUTPUT (${format})`);
 
 /** Every row of an output file at once (for checks of the readers; landing streams them). */
 export async function readOutputRows(file: string, format: CommandOutput['format'], ds?: Dataset): Promise<{ bytes: Buffer; rows: OutputRow[] }> {
@@ -194,11 +200,20 @@ export async function landOutput(ctx: HandlerContext<unknown>, ds: Dataset, outp
   await ctx.data.ensureDataset(ds);
   const label = `${ctx.domain}.${ctx.pipeline} SLUICE_OUTPUT (${output.format})`;
   try {
-    return await ctx.data.land(ds, { partition: ctx.partition, stage: output.stage, contentHash, rows: { chunks }, source: label, force, checks: outputChecks(output) });
+    return await ctx.data.land(ds, {
+      partition: ctx.partition,
+      stage: output.stage,
+      contentHash,
+      rows: { chunks },
+      source: label,
+      force,
+      checks: outputChecks(output),
+    });
   } catch (err) {
     // The data layer names the line (or row) and column; the script's author also needs the
     // file, which stays on disk for inspection.
-    if (err instanceof RowValidationError) throw new OutputFileError(`${where(file, output.format)}: ${err.field}: ${describeValue(err.value)} is invalid: ${mustRule(err.rule)}`);
+    if (err instanceof RowValidationError)
+      throw new OutputFileError(`${where(file, output.format)}: ${err.field}: ${describeValue(err.value)} is invalid: ${mustRule(err.rule)}`);
     throw err;
   }
 }

@@ -70,7 +70,12 @@ function paramValue(kind: ValueKind) {
 
 /** Params keys the argv uses as placeholders: those must be given. */
 function usedKeys(argv: readonly string[]): Set<string> {
-  return new Set(argv.slice(1).map(placeholderKey).filter((k): k is string => k !== undefined));
+  return new Set(
+    argv
+      .slice(1)
+      .map(placeholderKey)
+      .filter((k): k is string => k !== undefined),
+  );
 }
 
 /**
@@ -86,7 +91,8 @@ export function substituteArgv(argv: readonly string[], partition: Readonly<Reco
     const key = i === 0 ? undefined : placeholderKey(entry);
     if (key === undefined) return entry;
     const value = key in partition ? partition[key] : params[key];
-    if (typeof value !== 'string' || value === '') throw new PermanentError(`command[${i}] {${key}}: the item has no value for "${key}"; enqueue it with that partition or params key`);
+    if (typeof value !== 'string' || value === '')
+      throw new PermanentError(`command[${i}] {${key}}: the item has no value for "${key}"; enqueue it with that partition or params key`);
     return value;
   });
 }
@@ -98,9 +104,13 @@ export function substituteArgv(argv: readonly string[], partition: Readonly<Reco
 export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
   const used = usedKeys(spec.argv);
   const partition = spec.partition
-    ? (z.strictObject(Object.fromEntries(Object.entries(spec.partition).map(([k, kind]) => [k, stringValue(kind)]))) as unknown as z.ZodType<Record<string, string>>)
+    ? (z.strictObject(Object.fromEntries(Object.entries(spec.partition).map(([k, kind]) => [k, stringValue(kind)]))) as unknown as z.ZodType<
+        Record<string, string>
+      >)
     : undefined;
-  const declaredParams = Object.fromEntries(Object.entries(spec.params ?? {}).map(([k, kind]) => [k, used.has(k) ? paramValue(kind) : paramValue(kind).optional()]));
+  const declaredParams = Object.fromEntries(
+    Object.entries(spec.params ?? {}).map(([k, kind]) => [k, used.has(k) ? paramValue(kind) : paramValue(kind).optional()]),
+  );
   // A landing pipeline also takes `force` (land even when the output is unchanged), as the
   // built-in ingest pipelines do.
   const params = z.strictObject(spec.output ? { force: z.boolean().optional(), ...declaredParams } : declaredParams);
@@ -117,7 +127,10 @@ export function commandPipeline(spec: CommandPipelineSpec): PipelineDefinition {
       let checkedPartition = ctx.partition;
       if (partition) {
         const parsed = partition.safeParse(ctx.partition);
-        if (!parsed.success) throw new PermanentError(`partition ${JSON.stringify(ctx.partition)} no longer fits this pipeline's declared partition: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+        if (!parsed.success)
+          throw new PermanentError(
+            `partition ${JSON.stringify(ctx.partition)} no longer fits this pipeline's declared partition: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
+          );
         checkedPartition = parsed.data;
       }
       const argv = substituteArgv(spec.argv, checkedPartition, ctx.params as Record<string, unknown>);

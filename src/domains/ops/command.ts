@@ -81,4 +81,3 @@ function itemEnv(ctx: HandlerContext<unknown>): Record<string, string> {
     SLUICE_BUDGET_ATTEMPT: String(ctx.attempt),
   };
 }
-

@@ -9,7 +9,15 @@ import type { BatchHost } from '../batch-host.js';
 import { PIPELINES, PRICES_CALENDAR, PRICES_DOMAIN, SYMBOL_RE } from './constants.js';
 import { previousSession, sessionProblem, sessionsBetween } from './partitions.js';
 import type { PricesBatchState } from './handlers.js';
-import { describeMissingSource, describeSource, resolvePriceSource, sourceParamsFromConfig, sourceParamsFromEnv, type PriceSource, type PriceSourceParams } from './source.js';
+import {
+  describeMissingSource,
+  describeSource,
+  resolvePriceSource,
+  sourceParamsFromConfig,
+  sourceParamsFromEnv,
+  type PriceSource,
+  type PriceSourceParams,
+} from './source.js';
 import { batchSourceLayers } from '../source-layers.js';
 
 /** The guide's defaults: 25 symbols per batch, 12 s between vendor calls (Alpha Vantage's free 5 a minute). */
@@ -102,7 +110,13 @@ function asParams(source: PriceSource): PriceSourceParams {
     case 'mock':
       return { source: 'mock' };
     case 'alphavantage':
-      return { source: 'alphavantage', base_url: source.baseUrl, outputsize: source.outputsize, rate_limit_per_minute: source.rate.perMinute, rate_limit_burst: source.rate.burst };
+      return {
+        source: 'alphavantage',
+        base_url: source.baseUrl,
+        outputsize: source.outputsize,
+        rate_limit_per_minute: source.rate.perMinute,
+        rate_limit_burst: source.rate.burst,
+      };
     case 'polygon':
       return { source: 'polygon', base_url: source.baseUrl, rate_limit_per_minute: source.rate.perMinute, rate_limit_burst: source.rate.burst };
   }
@@ -129,7 +143,8 @@ function planSymbols(request: PricesBatchRequest): string[] {
   const raw = [...(request.symbols ?? []), ...(request.symbolsFile ? readSymbolsFile(request.symbolsFile) : [])];
   const symbols = [...new Set(raw.map((s) => s.toUpperCase()))];
   for (const s of symbols) {
-    if (!SYMBOL_RE.test(s)) throw new ValidationError(request.symbols?.some((x) => x.toUpperCase() === s) ? '--symbols' : '--symbols-file', s, 'be tickers such as AAPL or BRK.B');
+    if (!SYMBOL_RE.test(s))
+      throw new ValidationError(request.symbols?.some((x) => x.toUpperCase() === s) ? '--symbols' : '--symbols-file', s, 'be tickers such as AAPL or BRK.B');
   }
   if (symbols.length === 0) throw new ValidationError('--symbols', request.symbols?.join(',') ?? '', 'list at least one ticker (or give --symbols-file FILE)');
   return symbols;
@@ -153,7 +168,8 @@ export function planSessionDates(request: { date?: string; from?: string; to?: s
     return [date];
   }
   if (from !== undefined || to !== undefined) {
-    if (from === undefined || to === undefined) throw new ValidationError(from === undefined ? '--from' : '--to', undefined, 'be given with the other one (--from DATE --to DATE)');
+    if (from === undefined || to === undefined)
+      throw new ValidationError(from === undefined ? '--from' : '--to', undefined, 'be given with the other one (--from DATE --to DATE)');
     checkDate('--from', from);
     checkDate('--to', to);
     if (from > to) throw new ValidationError('--to', to, `not be before --from ${from}`);

@@ -1,6 +1,15 @@
 export * from './constants.js';
 export { PRICES_DATASETS, dailyOhlcv } from './datasets.js';
-export { AlphaVantageError, PolygonError, PriceParseError, RateLimitedError, parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs, type Bar } from './parse.js';
+export {
+  AlphaVantageError,
+  PolygonError,
+  PriceParseError,
+  RateLimitedError,
+  parseAlphaVantageDaily,
+  parseDailyCsv,
+  parsePolygonAggs,
+  type Bar,
+} from './parse.js';
 export { isSession, previousSession, priceDayPartition, sessionDateSchema, sessionProblem, sessionsBetween, symbolSchema } from './partitions.js';
 export { pricesPipelines, type PricesDomainOptions } from './pipelines.js';
 export { findBar, priceRow, type PriceRow, type PricesBatchState } from './handlers.js';

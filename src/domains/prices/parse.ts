@@ -59,7 +59,10 @@ export class PolygonError extends PermanentError {
  */
 export class RateLimitedError extends SourceError {
   constructor(uri: string, vendorMessage: string) {
-    super(`GET ${uri} was rate limited (HTTP 200 with a rate-limit note; retry later): ${vendorMessage}`, uri, 'source_rate_limited', { status: 200, retryable: true });
+    super(`GET ${uri} was rate limited (HTTP 200 with a rate-limit note; retry later): ${vendorMessage}`, uri, 'source_rate_limited', {
+      status: 200,
+      retryable: true,
+    });
   }
 }
 

@@ -170,7 +170,10 @@ export async function fetchSeries(source: PriceSource, symbol: string, opts: Fet
   // the pipelines are defined: every command defines them, few fetch (`sluice status`).
   const { parseAlphaVantageDaily, parseDailyCsv, parsePolygonAggs } = await import('./parse.js');
   if (source.kind === 'file') {
-    const file = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read([`${symbol}.csv`, `${symbol.toLowerCase()}.csv`], opts.signal);
+    const file = await new (await import('../../connectors/file-source.js')).FileSource(source.dataDir).read(
+      [`${symbol}.csv`, `${symbol.toLowerCase()}.csv`],
+      opts.signal,
+    );
     return { bars: parseDailyCsv(file.bytes, file.uri), uri: file.uri, remote: false };
   }
   if (source.kind === 'mock') return { bars: (await import('./mock.js')).mockSeries(symbol, opts.from, opts.to), uri: `mock:${symbol}`, remote: false };

@@ -48,7 +48,8 @@ export function compileDeadlines(config: SluiceConfig, registry: PipelineRegistr
     try {
       spec = parseDeadline(obj.at, d.field);
     } catch (err) {
-      if (err instanceof TimeInputError) throw new ValidationError(typeof d.deadline === 'string' ? d.field : `${d.field}.at`, obj.at, err.rule.replace(/^must /, ''), source);
+      if (err instanceof TimeInputError)
+        throw new ValidationError(typeof d.deadline === 'string' ? d.field : `${d.field}.at`, obj.at, err.rule.replace(/^must /, ''), source);
       throw err;
     }
     const calendarName = obj.calendar ?? d.calendar ?? 'XNYS';
@@ -56,7 +57,12 @@ export function compileDeadlines(config: SluiceConfig, registry: PipelineRegistr
     try {
       calendar = getCalendar(calendarName, config.calendars[calendarName] ?? config.calendars[calendarName.toUpperCase()]);
     } catch (err) {
-      throw new ValidationError(`${d.field}${typeof d.deadline === 'string' ? '' : '.calendar'}`, calendarName, (err as { rule?: string }).rule?.replace(/^must /, '') ?? 'name a known calendar (XNYS)', source);
+      throw new ValidationError(
+        `${d.field}${typeof d.deadline === 'string' ? '' : '.calendar'}`,
+        calendarName,
+        (err as { rule?: string }).rule?.replace(/^must /, '') ?? 'name a known calendar (XNYS)',
+        source,
+      );
     }
     const shape = (registered.definition.partition as { shape?: Record<string, unknown> } | undefined)?.shape;
     const dayKey = obj.key ?? (shape && 'week_ending' in shape ? 'week_ending' : 'date');

@@ -31,7 +31,15 @@ export async function deadlineViews(
   const out = new Map<string, DeadlineView>();
   const rule = rules.find((r) => r.domain === domain && r.pipeline === pipeline);
   if (!rule || partitions.length === 0) return out;
-  const stored = new Map((await alerts.deadlinesFor(domain, pipeline, partitions.map((p) => p.partitionKey))).map((r) => [r.partitionKey, r]));
+  const stored = new Map(
+    (
+      await alerts.deadlinesFor(
+        domain,
+        pipeline,
+        partitions.map((p) => p.partitionKey),
+      )
+    ).map((r) => [r.partitionKey, r]),
+  );
   for (const p of partitions) {
     const raw = p.partition[rule.dayKey];
     if (raw === undefined) continue;
@@ -55,7 +63,12 @@ export async function deadlineViews(
 }
 
 /** One item's deadline view, or null when its pipeline declares none (or its partition has no day). */
-export async function itemDeadlineView(alerts: AlertStore, rules: readonly DeadlineRule[], item: WorkItem, now: Date = new Date()): Promise<DeadlineView | null> {
+export async function itemDeadlineView(
+  alerts: AlertStore,
+  rules: readonly DeadlineRule[],
+  item: WorkItem,
+  now: Date = new Date(),
+): Promise<DeadlineView | null> {
   const views = await deadlineViews(alerts, rules, item.domain, item.pipeline, [item], now);
   return views.get(item.partitionKey) ?? null;
 }
@@ -69,6 +82,8 @@ export async function gridDeadline(
   const rule = compileDeadlines(app.config, app.registry).find((r) => r.domain === domain && r.pipeline === pipeline);
   if (!rule) return null;
   const alerts = alertStoreFor(app.store);
-  const counts = Object.fromEntries((await alerts.countDeadlines()).filter((c) => c.domain === domain && c.pipeline === pipeline).map((c) => [c.state, c.count]));
+  const counts = Object.fromEntries(
+    (await alerts.countDeadlines()).filter((c) => c.domain === domain && c.pipeline === pipeline).map((c) => [c.state, c.count]),
+  );
   return { deadline: rule.text, missed_item_ids: await alerts.deadlineItemIds(domain, pipeline, 'missed', 10_000), counts };
 }

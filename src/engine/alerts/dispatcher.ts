@@ -5,7 +5,6 @@ import type { AlertConfig } from '../../config/alerts-schema.js';
 import type { AlertDelivery, AlertEvent, AlertStore } from '../../store/alert-store.js';
 import { alertBody, alertMessage, webhookSecrets, redactWebhook } from './webhook.js';
 
-
 export interface DispatcherOptions {
   alerts: AlertStore;
   rules: readonly AlertConfig[];
@@ -111,7 +110,11 @@ export class AlertDispatcher {
         if (now.getTime() - e.at.getTime() > maxAge) continue;
         for (const rule of this.o.rules) if (this.matches(rule, e)) deliveries.push({ eventId: e.id, alert: rule.name });
       }
-      await this.o.alerts.fanOut(events.map((e) => e.id), deliveries, now);
+      await this.o.alerts.fanOut(
+        events.map((e) => e.id),
+        deliveries,
+        now,
+      );
       if (events.length < 500) return;
     }
   }
@@ -123,7 +126,11 @@ export class AlertDispatcher {
   }
 
   /** POSTs one message to a rule's webhook: ok, or why not (secrets redacted). */
-  static async post(rule: AlertConfig, message: ReturnType<typeof alertMessage>, signal: AbortSignal): Promise<{ ok: true } | { ok: false; error: string; retryable: boolean }> {
+  static async post(
+    rule: AlertConfig,
+    message: ReturnType<typeof alertMessage>,
+    signal: AbortSignal,
+  ): Promise<{ ok: true } | { ok: false; error: string; retryable: boolean }> {
     try {
       const res = await fetch(rule.webhook, {
         method: 'POST',
@@ -160,14 +167,20 @@ export class AlertDispatcher {
     }
     if (!retryable) {
       await this.o.alerts.markRejected(d.id, failure);
-      this.o.logger.error({ alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure }, 'alert rejected by the receiver; not retried');
+      this.o.logger.error(
+        { alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure },
+        'alert rejected by the receiver; not retried',
+      );
       return true;
     }
     const base = rule.retry?.base_delay !== undefined ? parseDuration(rule.retry.base_delay) : (this.o.baseDelayMs ?? 1000);
     const max = rule.retry?.max_delay !== undefined ? parseDuration(rule.retry.max_delay) : (this.o.maxDelayMs ?? 300_000);
     const delay = Math.min(max, base * 2 ** Math.min(d.attempts, 20));
     await this.o.alerts.markRetry(d.id, new Date(now().getTime() + delay), failure);
-    this.o.logger.warn({ alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure, retry_in_ms: delay }, 'alert delivery failed; will retry');
+    this.o.logger.warn(
+      { alert: d.alert, event: d.event.event, delivery: d.id, webhook: redactWebhook(rule.webhook), error: failure, retry_in_ms: delay },
+      'alert delivery failed; will retry',
+    );
     return false;
   }
 }

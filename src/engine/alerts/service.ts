@@ -39,7 +39,15 @@ export class Alerting {
     const alerts = alertStoreFor(o.store);
     this.sweeper = new DeadlineSweeper(alerts, this.deadlines, o.logger);
     const schedulePipelines = new Map(o.config.schedules.map((s) => [s.name, o.registry.require(s.pipeline).key]));
-    this.dispatcher = new AlertDispatcher({ alerts, rules: o.config.alerts, logger: o.logger, schedulePipelines, dashboardUrl: o.dashboardUrl, pollMs: o.pollMs, baseDelayMs: o.baseDelayMs });
+    this.dispatcher = new AlertDispatcher({
+      alerts,
+      rules: o.config.alerts,
+      logger: o.logger,
+      schedulePipelines,
+      dashboardUrl: o.dashboardUrl,
+      pollMs: o.pollMs,
+      baseDelayMs: o.baseDelayMs,
+    });
   }
 
   start(): void {

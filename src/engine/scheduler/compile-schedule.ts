@@ -71,7 +71,13 @@ export function compileSchedules(config: SluiceConfig, registry: PipelineRegistr
   });
 }
 
-export function compileSchedule(s: ScheduleConfig, where: string, registry: PipelineRegistry, config: Pick<SluiceConfig, 'timezone' | 'calendars'> & { scheduler?: { max_lookback_weeks: number } }, source?: string): CompiledSchedule {
+export function compileSchedule(
+  s: ScheduleConfig,
+  where: string,
+  registry: PipelineRegistry,
+  config: Pick<SluiceConfig, 'timezone' | 'calendars'> & { scheduler?: { max_lookback_weeks: number } },
+  source?: string,
+): CompiledSchedule {
   // Re-throw time-layer and registry errors with the schedule's position in the config.
   const field = (name: string) => `${where}.${name}`;
   const wrap = <T>(name: string, fn: () => T): T => {
@@ -89,15 +95,24 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
   };
   const pipeline = wrap('pipeline', () => registry.require(s.pipeline));
   const triggers = (['cron', 'at', 'every'] as const).filter((k) => s[k] !== undefined);
-  if (triggers.length === 0) throw new ValidationError(field('cron'), undefined, 'be given (or "every", e.g. "15m", or "calendar" with "at", e.g. "close+15m")', source);
-  if (triggers.length > 1) throw new ValidationError(field(triggers[1]!), s[triggers[1]!], `not be combined with "${triggers[0]}": use one of cron, at, every`, source);
-  const calendar = s.calendar ? wrap('calendar', () => getCalendar(s.calendar!, config.calendars[s.calendar!] ?? config.calendars[s.calendar!.toUpperCase()])) : undefined;
+  if (triggers.length === 0)
+    throw new ValidationError(field('cron'), undefined, 'be given (or "every", e.g. "15m", or "calendar" with "at", e.g. "close+15m")', source);
+  if (triggers.length > 1)
+    throw new ValidationError(field(triggers[1]!), s[triggers[1]!], `not be combined with "${triggers[0]}": use one of cron, at, every`, source);
+  const calendar = s.calendar
+    ? wrap('calendar', () => getCalendar(s.calendar!, config.calendars[s.calendar!] ?? config.calendars[s.calendar!.toUpperCase()]))
+    : undefined;
   if (s.at && !calendar) throw new ValidationError(field('calendar'), undefined, 'be given when "at" is used (e.g. "XNYS")', source);
   if (s.window && !calendar) throw new ValidationError(field('calendar'), undefined, 'be given when "window" is used (e.g. "XNYS")', source);
   if (s.start !== undefined && s.every === undefined) throw new ValidationError(field('start'), s.start, 'only be used with "every"', source);
   if (s.jitter !== undefined && s.every === undefined) throw new ValidationError(field('jitter'), s.jitter, 'only be used with "every"', source);
   if (s.every !== undefined && calendar && !s.window) {
-    throw new ValidationError(field('window'), undefined, 'be "session" when "every" has a "calendar" (a calendar without a window would not say which instants of a session day fire)', source);
+    throw new ValidationError(
+      field('window'),
+      undefined,
+      'be "session" when "every" has a "calendar" (a calendar without a window would not say which instants of a session day fire)',
+      source,
+    );
   }
   const timezone = wrap('timezone', () => validateTimezone(s.timezone ?? config.timezone));
   const cron = s.cron ? wrap('cron', () => validateCron(s.cron)) : undefined;
@@ -107,25 +122,30 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
   if (start && (Number.isNaN(start.getTime()) || !/\d{4}-\d{2}-\d{2}T/.test(s.start!))) {
     throw new ValidationError(field('start'), s.start, 'be an ISO-8601 instant with a time, e.g. 2026-01-05T09:00:00Z', source);
   }
-  if (start && window) throw new ValidationError(field('start'), s.start, 'not be combined with window "session": ticks are anchored at each session\'s open', source);
-  const interval: IntervalSpec | undefined = s.every === undefined ? undefined : (() => {
-    const spec: IntervalSpec = {
-      everyMs: parseDuration(s.every!, field('every')),
-      start,
-      window,
-      calendar,
-      jitterMs: s.jitter === undefined ? 0 : parseDuration(s.jitter, field('jitter')),
-      jitterSeed: s.name,
-    };
-    try {
-      checkIntervalSpec(spec);
-    } catch (err) {
-      // The time layer names the field it rejected (every, jitter); show the config's value.
-      if (err instanceof TimeInputError) throw new ValidationError(field(err.field), s[err.field as 'every' | 'jitter'] ?? err.value, err.rule.replace(/^must /, ''), source);
-      throw err;
-    }
-    return spec;
-  })();
+  if (start && window)
+    throw new ValidationError(field('start'), s.start, 'not be combined with window "session": ticks are anchored at each session\'s open', source);
+  const interval: IntervalSpec | undefined =
+    s.every === undefined
+      ? undefined
+      : (() => {
+          const spec: IntervalSpec = {
+            everyMs: parseDuration(s.every!, field('every')),
+            start,
+            window,
+            calendar,
+            jitterMs: s.jitter === undefined ? 0 : parseDuration(s.jitter, field('jitter')),
+            jitterSeed: s.name,
+          };
+          try {
+            checkIntervalSpec(spec);
+          } catch (err) {
+            // The time layer names the field it rejected (every, jitter); show the config's value.
+            if (err instanceof TimeInputError)
+              throw new ValidationError(field(err.field), s[err.field as 'every' | 'jitter'] ?? err.value, err.rule.replace(/^must /, ''), source);
+            throw err;
+          }
+          return spec;
+        })();
   // `at` with a window keeps only the market times inside the session (open-5m never fires).
   const atInWindow = (times: Date[]) => times.filter((t) => isInSession(calendar!, t));
   if (at && window && calendar) {
@@ -134,7 +154,8 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
       throw new ValidationError(field('at'), s.at, 'fall inside the session (between open and close) when window is "session"', source);
     }
   }
-  const catchupMs = s.catchup === true ? Number.MAX_SAFE_INTEGER : s.catchup === false || s.catchup === undefined ? 0 : parseDuration(s.catchup, field('catchup'));
+  const catchupMs =
+    s.catchup === true ? Number.MAX_SAFE_INTEGER : s.catchup === false || s.catchup === undefined ? 0 : parseDuration(s.catchup, field('catchup'));
 
   const compiled: CompiledSchedule = {
     name: s.name,
@@ -181,7 +202,11 @@ export function compileSchedule(s: ScheduleConfig, where: string, registry: Pipe
       return out;
     },
     partitionsFor(atInstant) {
-      return expandTickPartitions(s.partitions, { at: atInstant, timezone, calendar, marketTime: at !== undefined, maxLookbackWeeks: config.scheduler?.max_lookback_weeks }, field('partitions'));
+      return expandTickPartitions(
+        s.partitions,
+        { at: atInstant, timezone, calendar, marketTime: at !== undefined, maxLookbackWeeks: config.scheduler?.max_lookback_weeks },
+        field('partitions'),
+      );
     },
   };
   // Expand one sample tick now so a partition spec the pipeline would reject fails at start,

@@ -28,7 +28,15 @@ const toEvent = (r: EventRow): AlertEvent => ({
   at: r.at,
 });
 
-type DeliveryRow = EventRow & { d_id: string; alert: string; state: AlertDelivery['state']; attempts: number; next_at: Date; last_error: string | null; delivered_at: Date | null };
+type DeliveryRow = EventRow & {
+  d_id: string;
+  alert: string;
+  state: AlertDelivery['state'];
+  attempts: number;
+  next_at: Date;
+  last_error: string | null;
+  delivered_at: Date | null;
+};
 
 const toDelivery = (r: DeliveryRow): AlertDelivery => ({
   id: Number(r.d_id),
@@ -89,15 +97,24 @@ export class PgAlertStore implements AlertStore {
   }
 
   async markDelivered(id: number, at: Date): Promise<void> {
-    await this.pool.query(`UPDATE ${this.t('alert_deliveries')} SET state = 'delivered', delivered_at = $2, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $1`, [id, at]);
+    await this.pool.query(
+      `UPDATE ${this.t('alert_deliveries')} SET state = 'delivered', delivered_at = $2, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = $1`,
+      [id, at],
+    );
   }
 
   async markRetry(id: number, nextAt: Date, error: string): Promise<void> {
-    await this.pool.query(`UPDATE ${this.t('alert_deliveries')} SET attempts = attempts + 1, next_at = $2, last_error = $3, claimed_until = NULL WHERE id = $1 AND state = 'pending'`, [id, nextAt, error]);
+    await this.pool.query(
+      `UPDATE ${this.t('alert_deliveries')} SET attempts = attempts + 1, next_at = $2, last_error = $3, claimed_until = NULL WHERE id = $1 AND state = 'pending'`,
+      [id, nextAt, error],
+    );
   }
 
   async markRejected(id: number, error: string): Promise<void> {
-    await this.pool.query(`UPDATE ${this.t('alert_deliveries')} SET state = 'rejected', attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $1`, [id, error]);
+    await this.pool.query(
+      `UPDATE ${this.t('alert_deliveries')} SET state = 'rejected', attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $1`,
+      [id, error],
+    );
   }
 
   async listDeliveries(limit: number): Promise<AlertDelivery[]> {
@@ -134,12 +151,20 @@ export class PgAlertStore implements AlertStore {
     return rows[0]?.swept_through ?? null;
   }
 
-  async recordDeadlines(pipeline: string, from: Date | null, to: Date, decisions: readonly DeadlineDecision[], now: Date): Promise<{ moved: boolean; missed: number }> {
+  async recordDeadlines(
+    pipeline: string,
+    from: Date | null,
+    to: Date,
+    decisions: readonly DeadlineDecision[],
+    now: Date,
+  ): Promise<{ moved: boolean; missed: number }> {
     return withTransaction(this.pool, async (client) => {
       const moved =
         from === null
-          ? (await client.query(`INSERT INTO ${this.t('deadline_cursors')} (pipeline, swept_through) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [pipeline, to])).rowCount === 1
-          : (await client.query(`UPDATE ${this.t('deadline_cursors')} SET swept_through = $2 WHERE pipeline = $1 AND swept_through = $3`, [pipeline, to, from])).rowCount === 1;
+          ? (await client.query(`INSERT INTO ${this.t('deadline_cursors')} (pipeline, swept_through) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [pipeline, to]))
+              .rowCount === 1
+          : (await client.query(`UPDATE ${this.t('deadline_cursors')} SET swept_through = $2 WHERE pipeline = $1 AND swept_through = $3`, [pipeline, to, from]))
+              .rowCount === 1;
       if (!moved || decisions.length === 0) return { moved, missed: 0 };
       // New rows only (ON CONFLICT DO NOTHING ... RETURNING), and an event for each new miss.
       const { rows } = await client.query<{ n: number }>(
@@ -185,10 +210,20 @@ export class PgAlertStore implements AlertStore {
 
   async deadlinesFor(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<DeadlineRecord[]> {
     if (partitionKeys.length === 0) return [];
-    const { rows } = await this.pool.query<{ domain: string; pipeline: string; partition_key: string; item_id: string | null; due_at: Date; state: 'met' | 'missed'; met_at: Date | null; decided_at: Date }>(
-      `SELECT * FROM ${this.t('partition_deadlines')} WHERE domain = $1 AND pipeline = $2 AND partition_key = ANY($3::text[])`,
-      [domain, pipeline, partitionKeys],
-    );
+    const { rows } = await this.pool.query<{
+      domain: string;
+      pipeline: string;
+      partition_key: string;
+      item_id: string | null;
+      due_at: Date;
+      state: 'met' | 'missed';
+      met_at: Date | null;
+      decided_at: Date;
+    }>(`SELECT * FROM ${this.t('partition_deadlines')} WHERE domain = $1 AND pipeline = $2 AND partition_key = ANY($3::text[])`, [
+      domain,
+      pipeline,
+      partitionKeys,
+    ]);
     return rows.map((r) => ({
       domain: r.domain,
       pipeline: r.pipeline,

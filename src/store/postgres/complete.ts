@@ -93,16 +93,13 @@ export async function complete(ctx: PgContext, reports: readonly CompletionRepor
     // key (dependents). With statistics from before a bulk enqueue the planner believed the
     // tables tiny and scanned them whole: a seq scan of attempts per batch that grew with the
     // drain (50 ms of a 1,000-item completion). No plan here is better served by one.
-    const { rows } = await client.query<{ ok: boolean; domain: string | null; pipeline: string | null; partition_key: string | null }>(
-      ctx.stmt('complete'),
-      [
-        reports.map((r) => r.itemId),
-        reports.map((r) => r.attemptId),
-        reports.map((r) => r.workerId),
-        reports.map((r) => (r.result ? JSON.stringify(r.result) : null)),
-        reports.map((r) => r.outputTail ?? null),
-      ],
-    );
+    const { rows } = await client.query<{ ok: boolean; domain: string | null; pipeline: string | null; partition_key: string | null }>(ctx.stmt('complete'), [
+      reports.map((r) => r.itemId),
+      reports.map((r) => r.attemptId),
+      reports.map((r) => r.workerId),
+      reports.map((r) => (r.result ? JSON.stringify(r.result) : null)),
+      reports.map((r) => r.outputTail ?? null),
+    ]);
     const done = rows.filter((r) => r.ok);
     if (done.length) crashPoint('in_complete');
     let promoted = 0;
@@ -110,12 +107,7 @@ export async function complete(ctx: PgContext, reports: readonly CompletionRepor
       const upstreams = [done.map((d) => d.domain), done.map((d) => d.pipeline), done.map((d) => d.partition_key)];
       const dependents = await client.query<{ id: string }>(ctx.stmt('lockDependents'), upstreams);
       if (dependents.rows.length > 0) {
-        const p = await client.query<{ n: number }>(ctx.stmt('promote'), [
-          dependents.rows.map((r) => r.id),
-          ...upstreams,
-          ctx.wakeChannel,
-          ctx.wakePayload(),
-        ]);
+        const p = await client.query<{ n: number }>(ctx.stmt('promote'), [dependents.rows.map((r) => r.id), ...upstreams, ctx.wakeChannel, ctx.wakePayload()]);
         promoted = p.rows[0]?.n ?? 0;
         if (promoted) crashPoint('in_promotion');
       }

@@ -112,9 +112,7 @@ export async function enqueue(ctx: PgContext, specs: readonly EnqueueSpec[]): Pr
   if (specs.length === 0) return [];
   // Without dependencies an enqueue is one statement; with them it is a short
   // transaction that first takes the upstream locks (see `lockUpstreams`).
-  const outcomes = specs.some((s) => s.dependencies?.length)
-    ? await ctx.tx((client) => enqueueOn(ctx, client, specs))
-    : await enqueueOn(ctx, ctx.pool, specs);
+  const outcomes = specs.some((s) => s.dependencies?.length) ? await ctx.tx((client) => enqueueOn(ctx, client, specs)) : await enqueueOn(ctx, ctx.pool, specs);
   if (outcomes.some((o) => o.created)) ctx.emitWake();
   return outcomes;
 }
@@ -162,7 +160,14 @@ async function insertPlain(
   // Templates: the distinct (domain, pipeline, params, backoff, max attempts, priority) of
   // the batch. Consecutive specs usually share them (often the very same objects), so the
   // previous spec is checked first and JSON is built once per template.
-  const tpl = { domains: [] as string[], pipelines: [] as string[], params: [] as string[], backoffs: [] as string[], maxAttempts: [] as number[], priorities: [] as number[] };
+  const tpl = {
+    domains: [] as string[],
+    pipelines: [] as string[],
+    params: [] as string[],
+    backoffs: [] as string[],
+    maxAttempts: [] as number[],
+    priorities: [] as number[],
+  };
   const tplIndex = new Map<string, number>();
   const rowTpl: number[] = new Array(unique.length);
   const paramsJson: string[] = new Array(unique.length);
@@ -175,7 +180,15 @@ async function insertPlain(
     const s = specs[unique[n]!]!;
     partitions[n] = s.partition;
     if (s.desiredAt) (desired ??= new Array<string | null>(unique.length).fill(null))[n] = s.desiredAt.toISOString();
-    if (prev && s.domain === prev.domain && s.pipeline === prev.pipeline && s.params === prev.params && s.backoff === prev.backoff && s.maxAttempts === prev.maxAttempts && (s.priority ?? 0) === (prev.priority ?? 0)) {
+    if (
+      prev &&
+      s.domain === prev.domain &&
+      s.pipeline === prev.pipeline &&
+      s.params === prev.params &&
+      s.backoff === prev.backoff &&
+      s.maxAttempts === prev.maxAttempts &&
+      (s.priority ?? 0) === (prev.priority ?? 0)
+    ) {
       rowTpl[n] = prevTpl;
       paramsJson[n] = prevParams;
       continue;
@@ -247,11 +260,7 @@ async function insertDependent(
   unique: readonly number[],
 ): Promise<Map<string, { item: WorkItem; created: boolean }>> {
   const dependencies = unique.flatMap((i, n) => (specs[i]!.dependencies ?? []).map((d) => ({ ord: n + 1, ...d })));
-  await db.query(ctx.stmt('lockUpstreams'), [
-    dependencies.map((d) => d.domain),
-    dependencies.map((d) => d.pipeline),
-    dependencies.map((d) => d.partitionKey),
-  ]);
+  await db.query(ctx.stmt('lockUpstreams'), [dependencies.map((d) => d.domain), dependencies.map((d) => d.pipeline), dependencies.map((d) => d.partitionKey)]);
   const pick = <T>(f: (s: EnqueueSpec, i: number) => T) => unique.map((i) => f(specs[i]!, i));
   const params = specs.map((s, i) => (firstIndex.get(triples[i]!) === i ? JSON.stringify(s.params ?? {}) : ''));
   const { rows } = await db.query<InsertedRow>(ctx.stmt('enqueueDependent'), [

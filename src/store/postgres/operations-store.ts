@@ -72,7 +72,11 @@ export class PgOperationsStore implements OperationsStore {
   }
 
   async finishBackfillEnqueue(id: number, outcome: { status: 'enqueued' | 'failed'; error?: string | null }): Promise<BackfillRecord> {
-    await this.pool.query(`UPDATE ${this.t('backfills')} SET status = $1, error = $2, enqueued_at = now() WHERE id = $3 AND status = 'enqueuing'`, [outcome.status, outcome.error ?? null, id]);
+    await this.pool.query(`UPDATE ${this.t('backfills')} SET status = $1, error = $2, enqueued_at = now() WHERE id = $3 AND status = 'enqueuing'`, [
+      outcome.status,
+      outcome.error ?? null,
+      id,
+    ]);
     return (await this.getBackfill(id))!;
   }
 
@@ -134,18 +138,30 @@ export class PgOperationsStore implements OperationsStore {
          ON CONFLICT (schedule) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at, actor = excluded.actor RETURNING updated_at`,
         [schedule, paused, actor],
       );
-      await client.query(`INSERT INTO ${this.t('schedule_events')} (schedule, at, event, actor, detail) VALUES ($1, now(), $2, $3, $4)`, [schedule, paused ? 'paused' : 'resumed', actor, detail]);
+      await client.query(`INSERT INTO ${this.t('schedule_events')} (schedule, at, event, actor, detail) VALUES ($1, now(), $2, $3, $4)`, [
+        schedule,
+        paused ? 'paused' : 'resumed',
+        actor,
+        detail,
+      ]);
       return { schedule, paused, updatedAt: rows[0]!.updated_at, actor };
     });
   }
 
   async scheduleControls(): Promise<ScheduleControl[]> {
-    const { rows } = await this.pool.query<{ schedule: string; paused: boolean; updated_at: Date; actor: string | null }>(`SELECT * FROM ${this.t('schedule_controls')} ORDER BY schedule`);
+    const { rows } = await this.pool.query<{ schedule: string; paused: boolean; updated_at: Date; actor: string | null }>(
+      `SELECT * FROM ${this.t('schedule_controls')} ORDER BY schedule`,
+    );
     return rows.map((r) => ({ schedule: r.schedule, paused: r.paused, updatedAt: r.updated_at, actor: r.actor }));
   }
 
   async recordScheduleEvent(schedule: string, event: string, actor: string | null, detail: string | null): Promise<void> {
-    await this.pool.query(`INSERT INTO ${this.t('schedule_events')} (schedule, at, event, actor, detail) VALUES ($1, now(), $2, $3, $4)`, [schedule, event, actor, detail]);
+    await this.pool.query(`INSERT INTO ${this.t('schedule_events')} (schedule, at, event, actor, detail) VALUES ($1, now(), $2, $3, $4)`, [
+      schedule,
+      event,
+      actor,
+      detail,
+    ]);
   }
 
   async listScheduleEvents(schedule: string, limit: number): Promise<ScheduleEvent[]> {

@@ -44,10 +44,34 @@ function channelName(prefix: string, schema: string): string {
  * assumes a few rows per array: a 1,000-item completion then took 320 ms instead of 30 ms
  * (nested loops over what should be hash joins). Planning costs ~1 ms per batch.
  */
-const BATCH_STATEMENTS: ReadonlySet<string> = new Set(['claimFast', 'claimCapped', 'complete', 'lockDependents', 'promote', 'heartbeat', 'enqueue', 'enqueueDependent', 'findMany', 'triplesOf']);
+const BATCH_STATEMENTS: ReadonlySet<string> = new Set([
+  'claimFast',
+  'claimCapped',
+  'complete',
+  'lockDependents',
+  'promote',
+  'heartbeat',
+  'enqueue',
+  'enqueueDependent',
+  'findMany',
+  'triplesOf',
+]);
 
 /** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<PgContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...grid, ...dependencies, ...maintenance, ...schedules, ...fireTicks };
+const OPERATIONS: Operations<PgContext> = {
+  ...enqueue,
+  ...claim,
+  ...leases,
+  ...complete,
+  ...fail,
+  ...commands,
+  ...queries,
+  ...grid,
+  ...dependencies,
+  ...maintenance,
+  ...schedules,
+  ...fireTicks,
+};
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type

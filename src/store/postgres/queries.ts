@@ -83,10 +83,11 @@ export async function listItems(ctx: PgContext, filter: ListFilter = {}): Promis
   const { sql, params } = where(filter);
   const order = filter.order === 'oldest' ? 'ASC' : 'DESC';
   const n = params.length;
-  const { rows } = await ctx.pool.query<ItemRow>(
-    `SELECT * FROM ${ctx.sql.items} ${sql} ORDER BY id ${order} LIMIT $${n + 1} OFFSET $${n + 2}`,
-    [...params, filter.limit ?? 1000, filter.offset ?? 0],
-  );
+  const { rows } = await ctx.pool.query<ItemRow>(`SELECT * FROM ${ctx.sql.items} ${sql} ORDER BY id ${order} LIMIT $${n + 1} OFFSET $${n + 2}`, [
+    ...params,
+    filter.limit ?? 1000,
+    filter.offset ?? 0,
+  ]);
   return rows.map(toItem);
 }
 

@@ -26,7 +26,15 @@ const toEvent = (r: EventRow): AlertEvent => ({
   at: new Date(r.at),
 });
 
-type DeliveryRow = EventRow & { d_id: number; alert: string; state: AlertDelivery['state']; attempts: number; next_at: number; last_error: string | null; delivered_at: number | null };
+type DeliveryRow = EventRow & {
+  d_id: number;
+  alert: string;
+  state: AlertDelivery['state'];
+  attempts: number;
+  next_at: number;
+  last_error: string | null;
+  delivered_at: number | null;
+};
 
 const toDelivery = (r: DeliveryRow): AlertDelivery => ({
   id: r.d_id,
@@ -52,10 +60,12 @@ export class SqliteAlertStore implements AlertStore {
   async fanOut(eventIds: readonly number[], deliveries: readonly { eventId: number; alert: string }[], now: Date): Promise<void> {
     const insert = this.db.prepare(`INSERT OR IGNORE INTO alert_deliveries (event_id, alert, state, next_at) VALUES (?, ?, 'pending', ?)`);
     const mark = this.db.prepare('UPDATE alert_events SET fanned_out = 1 WHERE id = ?');
-    this.db.transaction(() => {
-      for (const d of deliveries) insert.run(d.eventId, d.alert, now.getTime());
-      for (const id of eventIds) mark.run(id);
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const d of deliveries) insert.run(d.eventId, d.alert, now.getTime());
+        for (const id of eventIds) mark.run(id);
+      })
+      .immediate();
   }
 
   async claimDue(now: Date, leaseMs: number): Promise<AlertDelivery[]> {
@@ -76,15 +86,23 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async markDelivered(id: number, at: Date): Promise<void> {
-    this.db.prepare(`UPDATE alert_deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = ?`).run(at.getTime(), id);
+    this.db
+      .prepare(
+        `UPDATE alert_deliveries SET state = 'delivered', delivered_at = ?, attempts = attempts + 1, claimed_until = NULL, last_error = NULL WHERE id = ?`,
+      )
+      .run(at.getTime(), id);
   }
 
   async markRetry(id: number, nextAt: Date, error: string): Promise<void> {
-    this.db.prepare(`UPDATE alert_deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = 'pending'`).run(nextAt.getTime(), error, id);
+    this.db
+      .prepare(`UPDATE alert_deliveries SET attempts = attempts + 1, next_at = ?, last_error = ?, claimed_until = NULL WHERE id = ? AND state = 'pending'`)
+      .run(nextAt.getTime(), error, id);
   }
 
   async markRejected(id: number, error: string): Promise<void> {
-    this.db.prepare(`UPDATE alert_deliveries SET state = 'rejected', attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?`).run(error, id);
+    this.db
+      .prepare(`UPDATE alert_deliveries SET state = 'rejected', attempts = attempts + 1, last_error = ?, claimed_until = NULL WHERE id = ?`)
+      .run(error, id);
   }
 
   async listDeliveries(limit: number): Promise<AlertDelivery[]> {
@@ -92,19 +110,27 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async countDeliveries(): Promise<{ alert: string; state: string; count: number }[]> {
-    return this.db.prepare('SELECT alert, state, count(*) AS count FROM alert_deliveries GROUP BY alert, state ORDER BY alert, state').all() as { alert: string; state: string; count: number }[];
+    return this.db.prepare('SELECT alert, state, count(*) AS count FROM alert_deliveries GROUP BY alert, state ORDER BY alert, state').all() as {
+      alert: string;
+      state: string;
+      count: number;
+    }[];
   }
 
   async pruneAlerts(before: Date): Promise<number> {
     // Deliveries go with their event (ON DELETE CASCADE).
     return this.db
-      .prepare(`DELETE FROM alert_events WHERE fanned_out = 1 AND at < ? AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.event_id = alert_events.id AND d.state = 'pending')`)
+      .prepare(
+        `DELETE FROM alert_events WHERE fanned_out = 1 AND at < ? AND NOT EXISTS (SELECT 1 FROM alert_deliveries d WHERE d.event_id = alert_events.id AND d.state = 'pending')`,
+      )
       .run(before.getTime()).changes;
   }
 
   async insertEvent(e: Omit<AlertEvent, 'id'> & { dedupeKey: string }): Promise<boolean> {
     const info = this.db
-      .prepare('INSERT OR IGNORE INTO alert_events (event, domain, pipeline, partition_key, item_id, schedule, error, at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT OR IGNORE INTO alert_events (event, domain, pipeline, partition_key, item_id, schedule, error, at, dedupe_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(e.event, e.domain, e.pipeline, e.partitionKey, e.itemId, e.schedule, e.error, e.at.getTime(), e.dedupeKey);
     return info.changes === 1;
   }
@@ -114,13 +140,21 @@ export class SqliteAlertStore implements AlertStore {
     return v === undefined ? null : new Date(v);
   }
 
-  async recordDeadlines(pipeline: string, from: Date | null, to: Date, decisions: readonly DeadlineDecision[], now: Date): Promise<{ moved: boolean; missed: number }> {
+  async recordDeadlines(
+    pipeline: string,
+    from: Date | null,
+    to: Date,
+    decisions: readonly DeadlineDecision[],
+    now: Date,
+  ): Promise<{ moved: boolean; missed: number }> {
     return this.db
       .transaction(() => {
         const moved =
           from === null
             ? this.db.prepare('INSERT OR IGNORE INTO deadline_cursors (pipeline, swept_through) VALUES (?, ?)').run(pipeline, to.getTime()).changes === 1
-            : this.db.prepare('UPDATE deadline_cursors SET swept_through = ? WHERE pipeline = ? AND swept_through = ?').run(to.getTime(), pipeline, from.getTime()).changes === 1;
+            : this.db
+                .prepare('UPDATE deadline_cursors SET swept_through = ? WHERE pipeline = ? AND swept_through = ?')
+                .run(to.getTime(), pipeline, from.getTime()).changes === 1;
         if (!moved) return { moved, missed: 0 };
         const insert = this.db.prepare(
           'INSERT OR IGNORE INTO partition_deadlines (domain, pipeline, partition_key, item_id, due_at, state, met_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -131,11 +165,20 @@ export class SqliteAlertStore implements AlertStore {
         let missed = 0;
         for (const d of decisions) {
           const state = d.metAt ? 'met' : 'missed';
-          const fresh = insert.run(d.domain, d.pipeline, d.partitionKey, d.itemId, d.dueAt.getTime(), state, d.metAt?.getTime() ?? null, now.getTime()).changes === 1;
+          const fresh =
+            insert.run(d.domain, d.pipeline, d.partitionKey, d.itemId, d.dueAt.getTime(), state, d.metAt?.getTime() ?? null, now.getTime()).changes === 1;
           if (fresh && state === 'missed') {
             missed++;
             const why = d.itemId === null ? 'no work item for this partition by its deadline' : 'not COMPLETE by its deadline';
-            event.run(d.domain, d.pipeline, d.partitionKey, d.itemId, `${why} ${d.dueAt.toISOString()}`, d.dueAt.getTime(), `deadline_missed:${d.domain}.${d.pipeline}:${d.partitionKey}`);
+            event.run(
+              d.domain,
+              d.pipeline,
+              d.partitionKey,
+              d.itemId,
+              `${why} ${d.dueAt.toISOString()}`,
+              d.dueAt.getTime(),
+              `deadline_missed:${d.domain}.${d.pipeline}:${d.partitionKey}`,
+            );
           }
         }
         return { moved, missed };
@@ -151,14 +194,28 @@ export class SqliteAlertStore implements AlertStore {
            FROM work_items w WHERE w.domain = ? AND w.pipeline = ? AND json_extract(w.partition, '$.' || ?) = ? ORDER BY w.partition_key`,
       )
       .all(domain, pipeline, dayKey, day) as { id: number; partition_key: string; state: WorkState; first_done: number | null }[];
-    return rows.map((r) => ({ id: r.id, partitionKey: r.partition_key, state: r.state, firstCompletedAt: r.first_done === null ? null : new Date(r.first_done) }));
+    return rows.map((r) => ({
+      id: r.id,
+      partitionKey: r.partition_key,
+      state: r.state,
+      firstCompletedAt: r.first_done === null ? null : new Date(r.first_done),
+    }));
   }
 
   async deadlinesFor(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<DeadlineRecord[]> {
     if (partitionKeys.length === 0) return [];
     const rows = this.db
       .prepare(`SELECT * FROM partition_deadlines WHERE domain = ? AND pipeline = ? AND partition_key IN (SELECT value FROM json_each(?))`)
-      .all(domain, pipeline, JSON.stringify(partitionKeys)) as { domain: string; pipeline: string; partition_key: string; item_id: number | null; due_at: number; state: 'met' | 'missed'; met_at: number | null; decided_at: number }[];
+      .all(domain, pipeline, JSON.stringify(partitionKeys)) as {
+      domain: string;
+      pipeline: string;
+      partition_key: string;
+      item_id: number | null;
+      due_at: number;
+      state: 'met' | 'missed';
+      met_at: number | null;
+      decided_at: number;
+    }[];
     return rows.map((r) => ({
       domain: r.domain,
       pipeline: r.pipeline,
@@ -172,7 +229,9 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async countDeadlines(): Promise<{ domain: string; pipeline: string; state: string; count: number }[]> {
-    return this.db.prepare('SELECT domain, pipeline, state, count(*) AS count FROM partition_deadlines GROUP BY domain, pipeline, state ORDER BY domain, pipeline, state').all() as {
+    return this.db
+      .prepare('SELECT domain, pipeline, state, count(*) AS count FROM partition_deadlines GROUP BY domain, pipeline, state ORDER BY domain, pipeline, state')
+      .all() as {
       domain: string;
       pipeline: string;
       state: string;

@@ -9,9 +9,7 @@ import { toItem, type ItemRow } from './rows.js';
 /** The prepared statements of this family; see `sqliteStatements`. */
 export function claimStatements(db: DB) {
   return statementFamily({
-    runningCounts: db.prepare(
-      `SELECT domain || '.' || pipeline AS key, count(*) AS n FROM work_items WHERE state = 'RUNNING' GROUP BY domain, pipeline`,
-    ),
+    runningCounts: db.prepare(`SELECT domain || '.' || pipeline AS key, count(*) AS n FROM work_items WHERE state = 'RUNNING' GROUP BY domain, pipeline`),
     // Candidates in claim order, straight off the partial index. The optional key lists
     // are JSON arrays so the statement stays prepared whatever the worker's pipelines.
     // INDEXED BY: left to itself the planner picks the (state, …) index and sorts every

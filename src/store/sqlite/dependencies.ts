@@ -20,7 +20,9 @@ export function dependenciesStatements(db: DB) {
     waitingDependents: db.prepare(`
       SELECT w.id FROM work_dependencies d JOIN work_items w ON w.id = d.item_id
       WHERE d.up_domain = ? AND d.up_pipeline = ? AND d.up_key = ? AND w.state IN (${FROM('upstream_ready')})`),
-    promote: db.prepare(`UPDATE work_items SET state = 'PENDING', desired_at = max(desired_at, @now), updated_at = @now WHERE id = @id AND state IN (${FROM('upstream_ready')})`),
+    promote: db.prepare(
+      `UPDATE work_items SET state = 'PENDING', desired_at = max(desired_at, @now), updated_at = @now WHERE id = @id AND state IN (${FROM('upstream_ready')})`,
+    ),
     dependenciesOf: db.prepare(`
       SELECT d.up_domain AS domain, d.up_pipeline AS pipeline, d.up_key AS partitionKey, u.state AS state, u.id AS itemId, u.last_error AS lastError
       FROM work_dependencies d

@@ -11,9 +11,7 @@ import { toItem, type ItemRow } from './rows.js';
 /** The prepared statements of this family; see `sqliteStatements`. */
 export function failStatements(db: DB) {
   return statementFamily({
-    ownedAttempt: db.prepare(
-      `SELECT * FROM work_items WHERE id = ? AND state = 'RUNNING' AND locked_by = ? AND current_attempt_id = ?`,
-    ),
+    ownedAttempt: db.prepare(`SELECT * FROM work_items WHERE id = ? AND state = 'RUNNING' AND locked_by = ? AND current_attempt_id = ?`),
     failItem: db.prepare(`
       UPDATE work_items SET state = @state, locked_by = NULL, lease_expires_at = NULL, last_error = @error,
                             desired_at = coalesce(@retry_at, desired_at), updated_at = @now,

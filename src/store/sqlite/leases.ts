@@ -19,9 +19,7 @@ export function leasesStatements(db: DB) {
 export async function heartbeat(ctx: SqliteContext, workerId: string, itemIds: readonly number[], leaseMs: number): Promise<number[]> {
   if (itemIds.length === 0) return [];
   const lease = Date.now() + leaseMs;
-  return ctx.db
-    .transaction(() => itemIds.filter((id) => ctx.s.heartbeat.get({ id, worker: workerId, lease }) !== undefined))
-    .immediate();
+  return ctx.db.transaction(() => itemIds.filter((id) => ctx.s.heartbeat.get({ id, worker: workerId, lease }) !== undefined)).immediate();
 }
 
 export async function reclaimExpired(ctx: SqliteContext, at?: Date): Promise<number> {
@@ -71,7 +69,6 @@ export async function releaseLease(ctx: SqliteContext, name: string, holder: str
 
 export async function leaseHolder(ctx: SqliteContext, name: string): Promise<{ holder: string; expiresAt: Date } | null> {
   const row = ctx.db.prepare('SELECT holder, expires_at FROM leases WHERE name = ? AND expires_at >= ?').get(name, Date.now()) as
-    | { holder: string; expires_at: number }
-    | undefined;
+    { holder: string; expires_at: number } | undefined;
   return row ? { holder: row.holder, expiresAt: new Date(row.expires_at) } : null;
 }

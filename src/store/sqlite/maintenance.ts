@@ -3,9 +3,7 @@ import type { SqliteContext } from './context.js';
 /** Pruning finished work and VACUUM/ANALYZE. */
 
 export async function pruneFinished(ctx: SqliteContext, before: Date): Promise<number> {
-  return ctx.db
-    .prepare(`DELETE FROM work_items WHERE state IN ('COMPLETE', 'CANCELLED', 'FAILED') AND finished_at < ?`)
-    .run(before.getTime()).changes;
+  return ctx.db.prepare(`DELETE FROM work_items WHERE state IN ('COMPLETE', 'CANCELLED', 'FAILED') AND finished_at < ?`).run(before.getTime()).changes;
 }
 
 export async function maintain(ctx: SqliteContext): Promise<void> {

@@ -58,7 +58,9 @@ export class SqliteOperationsStore implements OperationsStore {
   }
 
   async finishBackfillEnqueue(id: number, outcome: { status: 'enqueued' | 'failed'; error?: string | null }): Promise<BackfillRecord> {
-    this.db.prepare(`UPDATE backfills SET status = ?, error = ?, enqueued_at = ? WHERE id = ? AND status = 'enqueuing'`).run(outcome.status, outcome.error ?? null, Date.now(), id);
+    this.db
+      .prepare(`UPDATE backfills SET status = ?, error = ?, enqueued_at = ? WHERE id = ? AND status = 'enqueuing'`)
+      .run(outcome.status, outcome.error ?? null, Date.now(), id);
     return this.row(id)!;
   }
 
@@ -95,7 +97,9 @@ export class SqliteOperationsStore implements OperationsStore {
 
   async outstandingBackfillItems(id: number): Promise<number[]> {
     return this.db
-      .prepare(`SELECT w.id FROM backfill_items b JOIN work_items w ON w.id = b.item_id WHERE b.backfill_id = ? AND w.state IN ('WAITING', 'PENDING', 'RETRY_WAIT', 'RUNNING') ORDER BY w.id`)
+      .prepare(
+        `SELECT w.id FROM backfill_items b JOIN work_items w ON w.id = b.item_id WHERE b.backfill_id = ? AND w.state IN ('WAITING', 'PENDING', 'RETRY_WAIT', 'RUNNING') ORDER BY w.id`,
+      )
       .pluck()
       .all(id) as number[];
   }
@@ -120,15 +124,24 @@ export class SqliteOperationsStore implements OperationsStore {
     const now = Date.now();
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT INTO schedule_controls (schedule, paused, updated_at, actor) VALUES (?, ?, ?, ?) ON CONFLICT (schedule) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at, actor = excluded.actor')
+        .prepare(
+          'INSERT INTO schedule_controls (schedule, paused, updated_at, actor) VALUES (?, ?, ?, ?) ON CONFLICT (schedule) DO UPDATE SET paused = excluded.paused, updated_at = excluded.updated_at, actor = excluded.actor',
+        )
         .run(schedule, paused ? 1 : 0, now, actor);
-      this.db.prepare('INSERT INTO schedule_events (schedule, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)').run(schedule, now, paused ? 'paused' : 'resumed', actor, detail);
+      this.db
+        .prepare('INSERT INTO schedule_events (schedule, at, event, actor, detail) VALUES (?, ?, ?, ?, ?)')
+        .run(schedule, now, paused ? 'paused' : 'resumed', actor, detail);
     })();
     return { schedule, paused, updatedAt: new Date(now), actor };
   }
 
   async scheduleControls(): Promise<ScheduleControl[]> {
-    const rows = this.db.prepare('SELECT * FROM schedule_controls ORDER BY schedule').all() as { schedule: string; paused: number; updated_at: number; actor: string | null }[];
+    const rows = this.db.prepare('SELECT * FROM schedule_controls ORDER BY schedule').all() as {
+      schedule: string;
+      paused: number;
+      updated_at: number;
+      actor: string | null;
+    }[];
     return rows.map((r) => ({ schedule: r.schedule, paused: r.paused === 1, updatedAt: new Date(r.updated_at), actor: r.actor }));
   }
 

@@ -13,9 +13,7 @@ export function queriesStatements(db: DB) {
   return statementFamily({
     findItem: db.prepare('SELECT * FROM work_items WHERE domain = ? AND pipeline = ? AND partition_key = ?'),
     getItem: db.prepare('SELECT * FROM work_items WHERE id = ?'),
-    insertEvent: db.prepare(
-      'INSERT INTO work_events (item_id, at, event, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
+    insertEvent: db.prepare('INSERT INTO work_events (item_id, at, event, from_state, to_state, actor, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     attemptsOf: db.prepare('SELECT * FROM attempts WHERE item_id = ? ORDER BY attempt_no'),
     eventsOf: db.prepare('SELECT * FROM work_events WHERE item_id = ? ORDER BY id'),
     countByState: db.prepare('SELECT domain, pipeline, state, count(*) AS count FROM work_items GROUP BY domain, pipeline, state'),

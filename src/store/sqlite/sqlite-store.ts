@@ -28,7 +28,20 @@ export interface SqliteStoreOptions {
 }
 
 /** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<SqliteContext> = { ...enqueue, ...claim, ...leases, ...complete, ...fail, ...commands, ...queries, ...grid, ...dependencies, ...maintenance, ...schedules, ...fireTicks };
+const OPERATIONS: Operations<SqliteContext> = {
+  ...enqueue,
+  ...claim,
+  ...leases,
+  ...complete,
+  ...fail,
+  ...commands,
+  ...queries,
+  ...grid,
+  ...dependencies,
+  ...maintenance,
+  ...schedules,
+  ...fireTicks,
+};
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type

@@ -25,7 +25,10 @@ export function testPipelines() {
     domain: 'prices',
     name: 'daily_ohlcv',
     description: 'Daily OHLCV bars for one symbol',
-    partition: z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD'), symbol: z.string().regex(/^[A-Z.]{1,10}$/, 'must be an upper-case ticker') }),
+    partition: z.object({
+      date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD'),
+      symbol: z.string().regex(/^[A-Z.]{1,10}$/, 'must be an upper-case ticker'),
+    }),
     params: z.object({ source: z.enum(['file', 'http']).default('file') }),
     handler: async (ctx) => {
       const key = `${ctx.partition.date}|${ctx.partition.symbol}`;
@@ -68,7 +71,11 @@ export interface Harness {
   scheduler?: SchedulerPort;
   /** Every log line the server wrote. */
   logs: string[];
-  call(method: string, url: string, options?: { body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; text: string; headers: Headers }>;
+  call(
+    method: string,
+    url: string,
+    options?: { body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; text: string; headers: Headers }>;
   close(): Promise<void>;
 }
 
@@ -95,7 +102,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     createWorker: (overrides = {}) => new Worker({ store, registry: realApp.registry, logger, concurrency: 4, leaseMs: 10_000, pollMs: 50, ...overrides }),
   };
-  const worker = options.worker ? app.createWorker({ concurrency: 4, pollMs: 50, leaseMs: 10_000, shutdownGraceMs: 0, abortGraceMs: 200, ...options.worker }) : undefined;
+  const worker = options.worker
+    ? app.createWorker({ concurrency: 4, pollMs: 50, leaseMs: 10_000, shutdownGraceMs: 0, abortGraceMs: 200, ...options.worker })
+    : undefined;
   const scheduler = options.scheduler?.(app);
   const server = await buildServer({ app, worker, scheduler, apiToken: options.apiToken });
   await server.listen({ port: 0, host: '127.0.0.1' });

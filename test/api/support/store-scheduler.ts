@@ -75,7 +75,12 @@ export class StoreScheduler implements SchedulerPort {
       schedule.partitions(scheduledAt).map((partition) => ({ pipeline: schedule.pipeline, partition })),
     );
     const created = outcomes.filter((o) => o.created);
-    this.record(name, { scheduled_at: scheduledAt.toISOString(), fired_at: firedAt.toISOString(), outcome: 'fired', detail: `enqueued ${created.length} of ${outcomes.length}` });
+    this.record(name, {
+      scheduled_at: scheduledAt.toISOString(),
+      fired_at: firedAt.toISOString(),
+      outcome: 'fired',
+      detail: `enqueued ${created.length} of ${outcomes.length}`,
+    });
     return { enqueued: created.length, items: outcomes.map((o) => o.item.id) };
   }
 

@@ -4,8 +4,19 @@ import path from 'node:path';
 
 /** The unified scheduler's six tasks (seed 004) as its scheduler_config.json lists them, with
  * the Sluice additions: a command per task and the dependencies the guide states. */
-export function sixTaskConfig(command: (taskId: number, fn: string) => string[], overrides: { global?: Record<string, unknown> } = {}): Record<string, unknown> {
-  const task = (task_id: number, name: string, function_name: string, schedule: Record<string, unknown>, timeout_minutes: number, retry: number | false, depends_on?: number[]) => ({
+export function sixTaskConfig(
+  command: (taskId: number, fn: string) => string[],
+  overrides: { global?: Record<string, unknown> } = {},
+): Record<string, unknown> {
+  const task = (
+    task_id: number,
+    name: string,
+    function_name: string,
+    schedule: Record<string, unknown>,
+    timeout_minutes: number,
+    retry: number | false,
+    depends_on?: number[],
+  ) => ({
     task_id,
     name,
     function_name,

@@ -50,7 +50,9 @@ describe('features.daily_matrix', () => {
     expect(configuredSymbols({ config: a.config, env: {} })).toEqual([...SYMBOLS]);
 
     // The matrix first: nothing it needs is even enqueued.
-    const [matrix] = await enqueueWork(a.store, a.registry, [{ pipeline: 'features.daily_matrix', partition: { date: DATE }, params: { export_dir: exportDir } }]);
+    const [matrix] = await enqueueWork(a.store, a.registry, [
+      { pipeline: 'features.daily_matrix', partition: { date: DATE }, params: { export_dir: exportDir } },
+    ]);
     expect(matrix!.item.state).toBe('WAITING');
     const deps = await a.store.listDependencies(matrix!.item.id);
     expect(deps.map((d) => `${d.domain}.${d.pipeline} [${d.partitionKey}] ${d.state}`).sort()).toEqual([
@@ -112,7 +114,9 @@ describe('features.daily_matrix', () => {
     expect(dataOnly(fromParquet as never)).toEqual(rows);
 
     // CSV: header = the dataset's columns, one line per row, nulls empty.
-    const csv = readFileSync(path.join(exportDir, `daily_matrix_${DATE}.csv`), 'utf8').trimEnd().split('\n');
+    const csv = readFileSync(path.join(exportDir, `daily_matrix_${DATE}.csv`), 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(csv[0]!.split(',')).toEqual(dailyMatrix.columns.map((c) => c.name));
     expect(csv).toHaveLength(4);
     const header = csv[0]!.split(',');
@@ -139,14 +143,27 @@ describe('features.daily_matrix', () => {
     const deps = await a.store.listDependencies(matrix!.item.id);
     expect(deps.filter((d) => d.state === 'COMPLETE').map((d) => d.partitionKey)).toEqual(['bucket=fx|date=2025-12-22']);
     expect(deps.filter((d) => d.state === null)).toHaveLength(5);
-    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'features.daily_matrix', partition: { date: '2025-12-21' } }])).rejects.toThrow(/2025-12-21 is closed: weekend/);
+    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'features.daily_matrix', partition: { date: '2025-12-21' } }])).rejects.toThrow(
+      /2025-12-21 is closed: weekend/,
+    );
   });
 
   it('symbols come from $SLUICE_FEATURES_SYMBOLS, else the prices schedules, else the demo set; latest value skips "."', () => {
     expect(configuredSymbols({ env: { SLUICE_FEATURES_SYMBOLS: 'spy, qqq' } })).toEqual(['SPY', 'QQQ']);
-    const config = { schedules: [{ name: 'p', pipeline: 'prices.daily_ohlcv', calendar: 'XNYS', at: 'close+15m', partitions: { symbols: ['IBM', 'ORCL'] } }] } as never;
+    const config = {
+      schedules: [{ name: 'p', pipeline: 'prices.daily_ohlcv', calendar: 'XNYS', at: 'close+15m', partitions: { symbols: ['IBM', 'ORCL'] } }],
+    } as never;
     expect(configuredSymbols({ env: {}, config })).toEqual(['IBM', 'ORCL']);
     expect(configuredSymbols({ env: {} })).toEqual(['AAPL', 'MSFT', 'NVDA']);
-    expect(latestAtOrBefore([{ date: '2025-12-17', value: 1 }, { date: '2025-12-18', value: null }, { date: '2025-12-22', value: 3 }], '2025-12-19')).toEqual({ date: '2025-12-17', value: 1 });
+    expect(
+      latestAtOrBefore(
+        [
+          { date: '2025-12-17', value: 1 },
+          { date: '2025-12-18', value: null },
+          { date: '2025-12-22', value: 3 },
+        ],
+        '2025-12-19',
+      ),
+    ).toEqual({ date: '2025-12-17', value: 1 });
   });
 });

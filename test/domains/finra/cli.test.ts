@@ -20,7 +20,17 @@ interface RunResultJson {
   domain: string;
   status: string;
   stats: { attempted: number; succeeded: number; failed: number; skipped: number };
-  runs: { pipeline: string; partition_key: string; status: string; duration_ms: number; capture_id: string | null; row_count: number | null; is_revision: boolean; revision_summary: unknown; error: string | null }[];
+  runs: {
+    pipeline: string;
+    partition_key: string;
+    status: string;
+    duration_ms: number;
+    capture_id: string | null;
+    row_count: number | null;
+    is_revision: boolean;
+    revision_summary: unknown;
+    error: string | null;
+  }[];
   anomalies: { check: string; partition_key: string }[];
   warnings: string[];
   config: Record<string, unknown>;
@@ -48,7 +58,13 @@ describe('sluice finra / sluice data (child processes)', () => {
     expectContract(result);
     expect(result.status).toBe('success');
     expect(result.stats).toEqual({ attempted: 11, succeeded: 11, failed: 0, skipped: 0 });
-    expect(result.config).toMatchObject({ weeks: [WEEK], tiers: ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'], source: { kind: 'file', data_dir: FIXTURES }, mode: 'run', only_stage: 'all' });
+    expect(result.config).toMatchObject({
+      weeks: [WEEK],
+      tiers: ['NMS_TIER_1', 'NMS_TIER_2', 'OTC'],
+      source: { kind: 'file', data_dir: FIXTURES },
+      mode: 'run',
+      only_stage: 'all',
+    });
     expect(result.anomalies).toContainEqual(expect.objectContaining({ check: 'rejected_rows', partition_key: `tier=OTC|week_ending=${WEEK}` }));
 
     const data = await env.cli(['data', 'finra.otc_transparency', 'hhi', '--where', 'symbol=AAPL', '--where', `week_ending=${WEEK}`, '--json']);
@@ -67,13 +83,15 @@ describe('sluice finra / sluice data (child processes)', () => {
     const unknown = await env.cli(['data', 'finra.otc_transparency', 'hhl', '--json']);
     expect(unknown.code).toBe(64);
     expect(unknown.stdout).toBe('');
-    expect(unknown.stderr).toContain('DATASET: "hhl" is invalid: must name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling');
+    expect(unknown.stderr).toContain(
+      'DATASET: "hhl" is invalid: must name a dataset of finra.otc_transparency (known: venue_volume, venue_share, hhi, tier_split, rolling',
+    );
     const badDomain = await env.cli(['data', 'finra', 'hhi']);
     expect(badDomain.code).toBe(64);
     expect(badDomain.stderr).toContain('finra.otc_transparency');
   });
 
-  it('exits 2 with a partial run result when one tier\'s file is broken', async () => {
+  it("exits 2 with a partial run result when one tier's file is broken", async () => {
     env = new TestEnv({ access: TEST_ACCESS });
     const dir = weekDir();
     dirs.push(dir);
@@ -113,12 +131,27 @@ describe('sluice finra / sluice data (child processes)', () => {
     expect(result.warnings).toEqual([`dry-run: would read ${path.join(FIXTURES, 'otc_20251222.csv')} for OTC week ${WEEK}`]);
 
     // Missing inputs: the dry run says which, and exits 1 (the real run would fail).
-    const missingDir = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', path.join(env.dir, 'no-such-dir'), '--json']);
+    const missingDir = await env.cli([
+      'finra',
+      '--weeks',
+      WEEK,
+      '--mode',
+      'dry-run',
+      '--tiers',
+      'OTC',
+      '--data-dir',
+      path.join(env.dir, 'no-such-dir'),
+      '--json',
+    ]);
     expect(missingDir.code).toBe(1);
-    expect(parseJsonOutput<RunResultJson>(missingDir).warnings).toEqual([`dry-run: input missing: data directory ${path.join(env.dir, 'no-such-dir')} does not exist (set --data-dir to the directory holding the FINRA files)`]);
+    expect(parseJsonOutput<RunResultJson>(missingDir).warnings).toEqual([
+      `dry-run: input missing: data directory ${path.join(env.dir, 'no-such-dir')} does not exist (set --data-dir to the directory holding the FINRA files)`,
+    ]);
     const missingFile = await env.cli(['finra', '--weeks', '2025-11-07', '--mode', 'dry-run', '--tiers', 'OTC', '--data-dir', FIXTURES, '--json']);
     expect(missingFile.code).toBe(1);
-    expect(parseJsonOutput<RunResultJson>(missingFile).warnings[0]).toMatch(/^dry-run: input missing: OTC week 2025-11-07: none of otc_20251107\.csv, otc_20251110\.csv/);
+    expect(parseJsonOutput<RunResultJson>(missingFile).warnings[0]).toMatch(
+      /^dry-run: input missing: OTC week 2025-11-07: none of otc_20251107\.csv, otc_20251110\.csv/,
+    );
     const dryNoSource = await env.cli(['finra', '--weeks', WEEK, '--mode', 'dry-run', '--tiers', 'OTC', '--json']);
     expect(dryNoSource.code).toBe(1);
     expect(parseJsonOutput<RunResultJson>(dryNoSource).warnings[0]).toMatch(/^dry-run: input missing: no FINRA source configured/);

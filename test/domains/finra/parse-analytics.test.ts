@@ -67,7 +67,9 @@ describe('parseFinraFile', () => {
 
   it('a wrong header fails naming the column', () => {
     const err = parseError(() => parseFinraFile(read(BAD, 'wrong_header_tier1_20251219.csv'), opts('f.csv')));
-    expect(err.message).toMatch(/^f\.csv: line 1, column 6 \(totalWeeklyShareQuantity\): header column 6 must be "totalWeeklyShareQuantity", found "totalWeeklyShares"/);
+    expect(err.message).toMatch(
+      /^f\.csv: line 1, column 6 \(totalWeeklyShareQuantity\): header column 6 must be "totalWeeklyShareQuantity", found "totalWeeklyShares"/,
+    );
   });
 
   it('a non-numeric quantity fails naming line and column', () => {
@@ -76,23 +78,48 @@ describe('parseFinraFile', () => {
   });
 
   it('an HTML page or an empty file fails at line 1', () => {
-    expect(parseError(() => parseFinraFile(read(BAD, 'html_page.html'), opts('p'))).message).toMatch(/^p: line 1, column 1 \(tierDescription\): .*looks like an HTML page/);
+    expect(parseError(() => parseFinraFile(read(BAD, 'html_page.html'), opts('p'))).message).toMatch(
+      /^p: line 1, column 1 \(tierDescription\): .*looks like an HTML page/,
+    );
     expect(parseError(() => parseFinraFile('', opts('e'))).message).toMatch(/^e: line 1, column 1 \(tierDescription\): the file is empty/);
   });
 
   it('names files by week_ending Friday or publication Monday, with or without the prefix', () => {
-    expect(candidateFileNames('2025-12-19', 'OTC')).toEqual(['otc_20251219.csv', 'otc_20251222.csv', 'finra_otc_weekly_otc_20251219.csv', 'finra_otc_weekly_otc_20251222.csv']);
+    expect(candidateFileNames('2025-12-19', 'OTC')).toEqual([
+      'otc_20251219.csv',
+      'otc_20251222.csv',
+      'finra_otc_weekly_otc_20251219.csv',
+      'finra_otc_weekly_otc_20251222.csv',
+    ]);
   });
 
   it('resolves the source from layers: first wins per field, relative dirs against their base', () => {
-    expect(resolveFinraSource([{ params: undefined, baseDir: '/a' }, { params: { data_dir: 'x' }, baseDir: '/cfg' }])).toEqual({ kind: 'file', dataDir: '/cfg/x' });
-    expect(resolveFinraSource([{ params: { source: 'http' }, baseDir: '/' }, { params: { data_dir: '/d', base_url: 'http://h/f/' }, baseDir: '/' }])).toEqual({ kind: 'http', baseUrl: 'http://h/f/' });
+    expect(
+      resolveFinraSource([
+        { params: undefined, baseDir: '/a' },
+        { params: { data_dir: 'x' }, baseDir: '/cfg' },
+      ]),
+    ).toEqual({ kind: 'file', dataDir: '/cfg/x' });
+    expect(
+      resolveFinraSource([
+        { params: { source: 'http' }, baseDir: '/' },
+        { params: { data_dir: '/d', base_url: 'http://h/f/' }, baseDir: '/' },
+      ]),
+    ).toEqual({ kind: 'http', baseUrl: 'http://h/f/' });
     expect(resolveFinraSource([{ params: { source: 'http' }, baseDir: '/' }])).toBeNull();
   });
 });
 
 describe('analytics', () => {
-  const row = (tier: string, symbol: string, venue: string, shares: number, trades = 1): VenueRow => ({ week_ending: '2025-12-19', tier, symbol, venue, venue_name: null, shares, trades });
+  const row = (tier: string, symbol: string, venue: string, shares: number, trades = 1): VenueRow => ({
+    week_ending: '2025-12-19',
+    tier,
+    symbol,
+    venue,
+    venue_name: null,
+    shares,
+    trades,
+  });
 
   it('HHI is the sum of squared percentage shares: 10000 for one venue, 10000/N for N equal ones', () => {
     const rows = [row('OTC', 'ONE', 'AAAA', 7), ...['AAAA', 'BBBB', 'CCCC', 'DDDD', 'EEEE'].map((v) => row('OTC', 'FIVE', v, 20))];
@@ -113,8 +140,18 @@ describe('analytics', () => {
   });
 
   it('rolling marks missing weeks and fits a trend over present ones', () => {
-    const week = (w: string, shares: number | null) => ({ week_ending: w, rows: shares === null ? null : [{ ...row('OTC', 'X', 'AAAA', shares), week_ending: w }] });
-    const [r] = rollingRows('2025-12-19', [week('2025-11-14', null), week('2025-11-21', 100), week('2025-11-28', 200), week('2025-12-05', 300), week('2025-12-12', null), week('2025-12-19', 500)]);
+    const week = (w: string, shares: number | null) => ({
+      week_ending: w,
+      rows: shares === null ? null : [{ ...row('OTC', 'X', 'AAAA', shares), week_ending: w }],
+    });
+    const [r] = rollingRows('2025-12-19', [
+      week('2025-11-14', null),
+      week('2025-11-21', 100),
+      week('2025-11-28', 200),
+      week('2025-12-05', 300),
+      week('2025-12-12', null),
+      week('2025-12-19', 500),
+    ]);
     expect(r).toMatchObject({ weeks_present: 4, complete: false, missing_weeks: '2025-11-14,2025-12-12', total_shares: 1100, avg_weekly_shares: 275 });
     // Points (x, y): (1,100) (2,200) (3,300) (5,500): a line of slope 100 per week; 100 / 275 per average week.
     expect(r!.trend).toBeCloseTo(100 / 275, 9);

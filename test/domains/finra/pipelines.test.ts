@@ -31,7 +31,11 @@ async function setup(): Promise<SluiceApp> {
   return app;
 }
 
-function run(a: SluiceApp, source: { source: 'file'; data_dir: string } | { source: 'http'; base_url: string }, extra: Partial<Parameters<typeof runFinraBatch>[1]> = {}): Promise<RunResult> {
+function run(
+  a: SluiceApp,
+  source: { source: 'file'; data_dir: string } | { source: 'http'; base_url: string },
+  extra: Partial<Parameters<typeof runFinraBatch>[1]> = {},
+): Promise<RunResult> {
   return runFinraBatch(a, { weeks: [WEEK], source, ...extra });
 }
 
@@ -113,7 +117,9 @@ describe('finra.otc_transparency end to end', () => {
     // the row is rejected with its line and reason, recorded, counted as an anomaly; the rest landed.
     const otc = entry(result, 'ingest_week', OTC);
     expect(otc).toMatchObject({ status: 'completed', row_count: 6, is_revision: false });
-    expect(await a.data.rejects(otc.capture_id!)).toEqual([{ capture_id: otc.capture_id, line: 8, reason: 'empty issueSymbolIdentifier', raw: 'OTC|||||0|0|2025-12-22' }]);
+    expect(await a.data.rejects(otc.capture_id!)).toEqual([
+      { capture_id: otc.capture_id, line: 8, reason: 'empty issueSymbolIdentifier', raw: 'OTC|||||0|0|2025-12-22' },
+    ]);
     expect(result.anomalies).toContainEqual(expect.objectContaining({ pipeline: `${FINRA_DOMAIN}.ingest_week`, partition_key: OTC, check: 'rejected_rows' }));
     const captures = await a.data.listCaptures({ domain: FINRA_DOMAIN, partitionKey: OTC, stage: 'ingest' });
     expect(captures).toHaveLength(1);
@@ -145,10 +151,23 @@ describe('finra.otc_transparency end to end', () => {
     const restated = await run(a, { source: 'file', data_dir: RESTATED });
     expect(restated.status).toBe('success');
     const ingest = entry(restated, 'ingest_week', T1);
-    expect(ingest).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 }, row_count: 9 });
-    expect(entry(restated, 'normalize_week', T1)).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 } });
+    expect(ingest).toMatchObject({
+      status: 'completed',
+      is_revision: true,
+      revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 },
+      row_count: 9,
+    });
+    expect(entry(restated, 'normalize_week', T1)).toMatchObject({
+      status: 'completed',
+      is_revision: true,
+      revision_summary: { rows_added: 1, rows_removed: 1, rows_changed: 1 },
+    });
     expect(entry(restated, 'ingest_week', OTC)).toMatchObject({ status: 'skipped' });
-    expect(entry(restated, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'completed', is_revision: true, revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 } });
+    expect(entry(restated, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({
+      status: 'completed',
+      is_revision: true,
+      revision_summary: { rows_added: 0, rows_removed: 0, rows_changed: 1 },
+    });
 
     // AAPL now 600000/300000/100000 of 1000000 -> 60² + 30² + 10² = 3600 + 900 + 100 = 4600.
     const latest = bySymbolTier(await a.data.latest(hhi, { where: { week_ending: WEEK } }));
@@ -198,8 +217,16 @@ describe('finra.otc_transparency end to end', () => {
 
   const damaged: [string, string, RegExp][] = [
     ['a truncated file', 'truncated_tier1_20251219.csv', /tier1_20251219\.csv: line 5, column 5 \(MPID\): has 4 columns, expected 8/],
-    ['a wrong header', 'wrong_header_tier1_20251219.csv', /tier1_20251219\.csv: line 1, column 6 \(totalWeeklyShareQuantity\): header column 6 must be "totalWeeklyShareQuantity", found "totalWeeklyShares"/],
-    ['a non-numeric quantity', 'non_numeric_tier1_20251219.csv', /tier1_20251219\.csv: line 6, column 6 \(totalWeeklyShareQuantity\): "4OO000" is not a whole number/],
+    [
+      'a wrong header',
+      'wrong_header_tier1_20251219.csv',
+      /tier1_20251219\.csv: line 1, column 6 \(totalWeeklyShareQuantity\): header column 6 must be "totalWeeklyShareQuantity", found "totalWeeklyShares"/,
+    ],
+    [
+      'a non-numeric quantity',
+      'non_numeric_tier1_20251219.csv',
+      /tier1_20251219\.csv: line 6, column 6 \(totalWeeklyShareQuantity\): "4OO000" is not a whole number/,
+    ],
   ];
   for (const [what, file, message] of damaged) {
     it(`${what} fails the whole capture naming file, line and column; latest reads are unchanged`, async () => {
@@ -248,13 +275,24 @@ describe('finra.otc_transparency end to end', () => {
     const before = dataOnly(await a.data.latest(rawWeekly, { where: { partition_key: T1 } }));
     const file = path.join(dir, 'tier1_20251219.csv');
     const [header, ...body] = readFileSync(file, 'utf8').trimEnd().split('\n');
-    const broken = body.filter((l) => l.split('|')[1] !== '').map((l) => l.split('|').map((c, i) => (i === 4 ? 'ABCDE' : c)).join('|'));
+    const broken = body
+      .filter((l) => l.split('|')[1] !== '')
+      .map((l) =>
+        l
+          .split('|')
+          .map((c, i) => (i === 4 ? 'ABCDE' : c))
+          .join('|'),
+      );
     writeFileSync(file, [header, ...broken, ''].join('\n'));
     const result = await run(a, { source: 'file', data_dir: dir }, { tiers: ['NMS_TIER_1'] });
     expect(result.status).not.toBe('success');
     const failed = entry(result, 'ingest_week', T1);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatch(new RegExp(`all ${broken.length} rows rejected; nothing landed, the prior capture stays latest\\. First rejects: line 2: MPID "ABCDE" is not a market participant identifier`));
+    expect(failed.error).toMatch(
+      new RegExp(
+        `all ${broken.length} rows rejected; nothing landed, the prior capture stays latest\\. First rejects: line 2: MPID "ABCDE" is not a market participant identifier`,
+      ),
+    );
     const item = (await a.store.findItem(FINRA_DOMAIN, 'ingest_week', T1))!;
     expect(item.state).toBe('FAILED');
     // The sample stays on the attempt.
@@ -277,8 +315,16 @@ describe('finra.otc_transparency end to end', () => {
     );
     expect((await a.store.findItem(FINRA_DOMAIN, 'ingest_week', OTC))!.state).toBe('RETRY_WAIT');
     // Its normalize and every compute wait for it instead of running on two tiers.
-    expect(entry(result, 'normalize_week', OTC)).toMatchObject({ status: 'skipped', blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
-    expect(entry(result, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({ status: 'skipped', blocked: true, reason: 'blocked: waiting for upstream partitions (missing inputs)' });
+    expect(entry(result, 'normalize_week', OTC)).toMatchObject({
+      status: 'skipped',
+      blocked: true,
+      reason: 'blocked: waiting for upstream partitions (missing inputs)',
+    });
+    expect(entry(result, 'compute_hhi', `week_ending=${WEEK}`)).toMatchObject({
+      status: 'skipped',
+      blocked: true,
+      reason: 'blocked: waiting for upstream partitions (missing inputs)',
+    });
     expect(await a.data.latest(hhi)).toEqual([]);
   });
 

@@ -37,7 +37,5 @@ export function bySymbolTier(rows: DataRow[]): Map<string, DataRow> {
 
 /** The data columns of rows (no capture_id / partition_key), sorted, for before/after comparisons. */
 export function dataOnly(rows: DataRow[]): Record<string, unknown>[] {
-  return rows
-    .map(({ capture_id: _c, partition_key: _p, ...rest }) => rest)
-    .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+  return rows.map(({ capture_id: _c, partition_key: _p, ...rest }) => rest).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }

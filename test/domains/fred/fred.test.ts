@@ -32,11 +32,21 @@ async function setup(): Promise<SluiceApp> {
 
 const PIPELINE = 'fred.ingest_bucket';
 const rowsOf = (rows: Record<string, unknown>[]) =>
-  rows.map(({ capture_id: _c, partition_key: _p, ...r }) => r).sort((a, b) => `${String(a.series_id)}|${String(a.date)}`.localeCompare(`${String(b.series_id)}|${String(b.date)}`));
+  rows
+    .map(({ capture_id: _c, partition_key: _p, ...r }) => r)
+    .sort((a, b) => `${String(a.series_id)}|${String(a.date)}`.localeCompare(`${String(b.series_id)}|${String(b.date)}`));
 
 describe('fred.ingest_bucket', () => {
   it('"." is a missing value: parsed as null, landed as a null row, never a parse error', () => {
-    const obs = parseFredObservations(JSON.stringify({ observations: [{ date: '2026-01-02', value: '4.33' }, { date: '2025-12-31', value: '.' }] }), 'mem://DGS10');
+    const obs = parseFredObservations(
+      JSON.stringify({
+        observations: [
+          { date: '2026-01-02', value: '4.33' },
+          { date: '2025-12-31', value: '.' },
+        ],
+      }),
+      'mem://DGS10',
+    );
     expect(obs).toEqual([
       { date: '2025-12-31', value: null },
       { date: '2026-01-02', value: 4.33 },
@@ -49,7 +59,11 @@ describe('fred.ingest_bucket', () => {
   it('files: a bucket lands every series of the months it touches into one table; "." rows are value null; unchanged re-runs skip', async () => {
     const a = await setup();
     // 2025-12-05 with a 14-day lookback touches November and December.
-    const result = await runInline(a, { pipeline: PIPELINE, partitions: [{ date: '2025-12-05', bucket: 'rates_curve' }], params: { source: 'file', data_dir: FRED_FIXTURES } });
+    const result = await runInline(a, {
+      pipeline: PIPELINE,
+      partitions: [{ date: '2025-12-05', bucket: 'rates_curve' }],
+      params: { source: 'file', data_dir: FRED_FIXTURES },
+    });
     expect(result.status, JSON.stringify(result.runs)).toBe('success');
     const rows = await a.data.latest(observations);
     expect(new Set(rows.map((r) => r.series_id))).toEqual(new Set(['DGS3MO', 'DGS2', 'DGS10', 'DGS30']));
@@ -67,7 +81,11 @@ describe('fred.ingest_bucket', () => {
     );
 
     // A later date re-reads December: same content, nothing new lands, the rows are unique per (series_id, date).
-    const later = await runInline(a, { pipeline: PIPELINE, partitions: [{ date: '2025-12-19', bucket: 'rates_curve' }], params: { source: 'file', data_dir: FRED_FIXTURES } });
+    const later = await runInline(a, {
+      pipeline: PIPELINE,
+      partitions: [{ date: '2025-12-19', bucket: 'rates_curve' }],
+      params: { source: 'file', data_dir: FRED_FIXTURES },
+    });
     expect(later.runs[0]).toMatchObject({ status: 'skipped' });
     expect(await a.data.listCaptures({ domain: FRED_DOMAIN })).toHaveLength(8);
     const after = await a.data.latest(observations);
@@ -80,7 +98,10 @@ describe('fred.ingest_bucket', () => {
     restoreKeys = withKeys({ FRED_API_KEY: FRED_KEY });
     const viaHttp = await setup();
     const viaFile = await setup();
-    const partitions = [{ date: '2025-12-19', bucket: 'fx' }, { date: '2025-12-19', bucket: 'financial_conditions' }];
+    const partitions = [
+      { date: '2025-12-19', bucket: 'fx' },
+      { date: '2025-12-19', bucket: 'financial_conditions' },
+    ];
     const http = await runInline(viaHttp, { pipeline: PIPELINE, partitions, params: { source: 'http', base_url: server.url } });
     const file = await runInline(viaFile, { pipeline: PIPELINE, partitions, params: { source: 'file', data_dir: FRED_FIXTURES } });
     expect(http.status, JSON.stringify(http.runs)).toBe('success');
@@ -90,7 +111,13 @@ describe('fred.ingest_bucket', () => {
     expect((await viaHttp.data.latest(observations, { where: { series_id: 'DEXJPUS', date: '2025-12-19' } }))[0]!.value).toBeNull();
 
     const req = server.fixtures.requests.find((r) => r.path === fredPath('DEXUSEU'))!;
-    expect(Object.fromEntries(req.query)).toEqual({ series_id: 'DEXUSEU', file_type: 'json', observation_start: '2025-12-01', observation_end: '2025-12-31', api_key: FRED_KEY });
+    expect(Object.fromEntries(req.query)).toEqual({
+      series_id: 'DEXUSEU',
+      file_type: 'json',
+      observation_start: '2025-12-01',
+      observation_end: '2025-12-31',
+      api_key: FRED_KEY,
+    });
     for (const c of await viaHttp.data.listCaptures({ domain: FRED_DOMAIN })) {
       expect(c.source).toContain('api_key=***');
       expect(c.source).not.toContain(FRED_KEY);
@@ -103,15 +130,25 @@ describe('fred.ingest_bucket', () => {
     restoreKeys = withKeys({ FRED_API_KEY: FRED_KEY });
     const a = await setup();
     server.fixtures.behave(fredPath('NFCI'), { kind: 'html' });
-    const result = await runInline(a, { pipeline: PIPELINE, partitions: [{ date: '2025-12-19', bucket: 'financial_conditions' }], params: { source: 'http', base_url: server.url } });
+    const result = await runInline(a, {
+      pipeline: PIPELINE,
+      partitions: [{ date: '2025-12-19', bucket: 'financial_conditions' }],
+      params: { source: 'http', base_url: server.url },
+    });
     expect(result.status).toBe('failure');
-    expect(result.runs[0]!.error).toContain(`GET ${server.url}/fred/series/observations?series_id=NFCI&file_type=json&observation_start=2025-12-01&observation_end=2025-12-31&api_key=*** returned an HTML page`);
+    expect(result.runs[0]!.error).toContain(
+      `GET ${server.url}/fred/series/observations?series_id=NFCI&file_type=json&observation_start=2025-12-01&observation_end=2025-12-31&api_key=*** returned an HTML page`,
+    );
     expect((await a.store.findItem(FRED_DOMAIN, 'ingest_bucket', 'bucket=financial_conditions|date=2025-12-19'))!.state).toBe('RETRY_WAIT');
     expect(await a.data.latest(observations)).toEqual([]);
 
     const restore = withKeys({ FRED_API_KEY: undefined });
     try {
-      const noKey = await runInline(a, { pipeline: PIPELINE, partitions: [{ date: '2025-12-19', bucket: 'fx' }], params: { source: 'http', base_url: server.url } });
+      const noKey = await runInline(a, {
+        pipeline: PIPELINE,
+        partitions: [{ date: '2025-12-19', bucket: 'fx' }],
+        params: { source: 'http', base_url: server.url },
+      });
       expect(noKey.runs[0]!.error).toContain('environment variable FRED_API_KEY is not set');
       expect((await a.store.findItem(FRED_DOMAIN, 'ingest_bucket', 'bucket=fx|date=2025-12-19'))!.state).toBe('FAILED');
     } finally {
@@ -122,6 +159,8 @@ describe('fred.ingest_bucket', () => {
   it('partitions: the date is an XNYS session and the bucket one of fx, rates_curve, financial_conditions', async () => {
     const a = await setup();
     await expect(enqueueWork(a.store, a.registry, [{ pipeline: PIPELINE, partition: { date: '2025-12-25', bucket: 'fx' } }])).rejects.toThrow(/Christmas Day/);
-    await expect(enqueueWork(a.store, a.registry, [{ pipeline: PIPELINE, partition: { date: '2025-12-19', bucket: 'equities' } }])).rejects.toThrow(/must be one of fx, rates_curve, financial_conditions/);
+    await expect(enqueueWork(a.store, a.registry, [{ pipeline: PIPELINE, partition: { date: '2025-12-19', bucket: 'equities' } }])).rejects.toThrow(
+      /must be one of fx, rates_curve, financial_conditions/,
+    );
   });
 });

@@ -24,7 +24,17 @@ interface RunResultJson {
   finished_at: string;
   status: string;
   stats: { attempted: number; succeeded: number; failed: number; skipped: number };
-  runs: { pipeline: string; partition_key: string; status: string; duration_ms: number; capture_id: string | null; row_count: number | null; is_revision: boolean; revision_summary: unknown; error: string | null }[];
+  runs: {
+    pipeline: string;
+    partition_key: string;
+    status: string;
+    duration_ms: number;
+    capture_id: string | null;
+    row_count: number | null;
+    is_revision: boolean;
+    revision_summary: unknown;
+    error: string | null;
+  }[];
   anomalies: unknown[];
   warnings: string[];
   config: Record<string, unknown>;
@@ -46,7 +56,22 @@ describe('sluice prices (child processes)', () => {
     env = new TestEnv({ access: TEST_ACCESS });
     const list = path.join(env.dir, 'symbols.txt');
     writeFileSync(list, '# demo symbols\nmsft\nNVDA, AAPL\n');
-    const res = await env.cli(['prices', '--symbols', 'AAPL', '--symbols-file', list, '--max-symbols', '2', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES, '--json']);
+    const res = await env.cli([
+      'prices',
+      '--symbols',
+      'AAPL',
+      '--symbols-file',
+      list,
+      '--max-symbols',
+      '2',
+      '--from',
+      '2025-12-15',
+      '--to',
+      '2025-12-19',
+      '--data-dir',
+      PRICE_FIXTURES,
+      '--json',
+    ]);
     expect(res.code, res.stderr).toBe(0);
     const result = parseJsonOutput<RunResultJson>(res);
     expectContract(result);
@@ -71,7 +96,9 @@ describe('sluice prices (child processes)', () => {
     ]);
 
     // Again: every bar unchanged, skipped; still exit 0.
-    const again = parseJsonOutput<RunResultJson>(await env.cliOk(['prices', '--symbols', 'AAPL,MSFT', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES, '--json']));
+    const again = parseJsonOutput<RunResultJson>(
+      await env.cliOk(['prices', '--symbols', 'AAPL,MSFT', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES, '--json']),
+    );
     expect(again.stats).toEqual({ attempted: 0, succeeded: 0, failed: 0, skipped: 10 });
   });
 
@@ -91,9 +118,27 @@ describe('sluice prices (child processes)', () => {
   it('--sleep (seconds) pauses between vendor calls; the API key reaches the vendor but not the output', async () => {
     env = new TestEnv({ access: TEST_ACCESS });
     server = await startMarketServer();
-    const res = await env.cli(['prices', '--symbols', 'AAPL,MSFT', '--date', '2025-12-19', '--source', 'alphavantage', '--base-url', server.url, '--rate-limit', '6000', '--sleep', '0.4', '--json'], {
-      env: { ALPHAVANTAGE_API_KEY: AV_KEY },
-    });
+    const res = await env.cli(
+      [
+        'prices',
+        '--symbols',
+        'AAPL,MSFT',
+        '--date',
+        '2025-12-19',
+        '--source',
+        'alphavantage',
+        '--base-url',
+        server.url,
+        '--rate-limit',
+        '6000',
+        '--sleep',
+        '0.4',
+        '--json',
+      ],
+      {
+        env: { ALPHAVANTAGE_API_KEY: AV_KEY },
+      },
+    );
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout + res.stderr).not.toContain(AV_KEY);
     expect(server.fixtures.requests.find((r) => r.path === avPath('AAPL'))!.query.get('apikey')).toBe(AV_KEY);
@@ -114,7 +159,19 @@ describe('sluice prices (child processes)', () => {
     const noSource = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-19', '--json']);
     expect(noSource.code).toBe(64);
     expect(noSource.stderr).toContain('no prices source configured');
-    const both = await env.cli(['prices', '--symbols', 'AAPL', '--date', '2025-12-19', '--from', '2025-12-15', '--to', '2025-12-19', '--data-dir', PRICE_FIXTURES]);
+    const both = await env.cli([
+      'prices',
+      '--symbols',
+      'AAPL',
+      '--date',
+      '2025-12-19',
+      '--from',
+      '2025-12-15',
+      '--to',
+      '2025-12-19',
+      '--data-dir',
+      PRICE_FIXTURES,
+    ]);
     expect(both.code).toBe(64);
     expect(both.stderr).toContain('--date: "2025-12-19" is invalid: must not be combined with --from/--to');
 

@@ -9,7 +9,20 @@ import type { RunResult } from '../../../src/core/run-result.js';
 import { dailyOhlcv, PRICES_DOMAIN } from '../../../src/domains/prices/index.js';
 import { enqueueWork } from '../../../src/engine/enqueue.js';
 import type { TestEnv } from '../../helpers/sqlite.js';
-import { AV_KEY, DATES, POLYGON_KEY, PRICE_FIXTURES, SYMBOLS, avPath, dataOnly, openApp, polygonPath, startMarketServer, withKeys, type MarketServer } from './support.js';
+import {
+  AV_KEY,
+  DATES,
+  POLYGON_KEY,
+  PRICE_FIXTURES,
+  SYMBOLS,
+  avPath,
+  dataOnly,
+  openApp,
+  polygonPath,
+  startMarketServer,
+  withKeys,
+  type MarketServer,
+} from './support.js';
 
 /**
  * prices.daily_ohlcv end to end, in process: real SQLite files, the real `sluice prices`
@@ -76,8 +89,17 @@ describe('prices.daily_ohlcv', () => {
     // AAPL.csv: 2025-12-15 close 275.02, 2025-12-16 close 279.13 -> +4.11 = 4.11 / 275.02 = +1.494437%.
     const aapl = rows.find((r) => r.symbol === 'AAPL' && r.date === '2025-12-16')!;
     expect(aapl).toEqual({
-      symbol: 'AAPL', date: '2025-12-16', open: 275.88, high: 281.77, low: 273.19, close: 279.13, volume: 46438814,
-      prev_date: '2025-12-15', prev_close: 275.02, change: 4.11, change_pct: 1.494437,
+      symbol: 'AAPL',
+      date: '2025-12-16',
+      open: 275.88,
+      high: 281.77,
+      low: 273.19,
+      close: 279.13,
+      volume: 46438814,
+      prev_date: '2025-12-15',
+      prev_close: 275.02,
+      change: 4.11,
+      change_pct: 1.494437,
     });
     // Monday 2025-12-22 compares with Friday 2025-12-19 (the previous session), not Sunday.
     expect(rows.find((r) => r.symbol === 'MSFT' && r.date === '2025-12-22')!.prev_date).toBe('2025-12-19');
@@ -112,7 +134,9 @@ describe('prices.daily_ohlcv', () => {
     const a = await setup();
     const first = await runPricesBatch(a, { symbols: ['AAPL'], date: '2025-12-12', source: { source: 'file', data_dir: PRICE_FIXTURES } });
     expect(first.status).toBe('success');
-    expect(first.warnings).toEqual([`date=2025-12-12|symbol=AAPL: AAPL 2025-12-12: no earlier bar in ${PRICE_FIXTURES}/AAPL.csv or in the dataset; change and change_pct are null`]);
+    expect(first.warnings).toEqual([
+      `date=2025-12-12|symbol=AAPL: AAPL 2025-12-12: no earlier bar in ${PRICE_FIXTURES}/AAPL.csv or in the dataset; change and change_pct are null`,
+    ]);
     const [row] = await a.data.latest(dailyOhlcv, { where: { symbol: 'AAPL', date: '2025-12-12' } });
     expect(row).toMatchObject({ close: 274.03, prev_date: null, prev_close: null, change: null, change_pct: null });
 
@@ -134,9 +158,21 @@ describe('prices.daily_ohlcv', () => {
   it('Alpha Vantage "Note" / "Information" with HTTP 200 is a rate limit: the attempt fails (retryable), naming the URL without the key', async () => {
     const m = await market();
     const a = await setup();
-    m.fixtures.behave(avPath('AAPL'), { kind: 'body', contentType: 'application/json', body: JSON.stringify({ Note: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 calls per day.' }) });
-    m.fixtures.behave(avPath('MSFT'), { kind: 'body', contentType: 'application/json', body: JSON.stringify({ Information: 'We have detected your API key as ' + AV_KEY + ' and our standard API rate limit is 25 requests per day.' }) });
-    const result = await runPricesBatch(a, { symbols: ['AAPL', 'MSFT', 'NVDA'], date: '2025-12-19', source: { source: 'alphavantage', base_url: m.url, ...FAST } });
+    m.fixtures.behave(avPath('AAPL'), {
+      kind: 'body',
+      contentType: 'application/json',
+      body: JSON.stringify({ Note: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500 calls per day.' }),
+    });
+    m.fixtures.behave(avPath('MSFT'), {
+      kind: 'body',
+      contentType: 'application/json',
+      body: JSON.stringify({ Information: 'We have detected your API key as ' + AV_KEY + ' and our standard API rate limit is 25 requests per day.' }),
+    });
+    const result = await runPricesBatch(a, {
+      symbols: ['AAPL', 'MSFT', 'NVDA'],
+      date: '2025-12-19',
+      source: { source: 'alphavantage', base_url: m.url, ...FAST },
+    });
     expect(result.status).toBe('partial');
     const url = (s: string) => `${m.url}/query?function=TIME_SERIES_DAILY&symbol=${s}&outputsize=compact&datatype=json&apikey=***`;
     expect(entry(result, 'AAPL', '2025-12-19').error).toBe(
@@ -161,7 +197,13 @@ describe('prices.daily_ohlcv', () => {
   it('Alpha Vantage "Error Message" fails permanently (FAILED, no retry), naming the URL with the key redacted', async () => {
     const m = await market();
     const a = await setup();
-    m.fixtures.behave(avPath('AAPL'), { kind: 'body', contentType: 'application/json', body: JSON.stringify({ 'Error Message': 'Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY.' }) });
+    m.fixtures.behave(avPath('AAPL'), {
+      kind: 'body',
+      contentType: 'application/json',
+      body: JSON.stringify({
+        'Error Message': 'Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY.',
+      }),
+    });
     const result = await runPricesBatch(a, { symbols: ['AAPL'], date: '2025-12-19', source: { source: 'alphavantage', base_url: m.url, ...FAST } });
     expect(result.status).toBe('failure');
     const run = entry(result, 'AAPL', '2025-12-19');
@@ -192,7 +234,12 @@ describe('prices.daily_ohlcv', () => {
       const m = await market();
       const a = await setup();
       m.fixtures.behave(avPath('AAPL'), behaviour);
-      const result = await runPricesBatch(a, { symbols: ['AAPL'], from: '2025-12-18', to: '2025-12-19', source: { source: 'alphavantage', base_url: m.url, ...FAST } });
+      const result = await runPricesBatch(a, {
+        symbols: ['AAPL'],
+        from: '2025-12-18',
+        to: '2025-12-19',
+        source: { source: 'alphavantage', base_url: m.url, ...FAST },
+      });
       expect(result.status).toBe('failure');
       expect(result.stats.failed).toBe(2);
       for (const r of result.runs) {
@@ -223,7 +270,11 @@ describe('prices.daily_ohlcv', () => {
     // stamps arrivals, not departures, and the first call also opens the connection, so an
     // arrival gap can come out shorter than the limiter's by that call's extra latency (up to
     // ~100 ms on a loaded 2-core machine); 800 ms still fails any limiter that lets two go at once.
-    const spaced = await runPricesBatch(a, { symbols: [...SYMBOLS], date: '2025-12-18', source: { source: 'alphavantage', base_url: m.url, rate_limit_per_minute: 60, rate_limit_burst: 1 } });
+    const spaced = await runPricesBatch(a, {
+      symbols: [...SYMBOLS],
+      date: '2025-12-18',
+      source: { source: 'alphavantage', base_url: m.url, rate_limit_per_minute: 60, rate_limit_burst: 1 },
+    });
     expect(spaced.status).toBe('success');
     const times = SYMBOLS.map((s) => m.fixtures.times(avPath(s))[0]!).sort((x, y) => x - y);
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(800);
@@ -235,8 +286,12 @@ describe('prices.daily_ohlcv', () => {
     await expect(runPricesBatch(a, { symbols: ['AAPL'], date: '2025-12-25', source: { source: 'file', data_dir: PRICE_FIXTURES } })).rejects.toThrow(
       '--date: "2025-12-25" is invalid: must be an XNYS session (2025-12-25 is closed: Christmas Day)',
     );
-    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-20', symbol: 'AAPL' } }])).rejects.toThrow(/2025-12-20 is closed: weekend/);
-    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'aapl' } }])).rejects.toThrow(/upper-case ticker/);
+    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-20', symbol: 'AAPL' } }])).rejects.toThrow(
+      /2025-12-20 is closed: weekend/,
+    );
+    await expect(enqueueWork(a.store, a.registry, [{ pipeline: 'prices.daily_ohlcv', partition: { date: '2025-12-19', symbol: 'aapl' } }])).rejects.toThrow(
+      /upper-case ticker/,
+    );
     expect(await a.store.countItems()).toBe(0);
   });
 });

@@ -7,7 +7,6 @@ export const STATES = ['WAITING', 'PENDING', 'RUNNING', 'RETRY_WAIT', 'COMPLETE'
 const ATTEMPT_STATUSES = ['running', 'succeeded', 'failed', 'timed_out', 'cancelled', 'lost', 'interrupted'];
 export const body = document.body;
 
-
 /** el('td', {class: 'num'}, 'text', childNode) — strings become text nodes. */
 export function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -96,7 +95,14 @@ export function fmtDuration(ms) {
 export function fmtRelative(iso) {
   const d = Date.parse(iso) - Date.now();
   const a = Math.abs(d);
-  const t = a < 60000 ? `${Math.round(a / 1000)}s` : a < 3600000 ? `${Math.round(a / 60000)}m` : a < 172800000 ? `${Math.round(a / 3600000)}h` : `${Math.round(a / 86400000)}d`;
+  const t =
+    a < 60000
+      ? `${Math.round(a / 1000)}s`
+      : a < 3600000
+        ? `${Math.round(a / 60000)}m`
+        : a < 172800000
+          ? `${Math.round(a / 3600000)}h`
+          : `${Math.round(a / 86400000)}d`;
   return d >= 0 ? `in ${t}` : `${t} ago`;
 }
 

@@ -8,7 +8,11 @@ function progressText(b) {
   return `${p.finished}/${p.total} items finished (${p.percent}%) · ${p.complete} complete · ${p.failed} failed · ${p.outstanding} outstanding · ${p.rate_per_minute === null ? '—' : p.rate_per_minute}/min · ${eta}`;
 }
 function progressBar(b) {
-  return el('progress', { class: 'bf-bar', max: Math.max(b.progress.total, 1), value: b.progress.finished, title: `${b.progress.percent}%` }, `${b.progress.percent}%`);
+  return el(
+    'progress',
+    { class: 'bf-bar', max: Math.max(b.progress.total, 1), value: b.progress.finished, title: `${b.progress.percent}%` },
+    `${b.progress.percent}%`,
+  );
 }
 
 export function backfillPage() {
@@ -24,7 +28,12 @@ export function backfillPage() {
     byId('bf-partitions').textContent = String(b.partitions);
     renderInto(byId('bf-counts'), b.progress, () =>
       ['requested', 'downstream'].map((part) =>
-        el('tr', { 'data-part': part }, el('th', {}, part === 'requested' ? b.pipeline : 'downstream'), STATES.map((s) => el('td', { class: 'num', 'data-state': s }, String(b.progress[part][s] || 0)))),
+        el(
+          'tr',
+          { 'data-part': part },
+          el('th', {}, part === 'requested' ? b.pipeline : 'downstream'),
+          STATES.map((s) => el('td', { class: 'num', 'data-state': s }, String(b.progress[part][s] || 0))),
+        ),
       ),
     );
   };

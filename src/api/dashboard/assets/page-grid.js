@@ -85,7 +85,18 @@ export function gridPage() {
       button.disabled = true;
       try {
         const r = await postJson('/api/v1/work/bulk', { action, ids: [...selected], force: action === 'rerun' });
-        flash(`${action}: ${r.succeeded} item(s) done${r.failed ? `, ${r.failed} refused (${r.results.filter((x) => !x.ok).map((x) => `#${x.id}: ${x.error}`).slice(0, 3).join('; ')})` : ''}.`, r.failed > 0);
+        flash(
+          `${action}: ${r.succeeded} item(s) done${
+            r.failed
+              ? `, ${r.failed} refused (${r.results
+                  .filter((x) => !x.ok)
+                  .map((x) => `#${x.id}: ${x.error}`)
+                  .slice(0, 3)
+                  .join('; ')})`
+              : ''
+          }.`,
+          r.failed > 0,
+        );
         selected.clear();
       } catch (err) {
         flash(`Could not ${action}: ${err.message}`, true);
@@ -100,7 +111,8 @@ export function gridPage() {
 function gridSummary(g) {
   const parts = [`${g.total_items} items`];
   parts.push(`rows: ${g.row_key || '—'} ${g.total_rows ? `${g.offset + 1}–${g.offset + g.rows.length} of ${g.total_rows}` : ''}`.trim());
-  if (g.col_key) parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
+  if (g.col_key)
+    parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
   if (g.folded_keys.length) parts.push(`folded into cells: ${g.folded_keys.join(', ')}`);
   if (g.truncated) parts.push('truncated: too many items to scan');
   return parts.join(' · ');
@@ -120,7 +132,12 @@ function gridTable(g) {
   const head = el(
     'thead',
     {},
-    el('tr', {}, el('th', { class: 'corner' }, `${g.row_key || ''}${g.col_key ? ` \u2193 / ${g.col_key} \u2192` : ''}`), g.columns.map((c) => el('th', { title: c }, g.col_key ? c : ''))),
+    el(
+      'tr',
+      {},
+      el('th', { class: 'corner' }, `${g.row_key || ''}${g.col_key ? ` \u2193 / ${g.col_key} \u2192` : ''}`),
+      g.columns.map((c) => el('th', { title: c }, g.col_key ? c : '')),
+    ),
   );
   const rows = g.rows.map((r, ri) =>
     el(
@@ -144,7 +161,10 @@ function fillLaunchForm(cell) {
   const form = byId('launch');
   const table = byId('grid');
   if (!form) return;
-  for (const [key, value] of [[table.dataset.rowKey, cell.getAttribute('data-row')], [table.dataset.colKey, cell.getAttribute('data-col')]]) {
+  for (const [key, value] of [
+    [table.dataset.rowKey, cell.getAttribute('data-row')],
+    [table.dataset.colKey, cell.getAttribute('data-col')],
+  ]) {
     if (!key || value === null) continue;
     const input = form.elements.namedItem(key);
     if (input) input.value = value;
@@ -167,9 +187,19 @@ function updateCellsInPlace(table, g) {
     td.className = `cell ${cell ? `s-${safeState(cell.state)}` : 'none'}${selected ? ' selected' : ''}`;
     if (cell) td.setAttribute('data-state', cell.state);
     else td.removeAttribute('data-state');
-    const title = `${g.row_key}=${value}: ${cell ? (cell.count === 1 ? cell.state : Object.entries(cell.counts).map(([s, n]) => `${n} ${s}`).join(', ')) : 'no item'}`;
+    const title = `${g.row_key}=${value}: ${
+      cell
+        ? cell.count === 1
+          ? cell.state
+          : Object.entries(cell.counts)
+              .map(([s, n]) => `${n} ${s}`)
+              .join(', ')
+        : 'no item'
+    }`;
     td.title = title;
-    td.replaceChildren(cell ? (cell.item_id !== null ? el('a', { href: `/items/${cell.item_id}`, 'aria-label': title }) : el('span', {}, String(cell.count))) : '');
+    td.replaceChildren(
+      cell ? (cell.item_id !== null ? el('a', { href: `/items/${cell.item_id}`, 'aria-label': title }) : el('span', {}, String(cell.count))) : '',
+    );
   }
   if (g.rows.some((r) => !seen.has(r)) && Date.now() - lastReload > 10000) {
     lastReload = Date.now();

@@ -1,5 +1,22 @@
 // Overview page: totals, failing pipelines, next ticks, pipelines, recent runs.
-import { STATES, el, byId, attemptBadge, numCell, emptyRow, link, partitionLabel, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, poll, renderInto } from './common.js';
+import {
+  STATES,
+  el,
+  byId,
+  attemptBadge,
+  numCell,
+  emptyRow,
+  link,
+  partitionLabel,
+  fmtText,
+  fmtTime,
+  fmtZoned,
+  fmtDuration,
+  fmtRelative,
+  getJson,
+  poll,
+  renderInto,
+} from './common.js';
 
 export function overviewPage() {
   const refresh = async () => {
@@ -23,7 +40,14 @@ export function overviewPage() {
               el(
                 'td',
                 { class: 'err' },
-                f.latest_item_id !== null ? [link(`/items/${f.latest_item_id}`, `#${f.latest_item_id}`), ' ', el('span', { class: 'key' }, partitionLabel(f.latest_partition_key || '')), el('br')] : null,
+                f.latest_item_id !== null
+                  ? [
+                      link(`/items/${f.latest_item_id}`, `#${f.latest_item_id}`),
+                      ' ',
+                      el('span', { class: 'key' }, partitionLabel(f.latest_partition_key || '')),
+                      el('br'),
+                    ]
+                  : null,
                 f.latest_error || '',
               ),
             ),
@@ -53,17 +77,38 @@ function ticksBlock(o) {
   if (!o.scheduler) return el('p', { class: 'flash error' }, `Scheduler unavailable: ${o.scheduler_error || 'unknown error'}`);
   const s = o.scheduler.status;
   return [
-    el('p', { class: 'sub' }, `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtText(s.last_tick_at) : 'never'}`),
+    el(
+      'p',
+      { class: 'sub' },
+      `scheduler ${s.running ? 'running' : 'stopped'}${s.leader ? ' · leader' : ''} · ${s.schedules} schedules · last tick ${s.last_tick_at ? fmtText(s.last_tick_at) : 'never'}`,
+    ),
     el(
       'table',
       {},
-      el('thead', {}, el('tr', {}, ['when', '', 'schedule', 'pipeline'].map((h) => el('th', {}, h)))),
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ['when', '', 'schedule', 'pipeline'].map((h) => el('th', {}, h)),
+        ),
+      ),
       el(
         'tbody',
         {},
         o.scheduler.next_ticks.length === 0
           ? emptyRow(4, 'No upcoming ticks.')
-          : o.scheduler.next_ticks.map((t) => el('tr', {}, el('td', {}, fmtTime(t.at), el('br'), el('span', { class: 'sub' }, fmtZoned(t.at, t.timezone))), el('td', { class: 'sub' }, fmtRelative(t.at)), el('td', {}, t.schedule), el('td', {}, t.pipeline))),
+          : o.scheduler.next_ticks.map((t) =>
+              el(
+                'tr',
+                {},
+                el('td', {}, fmtTime(t.at), el('br'), el('span', { class: 'sub' }, fmtZoned(t.at, t.timezone))),
+                el('td', { class: 'sub' }, fmtRelative(t.at)),
+                el('td', {}, t.schedule),
+                el('td', {}, t.pipeline),
+              ),
+            ),
       ),
     ),
   ];

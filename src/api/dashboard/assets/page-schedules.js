@@ -1,5 +1,21 @@
 // Schedules page: scheduler start/stop, per-schedule trigger and pause/resume.
-import { body, el, byId, safeClass, emptyRow, fmtText, fmtTime, fmtZoned, fmtDuration, fmtRelative, getJson, postJson, poll, flash, renderInto } from './common.js';
+import {
+  body,
+  el,
+  byId,
+  safeClass,
+  emptyRow,
+  fmtText,
+  fmtTime,
+  fmtZoned,
+  fmtDuration,
+  fmtRelative,
+  getJson,
+  postJson,
+  poll,
+  flash,
+  renderInto,
+} from './common.js';
 
 export function schedulesPage() {
   if (body.dataset.attached !== '1') return;
@@ -10,7 +26,8 @@ export function schedulesPage() {
     badgeEl.className = `badge ${status.running ? 's-COMPLETE' : 's-CANCELLED'}`;
     byId('btn-sched-start').hidden = status.running;
     byId('btn-sched-stop').hidden = !status.running;
-    byId('sched-meta').textContent = `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtText(status.last_tick_at) : 'never'}`;
+    byId('sched-meta').textContent =
+      `${status.schedules} schedules · ${status.leader ? 'this process is the leader (fires ticks)' : 'not the leader'} · last tick ${status.last_tick_at ? fmtText(status.last_tick_at) : 'never'}`;
     renderInto(byId('schedules'), { s: data.schedules, t: Math.floor(Date.now() / 15000) }, () => scheduleSections(data.schedules));
   };
   const refreshNow = poll(refresh, 5000);
@@ -79,7 +96,11 @@ function scheduleSections(schedules) {
         ' ',
         el('button', { type: 'button', class: 'secondary trigger', 'data-name': s.name }, 'Trigger now'),
         ' ',
-        el('button', { type: 'button', class: 'secondary pause', 'data-name': s.name, 'data-action': s.paused ? 'resume' : 'pause' }, s.paused ? 'Resume' : 'Pause'),
+        el(
+          'button',
+          { type: 'button', class: 'secondary pause', 'data-name': s.name, 'data-action': s.paused ? 'resume' : 'pause' },
+          s.paused ? 'Resume' : 'Pause',
+        ),
       ),
       el(
         'dl',
@@ -96,13 +117,27 @@ function scheduleSections(schedules) {
           {},
           s.next_fire_times.length === 0
             ? '—'
-            : el('ul', { class: 'ticks' }, s.next_fire_times.slice(0, 3).map((t) => el('li', {}, fmtTime(t), ' ', el('span', { class: 'sub' }, '· ', fmtZoned(t, s.timezone), ` · ${fmtRelative(t)}`)))),
+            : el(
+                'ul',
+                { class: 'ticks' },
+                s.next_fire_times
+                  .slice(0, 3)
+                  .map((t) => el('li', {}, fmtTime(t), ' ', el('span', { class: 'sub' }, '· ', fmtZoned(t, s.timezone), ` · ${fmtRelative(t)}`))),
+              ),
         ),
       ),
       el(
         'table',
         {},
-        el('thead', {}, el('tr', {}, ['scheduled', 'fired', 'lateness', 'outcome', 'detail'].map((h) => el('th', {}, h)))),
+        el(
+          'thead',
+          {},
+          el(
+            'tr',
+            {},
+            ['scheduled', 'fired', 'lateness', 'outcome', 'detail'].map((h) => el('th', {}, h)),
+          ),
+        ),
         el(
           'tbody',
           {},

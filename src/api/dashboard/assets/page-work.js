@@ -1,5 +1,22 @@
 // Work list and item pages.
-import { body, el, byId, safeState, badge, attemptBadge, emptyRow, link, partitionLabel, fmtTime, fmtDuration, getJson, postJson, poll, flash, renderInto } from './common.js';
+import {
+  body,
+  el,
+  byId,
+  safeState,
+  badge,
+  attemptBadge,
+  emptyRow,
+  link,
+  partitionLabel,
+  fmtTime,
+  fmtDuration,
+  getJson,
+  postJson,
+  poll,
+  flash,
+  renderInto,
+} from './common.js';
 
 // Served by the page (pages.ts), derived from the transition table in core/states.ts.
 const RETRYABLE = (document.body.dataset.retryable || '').split(',');
@@ -114,7 +131,15 @@ function attemptsBlock(attempts) {
   return el(
     'table',
     {},
-    el('thead', {}, el('tr', {}, ['#', 'status', 'worker', 'started', 'duration', 'error'].map((h) => el('th', {}, h)))),
+    el(
+      'thead',
+      {},
+      el(
+        'tr',
+        {},
+        ['#', 'status', 'worker', 'started', 'duration', 'error'].map((h) => el('th', {}, h)),
+      ),
+    ),
     el(
       'tbody',
       {},
@@ -130,7 +155,12 @@ function attemptsBlock(attempts) {
           el('td', { class: 'err' }, a.error || ''),
         ),
         a.output_tail !== null
-          ? el('tr', {}, el('td', {}), el('td', { colspan: 5 }, el('details', { open: idx === 0 }, el('summary', {}, 'output tail'), el('pre', {}, a.output_tail))))
+          ? el(
+              'tr',
+              {},
+              el('td', {}),
+              el('td', { colspan: 5 }, el('details', { open: idx === 0 }, el('summary', {}, 'output tail'), el('pre', {}, a.output_tail))),
+            )
           : null,
       ]),
     ),
@@ -141,7 +171,18 @@ function eventRows(events) {
   if (events.length === 0) return emptyRow(6, 'No events.');
   return [...events]
     .reverse()
-    .map((e) => el('tr', {}, el('td', {}, fmtTime(e.at)), el('td', {}, e.event), el('td', {}, e.from_state || ''), el('td', {}, badge(e.to_state)), el('td', {}, e.actor || ''), el('td', { class: 'err' }, e.detail || '')));
+    .map((e) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, fmtTime(e.at)),
+        el('td', {}, e.event),
+        el('td', {}, e.from_state || ''),
+        el('td', {}, badge(e.to_state)),
+        el('td', {}, e.actor || ''),
+        el('td', { class: 'err' }, e.detail || ''),
+      ),
+    );
 }
 
 function lineageRows(rows, none) {
