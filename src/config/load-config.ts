@@ -26,6 +26,14 @@ export interface LoadedConfig {
   turbomode?: TurboModeInfo;
 }
 
+/**
+ * A config is parsed once per process: zod's eval-compiled fast path for each object schema
+ * (built on first parse, worth it for schemas parsed thousands of times) would cost more
+ * than the parse. `jitless` is zod's per-call switch for the plain path: same result, same
+ * issues, nothing global changed for other schemas.
+ */
+const ONE_PARSE = { jitless: true } as const;
+
 /** Config file names looked for in the working directory, in this order. */
 export const DEFAULT_CONFIG_NAMES = [
   'sluice.config.json',
@@ -51,7 +59,7 @@ export async function loadConfig(explicit?: string, cwd = process.cwd()): Promis
   const turbo = isTurboModeConfig(raw) ? (await import('./turbomode/translate.js')).translateTurboMode(raw, file) : undefined;
   if (turbo) raw = turbo.settings;
   const { settings, code, indexOf } = splitCodePipelines(raw);
-  const parsed = configSchema.safeParse(settings);
+  const parsed = configSchema.safeParse(settings, ONE_PARSE);
   if (!parsed.success) {
     // Paths must point into the file as written, where code pipelines still sit in the list.
     for (const issue of parsed.error.issues) {
@@ -94,7 +102,7 @@ function splitCodePipelines(raw: unknown): { settings: unknown; code: PipelineDe
 }
 
 export function parseConfigObject(raw: unknown, source = '<inline config>'): SluiceConfig {
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, ONE_PARSE);
   if (!parsed.success) throw zodToValidation(parsed.error, '', raw, source);
   return parsed.data;
 }

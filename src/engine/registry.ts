@@ -86,22 +86,25 @@ export class PipelineRegistry {
     return out;
   }
 
-  /** Checks a partition against the pipeline's partition schema. */
-  validatePartition(pipeline: RegisteredPipeline, raw: unknown, field = 'partition'): Partition {
+  /** Checks a partition against the pipeline's partition schema. `once`: a check made once
+   * per process (a schedule's sample tick at start), parsed without zod's eval-compiled fast
+   * path, which costs more to build than one parse; same result either way. */
+  validatePartition(pipeline: RegisteredPipeline, raw: unknown, field = 'partition', once = false): Partition {
     const partition = normalizePartition(raw, field);
     const schema = pipeline.definition.partition;
     if (!schema) return partition;
-    const parsed = schema.safeParse(partition);
+    const parsed = schema.safeParse(partition, once ? { jitless: true } : undefined);
     if (!parsed.success) throw zodToValidation(parsed.error, field, partition);
     return parsed.data;
   }
 
-  validateParams(pipeline: RegisteredPipeline, raw: unknown, field = 'params'): Record<string, unknown> {
+  /** Checks params against the pipeline's params schema (`once`: as for validatePartition). */
+  validateParams(pipeline: RegisteredPipeline, raw: unknown, field = 'params', once = false): Record<string, unknown> {
     const value = raw ?? {};
     if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(field, value, 'be a JSON object');
     const schema = pipeline.definition.params;
     if (!schema) return value as Record<string, unknown>;
-    const parsed = schema.safeParse(value);
+    const parsed = schema.safeParse(value, once ? { jitless: true } : undefined);
     if (!parsed.success) throw zodToValidation(parsed.error, field, value);
     return parsed.data as Record<string, unknown>;
   }

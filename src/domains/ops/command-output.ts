@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { filePieces, hashFile } from '../../connectors/file-pieces.js';
+import type { filePieces as FilePieces } from '../../connectors/file-pieces.js';
 import type { CommandOutput } from '../../config/command-output.js';
 import { describeValue, mustRule, SluiceError } from '../../core/errors.js';
 import { describeJsonError } from '../../core/json-location.js';
@@ -19,6 +19,10 @@ import { defineDataset, RowValidationError, type Dataset } from '../../data/data
  * written; the first bad one fails the attempt naming the file, line (Parquet: row) and
  * column, and that file is kept for inspection.
  */
+/** The file readers (and node:crypto for the content hash) load with the first landing, not
+ * with every command that defines a command pipeline's dataset (`sluice status` among them). */
+const readers = () => import('../../connectors/file-pieces.js');
+
 export function outputDataset(domain: string, output: CommandOutput): Dataset {
   return defineDataset({
     domain,
@@ -65,14 +69,15 @@ interface CsvApi {
  */
 export async function outputChunks(file: string, format: CommandOutput['format'], ds?: Dataset): Promise<Iterable<OutputRow[]>> {
   if (format === 'parquet') return [await readParquetRows(file, readFileSync(file), ds)];
-  if (format === 'ndjson') return ndjsonChunks(file);
+  const { filePieces } = await readers();
+  if (format === 'ndjson') return ndjsonChunks(file, filePieces);
   // csv-parse loads with the first CSV output, not with every command that defines the pipelines.
   const { Parser } = await import('csv-parse');
   const api = (new Parser({ columns: true, skip_empty_lines: true, info: true, trim: false }) as unknown as { api: CsvApi }).api;
-  return csvChunks(file, api);
+  return csvChunks(file, api, filePieces);
 }
 
-function* csvChunks(file: string, api: CsvApi): Generator<OutputRow[]> {
+function* csvChunks(file: string, api: CsvApi, filePieces: typeof FilePieces): Generator<OutputRow[]> {
   let chunk: OutputRow[] = [];
   const push = ({ record, info }: { record: OutputRow; info: { lines: number } }) => {
     chunk.push({ ...record, __line: info.lines });
@@ -93,7 +98,7 @@ function* csvChunks(file: string, api: CsvApi): Generator<OutputRow[]> {
   if (chunk.length) yield chunk;
 }
 
-function* ndjsonChunks(file: string): Generator<OutputRow[]> {
+function* ndjsonChunks(file: string, filePieces: typeof FilePieces): Generator<OutputRow[]> {
   let chunk: OutputRow[] = [];
   for (const { text, line } of textLines(filePieces(file))) {
     if (text.trim() === '') continue;
@@ -195,7 +200,7 @@ export async function landOutput(ctx: HandlerContext<unknown>, ds: Dataset, outp
   if (!existsSync(file)) throw missingOutput(output.format);
   // The content hash is streamed and decides skip-when-unchanged before a row is read; the
   // rows then stream into the landing chunk by chunk (the file is never held whole, but Parquet).
-  const contentHash = hashFile(file);
+  const contentHash = (await readers()).hashFile(file);
   const chunks = await outputChunks(file, output.format, ds);
   await ctx.data.ensureDataset(ds);
   const label = `${ctx.domain}.${ctx.pipeline} SLUICE_OUTPUT (${output.format})`;

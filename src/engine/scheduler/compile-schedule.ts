@@ -214,8 +214,8 @@ export function compileSchedule(
   const [sample] = compiled.nextTimes(new Date(), 1);
   if (sample) {
     const { partitions } = wrap('partitions', () => compiled.partitionsFor(sample));
-    for (const p of partitions) wrap('partitions', () => registry.validatePartition(pipeline, p, field('partitions')));
-    wrap('params', () => registry.validateParams(pipeline, s.params, field('params')));
+    for (const p of partitions) wrap('partitions', () => registry.validatePartition(pipeline, p, field('partitions'), true));
+    wrap('params', () => registry.validateParams(pipeline, s.params, field('params'), true));
   }
   return compiled;
 }

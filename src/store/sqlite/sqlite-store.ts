@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import type { DataConnection, Store } from '../store.js';
@@ -17,8 +19,30 @@ import * as maintenance from './maintenance.js';
 import * as schedules from './schedules.js';
 import * as fireTicks from './fire-ticks.js';
 import type { SqliteContext } from './context.js';
-import { SQLITE_MIGRATIONS } from './schema.js';
 import { sqliteStatements, type SqliteStatements } from './statements.js';
+
+/**
+ * The newest migration's version: migrations/index.ts lists versions 1…this, contiguous
+ * (test/store/sqlite-migrations.test.ts holds the two together). A database that already has
+ * every one of them skips loading the migrations' SQL.
+ */
+export const SQLITE_SCHEMA_VERSION = 7;
+
+/**
+ * better-sqlite3's own addon, named to it directly: without `nativeBinding` it finds the file
+ * through the `bindings` package, which probes a dozen build paths (and parses a stack
+ * trace) on every start. Where the usual build is missing, better-sqlite3 searches as before.
+ */
+const NATIVE_BINDING = ((): string | undefined => {
+  try {
+    const file = createRequire(import.meta.url)
+      .resolve('better-sqlite3/package.json')
+      .replace(/package\.json$/, 'build/Release/better_sqlite3.node');
+    return existsSync(file) ? file : undefined;
+  } catch {
+    return undefined;
+  }
+})();
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` (single process only). */
@@ -65,7 +89,7 @@ export class SqliteStore implements Store, ScheduleStore {
   private readonly ctx: SqliteContext;
 
   constructor(readonly options: SqliteStoreOptions) {
-    this.db = new Database(options.path);
+    this.db = new Database(options.path, { nativeBinding: NATIVE_BINDING });
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode is durable across process crashes (only an OS crash can lose the
     // last transactions), which is the failure model of a worker being SIGKILLed.
@@ -108,6 +132,11 @@ export class SqliteStore implements Store, ScheduleStore {
 
   async migrate(): Promise<void> {
     this.db.exec('CREATE TABLE IF NOT EXISTS sluice_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    // Versions are contiguous from 1, so "every version up to the newest applied" is a count;
+    // only a database that is behind loads the migrations' SQL (eight modules on each start).
+    const applied = this.db.prepare('SELECT count(*) FROM sluice_migrations WHERE version BETWEEN 1 AND ?').pluck().get(SQLITE_SCHEMA_VERSION);
+    if (applied === SQLITE_SCHEMA_VERSION) return;
+    const { SQLITE_MIGRATIONS } = await import('./migrations/index.js');
     const apply = this.db.transaction(() => {
       const done = new Set(this.db.prepare('SELECT version FROM sluice_migrations').pluck().all() as number[]);
       for (const m of SQLITE_MIGRATIONS) {

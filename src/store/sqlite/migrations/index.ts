@@ -1,5 +1,6 @@
 // One file per migration, in version order. A new migration is a new file here and one
-// more line in this list; versions stay contiguous (health/readyz counts them).
+// more line in this list; versions stay contiguous (health/readyz counts them), and
+// SQLITE_SCHEMA_VERSION in ../sqlite-store.ts names the last one.
 import { migration as m0001 } from './0001-work-queue.js';
 import { migration as m0002 } from './0002-schedule-ticks-and-leases.js';
 import { migration as m0003 } from './0003-dependencies-between-partitions.js';
