@@ -3,8 +3,19 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { DataConnection, Store } from '../store.js';
 import type { ScheduleStore } from '../schedule-store.js';
-import { bindOperations, type BoundOperations, type Operations } from '../operations.js';
-import * as operationTable from './operation-table.js';
+import { bindOperations, joinFamilies, type BoundOperations, type Operations } from '../operations.js';
+import * as enqueue from './enqueue.js';
+import * as claim from './claim.js';
+import * as leases from './leases.js';
+import * as complete from './complete.js';
+import * as fail from './fail.js';
+import * as commands from './commands.js';
+import * as queries from './queries.js';
+import * as grid from './grid.js';
+import * as dependencies from './dependencies.js';
+import * as maintenance from './maintenance.js';
+import * as schedules from './schedules.js';
+import * as fireTicks from './fire-ticks.js';
 import type { PgContext } from './context.js';
 import { PgListener } from './listener.js';
 import { migrate as runMigrations, quoteIdent } from './migrations.js';
@@ -46,8 +57,9 @@ const BATCH_STATEMENTS: ReadonlySet<string> = new Set([
   'triplesOf',
 ]);
 
-/** The operation families as one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<PgContext> = operationTable;
+/** This backend's operation families; `joinFamilies` makes them the table `bindOperations` takes the store methods from. */
+const FAMILIES = [enqueue, claim, leases, complete, fail, commands, queries, grid, dependencies, maintenance, schedules, fireTicks] as const;
+const OPERATIONS: Operations<PgContext> = joinFamilies(...FAMILIES);
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
