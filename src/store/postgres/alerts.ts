@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { WorkState } from '../../core/states.js';
-import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineDecision, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
+import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
 import { quoteIdent } from './quote-ident.js';
 import { withTransaction } from './transaction.js';
 

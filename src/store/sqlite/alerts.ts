@@ -1,6 +1,6 @@
 import type { Database as DB } from 'better-sqlite3';
 import type { WorkState } from '../../core/states.js';
-import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineDecision, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
+import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
 
 interface EventRow {
   id: number;
