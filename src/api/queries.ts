@@ -1,5 +1,6 @@
 import { operationsStoreFor } from '../store/operations-store.js';
 import { summarizeCounts } from '../engine/state-summary.js';
+import { dependencyToJson } from '../engine/dependencies.js';
 import type { AttemptStatus, WorkState } from '../core/states.js';
 import { attemptToJson, splitPipelineKey, workItemToJson, type Attempt, type WorkEvent, type WorkItem } from '../core/work-item.js';
 import type { ListFilter } from '../store/store.js';
@@ -127,13 +128,7 @@ export async function itemDetail({ app }: ServerContext, id: number) {
     item: itemJson(item),
     attempts: attempts.map(attemptJson),
     events: events.map(eventJson),
-    dependencies: dependencies.map((d) => ({
-      pipeline: `${d.domain}.${d.pipeline}`,
-      partition_key: d.partitionKey,
-      state: d.state,
-      item_id: d.itemId,
-      last_error: d.lastError,
-    })),
+    dependencies: dependencies.map(dependencyToJson),
   };
 }
 

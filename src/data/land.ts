@@ -279,25 +279,16 @@ function* mergeAndRecord(
     );
   } else {
     yield* step(
-      d.run(
-        `INSERT INTO ${captures} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-         ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'landed', ?, ?, NULL)`,
-        [
-          captureId,
-          captureSeq,
-          ds.domain,
-          ds.name,
-          n.partitionKey,
-          n.stage,
-          n.contentHash,
-          rowCount,
-          d.time(n.capturedAt),
-          d.time(now),
-          n.source,
-          d.bool(isRevision),
-          summaryJson,
-        ],
-      ),
+      insertCapture(d, ds, n, {
+        captureId,
+        seq: captureSeq,
+        rowCount,
+        status: 'landed',
+        landedAt: now,
+        isRevision,
+        revisionSummary: summaryJson,
+        error: null,
+      }),
     );
   }
   const capturedAt = plan.reuse ? plan.reuse.captured_at : n.capturedAt;
@@ -376,6 +367,44 @@ function* mergeAndRecord(
   };
 }
 
+/** What a new captures row says beyond the landing itself (`NormalizedLand`). */
+interface NewCapture {
+  captureId: string;
+  seq: number;
+  rowCount: number;
+  /** `failed` rows exist so a rejected landing's rejects have a capture to name. */
+  status: 'landed' | 'failed';
+  landedAt: Date | null;
+  isRevision: boolean;
+  revisionSummary: string | null;
+  error: string | null;
+}
+
+/** Inserts a new captures row, for a landing or for a failed attempt at one. */
+function insertCapture(d: LandDriver, ds: Dataset, n: NormalizedLand, c: NewCapture): Step<number> {
+  return d.run(
+    `INSERT INTO ${d.t('captures')} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
+     ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      c.captureId,
+      c.seq,
+      ds.domain,
+      ds.name,
+      n.partitionKey,
+      n.stage,
+      n.contentHash,
+      c.rowCount,
+      d.time(n.capturedAt),
+      c.landedAt && d.time(c.landedAt),
+      n.source,
+      c.status,
+      d.bool(c.isRevision),
+      c.revisionSummary,
+      c.error,
+    ],
+  );
+}
+
 /** A capture whose rows broke a rule: recorded as `failed`, nothing else written. */
 function* recordFailure(d: LandDriver, ds: Dataset, n: NormalizedLand, rowCount: number, err: RowValidationError): Steps<void> {
   yield* step(d.begin());
@@ -397,25 +426,18 @@ function* recordFailure(d: LandDriver, ds: Dataset, n: NormalizedLand, rowCount:
         d.run(`UPDATE ${d.t('captures')} SET row_count = ?, source = ?, error = ? WHERE capture_id = ?`, [rowCount, n.source, err.message, plan.captureId]),
       );
     } else {
+      const seq = yield* step(d.nextSeq());
       yield* step(
-        d.run(
-          `INSERT INTO ${d.t('captures')} (capture_id, seq, domain, dataset, partition_key, stage, content_hash, row_count, captured_at, landed_at, source, status, is_revision, revision_summary, error)
-           ${d.overriding}VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, 'failed', ?, NULL, ?)`,
-          [
-            plan.captureId,
-            yield* step(d.nextSeq()),
-            ds.domain,
-            ds.name,
-            n.partitionKey,
-            n.stage,
-            n.contentHash,
-            rowCount,
-            d.time(n.capturedAt),
-            n.source,
-            d.bool(false),
-            err.message,
-          ],
-        ),
+        insertCapture(d, ds, n, {
+          captureId: plan.captureId,
+          seq,
+          rowCount,
+          status: 'failed',
+          landedAt: null,
+          isRevision: false,
+          revisionSummary: null,
+          error: err.message,
+        }),
       );
     }
     yield* step(d.commit());

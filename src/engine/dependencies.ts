@@ -45,6 +45,17 @@ export function checkDependencyGraph(registry: PipelineRegistry): void {
   }
 }
 
+/** One upstream of an item as `work show --json` and `GET /api/v1/work/:id` print it. */
+export function dependencyToJson(d: DependencyStatus) {
+  return {
+    pipeline: `${d.domain}.${d.pipeline}`,
+    partition_key: d.partitionKey,
+    state: d.state,
+    item_id: d.itemId,
+    last_error: d.lastError,
+  };
+}
+
 /** Why a WAITING item is not running yet, in words for `work show` and the API. */
 export function blockedReason(deps: readonly DependencyStatus[]): string | null {
   const failed = deps.filter((d) => d.state === 'FAILED' || d.state === 'CANCELLED');

@@ -56,6 +56,20 @@ export interface DayItem {
   firstCompletedAt: Date | null;
 }
 
+/** One step of a pipeline's deadline sweeper, as `recordDeadlines` stores it. Named fields:
+ * three of them are instants, easily passed in the wrong order positionally. */
+export interface DeadlineSweep {
+  /** domain.name */
+  pipeline: string;
+  /** The cursor the sweeper read (null: none yet); the step applies only if it is still there. */
+  from: Date | null;
+  /** Where the cursor moves to. */
+  to: Date;
+  decisions: readonly DeadlineDecision[];
+  /** When the decisions were made (decided_at, and the time of deadline_missed events). */
+  now: Date;
+}
+
 /**
  * Alerts outbox and partition deadlines, same contract on SQLite and PostgreSQL
  * (`test/store/alerts-conformance.test.ts`).
@@ -87,13 +101,7 @@ export interface AlertStore {
   /** One transaction: moves the cursor from `from` (null: not yet created) to `to` and stores
    * the decisions; each missed row that is new gets its deadline_missed event. Returns
    * moved: false (and changes nothing) when another sweeper moved the cursor first. */
-  recordDeadlines(
-    pipeline: string,
-    from: Date | null,
-    to: Date,
-    decisions: readonly DeadlineDecision[],
-    now: Date,
-  ): Promise<{ moved: boolean; missed: number }>;
+  recordDeadlines(sweep: DeadlineSweep): Promise<{ moved: boolean; missed: number }>;
   /** Items of a pipeline whose partition has `dayKey` = `day`. */
   itemsOfDay(domain: string, pipeline: string, dayKey: string, day: string): Promise<DayItem[]>;
   deadlinesFor(domain: string, pipeline: string, partitionKeys: readonly string[]): Promise<DeadlineRecord[]>;

@@ -54,6 +54,18 @@ export type BoundOperations = Pick<Api, OperationName>;
 /** Each operation as a free function: the backend's context first, then the method's arguments. */
 export type Operations<C> = { [K in OperationName]: (ctx: C, ...args: Parameters<Api[K]>) => ReturnType<Api[K]> };
 
+type UnionToIntersection<U> = (U extends unknown ? (u: U) => void : never) extends (i: infer I) => void ? I : never;
+
+/**
+ * A backend's operation families (its enqueue.ts, claim.ts, … modules) joined into one table,
+ * typed as the intersection of their exports: assigning it to `Operations<Context>` is what
+ * makes a family's missing or mistyped operation a compile error. A later family's export
+ * wins over an earlier one of the same name, as in an object spread.
+ */
+export function joinFamilies<F extends readonly object[]>(...families: F): UnionToIntersection<F[number]> {
+  return Object.assign({}, ...families) as UnionToIntersection<F[number]>;
+}
+
 /** The operations as methods over one context (what a backend class assigns to itself). */
 export function bindOperations<C>(ctx: C, ops: Operations<C>): BoundOperations {
   const bound: Record<string, unknown> = {};

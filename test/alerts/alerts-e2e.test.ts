@@ -74,7 +74,7 @@ describe.each(backendsUnderTest())('alerts through sluice start restarts (%s)', 
     const day = dueAt.toISOString().slice(0, 10);
     const hhmm = dueAt.toISOString().slice(11, 16);
     const alerts = alertStoreFor(db.store);
-    await alerts.recordDeadlines('ops.noop', null, new Date(Date.now() - 3_600_000), [], new Date());
+    await alerts.recordDeadlines({ pipeline: 'ops.noop', from: null, to: new Date(Date.now() - 3_600_000), decisions: [], now: new Date() });
     const config = db.writeConfig({
       log_level: 'info',
       workers: { concurrency: 2, poll_interval: '100ms' },

@@ -178,19 +178,22 @@ describe.each(backendsUnderTest())('AlertStore on %s', (backend) => {
     const t0 = new Date('2026-11-27T19:00:00Z');
     const due = new Date('2026-11-27T20:00:00Z');
     expect(await alerts.deadlineCursor('ops.noop')).toBeNull();
-    expect(await alerts.recordDeadlines('ops.noop', null, t0, [], t0)).toEqual({ moved: true, missed: 0 });
-    expect(await alerts.recordDeadlines('ops.noop', null, t0, [], t0)).toEqual({ moved: false, missed: 0 });
+    expect(await alerts.recordDeadlines({ pipeline: 'ops.noop', from: null, to: t0, decisions: [], now: t0 })).toEqual({ moved: true, missed: 0 });
+    expect(await alerts.recordDeadlines({ pipeline: 'ops.noop', from: null, to: t0, decisions: [], now: t0 })).toEqual({ moved: false, missed: 0 });
     const decisions = [
       { domain: 'ops', pipeline: 'noop', partitionKey: day[0]!.partitionKey, itemId: done.id, dueAt: due, metAt: day[0]!.firstCompletedAt },
       { domain: 'ops', pipeline: 'noop', partitionKey: day[1]!.partitionKey, itemId: late.id, dueAt: due, metAt: null },
       { domain: 'ops', pipeline: 'noop', partitionKey: 'date=2026-11-27|symbol=IBM', itemId: null, dueAt: due, metAt: null },
     ];
     const t1 = new Date('2026-11-27T20:00:05Z');
-    expect(await alerts.recordDeadlines('ops.noop', t0, t1, decisions, t1)).toEqual({ moved: true, missed: 2 });
+    expect(await alerts.recordDeadlines({ pipeline: 'ops.noop', from: t0, to: t1, decisions, now: t1 })).toEqual({ moved: true, missed: 2 });
     // A second sweeper that read the old cursor changes nothing.
-    expect(await alerts.recordDeadlines('ops.noop', t0, t1, decisions, t1)).toEqual({ moved: false, missed: 0 });
+    expect(await alerts.recordDeadlines({ pipeline: 'ops.noop', from: t0, to: t1, decisions, now: t1 })).toEqual({ moved: false, missed: 0 });
     // And a re-decision of the same partitions (cursor moved on) writes no second event.
-    expect(await alerts.recordDeadlines('ops.noop', t1, new Date(t1.getTime() + 1000), decisions, t1)).toEqual({ moved: true, missed: 0 });
+    expect(await alerts.recordDeadlines({ pipeline: 'ops.noop', from: t1, to: new Date(t1.getTime() + 1000), decisions, now: t1 })).toEqual({
+      moved: true,
+      missed: 0,
+    });
     expect((await alerts.deadlineCursor('ops.noop'))?.toISOString()).toBe('2026-11-27T20:00:06.000Z');
     const rows = await alerts.deadlinesFor(
       'ops',

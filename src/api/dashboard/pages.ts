@@ -4,6 +4,9 @@ import type { GridJson } from '../grid.js';
 import { parsePartitionKey } from '../../core/partition.js';
 import { html, type SafeHtml } from '../html.js';
 import { formatInstant } from './assets/time-format.js';
+import { cellTitle, gridSummary } from './assets/grid-text.js';
+
+export { cellTitle };
 import type { attemptJson, eventJson, ItemJson, overview, recentRuns } from '../queries.js';
 import type { ScheduleInfo, SchedulerStatus } from '../scheduler-port.js';
 import type { LineageEntry } from '../lineage.js';
@@ -399,25 +402,6 @@ ${extras.launch ?? ''}
 <a href="${base}?${qs(g.offset, Math.max(0, g.col_offset - g.col_limit))}" class="${g.col_offset === 0 ? 'disabled' : ''}">← previous columns</a>
 <a href="${base}?${qs(g.offset, g.col_offset + g.col_limit)}" class="${g.col_offset + g.col_limit >= g.total_columns ? 'disabled' : ''}">next columns →</a>
 </div>`;
-}
-
-export function gridSummary(g: GridJson): string {
-  const parts = [`${g.total_items} items`];
-  parts.push(`rows: ${g.row_key ?? '—'} ${g.total_rows ? `${g.offset + 1}–${g.offset + g.rows.length} of ${g.total_rows}` : ''}`.trim());
-  if (g.col_key)
-    parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
-  if (g.folded_keys.length) parts.push(`folded into cells: ${g.folded_keys.join(', ')}`);
-  if (g.truncated) parts.push('truncated: too many items to scan');
-  return parts.join(' · ');
-}
-
-export function cellTitle(g: GridJson, row: string, col: string, cell: GridJson['cells'][number][number]): string {
-  const where = [g.row_key ? `${g.row_key}=${row}` : null, g.col_key ? `${g.col_key}=${col}` : null].filter(Boolean).join(', ');
-  if (!cell) return `${where}: no item`;
-  if (cell.count === 1) return `${where}: ${cell.state}`;
-  return `${where}: ${Object.entries(cell.counts)
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ')}`;
 }
 
 export function gridTable(g: GridJson & { deadline?: { missed_item_ids: number[] } | null }): SafeHtml {

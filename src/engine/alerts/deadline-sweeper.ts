@@ -41,7 +41,7 @@ export class DeadlineSweeper {
   private async sweepRule(rule: DeadlineRule, now: Date): Promise<number> {
     const cursor = await this.alerts.deadlineCursor(rule.pipelineKey);
     if (cursor === null) {
-      await this.alerts.recordDeadlines(rule.pipelineKey, null, now, [], now);
+      await this.alerts.recordDeadlines({ pipeline: rule.pipelineKey, from: null, to: now, decisions: [], now });
       return 0;
     }
     if (now.getTime() <= cursor.getTime()) return 0;
@@ -62,7 +62,7 @@ export class DeadlineSweeper {
         if (!seen.has(key)) decisions.push({ domain: rule.domain, pipeline: rule.pipeline, partitionKey: key, itemId: null, dueAt: due, metAt: null });
       }
     }
-    const { moved, missed } = await this.alerts.recordDeadlines(rule.pipelineKey, cursor, now, decisions, now);
+    const { moved, missed } = await this.alerts.recordDeadlines({ pipeline: rule.pipelineKey, from: cursor, to: now, decisions, now });
     if (moved && missed > 0) this.logger.warn({ pipeline: rule.pipelineKey, missed }, 'freshness deadline missed');
     return missed;
   }

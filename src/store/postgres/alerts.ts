@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { WorkState } from '../../core/states.js';
-import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineDecision, DeadlineRecord } from '../alert-store.js';
+import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
 import { quoteIdent } from './quote-ident.js';
 import { withTransaction } from './transaction.js';
 
@@ -151,13 +151,7 @@ export class PgAlertStore implements AlertStore {
     return rows[0]?.swept_through ?? null;
   }
 
-  async recordDeadlines(
-    pipeline: string,
-    from: Date | null,
-    to: Date,
-    decisions: readonly DeadlineDecision[],
-    now: Date,
-  ): Promise<{ moved: boolean; missed: number }> {
+  async recordDeadlines({ pipeline, from, to, decisions, now }: DeadlineSweep): Promise<{ moved: boolean; missed: number }> {
     return withTransaction(this.pool, async (client) => {
       const moved =
         from === null

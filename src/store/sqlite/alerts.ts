@@ -1,6 +1,6 @@
 import type { Database as DB } from 'better-sqlite3';
 import type { WorkState } from '../../core/states.js';
-import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineDecision, DeadlineRecord } from '../alert-store.js';
+import type { AlertDelivery, AlertEvent, AlertStore, DayItem, DeadlineRecord, DeadlineSweep } from '../alert-store.js';
 
 interface EventRow {
   id: number;
@@ -140,13 +140,7 @@ export class SqliteAlertStore implements AlertStore {
     return v === undefined ? null : new Date(v);
   }
 
-  async recordDeadlines(
-    pipeline: string,
-    from: Date | null,
-    to: Date,
-    decisions: readonly DeadlineDecision[],
-    now: Date,
-  ): Promise<{ moved: boolean; missed: number }> {
+  async recordDeadlines({ pipeline, from, to, decisions, now }: DeadlineSweep): Promise<{ moved: boolean; missed: number }> {
     return this.db
       .transaction(() => {
         const moved =

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Database as DB } from 'better-sqlite3';
 import type { DataConnection, Store } from '../store.js';
 import type { ScheduleStore } from '../schedule-store.js';
-import { bindOperations, type BoundOperations, type Operations } from '../operations.js';
+import { bindOperations, joinFamilies, type BoundOperations, type Operations } from '../operations.js';
 import * as enqueue from './enqueue.js';
 import * as claim from './claim.js';
 import * as leases from './leases.js';
@@ -51,21 +51,9 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** The operation families, spread into one table; `bindOperations` takes the store methods from it. */
-const OPERATIONS: Operations<SqliteContext> = {
-  ...enqueue,
-  ...claim,
-  ...leases,
-  ...complete,
-  ...fail,
-  ...commands,
-  ...queries,
-  ...grid,
-  ...dependencies,
-  ...maintenance,
-  ...schedules,
-  ...fireTicks,
-};
+/** This backend's operation families; `joinFamilies` makes them the table `bindOperations` takes the store methods from. */
+const FAMILIES = [enqueue, claim, leases, complete, fail, commands, queries, grid, dependencies, maintenance, schedules, fireTicks] as const;
+const OPERATIONS: Operations<SqliteContext> = joinFamilies(...FAMILIES);
 
 // The bound operations become this class's methods (see ../operations.ts).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type

@@ -30,6 +30,17 @@ export const badge = (state) => el('span', { class: `badge s-${safeState(state)}
 export const attemptBadge = (status) => el('span', { class: `badge a-${safeStatus(status)}` }, status);
 export const numCell = (n) => el('td', { class: n ? 'num' : 'num zero' }, String(n || 0));
 export const emptyRow = (cols, text) => el('tr', {}, el('td', { class: 'empty', colspan: cols }, text));
+/** A table's header row, one plain cell per heading. */
+export const tableHead = (headings) =>
+  el(
+    'thead',
+    {},
+    el(
+      'tr',
+      {},
+      headings.map((h) => el('th', {}, h)),
+    ),
+  );
 export const link = (href, text, attrs) => el('a', { href, ...(attrs || {}) }, text);
 
 /** `date=2026-01-05|symbol=A%7CB` -> `date=2026-01-05 · symbol=A|B` (values decoded). */

@@ -1,5 +1,6 @@
 // Partition grid page: live cells, shift-click selection and bulk actions.
 import { STATES, body, el, byId, safeState, getJson, postJson, poll, flash, renderInto } from './common.js';
+import { cellTitle, gridSummary } from './grid-text.js';
 
 export function gridPage() {
   const api = body.dataset.api;
@@ -106,25 +107,6 @@ export function gridPage() {
       }
     });
   }
-}
-
-function gridSummary(g) {
-  const parts = [`${g.total_items} items`];
-  parts.push(`rows: ${g.row_key || '—'} ${g.total_rows ? `${g.offset + 1}–${g.offset + g.rows.length} of ${g.total_rows}` : ''}`.trim());
-  if (g.col_key)
-    parts.push(`columns: ${g.col_key} ${g.total_columns ? `${g.col_offset + 1}–${g.col_offset + g.columns.length} of ${g.total_columns}` : ''}`.trim());
-  if (g.folded_keys.length) parts.push(`folded into cells: ${g.folded_keys.join(', ')}`);
-  if (g.truncated) parts.push('truncated: too many items to scan');
-  return parts.join(' · ');
-}
-
-function cellTitle(g, row, col, cell) {
-  const where = [g.row_key ? `${g.row_key}=${row}` : null, g.col_key ? `${g.col_key}=${col}` : null].filter(Boolean).join(', ');
-  if (!cell) return `${where}: no item`;
-  if (cell.count === 1) return `${where}: ${cell.state}`;
-  return `${where}: ${Object.entries(cell.counts)
-    .map(([s, n]) => `${n} ${s}`)
-    .join(', ')}`;
 }
 
 function gridTable(g) {

@@ -16,6 +16,7 @@ import {
   getJson,
   poll,
   renderInto,
+  tableHead,
 } from './common.js';
 
 export function overviewPage() {
@@ -85,15 +86,7 @@ function ticksBlock(o) {
     el(
       'table',
       {},
-      el(
-        'thead',
-        {},
-        el(
-          'tr',
-          {},
-          ['when', '', 'schedule', 'pipeline'].map((h) => el('th', {}, h)),
-        ),
-      ),
+      tableHead(['when', '', 'schedule', 'pipeline']),
       el(
         'tbody',
         {},

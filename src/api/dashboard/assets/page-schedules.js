@@ -15,6 +15,7 @@ import {
   poll,
   flash,
   renderInto,
+  tableHead,
 } from './common.js';
 
 export function schedulesPage() {
@@ -129,15 +130,7 @@ function scheduleSections(schedules) {
       el(
         'table',
         {},
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['scheduled', 'fired', 'lateness', 'outcome', 'detail'].map((h) => el('th', {}, h)),
-          ),
-        ),
+        tableHead(['scheduled', 'fired', 'lateness', 'outcome', 'detail']),
         el(
           'tbody',
           {},

@@ -16,6 +16,7 @@ import {
   poll,
   flash,
   renderInto,
+  tableHead,
 } from './common.js';
 
 // Served by the page (pages.ts), derived from the transition table in core/states.ts.
@@ -131,15 +132,7 @@ function attemptsBlock(attempts) {
   return el(
     'table',
     {},
-    el(
-      'thead',
-      {},
-      el(
-        'tr',
-        {},
-        ['#', 'status', 'worker', 'started', 'duration', 'error'].map((h) => el('th', {}, h)),
-      ),
-    ),
+    tableHead(['#', 'status', 'worker', 'started', 'duration', 'error']),
     el(
       'tbody',
       {},
