@@ -106,7 +106,9 @@ function reportWith<A, T>(
       cmd,
       async (app) => {
         const data = await load(app, opts, cmd.processedArgs);
-        if (opts.json) printJson(data);
+        // optsWithGlobals: under a parent that declares `--json` too (`backfill list --json`),
+        // commander gives the flag to the parent, so this command's own opts never see it.
+        if (cmd.optsWithGlobals().json) printJson(data);
         else printText(data);
       },
       { logLevel: 'warn' },
