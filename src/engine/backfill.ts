@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { addDays, parseDateRange } from '../time/civil-date.js';
 import { getCalendar } from '../time/calendars.js';
 import { weekEndingFridays } from '../time/partitions.js';
-import { autoDownstreamSpecs, buildEnqueueSpec } from './enqueue.js';
+import { autoDownstreamSpecs, enqueueSpecBuilder } from './enqueue.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 
 /** Backfills run below scheduled work (priority 0) unless told otherwise. */
@@ -176,10 +176,9 @@ export async function runBackfill(
   const result: BackfillResult = { total: plan.total, created: 0, existing: 0, requeued: 0, downstream: 0, items: [] };
   let done = 0;
   let chunk: Partition[] = [];
+  const build = enqueueSpecBuilder(registry, { pipeline: plan.pipeline.key, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY });
   const flush = async () => {
-    const built = chunk.map((partition) =>
-      buildEnqueueSpec(registry, { pipeline: plan.pipeline.key, partition, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }),
-    );
+    const built = chunk.map(build);
     const specs = built.map((b) => b.spec);
     const extra =
       req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));

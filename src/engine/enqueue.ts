@@ -58,6 +58,29 @@ export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueReq
 }
 
 /**
+ * `buildEnqueueSpec` for many partitions of one request (a backfill): the pipeline, params,
+ * priority and backoff are checked and built once and shared by every spec (stores serialize
+ * a shared object once), each partition still validated and its upstreams resolved.
+ */
+export function enqueueSpecBuilder(
+  registry: PipelineRegistry,
+  request: Omit<EnqueueRequest, 'partition'>,
+): (partition: unknown) => { spec: EnqueueSpec; pipeline: RegisteredPipeline } {
+  let template: { spec: EnqueueSpec; pipeline: RegisteredPipeline } | undefined;
+  return (raw) => {
+    if (!template) return (template = buildEnqueueSpec(registry, { ...request, partition: raw }));
+    const { pipeline } = template;
+    const partition = registry.validatePartition(pipeline, raw, 'partition');
+    return { pipeline, spec: { ...template.spec, partition, dependencies: resolveUpstreams(registry, pipeline, partition) } };
+  };
+}
+
+/** Whether some registered pipeline depends on one of these with `auto`. */
+function hasAutoDownstream(registry: PipelineRegistry, upstreams: ReadonlySet<string>): boolean {
+  return registry.list().some((p) => (p.definition.dependsOn ?? []).some((d) => d.auto && upstreams.has(d.pipeline)));
+}
+
+/**
  * Validates every request first, then enqueues them all in one store call, followed by the
  * downstream items of `auto` dependencies (as WAITING until their inputs complete). The
  * returned outcomes are the requested items only, in request order.
@@ -76,6 +99,8 @@ export async function enqueueWork(store: Store, registry: PipelineRegistry, requ
  * go into the same store call after the requested items, so they start WAITING on them.
  */
 export function autoDownstreamSpecs(registry: PipelineRegistry, built: readonly { pipeline: RegisteredPipeline; spec: EnqueueSpec }[]): EnqueueSpec[] {
+  // Most pipelines have no `auto` downstream: then a backfill chunk needs no key per item.
+  if (!hasAutoDownstream(registry, new Set(built.map((b) => b.pipeline.key)))) return [];
   const seen = new Set(built.map((b) => `${b.pipeline.key}|${partitionKey(b.spec.partition)}`));
   const queue = [...built];
   const extra: EnqueueSpec[] = [];

@@ -29,15 +29,21 @@ export function enqueueStatements(db: DB) {
  * inside this transaction, and large batches skip a row read and three JSON parses each. */
 export function enqueueRows(ctx: SqliteContext, specs: readonly EnqueueSpec[], now: number): EnqueueOutcome[] {
   const out: EnqueueOutcome[] = new Array(specs.length);
-  // Specs of one batch usually share their backoff object: serialize it once.
+  // Specs of one batch usually share their backoff and params objects: serialize them once.
   let lastBackoff: Backoff | undefined;
   let lastBackoffJson = '';
+  let lastParams: unknown = undefined;
+  let lastParamsJson = '{}';
   const created: EnqueueSpec[] = [];
   const pending: number[] = [];
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i]!;
     const key = partitionKey(spec.partition);
-    const paramsJson = spec.params === undefined ? '{}' : JSON.stringify(spec.params);
+    if (spec.params !== lastParams) {
+      lastParams = spec.params;
+      lastParamsJson = spec.params === undefined ? '{}' : JSON.stringify(spec.params);
+    }
+    const paramsJson = lastParamsJson;
     if (spec.backoff !== lastBackoff) {
       lastBackoff = spec.backoff;
       lastBackoffJson = JSON.stringify(spec.backoff);
