@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { round } from './support.js';
 
 /**
- * Start-to-exit time of the compiled CLI (`dist/cli/bin.js`, what `npx sluice` runs once
- * installed) for `sluice status --json` and `sluice --help`, against `node -e ''` measured in
+ * Start-to-exit time of the installed CLI (package.json's bin, `dist/bundle/sluice.js`, what
+ * `npx sluice` runs) for `sluice status --json` and `sluice --help`, against `node -e ''` measured in
  * the same run, interleaved so load on the machine hits all three alike. status runs in a
  * project folder holding the demo config (eight schedules, every built-in pipeline, so the
  * whole config is validated as on a real start) and its SQLite file, created once before
@@ -16,7 +16,8 @@ import { round } from './support.js';
  * too), moves less when other processes take the cores. Needs `npm run build` first.
  */
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(REPO, 'dist', 'cli', 'bin.js');
+/** What `npx sluice` runs once installed: package.json's bin (the bundled CLI). */
+const BIN = path.join(REPO, (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin: { sluice: string } }).bin.sluice);
 
 const PROBE = `process.on('exit', () => { const u = process.cpuUsage(); require('node:fs').writeFileSync(process.env.SLUICE_BENCH_CPU, String((u.user + u.system) / 1000)); });\n`;
 

@@ -117,7 +117,7 @@ afterAll(() => {
 describe('the packed package in a fresh project', () => {
   it('ships compiled JavaScript and types, no TypeScript sources', () => {
     const pkg = path.join(project, 'node_modules/sluice');
-    expect(existsSync(path.join(pkg, 'dist/cli/bin.js'))).toBe(true);
+    expect(existsSync(path.join(pkg, 'dist/bundle/sluice.js'))).toBe(true);
     expect(existsSync(path.join(pkg, 'dist/index.d.ts'))).toBe(true);
     expect(existsSync(path.join(pkg, 'src'))).toBe(false);
   });

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ServerContext, ZodServer } from '../context.js';
 import { listQuery, gridBody, gridIndexBody, itemBody, listBody, overviewBody, page, schedulesBody, gridQueryString, type Shell } from '../dashboard/pages.js';
@@ -19,7 +19,11 @@ import { itemLineage } from '../lineage.js';
 import { CALENDAR_PAGE, launchPanel, oneDimLayout } from '../dashboard/grid-calendar.js';
 import { partitionFields } from '../partition-fields.js';
 
-const ASSETS = new URL('../dashboard/assets/', import.meta.url);
+// Next to this module under src/ and dist/ (api/routes → api/dashboard/assets); the bundled
+// CLI (dist/bundle/, scripts/bundle-cli.mjs) is one level below dist/, hence the second place.
+const ASSETS =
+  [new URL('../dashboard/assets/', import.meta.url), new URL('../api/dashboard/assets/', import.meta.url)].find((u) => existsSync(u)) ??
+  new URL('../dashboard/assets/', import.meta.url);
 
 /** Content-Security-Policy for dashboard pages: only our own script and stylesheet, so even a
  * value that escaped escaping could not run script. */
