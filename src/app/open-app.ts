@@ -58,7 +58,8 @@ export interface AppCore {
 
 export async function openApp(options: AppOptions = {}): Promise<AppCore> {
   const loaded = options.loaded ?? (await loadConfig(options.configPath));
-  if (!options.loaded) checkDemoFallback(loaded, options.database);
+  // `--config` naming the demo file is a choice, not a fallback: nothing to check or say.
+  if (!options.loaded && options.configPath === undefined) checkDemoFallback(loaded, options.database);
   const { config } = loaded;
   const level = options.logLevel ?? (process.env.SLUICE_LOG_LEVEL as LogLevel | undefined) ?? config.log_level;
   const logger = lazyLogger(level, 2, resolveLogFormat(options.logFormat, process.stderr));

@@ -36,4 +36,13 @@ describe('no config file in the folder', () => {
     expect(readdirSync(dir).every((f) => f.startsWith('chosen.db'))).toBe(true);
     expect(existsSync(path.join(dir, 'sluice.db'))).toBe(false);
   });
+
+  it('--config naming the demo file is a choice: no fallback notice', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sluice-noconfig-'));
+    dirs.push(dir);
+    const r = await runSluice(['--config', BUNDLED_DEMO_CONFIG, '--db', `sqlite:${path.join(dir, 'named.db')}`, 'status', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toContain('no config file');
+    expect(JSON.parse(r.stdout).database).toBe('sqlite');
+  });
 });
