@@ -7,7 +7,7 @@
 // Kept external: packages that find files next to themselves at run time (better-sqlite3's
 // native binding, pino's transport workers, tsx's loader, @fastify/swagger-ui's static files,
 // fastify and its plugins), and pg with its optional native driver.
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 /** zod's classic entry re-exports every locale (`z.locales`, ~60 of them): about two thirds of
@@ -45,4 +45,4 @@ const result = await build({
   metafile: Boolean(process.env.SLUICE_BUNDLE_META),
   logLevel: 'warning',
 });
-if (process.env.SLUICE_BUNDLE_META) (await import('node:fs')).writeFileSync(process.env.SLUICE_BUNDLE_META, JSON.stringify(result.metafile));
+if (process.env.SLUICE_BUNDLE_META) writeFileSync(process.env.SLUICE_BUNDLE_META, JSON.stringify(result.metafile));

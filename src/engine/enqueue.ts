@@ -36,25 +36,31 @@ export function buildEnqueueSpec(registry: PipelineRegistry, request: EnqueueReq
     throw new ValidationError(f('at'), String(request.desiredAt), 'be an ISO-8601 instant');
   }
   const retry = pipeline.retry;
-  return {
-    pipeline,
-    spec: {
-      domain: pipeline.definition.domain,
-      pipeline: pipeline.definition.name,
-      partition,
-      params,
-      priority: request.priority ?? pipeline.priority,
-      desiredAt: request.desiredAt,
-      dependencies: resolveUpstreams(registry, pipeline, partition),
-      maxAttempts: request.maxAttempts ?? retry.maxAttempts,
-      backoff: {
-        baseDelayMs: request.baseDelay !== undefined ? parseDuration(request.baseDelay, f('base_delay')) : retry.baseDelayMs,
-        factor: retry.factor,
-        maxDelayMs: retry.maxDelayMs,
-        jitter: retry.jitter,
-      },
+  const shared = {
+    domain: pipeline.definition.domain,
+    pipeline: pipeline.definition.name,
+    params,
+    priority: request.priority ?? pipeline.priority,
+    desiredAt: request.desiredAt,
+    maxAttempts: request.maxAttempts ?? retry.maxAttempts,
+    backoff: {
+      baseDelayMs: request.baseDelay !== undefined ? parseDuration(request.baseDelay, f('base_delay')) : retry.baseDelayMs,
+      factor: retry.factor,
+      maxDelayMs: retry.maxDelayMs,
+      jitter: retry.jitter,
     },
   };
+  return withPartition(registry, pipeline, shared, partition);
+}
+
+/** A spec's per-partition part: the (validated) partition and the upstreams it resolves to. */
+function withPartition(
+  registry: PipelineRegistry,
+  pipeline: RegisteredPipeline,
+  shared: Omit<EnqueueSpec, 'partition' | 'dependencies'>,
+  partition: Partition,
+): { spec: EnqueueSpec; pipeline: RegisteredPipeline } {
+  return { pipeline, spec: { ...shared, partition, dependencies: resolveUpstreams(registry, pipeline, partition) } };
 }
 
 /**
@@ -69,9 +75,8 @@ export function enqueueSpecBuilder(
   let template: { spec: EnqueueSpec; pipeline: RegisteredPipeline } | undefined;
   return (raw) => {
     if (!template) return (template = buildEnqueueSpec(registry, { ...request, partition: raw }));
-    const { pipeline } = template;
-    const partition = registry.validatePartition(pipeline, raw, 'partition');
-    return { pipeline, spec: { ...template.spec, partition, dependencies: resolveUpstreams(registry, pipeline, partition) } };
+    const { pipeline, spec } = template;
+    return withPartition(registry, pipeline, spec, registry.validatePartition(pipeline, raw, 'partition'));
   };
 }
 

@@ -21,9 +21,8 @@ import { partitionFields } from '../partition-fields.js';
 
 // Next to this module under src/ and dist/ (api/routes → api/dashboard/assets); the bundled
 // CLI (dist/bundle/, scripts/bundle-cli.mjs) is one level below dist/, hence the second place.
-const ASSETS =
-  [new URL('../dashboard/assets/', import.meta.url), new URL('../api/dashboard/assets/', import.meta.url)].find((u) => existsSync(u)) ??
-  new URL('../dashboard/assets/', import.meta.url);
+const ASSET_PLACES = [new URL('../dashboard/assets/', import.meta.url), new URL('../api/dashboard/assets/', import.meta.url)];
+const ASSETS = ASSET_PLACES.find((u) => existsSync(u)) ?? ASSET_PLACES[0]!;
 
 /** Content-Security-Policy for dashboard pages: only our own script and stylesheet, so even a
  * value that escaped escaping could not run script. */
