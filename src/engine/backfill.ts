@@ -1,5 +1,6 @@
 import { ValidationError } from '../core/errors.js';
 import type { Partition } from '../core/partition.js';
+import type { WorkState } from '../core/states.js';
 import type { WorkItem } from '../core/work-item.js';
 import type { Store } from '../store/store.js';
 import { addDays, parseDateRange } from '../time/civil-date.js';
@@ -182,29 +183,30 @@ export async function runBackfill(
     const specs = built.map((b) => b.spec);
     const extra =
       req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
-    const outcomes = await store.enqueue([...specs, ...extra]);
+    // Refs, not items: a chunk of 50,000 `WorkItem`s was garbage the backfill never reads.
+    const outcomes = await store.enqueueRefs([...specs, ...extra]);
     const links: { itemId: number; downstream: boolean }[] = [];
     outcomes.forEach((o, idx) => {
       if (idx >= specs.length) {
         result.downstream++;
-        links.push({ itemId: o.item.id, downstream: true });
+        links.push({ itemId: o.id, downstream: true });
       }
     });
     for (const o of outcomes.slice(0, specs.length)) {
-      let item = o.item;
+      let ref: { id: number; partitionKey: string; state: WorkState } = o;
       if (o.created) result.created++;
       else {
         result.existing++;
         const again =
-          (reprocess === 'failed' && (item.state === 'FAILED' || item.state === 'CANCELLED')) ||
-          (reprocess === 'all' && (item.state === 'COMPLETE' || item.state === 'FAILED' || item.state === 'CANCELLED'));
+          (reprocess === 'failed' && (o.state === 'FAILED' || o.state === 'CANCELLED')) ||
+          (reprocess === 'all' && (o.state === 'COMPLETE' || o.state === 'FAILED' || o.state === 'CANCELLED'));
         if (again) {
-          item = (await store.rerun(item.id, 'backfill')).item;
+          ref = (await store.rerun(o.id, 'backfill')).item;
           result.requeued++;
         }
       }
-      links.push({ itemId: item.id, downstream: false });
-      if (result.items.length < 10_000) result.items.push({ id: item.id, partitionKey: item.partitionKey, state: item.state });
+      links.push({ itemId: ref.id, downstream: false });
+      if (result.items.length < 10_000) result.items.push({ id: ref.id, partitionKey: ref.partitionKey, state: ref.state });
     }
     await tracking?.link(links, specs.length);
     done += chunk.length;

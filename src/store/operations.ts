@@ -8,6 +8,7 @@ import type { Store } from './store.js';
  */
 export const OPERATIONS = [
   'enqueue',
+  'enqueueRefs',
   'claim',
   'claimItem',
   'heartbeat',

@@ -46,6 +46,15 @@ export interface EnqueueOutcome {
   created: boolean;
 }
 
+/** What a bulk enqueue (a backfill) gets back of each spec's item: `enqueueRefs`. */
+export interface EnqueuedRef {
+  id: number;
+  partitionKey: string;
+  state: WorkState;
+  /** As in `EnqueueOutcome`. */
+  created: boolean;
+}
+
 export interface ClaimRequest {
   workerId: string;
   limit: number;
@@ -182,6 +191,9 @@ export interface Store extends ScheduleStore {
 
   /** Idempotent on (domain, pipeline, partition_key): an existing item is returned as is. */
   enqueue(specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]>;
+  /** `enqueue` (same rows, events and summary) answering only each item's id, key and state,
+   * so a million-partition backfill builds no `WorkItem` per created item. */
+  enqueueRefs(specs: readonly EnqueueSpec[]): Promise<EnqueuedRef[]>;
   claim(request: ClaimRequest): Promise<ClaimedItem[]>;
   /** Claims one specific ready item (used by `sluice run`); null if it is not claimable. */
   claimItem(itemId: number, workerId: string, leaseMs: number): Promise<ClaimedItem | null>;

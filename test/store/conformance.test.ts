@@ -197,6 +197,19 @@ describe.each(backends)('Store conformance: $name', (backend) => {
       expect(other!.item.id).not.toBe(original.id);
     });
 
+    it('enqueueRefs: the same items and events as enqueue, answered as id, key and state', async () => {
+      const existing = await enqueueOne({ partition: { n: '1' } });
+      const refs = await store.enqueueRefs([spec({ partition: { n: '1' } }), spec({ partition: { n: '2' } }), spec({ partition: { n: '2' } })]);
+      const made = await store.findItem('test', 'job', 'n=2');
+      expect(refs).toEqual([
+        { id: existing.id, partitionKey: 'n=1', state: 'PENDING', created: false },
+        { id: made!.id, partitionKey: 'n=2', state: 'PENDING', created: true },
+        { id: made!.id, partitionKey: 'n=2', state: 'PENDING', created: false },
+      ]);
+      expect(await store.countItems()).toBe(2);
+      expect(await eventTrail(made!.id)).toEqual([['enqueue', null, 'PENDING']]);
+    });
+
     it('reports a triple repeated within one batch once as created', async () => {
       const outcomes = await store.enqueue([spec({ partition: { a: '1', b: '2' } }), spec({ partition: { b: '2', a: '1' } }), spec({ partition: { a: '3' } })]);
       expect(outcomes.map((o) => o.created)).toEqual([true, false, true]);

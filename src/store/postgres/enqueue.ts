@@ -2,7 +2,7 @@ import { partitionKey } from '../../core/partition.js';
 import type { WorkState } from '../../core/states.js';
 import type { WorkItem } from '../../core/work-item.js';
 import { itemFromSpec } from '../new-item.js';
-import type { EnqueueOutcome, EnqueueSpec } from '../store.js';
+import type { EnqueuedRef, EnqueueOutcome, EnqueueSpec } from '../store.js';
 import type { PgContext, Queryable } from './context.js';
 import { toItem, type ItemRow } from './rows.js';
 import { DB_NOW, type PgNames } from './sql-names.js';
@@ -115,6 +115,12 @@ export async function enqueue(ctx: PgContext, specs: readonly EnqueueSpec[]): Pr
   const outcomes = specs.some((s) => s.dependencies?.length) ? await ctx.tx((client) => enqueueOn(ctx, client, specs)) : await enqueueOn(ctx, ctx.pool, specs);
   if (outcomes.some((o) => o.created)) ctx.emitWake();
   return outcomes;
+}
+
+/** `enqueue` mapped to refs: the same statements (the server's insert, not the client's
+ * items, is PostgreSQL's cost). */
+export async function enqueueRefs(ctx: PgContext, specs: readonly EnqueueSpec[]): Promise<EnqueuedRef[]> {
+  return (await enqueue(ctx, specs)).map(({ item, created }) => ({ id: item.id, partitionKey: item.partitionKey, state: item.state, created }));
 }
 
 /** Inserts new items (in spec order) and returns each spec's item. Must run inside a

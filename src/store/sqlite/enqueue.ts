@@ -3,7 +3,7 @@ import { partitionKey } from '../../core/partition.js';
 import type { WorkState } from '../../core/states.js';
 import type { Backoff } from '../../core/work-item.js';
 import { itemFromSpec } from '../new-item.js';
-import type { EnqueueOutcome, EnqueueSpec } from '../store.js';
+import type { EnqueuedRef, EnqueueOutcome, EnqueueSpec } from '../store.js';
 import { statementFamily, type SqliteContext } from './context.js';
 import { addToSummary } from './grid.js';
 import { toItem, type ItemRow } from './rows.js';
@@ -24,11 +24,31 @@ export function enqueueStatements(db: DB) {
   });
 }
 
-/** Inserts new items (or finds the existing ones); call inside a write transaction. A new
- * item is built from its spec rather than read back: nothing else can have changed it
+/** How a batch's outcomes are built: a new item from its spec, an existing one from its row. */
+interface OutcomeShape<T> {
+  created(id: number, spec: EnqueueSpec, key: string, paramsJson: string, state: WorkState, now: number): T;
+  found(row: ItemRow): T;
+}
+
+/** A new item is built from its spec rather than read back: nothing else can have changed it
  * inside this transaction, and large batches skip a row read and three JSON parses each. */
+const ITEM_OUTCOMES: OutcomeShape<EnqueueOutcome> = {
+  created: (id, spec, key, paramsJson, state, now) => ({ item: itemFromSpec(id, spec, key, paramsJson, state, new Date(now)), created: true }),
+  found: (row) => ({ item: toItem(row), created: false }),
+};
+
+const REF_OUTCOMES: OutcomeShape<EnqueuedRef> = {
+  created: (id, _spec, key, _paramsJson, state) => ({ id, partitionKey: key, state, created: true }),
+  found: (row) => ({ id: row.id, partitionKey: row.partition_key, state: row.state, created: false }),
+};
+
+/** Inserts new items (or finds the existing ones); call inside a write transaction. */
 export function enqueueRows(ctx: SqliteContext, specs: readonly EnqueueSpec[], now: number): EnqueueOutcome[] {
-  const out: EnqueueOutcome[] = new Array(specs.length);
+  return insertRows(ctx, specs, now, ITEM_OUTCOMES);
+}
+
+function insertRows<T>(ctx: SqliteContext, specs: readonly EnqueueSpec[], now: number, shape: OutcomeShape<T>): T[] {
+  const out: T[] = new Array(specs.length);
   // Specs of one batch usually share their backoff and params objects: serialize them once.
   let lastBackoff: Backoff | undefined;
   let lastBackoffJson = '';
@@ -75,9 +95,9 @@ export function enqueueRows(ctx: SqliteContext, specs: readonly EnqueueSpec[], n
       }
       if (state === 'PENDING') pending.push(id);
       else ctx.s.insertEvent.run(id, now, 'enqueue', null, state, null, null);
-      out[i] = { item: itemFromSpec(id, spec, key, paramsJson, state, new Date(now)), created: true };
+      out[i] = shape.created(id, spec, key, paramsJson, state, now);
     } else {
-      out[i] = { item: toItem(ctx.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow), created: false };
+      out[i] = shape.found(ctx.s.findItem.get(spec.domain, spec.pipeline, key) as ItemRow);
     }
   }
   if (pending.length) ctx.s.insertEnqueueEvents.run(now, JSON.stringify(pending));
@@ -86,8 +106,16 @@ export function enqueueRows(ctx: SqliteContext, specs: readonly EnqueueSpec[], n
 }
 
 export async function enqueue(ctx: SqliteContext, specs: readonly EnqueueSpec[]): Promise<EnqueueOutcome[]> {
+  return enqueueIn(ctx, specs, ITEM_OUTCOMES);
+}
+
+export async function enqueueRefs(ctx: SqliteContext, specs: readonly EnqueueSpec[]): Promise<EnqueuedRef[]> {
+  return enqueueIn(ctx, specs, REF_OUTCOMES);
+}
+
+function enqueueIn<T extends { created: boolean }>(ctx: SqliteContext, specs: readonly EnqueueSpec[], shape: OutcomeShape<T>): T[] {
   const now = Date.now();
-  const outcomes = ctx.db.transaction(() => enqueueRows(ctx, specs, now)).immediate();
+  const outcomes = ctx.db.transaction(() => insertRows(ctx, specs, now, shape)).immediate();
   if (outcomes.some((o) => o.created)) ctx.wake.emit('wake');
   return outcomes;
 }

@@ -9,11 +9,17 @@ import { statementFamily, type SqliteContext } from './context.js';
 /** The prepared statements of this family; see `sqliteStatements`. */
 export function gridStatements(db: DB) {
   return statementFamily({
-    // A value of a batch: n more items; RETURNING tells whether it is new (items = n).
-    gridAddValue: db.prepare(`
-      INSERT INTO grid_values (domain, pipeline, key, value, sort_key, items) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (domain, pipeline, key, sort_key, value) DO UPDATE SET items = items + excluded.items
-      RETURNING items`),
+    // A batch's distinct values of one pipeline (@rows: JSON [[key, value, sort_key, n], …]):
+    // first those the summary already holds (the rest are new distinct values), then all of
+    // them added in one statement. One native pass each instead of a statement call per value.
+    gridExistingValues: db.prepare(`
+      SELECT j.value ->> 0 AS key, j.value ->> 1 AS value FROM json_each(@rows) j
+      CROSS JOIN grid_values g
+      WHERE g.domain = @domain AND g.pipeline = @pipeline AND g.key = j.value ->> 0 AND g.sort_key = j.value ->> 2 AND g.value = j.value ->> 1`),
+    gridAddValues: db.prepare(`
+      INSERT INTO grid_values (domain, pipeline, key, value, sort_key, items)
+      SELECT @domain, @pipeline, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3 FROM json_each(@rows) j WHERE true
+      ON CONFLICT (domain, pipeline, key, sort_key, value) DO UPDATE SET items = items + excluded.items`),
     gridAddKey: db.prepare(`
       INSERT INTO grid_keys (domain, pipeline, key, distinct_values, items, int_values, iso_date_values, date_like_values)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -38,37 +44,52 @@ export function gridStatements(db: DB) {
 
 /**
  * Adds just-inserted items (their domain, pipeline and partition) to the grid summary; call
- * in the transaction that inserted them. Counted in JS first, so each distinct value of the
- * batch is one upsert and each key one more (the SQL twin, for rows inserted by SQL, is
- * `addToGridSummary` in migration 7).
+ * in the transaction that inserted them. Counted in JS first, then per pipeline of the batch
+ * two statements over all its distinct values and one upsert per key (the SQL twin, for rows
+ * inserted by SQL, is `addToGridSummary` in migration 7).
  */
 export function addToSummary(ctx: SqliteContext, items: readonly { domain: string; pipeline: string; partition: Partition }[]): void {
   if (items.length === 0) return;
-  const values = new Map<string, { domain: string; pipeline: string; key: string; value: string; n: number }>();
+  // (domain, pipeline) -> key -> value -> items.
+  const groups = new Map<string, { domain: string; pipeline: string; keys: Map<string, Map<string, number>> }>();
+  let last: { domain: string; pipeline: string; keys: Map<string, Map<string, number>> } | undefined;
   for (const { domain, pipeline, partition } of items) {
+    if (!last || last.domain !== domain || last.pipeline !== pipeline) {
+      const id = `${domain}\u0000${pipeline}`;
+      last = groups.get(id);
+      if (!last) groups.set(id, (last = { domain, pipeline, keys: new Map() }));
+    }
     for (const key in partition) {
       const value = partition[key]!;
-      const id = `${domain}\u0000${pipeline}\u0000${key}\u0000${value}`;
-      const hit = values.get(id);
-      if (hit) hit.n++;
-      else values.set(id, { domain, pipeline, key, value, n: 1 });
+      let values = last.keys.get(key);
+      if (!values) last.keys.set(key, (values = new Map()));
+      values.set(value, (values.get(value) ?? 0) + 1);
     }
   }
-  const keys = new Map<string, { domain: string; pipeline: string; key: string; distinct: number; items: number; ints: number; isos: number; dated: number }>();
-  for (const v of values.values()) {
-    const fresh = (ctx.s.gridAddValue.pluck().get(v.domain, v.pipeline, v.key, v.value, gridSortKey(v.value), v.n) as number) === v.n;
-    const id = `${v.domain}\u0000${v.pipeline}\u0000${v.key}`;
-    let k = keys.get(id);
-    if (!k) keys.set(id, (k = { domain: v.domain, pipeline: v.pipeline, key: v.key, distinct: 0, items: 0, ints: 0, isos: 0, dated: 0 }));
-    k.items += v.n;
-    if (fresh) {
-      k.distinct++;
-      if (CANONICAL_INT.test(v.value)) k.ints++;
-      if (ISO_DATE.test(v.value)) k.isos++;
-      if (DATE_LIKE.test(v.value)) k.dated++;
+  for (const { domain, pipeline, keys } of groups.values()) {
+    const rows: [string, string, string, number][] = [];
+    for (const [key, values] of keys) for (const [value, n] of values) rows.push([key, value, gridSortKey(value), n]);
+    const json = JSON.stringify(rows);
+    const existing = ctx.s.gridExistingValues.raw().all({ domain, pipeline, rows: json }) as [string, string][];
+    ctx.s.gridAddValues.run({ domain, pipeline, rows: json });
+    for (const [key, values] of keys) {
+      let total = 0;
+      for (const n of values.values()) total += n;
+      let distinct = 0;
+      let ints = 0;
+      let isos = 0;
+      let dated = 0;
+      const old = new Set(existing.filter((e) => e[0] === key).map((e) => e[1]));
+      for (const value of values.keys()) {
+        if (old.has(value)) continue;
+        distinct++;
+        if (CANONICAL_INT.test(value)) ints++;
+        if (ISO_DATE.test(value)) isos++;
+        if (DATE_LIKE.test(value)) dated++;
+      }
+      ctx.s.gridAddKey.run(domain, pipeline, key, distinct, total, ints, isos, dated);
     }
   }
-  for (const k of keys.values()) ctx.s.gridAddKey.run(k.domain, k.pipeline, k.key, k.distinct, k.items, k.ints, k.isos, k.dated);
 }
 
 type KeyRow = [string, number, number, number, number, number];
