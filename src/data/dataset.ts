@@ -170,12 +170,18 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT_RE = /^[+-]?\d+$/;
 const REAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** The last date found valid: a dataset's date columns mostly repeat one value (a file's week), checked once per row. */
+let lastValidDate: string | null = null;
+
 export function isValidDate(text: string): boolean {
+  if (text === lastValidDate) return true;
   const m = DATE_RE.exec(text);
   if (!m) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const t = new Date(Date.UTC(y, mo - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return false;
+  lastValidDate = text;
+  return true;
 }
 
 /**
