@@ -109,7 +109,7 @@ export function parseFinraFile(bytes: Buffer | string, opts: { uri: string; week
 
 /**
  * The same parser over pieces of the file, yielding rows in chunks of `chunkRows` (for
- * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects }`). It
+ * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true }`). It
  * holds one chunk of rows and, to reject a duplicate (symbol, MPID), the keys seen so far.
  */
 export class FinraStreamParser {
