@@ -142,7 +142,7 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
       partition: { week_ending: WEEK, tier: TIER },
       stage: 'ingest',
       contentHash: hash,
-      rows: { chunks: parser.chunks(), rejects: () => parser.rejects },
+      rows: { chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true },
       source: file,
       checks: [{ check: 'row_count_drop', threshold: 0.5 }],
     });

@@ -128,6 +128,12 @@ export interface RowStream {
   readonly chunks: Iterable<readonly object[]> | AsyncIterable<readonly object[]>;
   /** Rows the parser refused; read once the chunks are exhausted (added to `LandInput.rejects`). */
   rejects?(): readonly RejectInput[];
+  /**
+   * The source already refused a key twice (FINRA's parser rejects a repeated (symbol, MPID)),
+   * so validation skips its per-chunk map of keys. A repeat that still arrives is caught by
+   * the table's primary key, like one across chunks.
+   */
+  readonly uniqueKeys?: boolean;
 }
 
 export interface LandResult {

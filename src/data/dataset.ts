@@ -170,12 +170,18 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT_RE = /^[+-]?\d+$/;
 const REAL_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
+/** The last date found valid: a dataset's date columns mostly repeat one value (a file's week), checked once per row. */
+let lastValidDate: string | null = null;
+
 export function isValidDate(text: string): boolean {
+  if (text === lastValidDate) return true;
   const m = DATE_RE.exec(text);
   if (!m) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const t = new Date(Date.UTC(y, mo - 1, d));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return false;
+  lastValidDate = text;
+  return true;
 }
 
 /**
@@ -237,9 +243,10 @@ export interface ValidatedRows {
 /**
  * Checks every row before anything is written: only known columns, every key column filled,
  * no key twice, every value of its column's type. The first violation throws a
- * RowValidationError naming the row (or `__line`) and the column.
+ * RowValidationError naming the row (or `__line`) and the column. `checkKeys = false` skips
+ * the map of keys when the source guarantees them unique (the table's primary key still does).
  */
-export function validateRows(ds: Dataset, rows: readonly object[], source?: string, offset = 0): ValidatedRows {
+export function validateRows(ds: Dataset, rows: readonly object[], source?: string, offset = 0, checkKeys = true): ValidatedRows {
   if (!Array.isArray(rows)) throw new ValidationError('rows', rows, 'be an array of row objects');
   const columns = ds.columns;
   const known = new Set(columns.map((c) => c.name));
@@ -300,8 +307,8 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
         );
       }
     }
-    const key = JSON.stringify(keyIdx.map((i) => values[i]));
-    const first = seen.get(key);
+    const key = checkKeys ? JSON.stringify(keyIdx.map((i) => values[i])) : '';
+    const first = checkKeys ? seen.get(key) : undefined;
     if (first !== undefined) {
       const firstLine = (rows[first] as Record<string, unknown>).__line;
       const where = typeof firstLine === 'number' && Number.isInteger(firstLine) ? `line ${firstLine}` : `row ${offset + first + 1}`;
@@ -314,7 +321,7 @@ export function validateRows(ds: Dataset, rows: readonly object[], source?: stri
         source,
       );
     }
-    seen.set(key, r);
+    if (checkKeys) seen.set(key, r);
     for (const i of requiredIdx) {
       if (values[i] === null) nulls.set(columns[i]!.name, (nulls.get(columns[i]!.name) ?? 0) + 1);
     }

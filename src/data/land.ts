@@ -147,9 +147,10 @@ const HELD_CHUNKS = 3;
 
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
+  const checkKeys = !(isRowStream(input.rows) && input.rows.uniqueKeys === true);
   const held: { first: number; raw: readonly object[]; rows: DataValue[][] }[] = [];
   const writeChunk = function* (chunk: readonly object[]): Steps<void> {
-    const v = validateRows(ds, chunk, source, pass.rowCount);
+    const v = validateRows(ds, chunk, source, pass.rowCount, checkKeys);
     for (const [k, c] of v.requiredNulls) pass.requiredNulls.set(k, (pass.requiredNulls.get(k) ?? 0) + c);
     held.push({ first: pass.rowCount, raw: chunk, rows: v.rows });
     if (held.length > HELD_CHUNKS) held.shift();

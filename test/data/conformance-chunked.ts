@@ -126,6 +126,27 @@ export function chunkedLandingConformance(name: string, open: () => Promise<Data
       expect(await h.count(datasetTables(ds).table, failed[0]!.capture_id)).toBe(0);
     });
 
+    it('a stream whose source vouches for unique keys still fails on a key repeated within one chunk (the primary key catches it)', async () => {
+      const ds = venueVolume(domain());
+      const rows = bigRows(300).map((r, i) => ({ ...r, __line: i + 2 }));
+      rows[150] = { ...rows[120]!, __line: 152 };
+      const err = await caught(
+        data.land(ds, {
+          partition: T1,
+          stage: 'ingest',
+          sourceBytes: bytesOf(rows),
+          rows: { ...stream(rows, 200), uniqueKeys: true },
+          capturedAt: at('2025-12-23T15:00:00Z'),
+        }),
+      );
+      expect(err).toBeInstanceOf(RowValidationError);
+      expect(err.message).toContain('line 152');
+      expect(err.message).toMatch(/unique within one capture/);
+      const failed = await data.listCaptures({ domain: ds.domain, status: 'failed' });
+      expect(failed).toHaveLength(1);
+      expect(await h.count(datasetTables(ds).table, failed[0]!.capture_id)).toBe(0);
+    });
+
     it('rejects counted once the stream ends: over max_reject_share nothing lands; under it they are recorded with an anomaly', async () => {
       const ds = venueVolume(domain());
       const rows = bigRows(100);

@@ -56,7 +56,7 @@ export async function ingestWeek(ctx: HandlerContext<IngestParams>, options: Fin
     partition: ctx.partition,
     stage: 'ingest',
     sourceBytes: fetched.bytes,
-    rows: { chunks: parser.chunks(), rejects: () => parser.rejects },
+    rows: { chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true },
     maxRejectShare: ctx.params.max_reject_share,
     source: fetched.uri,
     force: run?.force ?? ctx.params.force,

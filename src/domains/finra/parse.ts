@@ -62,12 +62,8 @@ export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ f
   let carry = '';
   let line = 0;
   let first = true;
-  const emit = function* (text: string) {
-    line++;
-    const raw = text.endsWith('\r') ? text.slice(0, -1) : text;
-    if (raw === '') return;
-    yield { fields: raw.split('|'), line, raw };
-  };
+  // One line at a time straight from the loop: a nested generator per line (`yield* emit()`)
+  // was a generator object per row.
   const take = function* (text: string) {
     if (first && text.length > 0) {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -75,14 +71,15 @@ export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ f
     }
     let start = 0;
     let nl = text.indexOf('\n');
-    if (nl >= 0 && carry) {
-      yield* emit(carry + text.slice(0, nl));
-      carry = '';
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
     while (nl >= 0) {
-      yield* emit(text.slice(start, nl));
+      let lineText = text.slice(start, nl);
+      if (carry) {
+        lineText = carry + lineText;
+        carry = '';
+      }
+      line++;
+      const raw = lineText.endsWith('\r') ? lineText.slice(0, -1) : lineText;
+      if (raw !== '') yield { fields: raw.split('|'), line, raw };
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
@@ -90,7 +87,11 @@ export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ f
   };
   for (const piece of pieces) yield* take(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
   yield* take(decoder.end());
-  if (carry) yield* emit(carry);
+  if (carry) {
+    line++;
+    const raw = carry.endsWith('\r') ? carry.slice(0, -1) : carry;
+    if (raw !== '') yield { fields: raw.split('|'), line, raw };
+  }
 }
 
 /**
@@ -108,7 +109,7 @@ export function parseFinraFile(bytes: Buffer | string, opts: { uri: string; week
 
 /**
  * The same parser over pieces of the file, yielding rows in chunks of `chunkRows` (for
- * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects }`). It
+ * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true }`). It
  * holds one chunk of rows and, to reject a duplicate (symbol, MPID), the keys seen so far.
  */
 export class FinraStreamParser {
@@ -158,7 +159,9 @@ export class FinraStreamParser {
 
   private record(record: string[], line: number, rawText: string): RawRow | null {
     const { uri, tier } = this.opts;
-    const fields = record.map((f) => f.trim());
+    // Trimmed in place: the array is this line's own (a second array per row was garbage).
+    const fields = record;
+    for (let i = 0; i < fields.length; i++) fields[i] = fields[i]!.trim();
     if (fields.length !== HEADER.length) {
       const column = fields.length < HEADER.length ? fields.length + 1 : HEADER.length + 1;
       const what = fields.length < HEADER.length ? `missing ${HEADER[fields.length]} onwards` : 'extra fields after lastUpdateDate';

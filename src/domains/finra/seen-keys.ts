@@ -39,8 +39,12 @@ export class SeenKeys {
       const s = old[at]!;
       if (s === -1) continue;
       for (let i = hash(s, old[at + 1]!) & this.mask; ; i = (i + 1) & this.mask) {
-        if (this.table[3 * i] === -1) {
-          this.table.set(old.subarray(at, at + 3), 3 * i);
+        const to = 3 * i;
+        if (this.table[to] === -1) {
+          // Three stores, not `set(subarray)`: a view object per entry was most of a doubling's cost.
+          this.table[to] = s;
+          this.table[to + 1] = old[at + 1]!;
+          this.table[to + 2] = old[at + 2]!;
           break;
         }
       }
