@@ -1,38 +1,37 @@
 import { PermanentError, ValidationError } from '../core/errors.js';
+import type { AttemptAbort } from './attempt-abort.js';
 import type { PipelineRegistry, RegisteredPipeline } from './registry.js';
 
 /** Resolves with the handler's value, or rejects once the signal aborts and the handler
  * has either settled or had `graceMs` to notice. A handler that ignores its signal cannot
  * hold a slot (or a shutdown) hostage; its promise is left to finish in the background. */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+export function untilAborted<T>(work: Promise<T>, abort: AttemptAbort, graceMs: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let abortedAt = 0;
-    const onAbort = () => {
+    abort.onAbort(() => {
       abortedAt = Date.now();
-      const t = setTimeout(() => reject(signal.reason), graceMs);
+      const t = setTimeout(() => reject(abort.reason), graceMs);
       work.then(
         () => {
           clearTimeout(t);
-          reject(signal.reason);
+          reject(abort.reason);
         },
         () => {
           clearTimeout(t);
-          reject(signal.reason);
+          reject(abort.reason);
         },
       );
-    };
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
+    });
     work.then(
       (v) => {
         if (!abortedAt) {
-          signal.removeEventListener('abort', onAbort);
+          abort.offAbort();
           resolve(v);
         }
       },
       (e) => {
         if (!abortedAt) {
-          signal.removeEventListener('abort', onAbort);
+          abort.offAbort();
           reject(e);
         }
       },

@@ -9,6 +9,7 @@ import { createDataStore } from '../data/index.js';
 import type { DataStore } from '../data/data-store.js';
 import type { ClaimedItem } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
+import { AttemptAbort } from './attempt-abort.js';
 import { describeError, paramsForRun, sleep, untilAborted } from './attempt-helpers.js';
 import { CompletionBatcher } from './completion-batcher.js';
 import { OutputTail } from './output-tail.js';
@@ -22,7 +23,7 @@ export { describeError } from './attempt-helpers.js';
 
 interface ActiveRun {
   item: ClaimedItem;
-  controller: AbortController;
+  controller: AttemptAbort;
   output: OutputTail;
   settled: Promise<void>;
   /** The handler has returned; the outcome is being written. */
@@ -306,7 +307,7 @@ export class Worker extends EventEmitter {
   private execute(item: ClaimedItem): void {
     const { registry, logger } = this.options;
     const registered = registry.get(item.domain, item.pipeline)!;
-    const controller = new AbortController();
+    const controller = new AttemptAbort();
     const output = new OutputTail();
     const run = { item, controller, output } as ActiveRun;
     // A run of this item can still be here when the store handed the item out again: the
@@ -346,7 +347,9 @@ export class Worker extends EventEmitter {
           partition: item.partition,
           partitionKey: item.partitionKey,
           params: paramsForRun(registry, registered, item.params),
-          signal: controller.signal,
+          get signal() {
+            return controller.signal;
+          },
           get log() {
             return itemLog();
           },
@@ -360,7 +363,7 @@ export class Worker extends EventEmitter {
         };
         const value = await untilAborted(
           Promise.resolve().then(() => registered.definition.handler(ctx)),
-          controller.signal,
+          controller,
           this.abortGraceMs,
         );
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
@@ -403,7 +406,7 @@ export class Worker extends EventEmitter {
   private async handleFailure(run: ActiveRun, raw: unknown, startedAt: number, log: Logger): Promise<AttemptOutcome> {
     const { item, controller, output } = run;
     const { store } = this.options;
-    const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+    const reason = controller.aborted ? controller.reason : undefined;
     const durationMs = Date.now() - startedAt;
     const base = { itemId: item.id, attemptId: item.attemptId, workerId: this.workerId, outputTail: redactSecrets(output.toString()) };
     try {
@@ -443,7 +446,7 @@ export class Worker extends EventEmitter {
       for (const id of ids) {
         if (!owned.has(id) && this.queued.delete(id)) continue; // lost before it started: nothing to abort
         const run = this.active.get(id);
-        if (run && !owned.has(id) && !run.controller.signal.aborted) {
+        if (run && !owned.has(id) && !run.controller.aborted) {
           const current = await this.options.store.getItem(id);
           run.controller.abort(new LostClaimAbort(current?.state === 'CANCELLED' ? 'cancelled' : 'lease_lost'));
         }
