@@ -72,6 +72,12 @@ export function addToSummary(ctx: SqliteContext, items: readonly { domain: strin
     const json = JSON.stringify(rows);
     const existing = ctx.s.gridExistingValues.raw().all({ domain, pipeline, rows: json }) as [string, string][];
     ctx.s.gridAddValues.run({ domain, pipeline, rows: json });
+    const known = new Map<string, Set<string>>();
+    for (const [key, value] of existing) {
+      let set = known.get(key);
+      if (!set) known.set(key, (set = new Set()));
+      set.add(value);
+    }
     for (const [key, values] of keys) {
       let total = 0;
       for (const n of values.values()) total += n;
@@ -79,9 +85,9 @@ export function addToSummary(ctx: SqliteContext, items: readonly { domain: strin
       let ints = 0;
       let isos = 0;
       let dated = 0;
-      const old = new Set(existing.filter((e) => e[0] === key).map((e) => e[1]));
+      const old = known.get(key);
       for (const value of values.keys()) {
-        if (old.has(value)) continue;
+        if (old?.has(value)) continue;
         distinct++;
         if (CANONICAL_INT.test(value)) ints++;
         if (ISO_DATE.test(value)) isos++;
