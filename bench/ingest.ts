@@ -8,7 +8,7 @@
  *   SQLite      one prepared INSERT, one transaction
  *   PostgreSQL  COPY … FROM STDIN through pg-copy-streams (text format)
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -137,12 +137,12 @@ export async function benchIngest(opts: IngestBenchOptions): Promise<Record<stri
     t = performance.now();
     const hash = hashFile(file);
     const hashMs = performance.now() - t;
-    const parser = new FinraStreamParser(filePieces(file), { uri: file, weekEnding: WEEK, tier: TIER });
+    const parser = new FinraStreamParser(filePieces(file), { uri: file, weekEnding: WEEK, tier: TIER, sizeBytes: statSync(file).size });
     const landed = await data.land(rawWeekly, {
       partition: { week_ending: WEEK, tier: TIER },
       stage: 'ingest',
       contentHash: hash,
-      rows: { chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true },
+      rows: { chunks: parser.valueChunks(), rejects: () => parser.rejects, uniqueKeys: true },
       source: file,
       checks: [{ check: 'row_count_drop', threshold: 0.5 }],
     });

@@ -113,6 +113,21 @@ export interface LandInput {
 }
 
 /**
+ * One chunk of a RowStream's rows, in the value-array form: `values[r]` holds row r's values
+ * in the dataset's column order (`ds.columns`), `lines[r]` its source line (for error
+ * messages; optional). It is the landing's own form of a row, so a parser that knows the
+ * dataset's columns skips an object per row and a lookup by name per value. The arrays are
+ * the landing's once handed over: a value is converted in place to its stored form.
+ */
+export interface ValueChunk {
+  readonly values: unknown[][];
+  readonly lines?: readonly number[];
+}
+
+/** A chunk of row objects by column name (with `__line`), or of value arrays in column order. */
+export type RowChunk = readonly object[] | ValueChunk;
+
+/**
  * Rows in chunks, as a streaming parser produces them. The content hash must be known before
  * (`sourceBytes` or `contentHash`: hash the file in a first streamed pass), so an unchanged
  * source is skipped without writing anything.
@@ -125,7 +140,7 @@ export interface LandInput {
  * chunks is caught by the table's primary key and reported as the same RowValidationError.
  */
 export interface RowStream {
-  readonly chunks: Iterable<readonly object[]> | AsyncIterable<readonly object[]>;
+  readonly chunks: Iterable<RowChunk> | AsyncIterable<RowChunk>;
   /** Rows the parser refused; read once the chunks are exhausted (added to `LandInput.rejects`). */
   rejects?(): readonly RejectInput[];
   /**

@@ -240,94 +240,117 @@ export interface ValidatedRows {
   readonly requiredNulls: ReadonlyMap<string, number>;
 }
 
+/** Rows in the landing's form: value arrays in `ds.columns` order and each row's source line, if known. */
+export interface ValueRows {
+  readonly values: unknown[][];
+  readonly lines: readonly (number | null)[] | null;
+}
+
 /**
- * Checks every row before anything is written: only known columns, every key column filled,
- * no key twice, every value of its column's type. The first violation throws a
- * RowValidationError naming the row (or `__line`) and the column. `checkKeys = false` skips
- * the map of keys when the source guarantees them unique (the table's primary key still does).
+ * Row objects by column name (`__line` their source line) in the landing's form, value
+ * arrays in column order. Throws a RowValidationError for a row that is not an object or
+ * names a column the dataset does not have.
  */
-export function validateRows(ds: Dataset, rows: readonly object[], source?: string, offset = 0, checkKeys = true): ValidatedRows {
+export function rowObjectsToValues(ds: Dataset, rows: readonly object[], source?: string, offset = 0): ValueRows {
   if (!Array.isArray(rows)) throw new ValidationError('rows', rows, 'be an array of row objects');
   const columns = ds.columns;
   const known = new Set(columns.map((c) => c.name));
-  const keyIdx = ds.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
-  const keySet = new Set(ds.primaryKey);
-  const requiredIdx = columns.map((c, i) => (c.required && !keySet.has(c.name) ? i : -1)).filter((i) => i >= 0);
-  const nulls = new Map<string, number>();
-  // Key -> index in `rows` of its first row (its line is read back from that row if needed).
-  const seen = new Map<string, number>();
-  const out: DataValue[][] = new Array(rows.length);
-
+  const values: unknown[][] = new Array(rows.length);
+  const lines: (number | null)[] = new Array(rows.length);
   for (let r = 0; r < rows.length; r++) {
     const raw = rows[r] as Record<string, unknown> | null | undefined;
     const rowNo = offset + r + 1;
     let line: number | null = null;
     if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
-      const l = (raw as Record<string, unknown>).__line;
+      const l = raw.__line;
       if (typeof l === 'number' && Number.isInteger(l)) line = l;
     }
+    lines[r] = line;
     if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
       throw new RowValidationError(rowNo, line, '*', raw, 'be an object of column values', source);
     }
     // for…in over a plain object: its own keys, without an array of them per row.
     for (const name in raw) {
       if (!known.has(name) && name !== '__line' && Object.hasOwn(raw, name)) {
-        throw new RowValidationError(
-          rowNo,
-          line,
-          name,
-          (raw as Record<string, unknown>)[name],
-          `be one of the dataset's columns (${[...known].join(', ')})`,
-          source,
-        );
+        throw new RowValidationError(rowNo, line, name, raw[name], `be one of the dataset's columns (${[...known].join(', ')})`, source);
       }
     }
-    const values: DataValue[] = new Array(columns.length);
-    for (let c = 0; c < columns.length; c++) {
-      const col = columns[c]!;
-      const input = (raw as Record<string, unknown>)[col.name];
-      const stored = storedAsIs(col.type, input);
-      if (stored !== undefined) {
-        values[c] = stored;
-        continue;
-      }
-      const res = coerceValue(col.type, input);
-      if (!res.ok) throw new RowValidationError(rowNo, line, col.name, input, res.rule, source);
+    const v: unknown[] = new Array(columns.length);
+    for (let c = 0; c < columns.length; c++) v[c] = raw[columns[c]!.name];
+    values[r] = v;
+  }
+  return { values, lines };
+}
+
+/**
+ * Checks every row before anything is written: every key column filled, no key twice, every
+ * value of its column's type. Rows are value arrays in `ds.columns` order (the landing's
+ * form), converted in place to their stored form; a value already in it (what a parser
+ * that knows the dataset gives) is left as it is. The first violation throws a
+ * RowValidationError naming the row (or its line) and the column. `checkKeys = false` skips
+ * the map of keys when the source guarantees them unique (the table's primary key still does).
+ */
+export function validateValues(ds: Dataset, rows: ValueRows, source?: string, offset = 0, checkKeys = true): ValidatedRows {
+  const { values: out, lines } = rows;
+  if (!Array.isArray(out)) throw new ValidationError('rows.values', out, 'be an array of value arrays');
+  const columns = ds.columns;
+  const width = columns.length;
+  const types = columns.map((c) => c.type);
+  const keyIdx = ds.primaryKey.map((k) => columns.findIndex((c) => c.name === k));
+  const keySet = new Set(ds.primaryKey);
+  const requiredIdx = columns.map((c, i) => (c.required && !keySet.has(c.name) ? i : -1)).filter((i) => i >= 0);
+  const nulls = new Map<string, number>();
+  // Key -> index in `rows` of its first row (its line is read back from `lines` if needed).
+  const seen = new Map<string, number>();
+  const lineOf = (r: number) => lines?.[r] ?? null;
+  // What a value converted to null was (undefined, null or ''), for the message of a missing key; read for the current row only.
+  const nullInput: unknown[] = new Array(width);
+
+  for (let r = 0; r < out.length; r++) {
+    const values = out[r];
+    if (!Array.isArray(values) || values.length !== width) {
+      throw new RowValidationError(offset + r + 1, lineOf(r), '*', values, `be an array of ${width} values in the dataset's column order`, source);
+    }
+    for (let c = 0; c < width; c++) {
+      const input = values[c];
+      if (storedAsIs(types[c]!, input) !== undefined) continue;
+      const res = coerceValue(types[c]!, input);
+      if (!res.ok) throw new RowValidationError(offset + r + 1, lineOf(r), columns[c]!.name, input, res.rule, source);
       values[c] = res.value;
+      if (res.value === null) nullInput[c] = input;
     }
     for (const i of keyIdx) {
       if (values[i] === null) {
+        throw new RowValidationError(offset + r + 1, lineOf(r), columns[i]!.name, nullInput[i], 'be present: it is part of the primary key', source);
+      }
+    }
+    if (checkKeys) {
+      const key = JSON.stringify(keyIdx.map((i) => values[i]));
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const firstLine = lineOf(first);
+        const where = firstLine !== null ? `line ${firstLine}` : `row ${offset + first + 1}`;
         throw new RowValidationError(
-          rowNo,
-          line,
-          columns[i]!.name,
-          (raw as Record<string, unknown>)[columns[i]!.name],
-          'be present: it is part of the primary key',
+          offset + r + 1,
+          lineOf(r),
+          ds.primaryKey.join(','),
+          Object.fromEntries(keyIdx.map((i) => [columns[i]!.name, values[i]])),
+          `be unique within one capture (the same primary key is on ${where})`,
           source,
         );
       }
+      seen.set(key, r);
     }
-    const key = checkKeys ? JSON.stringify(keyIdx.map((i) => values[i])) : '';
-    const first = checkKeys ? seen.get(key) : undefined;
-    if (first !== undefined) {
-      const firstLine = (rows[first] as Record<string, unknown>).__line;
-      const where = typeof firstLine === 'number' && Number.isInteger(firstLine) ? `line ${firstLine}` : `row ${offset + first + 1}`;
-      throw new RowValidationError(
-        rowNo,
-        line,
-        ds.primaryKey.join(','),
-        Object.fromEntries(keyIdx.map((i) => [columns[i]!.name, values[i]])),
-        `be unique within one capture (the same primary key is on ${where})`,
-        source,
-      );
-    }
-    if (checkKeys) seen.set(key, r);
     for (const i of requiredIdx) {
       if (values[i] === null) nulls.set(columns[i]!.name, (nulls.get(columns[i]!.name) ?? 0) + 1);
     }
-    out[r] = values;
   }
-  return { rows: out, requiredNulls: nulls };
+  return { rows: out as DataValue[][], requiredNulls: nulls };
+}
+
+/** `validateValues` of row objects by column name (`rowObjectsToValues` first). */
+export function validateRows(ds: Dataset, rows: readonly object[], source?: string, offset = 0, checkKeys = true): ValidatedRows {
+  return validateValues(ds, rowObjectsToValues(ds, rows, source, offset), source, offset, checkKeys);
 }
 
 /**

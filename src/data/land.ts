@@ -16,9 +16,11 @@ import {
   type LandResult,
   type NormalizedLand,
   type RejectInput,
+  type RowChunk,
+  type ValueChunk,
   type ScopeCapture,
 } from './data-store.js';
-import { RowValidationError, validateRows, type DataValue, type Dataset } from './dataset.js';
+import { RowValidationError, rowObjectsToValues, validateValues, type DataValue, type Dataset } from './dataset.js';
 import { checkRejectShare } from './reject-threshold.js';
 import type { DatasetSql } from './sql.js';
 
@@ -148,14 +150,18 @@ const HELD_CHUNKS = 3;
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
   const checkKeys = !(isRowStream(input.rows) && input.rows.uniqueKeys === true);
-  const held: { first: number; raw: readonly object[]; rows: DataValue[][] }[] = [];
-  const writeChunk = function* (chunk: readonly object[]): Steps<void> {
-    const v = validateRows(ds, chunk, source, pass.rowCount, checkKeys);
+  const held: { first: number; lines: readonly (number | null)[] | null; rows: DataValue[][] }[] = [];
+  const writeChunk = function* (chunk: RowChunk): Steps<void> {
+    // Value arrays are the landing's own form; row objects are read into it once.
+    const rows = Array.isArray(chunk)
+      ? rowObjectsToValues(ds, chunk, source, pass.rowCount)
+      : { values: (chunk as ValueChunk).values, lines: (chunk as ValueChunk).lines ?? null };
+    const v = validateValues(ds, rows, source, pass.rowCount, checkKeys);
     for (const [k, c] of v.requiredNulls) pass.requiredNulls.set(k, (pass.requiredNulls.get(k) ?? 0) + c);
-    held.push({ first: pass.rowCount, raw: chunk, rows: v.rows });
+    held.push({ first: pass.rowCount, lines: rows.lines, rows: v.rows });
     if (held.length > HELD_CHUNKS) held.shift();
     yield* step(d.writeRows(ds, sql, target, v.rows, pass.rowCount));
-    pass.rowCount += chunk.length;
+    pass.rowCount += v.rows.length;
   };
   try {
     yield* eachChunk(input, writeChunk);
@@ -164,8 +170,7 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
     const at = d.duplicateRow(err);
     if (at === null) throw err;
     const c = held.find((h) => at >= h.first && at < h.first + h.rows.length);
-    const raw = c?.raw[at - c.first] as Record<string, unknown> | undefined;
-    const line = typeof raw?.__line === 'number' ? raw.__line : null;
+    const line = c?.lines?.[at - c.first] ?? null;
     const key = c
       ? Object.fromEntries(ds.primaryKey.map((k) => [k, c.rows[at - c.first]![ds.columns.findIndex((col) => col.name === k)]]))
       : d.duplicateKey(err);
@@ -180,19 +185,22 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
   }
 }
 
-function* eachChunk(input: LandInput, write: (chunk: readonly object[]) => Steps<void>): Steps<void> {
+const isValueChunk = (c: unknown): c is ValueChunk => typeof c === 'object' && c !== null && Array.isArray((c as { values?: unknown }).values);
+
+function* eachChunk(input: LandInput, write: (chunk: RowChunk) => Steps<void>): Steps<void> {
   const rows = input.rows;
   if (!isRowStream(rows)) {
     yield* write(rows);
     return;
   }
-  const chunks = rows.chunks as Partial<Iterable<readonly object[]> & AsyncIterable<readonly object[]>>;
+  const chunks = rows.chunks as Partial<Iterable<RowChunk> & AsyncIterable<RowChunk>>;
   const it = chunks[Symbol.asyncIterator]?.() ?? chunks[Symbol.iterator]?.();
   if (!it) throw new ValidationError('rows.chunks', typeof rows.chunks, 'be an iterable of row arrays');
   for (;;) {
-    const r = yield* step<IteratorResult<readonly object[]>>(it.next());
+    const r = yield* step<IteratorResult<RowChunk>>(it.next());
     if (r.done) break;
-    if (!Array.isArray(r.value)) throw new ValidationError('rows.chunks[]', typeof r.value, 'be an array of row objects');
+    if (!Array.isArray(r.value) && !isValueChunk(r.value))
+      throw new ValidationError('rows.chunks[]', typeof r.value, 'be an array of row objects or {values, lines} of value arrays in column order');
     yield* write(r.value);
   }
 }

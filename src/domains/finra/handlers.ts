@@ -51,12 +51,12 @@ export async function ingestWeek(ctx: HandlerContext<IngestParams>, options: Fin
   ctx.log.info({ uri: fetched.uri, bytes: fetched.bytes.length }, 'fetched FINRA file');
   // Rows are parsed chunk by chunk inside the landing, so a large file never exists as
   // one array of row objects (an unchanged file is skipped before it is parsed).
-  const parser = new FinraStreamParser([fetched.bytes], { uri: fetched.uri, weekEnding: week, tier });
+  const parser = new FinraStreamParser([fetched.bytes], { uri: fetched.uri, weekEnding: week, tier, sizeBytes: fetched.bytes.length });
   const result = await ctx.data.land(rawWeekly, {
     partition: ctx.partition,
     stage: 'ingest',
     sourceBytes: fetched.bytes,
-    rows: { chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true },
+    rows: { chunks: parser.valueChunks(), rejects: () => parser.rejects, uniqueKeys: true },
     maxRejectShare: ctx.params.max_reject_share,
     source: fetched.uri,
     force: run?.force ?? ctx.params.force,

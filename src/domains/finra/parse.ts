@@ -1,7 +1,8 @@
 import { StringDecoder } from 'node:string_decoder';
 import { SeenKeys } from './seen-keys.js';
 import { PermanentError } from '../../core/errors.js';
-import type { RejectInput } from '../../data/data-store.js';
+import type { RejectInput, ValueChunk } from '../../data/data-store.js';
+import { rawWeekly } from './datasets.js';
 import { HEADER, MPID_RE, SYMBOL_RE, TIER_DESCRIPTIONS, tierFromDescription, type Tier } from './constants.js';
 
 /**
@@ -52,47 +53,11 @@ const INT_RE = /^-?\d+$/;
 export const FINRA_CHUNK_ROWS = 2_000;
 
 /**
- * The lines of pipe-delimited text arriving in pieces (file reads, one buffer): UTF-8 decoded
- * across piece boundaries, BOM dropped, `\n` or `\r\n` endings, empty lines skipped but
- * counted. FINRA files are not quoted (a `"` inside an issue name is just a character), so a
- * record is a line. Only the current piece and one partial line are held.
+ * Fewest bytes a data line is taken to have when the key table is sized from the file's
+ * length (real and generated lines are 85-100 bytes): rows are over- rather than
+ * underestimated, and more rows than that still fit, by growing the table.
  */
-export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ fields: string[]; line: number; raw: string }> {
-  const decoder = new StringDecoder('utf8');
-  let carry = '';
-  let line = 0;
-  let first = true;
-  // One line at a time straight from the loop: a nested generator per line (`yield* emit()`)
-  // was a generator object per row.
-  const take = function* (text: string) {
-    if (first && text.length > 0) {
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-      first = false;
-    }
-    let start = 0;
-    let nl = text.indexOf('\n');
-    while (nl >= 0) {
-      let lineText = text.slice(start, nl);
-      if (carry) {
-        lineText = carry + lineText;
-        carry = '';
-      }
-      line++;
-      const raw = lineText.endsWith('\r') ? lineText.slice(0, -1) : lineText;
-      if (raw !== '') yield { fields: raw.split('|'), line, raw };
-      start = nl + 1;
-      nl = text.indexOf('\n', start);
-    }
-    carry += text.slice(start);
-  };
-  for (const piece of pieces) yield* take(typeof piece === 'string' ? piece : decoder.write(piece as Buffer));
-  yield* take(decoder.end());
-  if (carry) {
-    line++;
-    const raw = carry.endsWith('\r') ? carry.slice(0, -1) : carry;
-    if (raw !== '') yield { fields: raw.split('|'), line, raw };
-  }
-}
+const MIN_ROW_BYTES = 80;
 
 /**
  * Parses one weekly file (pipe-delimited, header row, optional final newline) for the
@@ -101,54 +66,154 @@ export function* pipeLines(pieces: Iterable<Uint8Array | string>): Generator<{ f
  * not the partition's, or a duplicate (symbol, MPID) are returned as rejects.
  */
 export function parseFinraFile(bytes: Buffer | string, opts: { uri: string; weekEnding: string; tier: Tier }): ParsedFile {
-  const parser = new FinraStreamParser([bytes], opts);
+  const parser = new FinraStreamParser([bytes], { ...opts, sizeBytes: bytes.length });
   const rows: RawRow[] = [];
   for (const chunk of parser.chunks()) for (const r of chunk) rows.push(r);
   return { rows, rejects: parser.rejects, lines: parser.lines };
 }
 
 /**
- * The same parser over pieces of the file, yielding rows in chunks of `chunkRows` (for
- * `land` as a RowStream: `{ chunks: parser.chunks(), rejects: () => parser.rejects, uniqueKeys: true }`). It
- * holds one chunk of rows and, to reject a duplicate (symbol, MPID), the keys seen so far.
+ * `rawWeekly`'s columns, the order of the parser's value arrays. The parser writes them as
+ * one array literal (the cheapest row there is), so a change of the dataset's columns must
+ * change it too: checked once here rather than trusted.
+ */
+const VALUE_COLUMNS = [
+  'week_ending',
+  'tier',
+  'symbol',
+  'mpid',
+  'tier_description',
+  'issue_name',
+  'participant_name',
+  'total_weekly_share_quantity',
+  'total_weekly_trade_count',
+  'last_update_date',
+] as const satisfies readonly (keyof RawRow)[];
+if (rawWeekly.columns.map((c) => c.name).join() !== VALUE_COLUMNS.join())
+  throw new Error(`FINRA parser: otc_weekly_raw columns are ${rawWeekly.columns.map((c) => c.name).join()}, the parser writes ${VALUE_COLUMNS.join()}`);
+
+type RawValues = [string, Tier, string, string, string, string, string, number, number, string];
+
+/**
+ * The streaming parser: the file arrives in pieces (file reads, one buffer), UTF-8 decoded
+ * across piece boundaries, BOM dropped, `\n` or `\r\n` endings, empty lines skipped but
+ * counted. FINRA files are not quoted (a `"` inside an issue name is just a character), so a
+ * record is a line. Rows come out in chunks of `chunkRows`, either as value arrays in
+ * `rawWeekly`'s column order (`valueChunks()`, what ingest lands: `{ chunks:
+ * parser.valueChunks(), rejects: () => parser.rejects, uniqueKeys: true }`) or as RawRow
+ * objects (`chunks()`). It holds the current piece, one partial line, one chunk of rows and,
+ * to reject a duplicate (symbol, MPID), the keys seen so far (sized once from `sizeBytes`,
+ * the file's length, when it is given).
  */
 export class FinraStreamParser {
   readonly rejects: RejectInput[] = [];
   /** Data lines seen (header excluded). */
   lines = 0;
-  private readonly seen = new SeenKeys();
+  /** Made when rows are first read: an unchanged file is skipped before that. */
+  private seen: SeenKeys | null = null;
+  private lineNo = 0;
+  private carry = '';
+  private first = true;
+  private header = true;
+  private values: unknown[][] = [];
+  private lineNos: number[] = [];
+  /** `tierFromDescription` of the last description: a file's rows all carry one. */
+  private lastTierText: string | null = null;
+  private lastTier: Tier | null = null;
 
   constructor(
     private readonly pieces: Iterable<Uint8Array | string>,
-    private readonly opts: { uri: string; weekEnding: string; tier: Tier; chunkRows?: number },
+    private readonly opts: { uri: string; weekEnding: string; tier: Tier; chunkRows?: number; sizeBytes?: number },
   ) {}
 
-  *chunks(): Generator<RawRow[]> {
-    const { uri } = this.opts;
+  /** Rows as value arrays in `rawWeekly`'s column order, with their lines. */
+  *valueChunks(): Generator<ValueChunk> {
     const size = this.opts.chunkRows ?? FINRA_CHUNK_ROWS;
-    let header = true;
-    let chunk: RawRow[] = [];
-    for (const { fields, line, raw } of pipeLines(this.pieces)) {
-      if (header) {
-        checkHeader(
-          fields.map((f) => f.trim()),
-          line,
-          uri,
-        );
-        header = false;
-        continue;
-      }
-      this.lines++;
-      const row = this.record(fields, line, raw);
-      if (row === null) continue;
-      chunk.push(row);
-      if (chunk.length >= size) {
-        yield chunk;
-        chunk = [];
-      }
+    const decoder = new StringDecoder('utf8');
+    this.seen ??= new SeenKeys(this.opts.sizeBytes === undefined ? 0 : Math.ceil(this.opts.sizeBytes / MIN_ROW_BYTES));
+    for (const piece of this.pieces) yield* this.take(typeof piece === 'string' ? piece : decoder.write(piece as Buffer), size);
+    yield* this.take(decoder.end(), size);
+    if (this.carry) {
+      const last = this.carry;
+      this.carry = '';
+      this.line(last);
     }
-    if (header) throw new FinraParseError(uri, 1, 1, HEADER[0], `the file is empty; expected the header row ${HEADER.join('|')}`);
-    if (chunk.length) yield chunk;
+    if (this.header) throw new FinraParseError(this.opts.uri, 1, 1, HEADER[0], `the file is empty; expected the header row ${HEADER.join('|')}`);
+    if (this.values.length) yield this.flush();
+  }
+
+  /** Rows as RawRow objects. */
+  *chunks(): Generator<RawRow[]> {
+    for (const { values, lines } of this.valueChunks()) {
+      const rows: RawRow[] = new Array(values.length);
+      for (let i = 0; i < values.length; i++) {
+        const [week_ending, tier, symbol, mpid, tier_description, issue_name, participant_name, shares, trades, last_update_date] = values[i] as RawValues;
+        rows[i] = {
+          week_ending,
+          tier,
+          symbol,
+          mpid,
+          tier_description,
+          issue_name,
+          participant_name,
+          total_weekly_share_quantity: shares,
+          total_weekly_trade_count: trades,
+          last_update_date,
+          __line: lines![i]!,
+        };
+      }
+      yield rows;
+    }
+  }
+
+  private flush(): ValueChunk {
+    const chunk = { values: this.values, lines: this.lineNos };
+    this.values = [];
+    this.lineNos = [];
+    return chunk;
+  }
+
+  /** The lines of one decoded piece, each handled straight from this loop (no object or generator step per line). */
+  private *take(text: string, size: number): Generator<ValueChunk> {
+    if (this.first && text.length > 0) {
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      this.first = false;
+    }
+    let start = 0;
+    let nl = text.indexOf('\n');
+    while (nl >= 0) {
+      let lineText = text.slice(start, nl);
+      if (this.carry) {
+        lineText = this.carry + lineText;
+        this.carry = '';
+      }
+      this.line(lineText);
+      if (this.values.length >= size) yield this.flush();
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    this.carry += text.slice(start);
+  }
+
+  private line(text: string): void {
+    const line = ++this.lineNo;
+    const raw = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    if (raw === '') return;
+    const fields = raw.split('|');
+    if (this.header) {
+      checkHeader(
+        fields.map((f) => f.trim()),
+        line,
+        this.opts.uri,
+      );
+      this.header = false;
+      return;
+    }
+    this.lines++;
+    const row = this.record(fields, line, raw);
+    if (row === null) return;
+    this.values.push(row);
+    this.lineNos.push(line);
   }
 
   /** A method, not a closure made for every row (a million closures for a million rows). */
@@ -157,7 +222,15 @@ export class FinraStreamParser {
     return null;
   }
 
-  private record(record: string[], line: number, rawText: string): RawRow | null {
+  private tierOf(description: string): Tier | null {
+    if (description !== this.lastTierText) {
+      this.lastTier = tierFromDescription(description);
+      this.lastTierText = description;
+    }
+    return this.lastTier;
+  }
+
+  private record(record: string[], line: number, rawText: string): RawValues | null {
     const { uri, tier } = this.opts;
     // Trimmed in place: the array is this line's own (a second array per row was garbage).
     const fields = record;
@@ -187,7 +260,7 @@ export class FinraStreamParser {
     if (symbol === '') return this.reject(line, rawText, 'empty issueSymbolIdentifier');
     const shares = integerField(qty, uri, line, QTY);
     const tradeCount = integerField(trades, uri, line, TRADES);
-    const rowTier = tierFromDescription(tierDescription);
+    const rowTier = this.tierOf(tierDescription);
     if (rowTier === null)
       return this.reject(line, rawText, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
     if (rowTier !== tier)
@@ -205,21 +278,10 @@ export class FinraStreamParser {
     }
     if (!MPID_RE.test(mpid))
       return this.reject(line, rawText, `MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
-    const first = this.seen.firstOrAdd(symbol, mpid, line);
+    const first = this.seen!.firstOrAdd(symbol, mpid, line);
     if (first !== undefined) return this.reject(line, rawText, `duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
-    return {
-      week_ending: this.opts.weekEnding,
-      tier,
-      symbol,
-      mpid,
-      tier_description: tierDescription,
-      issue_name: issueName,
-      participant_name: participant,
-      total_weekly_share_quantity: shares,
-      total_weekly_trade_count: tradeCount,
-      last_update_date: lastUpdate,
-      __line: line,
-    };
+    // VALUE_COLUMNS order.
+    return [this.opts.weekEnding, tier, symbol, mpid, tierDescription, issueName, participant, shares, tradeCount, lastUpdate];
   }
 }
 

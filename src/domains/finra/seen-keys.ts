@@ -4,13 +4,25 @@
  * and take 12-24 MiB here. Symbols are numbered (a weekly file has thousands, not millions);
  * an MPID is four characters of [A-Z0-9] (MPID_RE, checked before a row gets here), so it
  * is a base-36 number below 36^4. Open addressing over one Int32Array of (symbol, mpid,
- * line) triples, doubled at half full.
+ * line) triples, doubled at 70 % full.
  */
 export class SeenKeys {
   private readonly symbols = new Map<string, number>();
-  private table = new Int32Array(3 * 1024).fill(-1);
-  private mask = 1023;
+  private table: Int32Array;
+  private mask: number;
   private size = 0;
+
+  /**
+   * `expected`: about how many pairs will come (FINRA's parser estimates it from the file's
+   * length), so the table is allocated once: doubling a million-pair table held the old and
+   * the new one at once (12 + 24 MiB) and rehashed every entry. More pairs still fit.
+   */
+  constructor(expected = 0) {
+    let slots = 1024;
+    while (slots * MAX_LOAD < expected && slots < MAX_INITIAL_SLOTS) slots *= 2;
+    this.table = new Int32Array(3 * slots).fill(-1);
+    this.mask = slots - 1;
+  }
 
   /** The line the pair was first seen on, or undefined (and it is recorded with `line`). */
   firstOrAdd(symbol: string, mpid: string, line: number): number | undefined {
@@ -24,7 +36,7 @@ export class SeenKeys {
         this.table[at] = sym;
         this.table[at + 1] = mp;
         this.table[at + 2] = line;
-        if (++this.size * 2 > this.mask) this.grow();
+        if (++this.size > this.mask * MAX_LOAD) this.grow();
         return undefined;
       }
       if (s === sym && this.table[at + 1] === mp) return this.table[at + 2];
@@ -51,6 +63,14 @@ export class SeenKeys {
     }
   }
 }
+
+/**
+ * Filled share of the table before it doubles: linear probing stays short up to about 0.7,
+ * and a table sized for a million pairs then takes 2^21 slots (24 MiB) rather than 2^22.
+ */
+const MAX_LOAD = 0.7;
+/** The largest table allocated up front (2^23 slots, 96 MiB: 5.8 million pairs); beyond it the table grows as needed. */
+const MAX_INITIAL_SLOTS = 1 << 23;
 
 function hash(sym: number, mpid: number): number {
   return (Math.imul(sym, 0x9e3779b1) ^ Math.imul(mpid + 0x7f4a7c15, 0x85ebca77)) >>> 0;
