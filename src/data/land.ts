@@ -93,6 +93,13 @@ export interface LandDriver {
   endRows(): Step<void>;
   /** Maps a primary-key violation of `writeRows`/`endRows` to its row (index in the landing), or null if it is not one. */
   duplicateRow(err: unknown): number | null;
+  /**
+   * How many of the last chunks written (the current one included) are held to name a
+   * duplicate key's row and line: more than one where the database reports it late
+   * (PostgreSQL's open COPY), one where `writeRows` reports it in the chunk that has it. A
+   * held chunk outlives young-generation collections, so holding them costs memory.
+   */
+  readonly heldChunks: number;
   /** The key values a primary-key violation names, when its row is no longer held. */
   duplicateKey(err: unknown): unknown;
   insertRejects(captureId: string, rejects: readonly RejectInput[]): Step<void>;
@@ -144,8 +151,6 @@ interface RowPass {
   requiredNulls: Map<string, number>;
 }
 
-/** The last chunks written, to name a duplicate key's row when the database reports it late. */
-const HELD_CHUNKS = 3;
 
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
@@ -159,7 +164,7 @@ function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput
     const v = validateValues(ds, rows, source, pass.rowCount, checkKeys);
     for (const [k, c] of v.requiredNulls) pass.requiredNulls.set(k, (pass.requiredNulls.get(k) ?? 0) + c);
     held.push({ first: pass.rowCount, lines: rows.lines, rows: v.rows });
-    if (held.length > HELD_CHUNKS) held.shift();
+    if (held.length > d.heldChunks) held.shift();
     yield* step(d.writeRows(ds, sql, target, v.rows, pass.rowCount));
     pass.rowCount += v.rows.length;
   };

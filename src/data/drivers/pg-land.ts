@@ -44,6 +44,8 @@ const COPY_PIECE = 1 << 20;
  */
 export class PgLandDriver implements LandDriver {
   readonly overriding = 'OVERRIDING SYSTEM VALUE ';
+  /** The server reports a duplicate key of the open COPY a few pieces later. */
+  readonly heldChunks = 3;
   private copy: OpenCopy | null = null;
   private readonly q: string;
 

@@ -120,6 +120,12 @@ export class FinraStreamParser {
   /** `tierFromDescription` of the last description: a file's rows all carry one. */
   private lastTierText: string | null = null;
   private lastTier: Tier | null = null;
+  /** The current data line's fields, reused for every line. */
+  private readonly fields: string[] = new Array<string>(HEADER.length).fill('');
+  /** Where the current line is, for a reject's raw text. */
+  private lineText = '';
+  private lineStart = 0;
+  private lineEnd = 0;
 
   constructor(
     private readonly pieces: Iterable<Uint8Array | string>,
@@ -136,7 +142,7 @@ export class FinraStreamParser {
     if (this.carry) {
       const last = this.carry;
       this.carry = '';
-      this.line(last);
+      this.line(last, 0, last.length);
     }
     if (this.header) throw new FinraParseError(this.opts.uri, 1, 1, HEADER[0], `the file is empty; expected the header row ${HEADER.join('|')}`);
     if (this.values.length) yield this.flush();
@@ -182,12 +188,13 @@ export class FinraStreamParser {
     let start = 0;
     let nl = text.indexOf('\n');
     while (nl >= 0) {
-      let lineText = text.slice(start, nl);
       if (this.carry) {
-        lineText = this.carry + lineText;
+        const joined = this.carry + text.slice(start, nl);
         this.carry = '';
+        this.line(joined, 0, joined.length);
+      } else {
+        this.line(text, start, nl);
       }
-      this.line(lineText);
       if (this.values.length >= size) yield this.flush();
       start = nl + 1;
       nl = text.indexOf('\n', start);
@@ -195,14 +202,21 @@ export class FinraStreamParser {
     this.carry += text.slice(start);
   }
 
-  private line(text: string): void {
+  /**
+   * One line, `text` from `start` to `end` (its `\n` excluded). A data line's fields are cut
+   * from the piece itself into one reused array: no string for the line and no array per
+   * row (the line's text is made only for a reject's record).
+   */
+  private line(text: string, start: number, end: number): void {
     const line = ++this.lineNo;
-    const raw = text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
-    if (raw === '') return;
-    const fields = raw.split('|');
+    if (end > start && text.charCodeAt(end - 1) === 13) end--;
+    if (end === start) return;
     if (this.header) {
       checkHeader(
-        fields.map((f) => f.trim()),
+        text
+          .slice(start, end)
+          .split('|')
+          .map((f) => f.trim()),
         line,
         this.opts.uri,
       );
@@ -210,15 +224,30 @@ export class FinraStreamParser {
       return;
     }
     this.lines++;
-    const row = this.record(fields, line, raw);
+    const fields = this.fields;
+    let n = 0;
+    for (let from = start; ; n++) {
+      const bar = text.indexOf('|', from);
+      if (bar < 0 || bar >= end) {
+        if (n < HEADER.length) fields[n] = text.slice(from, end).trim();
+        n++;
+        break;
+      }
+      if (n < HEADER.length) fields[n] = text.slice(from, bar).trim();
+      from = bar + 1;
+    }
+    this.lineText = text;
+    this.lineStart = start;
+    this.lineEnd = end;
+    const row = this.record(fields, n, line);
     if (row === null) return;
     this.values.push(row);
     this.lineNos.push(line);
   }
 
   /** A method, not a closure made for every row (a million closures for a million rows). */
-  private reject(line: number, raw: string, reason: string): null {
-    this.rejects.push({ line, reason, raw });
+  private reject(line: number, reason: string): null {
+    this.rejects.push({ line, reason, raw: this.lineText.slice(this.lineStart, this.lineEnd) });
     return null;
   }
 
@@ -230,20 +259,18 @@ export class FinraStreamParser {
     return this.lastTier;
   }
 
-  private record(record: string[], line: number, rawText: string): RawValues | null {
+  /** `count` fields were on the line; the first HEADER.length of them are in `fields`, trimmed. */
+  private record(fields: string[], count: number, line: number): RawValues | null {
     const { uri, tier } = this.opts;
-    // Trimmed in place: the array is this line's own (a second array per row was garbage).
-    const fields = record;
-    for (let i = 0; i < fields.length; i++) fields[i] = fields[i]!.trim();
-    if (fields.length !== HEADER.length) {
-      const column = fields.length < HEADER.length ? fields.length + 1 : HEADER.length + 1;
-      const what = fields.length < HEADER.length ? `missing ${HEADER[fields.length]} onwards` : 'extra fields after lastUpdateDate';
+    if (count !== HEADER.length) {
+      const column = count < HEADER.length ? count + 1 : HEADER.length + 1;
+      const what = count < HEADER.length ? `missing ${HEADER[count]} onwards` : 'extra fields after lastUpdateDate';
       throw new FinraParseError(
         uri,
         line,
         column,
         HEADER[column - 1] ?? null,
-        `has ${fields.length} columns, expected ${HEADER.length} (${what}; truncated file or wrong delimiter?)`,
+        `has ${count} columns, expected ${HEADER.length} (${what}; truncated file or wrong delimiter?)`,
       );
     }
     const [tierDescription, symbol, issueName, participant, mpid, qty, trades, lastUpdate] = fields as [
@@ -257,29 +284,27 @@ export class FinraStreamParser {
       string,
     ];
     // A trailing row with no symbol is common in real files: not data, but not damage either.
-    if (symbol === '') return this.reject(line, rawText, 'empty issueSymbolIdentifier');
+    if (symbol === '') return this.reject(line, 'empty issueSymbolIdentifier');
     const shares = integerField(qty, uri, line, QTY);
     const tradeCount = integerField(trades, uri, line, TRADES);
     const rowTier = this.tierOf(tierDescription);
     if (rowTier === null)
-      return this.reject(line, rawText, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
+      return this.reject(line, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
     if (rowTier !== tier)
       return this.reject(
         line,
-        rawText,
         `tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`,
       );
     if (!SYMBOL_RE.test(symbol)) {
       return this.reject(
         line,
-        rawText,
         `issueSymbolIdentifier ${JSON.stringify(symbol)} is not a symbol (upper-case letters and digits, optional .X / /X / -X class suffix)`,
       );
     }
     if (!MPID_RE.test(mpid))
-      return this.reject(line, rawText, `MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
+      return this.reject(line, `MPID ${JSON.stringify(mpid)} is not a market participant identifier (four upper-case letters or digits)`);
     const first = this.seen!.firstOrAdd(symbol, mpid, line);
-    if (first !== undefined) return this.reject(line, rawText, `duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
+    if (first !== undefined) return this.reject(line, `duplicate of line ${first}: ${symbol} at ${mpid} appears twice`);
     // VALUE_COLUMNS order.
     return [this.opts.weekEnding, tier, symbol, mpid, tierDescription, issueName, participant, shares, tradeCount, lastUpdate];
   }

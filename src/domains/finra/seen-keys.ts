@@ -20,19 +20,20 @@ export class SeenKeys {
   constructor(expected = 0) {
     let slots = 1024;
     while (slots * MAX_LOAD < expected && slots < MAX_INITIAL_SLOTS) slots *= 2;
-    this.table = new Int32Array(3 * slots).fill(-1);
+    this.table = new Int32Array(3 * slots);
     this.mask = slots - 1;
   }
 
   /** The line the pair was first seen on, or undefined (and it is recorded with `line`). */
   firstOrAdd(symbol: string, mpid: string, line: number): number | undefined {
     let sym = this.symbols.get(symbol);
-    if (sym === undefined) this.symbols.set(symbol, (sym = this.symbols.size));
+    // Numbered from 1: 0 marks an empty slot, so a new table needs no fill (its pages are the kernel's zeroes until written).
+    if (sym === undefined) this.symbols.set(symbol, (sym = this.symbols.size + 1));
     const mp = parseInt(mpid, 36);
     for (let i = hash(sym, mp) & this.mask; ; i = (i + 1) & this.mask) {
       const at = 3 * i;
       const s = this.table[at]!;
-      if (s === -1) {
+      if (s === 0) {
         this.table[at] = sym;
         this.table[at + 1] = mp;
         this.table[at + 2] = line;
@@ -46,13 +47,13 @@ export class SeenKeys {
   private grow(): void {
     const old = this.table;
     this.mask = this.mask * 2 + 1;
-    this.table = new Int32Array(3 * (this.mask + 1)).fill(-1);
+    this.table = new Int32Array(3 * (this.mask + 1));
     for (let at = 0; at < old.length; at += 3) {
       const s = old[at]!;
-      if (s === -1) continue;
+      if (s === 0) continue;
       for (let i = hash(s, old[at + 1]!) & this.mask; ; i = (i + 1) & this.mask) {
         const to = 3 * i;
-        if (this.table[to] === -1) {
+        if (this.table[to] === 0) {
           // Three stores, not `set(subarray)`: a view object per entry was most of a doubling's cost.
           this.table[to] = s;
           this.table[to + 1] = old[at + 1]!;
