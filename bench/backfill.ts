@@ -30,6 +30,8 @@ import { PG_URL, loadAverage, percentile, pgSchemaMib, pgUrlWithSchema, round, r
 export interface BackfillBenchOptions {
   backend: 'sqlite' | 'postgres';
   partitions: number;
+  /** Chunks written at once (runBackfill's default when absent). */
+  inFlight?: number;
 }
 
 const BACKOFF = JSON.stringify({ baseDelayMs: 1_000, factor: 2, maxDelayMs: 60_000, jitter: 0 });
@@ -117,7 +119,9 @@ export async function benchBackfill(opts: BackfillBenchOptions): Promise<Record<
   try {
     const rss = rssSampler();
     let t = performance.now();
-    const result = await runBackfill(app.store, app.registry, { pipeline: 'ops.noop', partitionRange: `n=1..${opts.partitions}` });
+    const result = await runBackfill(app.store, app.registry, { pipeline: 'ops.noop', partitionRange: `n=1..${opts.partitions}` }, undefined, undefined, {
+      inFlight: opts.inFlight,
+    });
     const enqueueMs = performance.now() - t;
     if (result.created !== opts.partitions) throw new Error(`backfill created ${result.created} items, expected ${opts.partitions}`);
     const dbMib = scratchPg ? await pgSchemaMib(scratchPg.schema) : sqliteFileMib(sqlitePath, (app.store as SqliteStore).database);
@@ -150,6 +154,7 @@ export async function benchBackfill(opts: BackfillBenchOptions): Promise<Record<
       system: `sluice-${opts.backend}`,
       workload: 'backfill',
       partitions: opts.partitions,
+      in_flight: opts.inFlight ?? null,
       enqueue_s: round(enqueueMs / 1000, 2),
       enqueue_per_s: round(opts.partitions / (enqueueMs / 1000), 0),
       baseline_s: round(baselineMs / 1000, 2),

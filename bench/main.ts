@@ -125,6 +125,7 @@ program
   .description('a P-partition backfill through runBackfill, the partition grid endpoint at that size, and the database size')
   .addOption(new Option('--backend <backend>').choices(['sqlite', 'postgres']).default('sqlite'))
   .option('--partitions <n>', 'partitions (ops.noop, n=1..P)', int, 1_000_000)
+  .option('--in-flight <n>', "chunks written at once (default: runBackfill's, capped by the store)", int)
   .option('--json', 'one JSON object on stdout')
   .action(async (opts) => report(await benchBackfill(opts), opts.json === true));
 

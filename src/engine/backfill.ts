@@ -2,7 +2,7 @@ import { ValidationError } from '../core/errors.js';
 import type { Partition } from '../core/partition.js';
 import type { WorkState } from '../core/states.js';
 import type { WorkItem } from '../core/work-item.js';
-import type { Store } from '../store/store.js';
+import type { EnqueuedRef, Store } from '../store/store.js';
 import { addDays, parseDateRange } from '../time/civil-date.js';
 import { getCalendar } from '../time/calendars.js';
 import { weekEndingFridays } from '../time/partitions.js';
@@ -156,7 +156,28 @@ export interface BackfillTracking {
 // (domain, pipeline, partition_key) index takes keys in no useful order), so at a million
 // partitions 5,000-item chunks rewrote the same pages ten times as often.
 const CHUNK = 50_000;
+// Chunks written at once where the store has concurrent writers (PostgreSQL): one server
+// backend inserting a chunk (heap, four indexes, events, the grid summary trigger) uses one
+// core while the client waits, so a second chunk on a second pooled connection uses the
+// other core of a 2-core machine. Capped by `store.concurrentWriters` (SQLite: 1).
+const IN_FLIGHT = 2;
 const BULK_STATISTICS_MIN = 50_000;
+
+/** How a backfill is cut into store batches; internal (tests, benchmarks), not a request field. */
+export interface BackfillRunOptions {
+  /** Partitions per store batch, one transaction each (default 50,000). */
+  chunkSize?: number;
+  /** Batches written at once (default 2), never more than `store.concurrentWriters`. */
+  inFlight?: number;
+}
+
+/** A chunk whose batch is being written. */
+interface InFlightChunk {
+  partitions: number;
+  /** The named pipeline's specs lead the batch; its auto downstream follows. */
+  specs: number;
+  written: Promise<EnqueuedRef[]>;
+}
 
 /**
  * Enqueues the plan in chunks, streamed from its generator (so a million partitions neither
@@ -164,6 +185,12 @@ const BULK_STATISTICS_MIN = 50_000;
  * unless `downstream: false`, and applies the reprocess mode to partitions that already have
  * an item: `missing` leaves them alone, `failed` retries FAILED/CANCELLED ones, `all` re-runs
  * every finished one.
+ *
+ * On a store with concurrent writers up to `inFlight` chunks are written at once (the next
+ * chunk is built while earlier ones are written); their outcomes are still counted, linked
+ * and reported in chunk order. A cancel is checked after each chunk starts and stops further
+ * chunks; a failure stops them too. Either way every chunk already started is awaited (and
+ * linked, when written) before `runBackfill` returns or throws, so nothing writes after it.
  */
 export async function runBackfill(
   store: Store,
@@ -171,28 +198,41 @@ export async function runBackfill(
   req: BackfillRequest,
   onProgress?: (p: BackfillProgress) => void,
   tracking?: BackfillTracking,
+  options: BackfillRunOptions = {},
 ): Promise<BackfillResult> {
   const plan = planBackfill(registry, req);
   const reprocess = req.reprocess ?? 'missing';
+  const chunkSize = Math.max(1, options.chunkSize ?? CHUNK);
+  const inFlight = Math.max(1, Math.min(options.inFlight ?? IN_FLIGHT, store.concurrentWriters));
   const result: BackfillResult = { total: plan.total, created: 0, existing: 0, requeued: 0, downstream: 0, items: [] };
   let done = 0;
-  let chunk: Partition[] = [];
   const build = enqueueSpecBuilder(registry, { pipeline: plan.pipeline.key, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY });
-  const flush = async () => {
+  const pending: InFlightChunk[] = [];
+  // Builds a chunk's specs and starts its batch; returns without waiting for the write.
+  const start = (chunk: Partition[]) => {
     const built = chunk.map(build);
     const specs = built.map((b) => b.spec);
     const extra =
       req.downstream === false ? [] : autoDownstreamSpecs(registry, built).map((s) => ({ ...s, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY }));
     // Refs, not items: a chunk of 50,000 `WorkItem`s was garbage the backfill never reads.
-    const outcomes = await store.enqueueRefs([...specs, ...extra]);
+    const written = store.enqueueRefs([...specs, ...extra]);
+    // Awaited in order by `settle`; a later chunk that fails while an earlier one is awaited
+    // must not count as an unhandled rejection meanwhile.
+    written.catch(() => undefined);
+    pending.push({ partitions: chunk.length, specs: specs.length, written });
+  };
+  // Waits for the oldest chunk in flight, then counts, re-runs and links its items.
+  const settle = async () => {
+    const { partitions, specs, written } = pending.shift()!;
+    const outcomes = await written;
     const links: { itemId: number; downstream: boolean }[] = [];
     outcomes.forEach((o, idx) => {
-      if (idx >= specs.length) {
+      if (idx >= specs) {
         result.downstream++;
         links.push({ itemId: o.id, downstream: true });
       }
     });
-    for (const o of outcomes.slice(0, specs.length)) {
+    for (const o of outcomes.slice(0, specs)) {
       let ref: { id: number; partitionKey: string; state: WorkState } = o;
       if (o.created) result.created++;
       else {
@@ -208,19 +248,32 @@ export async function runBackfill(
       links.push({ itemId: ref.id, downstream: false });
       if (result.items.length < 10_000) result.items.push({ id: ref.id, partitionKey: ref.partitionKey, state: ref.state });
     }
-    await tracking?.link(links, specs.length);
-    done += chunk.length;
-    chunk = [];
+    await tracking?.link(links, specs);
+    done += partitions;
     onProgress?.({ done, total: plan.total });
   };
-  for (const partition of plan.partitions()) {
-    chunk.push(partition);
-    if (chunk.length >= CHUNK) {
-      await flush();
-      if (await tracking?.cancelled?.()) return { ...result, cancelled: true };
+  try {
+    let chunk: Partition[] = [];
+    for (const partition of plan.partitions()) {
+      chunk.push(partition);
+      if (chunk.length < chunkSize) continue;
+      start(chunk);
+      chunk = [];
+      // At most `inFlight` chunks are held; with one, this is write, link, then check.
+      if (pending.length >= inFlight) await settle();
+      if (await tracking?.cancelled?.()) {
+        while (pending.length) await settle();
+        return { ...result, cancelled: true };
+      }
     }
+    if (chunk.length) start(chunk);
+    while (pending.length) await settle();
+  } catch (err) {
+    // The first failure is the backfill's. Chunks still in flight are awaited, and those that
+    // were written are linked, so the stored backfill accounts for every item it made.
+    while (pending.length) await settle().catch(() => undefined);
+    throw err;
   }
-  if (chunk.length) await flush();
   // A large backfill leaves work_items with statistics from before it (see refreshStatistics).
   if (result.created >= BULK_STATISTICS_MIN) await store.refreshStatistics();
   return result;

@@ -183,6 +183,11 @@ export type DataConnection =
 
 export interface Store extends ScheduleStore {
   readonly backend: 'sqlite' | 'postgres';
+  /** How many write transactions can make progress at once: 1 on SQLite (one writer; a
+   * second batch would only queue on its lock), the connection pool size on PostgreSQL
+   * (each pooled connection is its own server backend, and one backend uses one core).
+   * Bulk writers (a backfill) keep at most this many batches in flight. */
+  readonly concurrentWriters: number;
   /** Typed hook for `createDataStore` (src/data/index.ts). */
   dataConnection(): DataConnection;
   /** Creates or upgrades the schema; safe to call from several processes at once. */

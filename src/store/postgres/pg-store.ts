@@ -86,6 +86,8 @@ export interface PostgresStore extends BoundOperations {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class PostgresStore implements Store, ScheduleStore {
   readonly backend = 'postgres' as const;
+  /** The pool size: each pooled connection is a server backend of its own (see Store). */
+  readonly concurrentWriters: number;
   readonly schema: string;
   private readonly q: string;
   private readonly sql: PgStatements;
@@ -107,9 +109,10 @@ export class PostgresStore implements Store, ScheduleStore {
     this.sql = pgStatements(this.schema);
     this.wakeChannel = channelName('sluice_wake', this.schema);
     this.cancelChannel = channelName('sluice_cancel', this.schema);
+    this.concurrentWriters = options.poolSize ?? 10;
     this.pgPool = new pg.Pool({
       connectionString: options.connectionString,
-      max: options.poolSize ?? 10,
+      max: this.concurrentWriters,
       application_name: `sluice:${this.schema}`,
     });
     // An idle pooled connection that dies (server restart) is discarded; the next query

@@ -70,6 +70,8 @@ export interface SqliteStore extends BoundOperations {}
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class SqliteStore implements Store, ScheduleStore {
   readonly backend = 'sqlite' as const;
+  /** One writer per database file: batches queue on its lock, so bulk writers go one at a time. */
+  readonly concurrentWriters = 1;
   private readonly db: DB;
   private readonly wake = new EventEmitter();
   private prepared: SqliteStatements | undefined;
