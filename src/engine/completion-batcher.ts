@@ -2,7 +2,7 @@ import type { CompletionReport } from '../store/store.js';
 
 /** Completions per statement: enough to amortise the round trip, few enough that one
  * statement's locks and work stay small under a burst. */
-const MAX_COMPLETION_BATCH = 1_000;
+export const MAX_COMPLETION_BATCH = 1_000;
 
 interface PendingCompletion {
   report: CompletionReport;
@@ -20,8 +20,15 @@ export class CompletionBatcher {
   private readonly pending: PendingCompletion[] = [];
   private scheduled = false;
   private flushing: Promise<void> | null = null;
+  /** Completions taken by the batch being written now. */
+  private writing = 0;
 
   constructor(private readonly complete: (reports: readonly CompletionReport[]) => Promise<boolean[]>) {}
+
+  /** Completions queued or being written: handed over but not yet durable. */
+  get backlog(): number {
+    return this.pending.length + this.writing;
+  }
 
   /** Queues a completion for the next batched write; resolves once it is durable (true) or
    * the store refused it because the claim was lost (false). */
@@ -59,11 +66,14 @@ export class CompletionBatcher {
     for (;;) {
       const batch = this.pending.splice(0, MAX_COMPLETION_BATCH);
       if (batch.length === 0) return;
+      this.writing = batch.length;
       try {
         const results = await this.complete(batch.map((b) => b.report));
         batch.forEach((b, i) => b.resolve(results[i] ?? false));
       } catch (err) {
         batch.forEach((b) => b.reject(err));
+      } finally {
+        this.writing = 0;
       }
     }
   }
