@@ -20,14 +20,12 @@ export class CompletionBatcher {
   private readonly pending: PendingCompletion[] = [];
   private scheduled = false;
   private flushing: Promise<void> | null = null;
-  /** Completions taken by the batch being written now. */
-  private writing = 0;
 
   constructor(private readonly complete: (reports: readonly CompletionReport[]) => Promise<boolean[]>) {}
 
-  /** Completions queued or being written: handed over but not yet durable. */
-  get backlog(): number {
-    return this.pending.length + this.writing;
+  /** Completions queued for the next batch (not counting the batch being written). */
+  get waiting(): number {
+    return this.pending.length;
   }
 
   /** Queues a completion for the next batched write; resolves once it is durable (true) or
@@ -66,14 +64,11 @@ export class CompletionBatcher {
     for (;;) {
       const batch = this.pending.splice(0, MAX_COMPLETION_BATCH);
       if (batch.length === 0) return;
-      this.writing = batch.length;
       try {
         const results = await this.complete(batch.map((b) => b.report));
         batch.forEach((b, i) => b.resolve(results[i] ?? false));
       } catch (err) {
         batch.forEach((b) => b.reject(err));
-      } finally {
-        this.writing = 0;
       }
     }
   }

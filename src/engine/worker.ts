@@ -369,12 +369,12 @@ export class Worker extends EventEmitter {
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
         run.finishing = true;
         // With a local queue the slot frees as soon as the handler returns, but only while
-        // less than a batch of completions is waiting to be written. Otherwise handlers can
+        // less than a batch of completions waits behind the one being written. Otherwise handlers can
         // outrun durability without bound: on SQLite the store's calls settle as microtasks,
         // so starting the next held item never yields to the event loop and the batcher's
         // flush (setImmediate) waited until the whole queue had been run — 20,000 finished
         // attempts held in memory at once, most of a drain's time spent in GC.
-        if (this.localQueue > 0 && this.completions.backlog < MAX_COMPLETION_BATCH) freeSlot();
+        if (this.localQueue > 0 && this.completions.waiting < MAX_COMPLETION_BATCH) freeSlot();
         const ok = await this.completions.add({
           itemId: item.id,
           attemptId: item.attemptId,
