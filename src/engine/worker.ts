@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isPermanentError, TimeoutError } from '../core/errors.js';
-import { readHandlerResult } from '../core/handler-result.js';
+import { landedRevision } from '../core/handler-result.js';
 import type { HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
@@ -387,7 +387,7 @@ export class Worker extends EventEmitter {
         const msg = ok ? 'attempt succeeded' : 'attempt finished after its claim was lost';
         if (child) child.info({ duration_ms: outcome.durationMs }, msg);
         else logger.info({ ...bindings, duration_ms: outcome.durationMs }, msg);
-        if (ok && readHandlerResult(result).landed?.is_revision === true) {
+        if (ok && landedRevision(result)) {
           // Best effort after the completion is durable: a failure here must not turn a
           // successful attempt into a failed one.
           try {
