@@ -42,8 +42,7 @@ export interface ReadResult {
  */
 export function readHandlerResult(result: Record<string, unknown> | null | undefined): ReadResult {
   const r = result ?? {};
-  const typed = isRecord(r.landed) ? r.landed : null;
-  const source = typed ?? r;
+  const source = landedSource(r);
   const landed: LandedSummary | null =
     typeof source.capture_id === 'string'
       ? {
@@ -61,6 +60,19 @@ export function readHandlerResult(result: Record<string, unknown> | null | undef
     skipped: r.skipped === true,
     reason: r.reason === undefined || r.reason === null ? null : String(r.reason),
   };
+}
+
+/** Whether the result reports a landed revision (as `readHandlerResult(r).landed?.is_revision`),
+ * without building the whole reading: the worker asks this of every successful attempt. */
+export function landedRevision(result: Record<string, unknown> | null): boolean {
+  if (!result) return false;
+  const source = landedSource(result);
+  return typeof source.capture_id === 'string' && source.is_revision === true;
+}
+
+/** The typed `landed` object when there is one, else the flat shape's top level. */
+function landedSource(r: Record<string, unknown>): Record<string, unknown> {
+  return isRecord(r.landed) ? r.landed : r;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -2,7 +2,7 @@ import type { CompletionReport } from '../store/store.js';
 
 /** Completions per statement: enough to amortise the round trip, few enough that one
  * statement's locks and work stay small under a burst. */
-const MAX_COMPLETION_BATCH = 1_000;
+export const MAX_COMPLETION_BATCH = 1_000;
 
 interface PendingCompletion {
   report: CompletionReport;
@@ -22,6 +22,11 @@ export class CompletionBatcher {
   private flushing: Promise<void> | null = null;
 
   constructor(private readonly complete: (reports: readonly CompletionReport[]) => Promise<boolean[]>) {}
+
+  /** Completions queued for the next batch (not counting the batch being written). */
+  get waiting(): number {
+    return this.pending.length;
+  }
 
   /** Queues a completion for the next batched write; resolves once it is durable (true) or
    * the store refused it because the claim was lost (false). */

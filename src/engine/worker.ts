@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isPermanentError, TimeoutError } from '../core/errors.js';
-import { readHandlerResult } from '../core/handler-result.js';
+import { landedRevision } from '../core/handler-result.js';
 import type { HandlerContext } from '../core/pipeline.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelayMs } from '../core/retry-policy.js';
@@ -11,7 +11,7 @@ import type { ClaimedItem } from '../store/store.js';
 import { LostClaimAbort, ShutdownAbort } from './abort-reasons.js';
 import { AttemptAbort } from './attempt-abort.js';
 import { describeError, paramsForRun, sleep, untilAborted } from './attempt-helpers.js';
-import { CompletionBatcher } from './completion-batcher.js';
+import { CompletionBatcher, MAX_COMPLETION_BATCH } from './completion-batcher.js';
 import { OutputTail } from './output-tail.js';
 import { rerunStaleDownstream } from './dependencies.js';
 import { redactSecrets } from './secrets.js';
@@ -368,7 +368,13 @@ export class Worker extends EventEmitter {
         );
         const result = value && typeof value === 'object' ? (value as Record<string, unknown>) : null;
         run.finishing = true;
-        if (this.localQueue > 0) freeSlot();
+        // With a local queue the slot frees as soon as the handler returns, but only while
+        // less than a batch of completions waits behind the one being written. Otherwise handlers can
+        // outrun durability without bound: on SQLite the store's calls settle as microtasks,
+        // so starting the next held item never yields to the event loop and the batcher's
+        // flush (setImmediate) waited until the whole queue had been run — 20,000 finished
+        // attempts held in memory at once, most of a drain's time spent in GC.
+        if (this.localQueue > 0 && this.completions.waiting < MAX_COMPLETION_BATCH) freeSlot();
         const ok = await this.completions.add({
           itemId: item.id,
           attemptId: item.attemptId,
@@ -381,7 +387,7 @@ export class Worker extends EventEmitter {
         const msg = ok ? 'attempt succeeded' : 'attempt finished after its claim was lost';
         if (child) child.info({ duration_ms: outcome.durationMs }, msg);
         else logger.info({ ...bindings, duration_ms: outcome.durationMs }, msg);
-        if (ok && readHandlerResult(result).landed?.is_revision === true) {
+        if (ok && landedRevision(result)) {
           // Best effort after the completion is durable: a failure here must not turn a
           // successful attempt into a failed one.
           try {

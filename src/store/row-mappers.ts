@@ -114,9 +114,14 @@ export function toItem<R extends Repr>(row: ItemRow<R>, c: RowCodec<R>): WorkIte
   };
 }
 
-/** A claim sets `current_attempt_id` to the new attempt and bumps `total_attempts` to its number. */
+/** A claim sets `current_attempt_id` to the new attempt and bumps `total_attempts` to its number.
+ * The two fields are added to the mapped item rather than spread into a copy: a claim maps
+ * hundreds of rows per statement, and the spread copy cost about as much as the mapping. */
 export function toClaimed<R extends Repr>(row: ItemRow<R>, c: RowCodec<R>): ClaimedItem {
-  return { ...toItem(row, c), attemptId: c.id(row.current_attempt_id as R['id']), attemptNo: row.total_attempts };
+  const item = toItem(row, c) as ClaimedItem;
+  item.attemptId = c.id(row.current_attempt_id as R['id']);
+  item.attemptNo = row.total_attempts;
+  return item;
 }
 
 export function toAttempt<R extends Repr>(row: AttemptRow<R>, c: RowCodec<R>): Attempt {

@@ -43,6 +43,38 @@ describe.each(backendsUnderTest())('worker local queue on %s', (backend) => {
     }
   });
 
+  it('runs handlers at most about two completion batches ahead of the durable completions', async () => {
+    db = await openTestDatabase(backend);
+    const store = db.store;
+    let started = 0;
+    let durable = 0;
+    let furthestAhead = 0;
+    const quick = definePipeline({
+      domain: 'ops',
+      name: 'quick',
+      handler: () => {
+        started++;
+        furthestAhead = Math.max(furthestAhead, started - durable);
+      },
+    });
+    // The real store, counting what it has made durable (not a stand-in: every call goes through).
+    const counting = Object.create(store) as typeof store;
+    counting.complete = async (reports) => {
+      const results = await store.complete(reports);
+      durable += reports.length;
+      return results;
+    };
+    await store.enqueue(Array.from({ length: 4000 }, (_, i) => spec('quick', i)));
+    const worker = new Worker({ store: counting, registry: new PipelineRegistry().register(quick), logger: createLogger('silent'), concurrency: 16, leaseMs: 30_000, pollMs: 50, localQueue: 500 });
+    const { failed } = await worker.drain();
+    expect(failed).toBe(0);
+    expect(started).toBe(4000);
+    expect(durable).toBe(4000);
+    // One batch (1,000) being written, one waiting, plus the slots' own handlers; before the
+    // bound, SQLite ran the whole queue (4,000) before the first completion was written.
+    expect(furthestAhead).toBeLessThanOrEqual(2 * 1_000 + 16 + 1);
+  });
+
   it('hands held items back on stop (PENDING, attempt interrupted) and never starts a held item that was cancelled', async () => {
     db = await openTestDatabase(backend);
     let release!: () => void;

@@ -2,7 +2,7 @@ import type { Database as DB } from 'better-sqlite3';
 import { FROM } from '../sql-fragments.js';
 import type { ClaimRequest, ClaimedItem } from '../store.js';
 import { statementFamily, type SqliteContext } from './context.js';
-import { toItem, type ItemRow } from './rows.js';
+import { toClaimed, type ItemRow } from './rows.js';
 
 /** Claims: candidates read one priority level at a time off the ready index, capped pipelines counted inside the write lock. */
 
@@ -120,7 +120,7 @@ function claimRows(ctx: SqliteContext, ids: readonly number[], workerId: string,
   const claimed: ClaimedItem[] = [];
   for (const id of ids) {
     const row = byId.get(id);
-    if (row) claimed.push({ ...toItem(row), attemptId: row.current_attempt_id!, attemptNo: row.total_attempts });
+    if (row) claimed.push(toClaimed(row));
   }
   return claimed;
 }

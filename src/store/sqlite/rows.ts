@@ -1,6 +1,6 @@
 import type { Attempt, WorkEvent, WorkItem } from '../../core/work-item.js';
 import type { TickRecord } from '../schedule-store.js';
-import type { RecentAttempt } from '../store.js';
+import type { ClaimedItem, RecentAttempt } from '../store.js';
 import * as rows from '../row-mappers.js';
 import { SQLITE_ROWS, type SqliteRepr } from '../row-mappers.js';
 
@@ -12,6 +12,7 @@ export type EventRow = rows.EventRow<SqliteRepr>;
 export type TickRow = rows.TickRow<SqliteRepr>;
 
 export const toItem = (row: ItemRow): WorkItem => rows.toItem(row, SQLITE_ROWS);
+export const toClaimed = (row: ItemRow): ClaimedItem => rows.toClaimed(row, SQLITE_ROWS);
 export const toAttempt = (row: AttemptRow): Attempt => rows.toAttempt(row, SQLITE_ROWS);
 export const toRecentAttempt = (row: RecentAttemptRow): RecentAttempt => rows.toRecentAttempt(row, SQLITE_ROWS);
 export const toEvent = (row: EventRow): WorkEvent => rows.toEvent(row, SQLITE_ROWS);
