@@ -151,7 +151,6 @@ interface RowPass {
   requiredNulls: Map<string, number>;
 }
 
-
 function* writeAll(d: LandDriver, ds: Dataset, sql: DatasetSql, input: LandInput, n: NormalizedLand, target: RowTarget, pass: RowPass): Steps<void> {
   const source = n.source ?? undefined;
   const checkKeys = !(isRowStream(input.rows) && input.rows.uniqueKeys === true);

@@ -125,7 +125,12 @@ describe.each(backendsUnderTest())('backfill in chunks on %s', (backend) => {
     const db = await openTestDatabase(backend);
     dbs.push(db);
     const config = parseConfigObject({ database: db.url });
-    const app = await createApp({ loaded: { config, file: null, baseDir: db.dir }, database: db.url, logLevel: 'silent', pipelines: [weekly, daily, computeWeekly] });
+    const app = await createApp({
+      loaded: { config, file: null, baseDir: db.dir },
+      database: db.url,
+      logLevel: 'silent',
+      pipelines: [weekly, daily, computeWeekly],
+    });
     apps.push(app);
     return app;
   }
@@ -148,7 +153,8 @@ describe.each(backendsUnderTest())('backfill in chunks on %s', (backend) => {
     return out;
   }
   const keys = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => `n=${from + i}`);
-  const storedKeys = async (app: SluiceApp) => (await app.store.listItems({ limit: 10_000 })).map((i) => i.partitionKey).sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)));
+  const storedKeys = async (app: SluiceApp) =>
+    (await app.store.listItems({ limit: 10_000 })).map((i) => i.partitionKey).sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)));
   const request = { pipeline: 'ops.noop', partitionRange: 'n=1..50' };
 
   it('creates every item and its enqueue event once, counts, links and reports progress in chunk order; a re-run creates none', async () => {
@@ -193,7 +199,14 @@ describe.each(backendsUnderTest())('backfill in chunks on %s', (backend) => {
   it('a cancel stops further chunks; the chunks already started are written, linked and counted', async () => {
     const app = await open();
     const r = recorder();
-    const result = await runBackfill(app.store, app.registry, request, r.onProgress, { ...r.tracking, cancelled: async () => r.linked.length > 0 }, { chunkSize: 5 });
+    const result = await runBackfill(
+      app.store,
+      app.registry,
+      request,
+      r.onProgress,
+      { ...r.tracking, cancelled: async () => r.linked.length > 0 },
+      { chunkSize: 5 },
+    );
     // Checked after each chunk starts: sequentially after chunk 1 is linked; with two in
     // flight chunk 2 had started when chunk 1's link made the check true.
     const chunks = app.store.concurrentWriters > 1 ? 2 : 1;
@@ -239,6 +252,8 @@ async function refuseInsert(app: SluiceApp, key: string): Promise<{ drop(): Prom
   }
   const s = `"${c.schema}"`;
   await c.pool.query(`CREATE FUNCTION ${s}.bf_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused %', NEW.partition_key; END $$`);
-  await c.pool.query(`CREATE TRIGGER bf_refuse BEFORE INSERT ON ${s}.work_items FOR EACH ROW WHEN (NEW.partition_key = '${key}') EXECUTE FUNCTION ${s}.bf_refuse()`);
+  await c.pool.query(
+    `CREATE TRIGGER bf_refuse BEFORE INSERT ON ${s}.work_items FOR EACH ROW WHEN (NEW.partition_key = '${key}') EXECUTE FUNCTION ${s}.bf_refuse()`,
+  );
   return { drop: async () => void (await c.pool.query(`DROP TRIGGER bf_refuse ON ${s}.work_items`)) };
 }

@@ -65,7 +65,15 @@ describe.each(backendsUnderTest())('worker local queue on %s', (backend) => {
       return results;
     };
     await store.enqueue(Array.from({ length: 4000 }, (_, i) => spec('quick', i)));
-    const worker = new Worker({ store: counting, registry: new PipelineRegistry().register(quick), logger: createLogger('silent'), concurrency: 16, leaseMs: 30_000, pollMs: 50, localQueue: 500 });
+    const worker = new Worker({
+      store: counting,
+      registry: new PipelineRegistry().register(quick),
+      logger: createLogger('silent'),
+      concurrency: 16,
+      leaseMs: 30_000,
+      pollMs: 50,
+      localQueue: 500,
+    });
     const { failed } = await worker.drain();
     expect(failed).toBe(0);
     expect(started).toBe(4000);

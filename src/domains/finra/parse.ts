@@ -291,10 +291,7 @@ export class FinraStreamParser {
     if (rowTier === null)
       return this.reject(line, `tierDescription ${JSON.stringify(tierDescription)} is not one of ${Object.values(TIER_DESCRIPTIONS).join(', ')}`);
     if (rowTier !== tier)
-      return this.reject(
-        line,
-        `tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`,
-      );
+      return this.reject(line, `tierDescription ${JSON.stringify(tierDescription)} does not match the partition's tier ${tier} (${TIER_DESCRIPTIONS[tier]})`);
     if (!SYMBOL_RE.test(symbol)) {
       return this.reject(
         line,
