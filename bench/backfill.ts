@@ -22,7 +22,7 @@ import { createApp, type SluiceApp } from '../src/app/create-app.js';
 import { buildServer } from '../src/api/server.js';
 import { parseConfigObject } from '../src/config/load-config.js';
 import { partitionKey } from '../src/core/partition.js';
-import { runBackfill, BACKFILL_DEFAULT_PRIORITY } from '../src/engine/backfill.js';
+import { chunksInFlight, runBackfill, BACKFILL_DEFAULT_PRIORITY } from '../src/engine/backfill.js';
 import { quoteIdent } from '../src/store/postgres/migrations.js';
 import type { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { PG_URL, loadAverage, percentile, pgSchemaMib, pgUrlWithSchema, round, rssSampler, scratchPgSchema, sqliteFileMib } from './support.js';
@@ -154,7 +154,7 @@ export async function benchBackfill(opts: BackfillBenchOptions): Promise<Record<
       system: `sluice-${opts.backend}`,
       workload: 'backfill',
       partitions: opts.partitions,
-      in_flight: opts.inFlight ?? null,
+      in_flight: chunksInFlight(app.store, opts.inFlight),
       enqueue_s: round(enqueueMs / 1000, 2),
       enqueue_per_s: round(opts.partitions / (enqueueMs / 1000), 0),
       baseline_s: round(baselineMs / 1000, 2),

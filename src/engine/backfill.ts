@@ -192,6 +192,12 @@ interface InFlightChunk {
  * chunks; a failure stops them too. Either way every chunk already started is awaited (and
  * linked, when written) before `runBackfill` returns or throws, so nothing writes after it.
  */
+/** How many chunks `runBackfill` writes at once on this store: the request (default 2),
+ * never more than the store's concurrent writers (SQLite: 1). */
+export function chunksInFlight(store: Pick<Store, 'concurrentWriters'>, requested?: number): number {
+  return Math.max(1, Math.min(requested ?? IN_FLIGHT, store.concurrentWriters));
+}
+
 export async function runBackfill(
   store: Store,
   registry: PipelineRegistry,
@@ -203,7 +209,7 @@ export async function runBackfill(
   const plan = planBackfill(registry, req);
   const reprocess = req.reprocess ?? 'missing';
   const chunkSize = Math.max(1, options.chunkSize ?? CHUNK);
-  const inFlight = Math.max(1, Math.min(options.inFlight ?? IN_FLIGHT, store.concurrentWriters));
+  const inFlight = chunksInFlight(store, options.inFlight);
   const result: BackfillResult = { total: plan.total, created: 0, existing: 0, requeued: 0, downstream: 0, items: [] };
   let done = 0;
   const build = enqueueSpecBuilder(registry, { pipeline: plan.pipeline.key, params: req.params, priority: req.priority ?? BACKFILL_DEFAULT_PRIORITY });
