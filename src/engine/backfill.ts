@@ -179,6 +179,12 @@ interface InFlightChunk {
   written: Promise<EnqueuedRef[]>;
 }
 
+/** How many chunks `runBackfill` writes at once on this store: the request (default 2),
+ * never more than the store's concurrent writers (SQLite: 1). */
+export function chunksInFlight(store: Pick<Store, 'concurrentWriters'>, requested?: number): number {
+  return Math.max(1, Math.min(requested ?? IN_FLIGHT, store.concurrentWriters));
+}
+
 /**
  * Enqueues the plan in chunks, streamed from its generator (so a million partitions neither
  * sit in memory nor build one giant transaction), each chunk with its `auto` downstream
@@ -192,12 +198,6 @@ interface InFlightChunk {
  * chunks; a failure stops them too. Either way every chunk already started is awaited (and
  * linked, when written) before `runBackfill` returns or throws, so nothing writes after it.
  */
-/** How many chunks `runBackfill` writes at once on this store: the request (default 2),
- * never more than the store's concurrent writers (SQLite: 1). */
-export function chunksInFlight(store: Pick<Store, 'concurrentWriters'>, requested?: number): number {
-  return Math.max(1, Math.min(requested ?? IN_FLIGHT, store.concurrentWriters));
-}
-
 export async function runBackfill(
   store: Store,
   registry: PipelineRegistry,
